@@ -1,0 +1,136 @@
+// config.hpp — the validated pipeline configuration: engine settings and component declarations.
+// Loading and checking (TOML syntax, unknown keys, types, ranges, graph) live in config_loader.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "phantomguard/runtime/component.hpp"
+#include "phantomguard/runtime/diagnostic.hpp"
+#include "phantomguard/runtime/options.hpp"
+#include "phantomguard/runtime/units.hpp"
+
+namespace pg::runtime {
+
+/// What an edge does when its window is full.
+enum class overflow_policy { block, drop_oldest, drop_newest, sample };
+std::string_view to_string(overflow_policy p) noexcept;
+
+/// `mailbox = { window = 1024, window_bytes = "4MiB", overflow = "block", sample_every = 10 }`
+/// The window bounds the events (and bytes) in flight on each input edge of the component.
+struct mailbox_settings {
+  std::uint64_t window_events = 1024;
+  std::uint64_t window_bytes = 8ull << 20;
+  overflow_policy policy = overflow_policy::block;
+  std::uint64_t sample_every = 10; // `sample`: keep 1 in N while the window is full
+  friend bool operator==(const mailbox_settings&, const mailbox_settings&) = default;
+};
+
+enum class restart_type { permanent, transient, temporary };
+std::string_view to_string(restart_type t) noexcept;
+
+enum class restart_strategy { one_for_one, one_for_all, rest_for_one };
+std::string_view to_string(restart_strategy s) noexcept;
+
+/// `restart = { type = "permanent", max_restarts = 5, period = "60s", backoff = "100ms",
+///              max_backoff = "30s", healthy_after = "60s", shutdown_timeout = "5s" }`
+struct restart_settings {
+  restart_type type = restart_type::permanent;
+  std::uint32_t max_restarts = 5; // intensity: at most this many restarts ...
+  duration period = std::chrono::seconds(60); // ... within this period
+  duration backoff = std::chrono::milliseconds(100);
+  duration max_backoff = std::chrono::seconds(30);
+  duration healthy_after = std::chrono::seconds(60); // backoff resets after this long healthy
+  duration shutdown_timeout = std::chrono::seconds(5);
+  friend bool operator==(const restart_settings&, const restart_settings&) = default;
+};
+
+/// `quota = { cpu_percent = 50, memory_mb = 64, events_per_second = 10000,
+///            handler_timeout = "10s", grace = "5s", window = "5s" }`. Unset = unlimited.
+struct quota_settings {
+  std::optional<double> cpu_percent;
+  std::optional<std::uint64_t> memory_mb;
+  std::optional<double> events_per_second;
+  std::optional<duration> handler_timeout;
+  duration grace = std::chrono::seconds(5);  // no enforcement during start-up
+  duration window = std::chrono::seconds(5); // sliding window for cpu and sustained excess
+  friend bool operator==(const quota_settings&, const quota_settings&) = default;
+};
+
+/// When a source or analyzer ticks in `run` mode: `interval = "10s"` or `schedule = "0 2 * * *"`
+/// (cron, 5 fields). In `scan` mode every component ticks once.
+struct schedule_settings {
+  std::optional<duration> interval;
+  std::string cron; // empty when not set
+  friend bool operator==(const schedule_settings&, const schedule_settings&) = default;
+};
+
+struct component_decl {
+  std::string name;
+  component_kind kind = component_kind::analyzer;
+  std::string type;
+  std::vector<std::string> inputs;
+  bool enabled = true;
+  mailbox_settings mailbox;
+  restart_settings restart;
+  quota_settings quota;
+  schedule_settings schedule;
+  component_settings settings; // type-specific keys
+  source_position where;       // the table's header, for diagnostics
+
+  /// Same settings (used by reload to restart only what changed); ignores `where`.
+  [[nodiscard]] bool same_settings(const component_decl& other) const;
+};
+
+enum class log_format { text, json };
+
+struct engine_settings {
+  std::string host;          // empty = gethostname()
+  std::string log_level = "info";
+  log_format log_fmt = log_format::text;
+  std::string state_dir = "/var/lib/phantomguard";
+  restart_strategy strategy = restart_strategy::one_for_one;
+  std::uint32_t max_restarts = 10; // engine-level intensity (escalation target)
+  duration restart_period = std::chrono::seconds(60);
+  duration shutdown_timeout = std::chrono::seconds(10);
+  duration metrics_interval = std::chrono::seconds(0); // 0 = no periodic metrics log in `run`
+  duration tick_interval = std::chrono::seconds(10);   // default source tick in `run`
+  std::uint32_t worker_threads = 2;
+  std::uint32_t max_throughput = 16; // scheduler.max-throughput
+  std::uint64_t batch_size = 256;    // events per batch a component emits at most
+  duration batch_delay = std::chrono::milliseconds(50); // flush a partial batch after this
+  quota_settings quota;              // engine-wide
+  std::string plugin_dir = "/usr/lib/phantomguard/plugins";
+  friend bool operator==(const engine_settings&, const engine_settings&) = default;
+};
+
+struct pipeline_config {
+  std::string origin; // file path, or "<default>"
+  engine_settings engine;
+  std::vector<component_decl> components; // in declaration order
+
+  [[nodiscard]] const component_decl* find(std::string_view name) const;
+};
+
+/// Reads and checks a config file. On error, every problem found (syntax, unknown keys, types,
+/// ranges, unknown component types, inputs, cycles, duplicates, unconnected sinks) is returned
+/// at once, each with its position.
+struct config_result {
+  std::optional<pipeline_config> config;
+  diagnostics errors;
+  [[nodiscard]] bool ok() const noexcept { return config.has_value() && errors.empty(); }
+};
+
+config_result load_config_file(const std::string& path);
+config_result load_config_string(std::string_view text, std::string origin);
+
+/// The config compiled into the binary (config/default.toml).
+std::string_view default_config_text() noexcept;
+config_result load_default_config();
+
+/// Graphviz DOT of the pipeline graph.
+std::string to_dot(const pipeline_config& cfg);
+
+} // namespace pg::runtime

@@ -1,0 +1,56 @@
+// registry.hpp — component types register a factory by type name; the config names the type.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "phantomguard/runtime/component.hpp"
+#include "phantomguard/runtime/options.hpp"
+
+namespace pg::runtime {
+
+/// What the factory receives: the instance's name and its validated settings.
+struct component_init {
+  std::string name;
+  component_settings settings;
+};
+
+using component_factory = std::function<std::unique_ptr<component>(const component_init&)>;
+
+/// A registered component type.
+struct component_type {
+  std::string name;           // "procfs", "jsonl", "memory", ...
+  component_kind kind = component_kind::analyzer;
+  std::string description;
+  std::vector<option_spec> options;
+  /// Event kinds the type consumes (analyzers/sinks) or produces (sources); empty means any.
+  std::vector<std::string> consumes;
+  std::vector<std::string> produces;
+  component_factory factory;
+};
+
+/// The process-wide registry. Each actor family exposes a `register_*` function and
+/// pg::actors::register_builtin() calls them all before the engine starts (explicit calls, not
+/// static initialisers, so nothing is lost when linking static libraries); lookups afterwards
+/// are read-only and thread-safe.
+class registry {
+public:
+  static registry& instance();
+
+  /// Adds a type. A second type with the same name and kind replaces the first (tests use this).
+  void add(component_type type);
+
+  /// The type `name` of kind `kind`, or nullptr.
+  [[nodiscard]] const component_type* find(component_kind kind, std::string_view name) const;
+
+  /// All types of `kind`, sorted by name (for "did you mean" and `phantomguard list`).
+  [[nodiscard]] std::vector<const component_type*> list(component_kind kind) const;
+
+private:
+  std::vector<component_type> types_;
+};
+
+} // namespace pg::runtime
