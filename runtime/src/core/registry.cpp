@@ -45,4 +45,29 @@ std::vector<const component_type*> registry::list(component_kind kind) const {
   return out;
 }
 
+void registry::add_command(command cmd) {
+  for (auto& c : commands_) {
+    if (c.name == cmd.name) {
+      c = std::move(cmd);
+      return;
+    }
+  }
+  commands_.push_back(std::move(cmd));
+}
+
+const command* registry::find_command(std::string_view name) const {
+  for (const auto& c : commands_)
+    if (c.name == name)
+      return &c;
+  return nullptr;
+}
+
+std::vector<const command*> registry::commands() const {
+  std::vector<const command*> out;
+  for (const auto& c : commands_)
+    out.push_back(&c);
+  std::sort(out.begin(), out.end(), [](auto* a, auto* b) { return a->name < b->name; });
+  return out;
+}
+
 } // namespace pg::runtime

@@ -32,6 +32,16 @@ struct component_type {
   component_factory factory;
 };
 
+/// An ad hoc command of the CLI contributed by a family (`phantomguard fim ...`,
+/// `phantomguard yara ...`). `run` receives the arguments after the command name (argv[0] is
+/// "phantomguard <name>") and returns the process exit code (0 clean, 1 findings at or above
+/// --fail-on, 2 usage or config error). It parses its own options (CLI11 is available).
+struct command {
+  std::string name;
+  std::string summary;
+  std::function<int(int argc, char** argv)> run;
+};
+
 /// The process-wide registry. Each actor family exposes a `register_*` function and
 /// pg::actors::register_builtin() calls them all before the engine starts (explicit calls, not
 /// static initialisers, so nothing is lost when linking static libraries); lookups afterwards
@@ -49,8 +59,14 @@ public:
   /// All types of `kind`, sorted by name (for "did you mean" and `phantomguard list`).
   [[nodiscard]] std::vector<const component_type*> list(component_kind kind) const;
 
+  /// Adds (or replaces) an ad hoc CLI command.
+  void add_command(command cmd);
+  [[nodiscard]] const command* find_command(std::string_view name) const;
+  [[nodiscard]] std::vector<const command*> commands() const;
+
 private:
   std::vector<component_type> types_;
+  std::vector<command> commands_;
 };
 
 } // namespace pg::runtime
