@@ -12,10 +12,13 @@
 
 namespace pg::runtime {
 
-/// What the factory receives: the instance's name and its validated settings.
+/// What the factory receives: the instance's name, its validated settings, and where the engine
+/// keeps state (SQLite databases, caches): `<engine.state_dir>`; a component stores its files under
+/// `<state_dir>/<name>/`, creating the folder when it needs it.
 struct component_init {
   std::string name;
   component_settings settings;
+  std::string state_dir;
 };
 
 using component_factory = std::function<std::unique_ptr<component>(const component_init&)>;
