@@ -126,6 +126,11 @@ struct config_result {
 config_result load_config_file(const std::string& path);
 config_result load_config_string(std::string_view text, std::string origin);
 
+class registry;
+/// The same, looking component types up in `reg` instead of registry::instance() (tests, tools).
+config_result load_config_file(const std::string& path, const registry& reg);
+config_result load_config_string(std::string_view text, std::string origin, const registry& reg);
+
 /// The config compiled into the binary (config/default.toml).
 std::string_view default_config_text() noexcept;
 config_result load_default_config();

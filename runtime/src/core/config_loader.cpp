@@ -1,0 +1,939 @@
+// config_loader.cpp — TOML text → pipeline_config, checking everything an operator can get wrong
+// before anything starts. Every problem is collected (never stop at the first) and reported as
+// FILE:LINE:COL: message, sorted by position so the output reads top to bottom like the file.
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <toml++/toml.h>
+
+#include "phantomguard/runtime/config.hpp"
+#include "phantomguard/runtime/cron.hpp"
+#include "phantomguard/runtime/registry.hpp"
+
+namespace pg::runtime {
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Suggestions
+
+// Optimal string alignment distance (Levenshtein plus adjacent transposition): "lvel" → "level"
+// and "formta" → "format" both count as one slip of the fingers. Case-insensitive.
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; };
+  const std::size_t n = a.size();
+  const std::size_t m = b.size();
+  std::vector<std::vector<std::size_t>> d(n + 1, std::vector<std::size_t>(m + 1));
+  for (std::size_t i = 0; i <= n; ++i)
+    d[i][0] = i;
+  for (std::size_t j = 0; j <= m; ++j)
+    d[0][j] = j;
+  for (std::size_t i = 1; i <= n; ++i) {
+    for (std::size_t j = 1; j <= m; ++j) {
+      const std::size_t cost = lower(a[i - 1]) == lower(b[j - 1]) ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && lower(a[i - 1]) == lower(b[j - 2]) && lower(a[i - 2]) == lower(b[j - 1]))
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[n][m];
+}
+
+// The closest candidate within a distance that still looks like a typo (about a third of the
+// word), or empty. Ties go to the first candidate, so callers list the likely ones first.
+std::string closest(std::string_view word, const std::vector<std::string>& candidates) {
+  const std::size_t limit = std::max<std::size_t>(1, std::min<std::size_t>(3, (word.size() + 1) / 3));
+  std::string best;
+  std::size_t best_d = limit + 1;
+  for (const auto& c : candidates) {
+    const std::size_t dist = edit_distance(word, c);
+    if (dist < best_d) {
+      best_d = dist;
+      best = c;
+    }
+  }
+  return best;
+}
+
+std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates) {
+  auto c = closest(word, candidates);
+  return c.empty() ? std::string() : "; did you mean '" + c + "'?";
+}
+
+std::string join_quoted(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& s : items) {
+    if (!out.empty())
+      out += ", ";
+    out += '\'' + s + '\'';
+  }
+  return out;
+}
+
+std::string join(const std::vector<std::string>& items, std::string_view sep) {
+  std::string out;
+  for (const auto& s : items) {
+    if (!out.empty())
+      out += sep;
+    out += s;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Value descriptions for messages
+
+const char* toml_type_name(const toml::node& n) {
+  switch (n.type()) {
+    case toml::node_type::table: return "a table";
+    case toml::node_type::array: return "an array";
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a float";
+    case toml::node_type::boolean: return "a boolean";
+    case toml::node_type::date: return "a date";
+    case toml::node_type::time: return "a time";
+    case toml::node_type::date_time: return "a date-time";
+    default: return "nothing";
+  }
+}
+
+const char* expected_text(option_type t) {
+  switch (t) {
+    case option_type::string: return "a string";
+    case option_type::integer: return "an integer";
+    case option_type::floating: return "a number";
+    case option_type::boolean: return "a boolean (true or false)";
+    case option_type::duration: return "a duration string such as \"10s\"";
+    case option_type::size: return "a size such as \"64MiB\" or a number of bytes";
+    case option_type::string_list: return "a list of strings";
+    case option_type::table: return "a table";
+  }
+  return "?";
+}
+
+std::string format_number(double v) {
+  if (std::floor(v) == v && std::fabs(v) < 1e15)
+    return std::to_string(static_cast<long long>(v));
+  std::ostringstream os;
+  os << v;
+  return os.str();
+}
+
+std::string format_limit(option_type t, double v) {
+  if (t == option_type::duration) {
+    if (v == 0)
+      return "0s";
+    return format_duration(duration(static_cast<std::int64_t>(std::llround(v * 1e9))));
+  }
+  if (t == option_type::size)
+    return format_size(static_cast<std::uint64_t>(v));
+  return format_number(v);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Specs of the runtime's own keys, checked by the same code as component options.
+
+option_spec spec(std::string key, option_type type, std::string def, std::string desc,
+                 std::optional<double> min = {}, std::optional<double> max = {},
+                 std::vector<std::string> choices = {}) {
+  option_spec s;
+  s.key = std::move(key);
+  s.type = type;
+  s.default_text = std::move(def);
+  s.description = std::move(desc);
+  s.min = min;
+  s.max = max;
+  s.choices = std::move(choices);
+  return s;
+}
+
+const std::vector<option_spec>& quota_specs() {
+  static const std::vector<option_spec> s = {
+      spec("cpu_percent", option_type::floating, "", "CPU time limit in percent of one core",
+           0.1, 10000.0),
+      spec("memory_mb", option_type::integer, "", "accounted memory limit in MiB", 1.0,
+           1048576.0),
+      spec("events_per_second", option_type::floating, "", "event rate limit", 0.001, 1e9),
+      spec("handler_timeout", option_type::duration, "", "longest a handler may run", 0.001),
+      spec("grace", option_type::duration, "5s", "no enforcement during start-up", 0.0),
+      spec("window", option_type::duration, "5s", "sliding window for sustained excess", 0.1),
+  };
+  return s;
+}
+
+const std::vector<option_spec>& mailbox_specs() {
+  static const std::vector<option_spec> s = {
+      spec("window", option_type::integer, "1024", "events in flight per input edge", 1.0, 1e8),
+      spec("window_bytes", option_type::size, "8MiB", "bytes in flight per input edge", 1.0),
+      spec("overflow", option_type::string, "block", "policy when the window is full", {}, {},
+           {"block", "drop_oldest", "drop_newest", "sample"}),
+      spec("sample_every", option_type::integer, "10", "sample: keep 1 in N", 1.0, 1e6),
+  };
+  return s;
+}
+
+const std::vector<option_spec>& restart_specs() {
+  static const std::vector<option_spec> s = {
+      spec("type", option_type::string, "permanent", "when to restart", {}, {},
+           {"permanent", "transient", "temporary"}),
+      spec("max_restarts", option_type::integer, "5", "restarts allowed within period", 0.0, 1e6),
+      spec("period", option_type::duration, "60s", "intensity period", 0.001),
+      spec("backoff", option_type::duration, "100ms", "first restart delay", 0.0),
+      spec("max_backoff", option_type::duration, "30s", "longest restart delay", 0.0),
+      spec("healthy_after", option_type::duration, "60s", "backoff resets after", 0.0),
+      spec("shutdown_timeout", option_type::duration, "5s", "graceful stop deadline", 0.0),
+  };
+  return s;
+}
+
+const std::vector<option_spec>& engine_specs() {
+  static const std::vector<option_spec> s = {
+      spec("host", option_type::string, "", "host name on findings (empty: gethostname)"),
+      spec("log_level", option_type::string, "info", "log level", {}, {},
+           {"trace", "debug", "info", "warn", "error", "critical", "off"}),
+      spec("log_format", option_type::string, "text", "log format", {}, {}, {"text", "json"}),
+      spec("state_dir", option_type::string, "/var/lib/phantomguard", "state directory"),
+      spec("strategy", option_type::string, "one_for_one", "supervision strategy", {}, {},
+           {"one_for_one", "one_for_all", "rest_for_one"}),
+      spec("max_restarts", option_type::integer, "10", "engine intensity", 0.0, 1e6),
+      spec("restart_period", option_type::duration, "60s", "engine intensity period", 0.001),
+      spec("shutdown_timeout", option_type::duration, "10s", "drain deadline", 0.0),
+      spec("metrics_interval", option_type::duration, "0s", "periodic metrics log", 0.0),
+      spec("tick_interval", option_type::duration, "10s", "default source tick", 0.001),
+      spec("worker_threads", option_type::integer, "2", "scheduler threads", 1.0, 256.0),
+      spec("max_throughput", option_type::integer, "16", "messages per actor turn", 1.0, 1e6),
+      spec("batch_size", option_type::integer, "256", "events per batch", 1.0, 1e6),
+      spec("batch_delay", option_type::duration, "50ms", "partial batch flush delay", 0.0),
+      spec("plugin_dir", option_type::string, "/usr/lib/phantomguard/plugins", "plugin folder"),
+      spec("quota", option_type::table, "", "engine-wide quota"),
+  };
+  return s;
+}
+
+const std::vector<option_spec>& common_specs() {
+  static const std::vector<option_spec> s = {
+      spec("type", option_type::string, "", "component type"),
+      spec("inputs", option_type::string_list, "[]", "names of upstream components"),
+      spec("enabled", option_type::boolean, "true", "false keeps the declaration but skips it"),
+      spec("interval", option_type::duration, "", "tick interval in run mode", 0.001),
+      spec("schedule", option_type::string, "", "cron schedule in run mode"),
+      spec("mailbox", option_type::table, "", "flow control of input edges"),
+      spec("restart", option_type::table, "", "supervision"),
+      spec("quota", option_type::table, "", "resource limits"),
+  };
+  return s;
+}
+
+std::vector<std::string> keys_of(const std::vector<option_spec>& specs) {
+  std::vector<std::string> out;
+  for (const auto& s : specs)
+    out.push_back(s.key);
+  return out;
+}
+
+const std::vector<std::string>& section_names() {
+  static const std::vector<std::string> s = {"engine", "sources", "analyzers", "detectors",
+                                             "sinks"};
+  return s;
+}
+
+struct section_info {
+  const char* name;
+  component_kind kind;
+};
+
+constexpr section_info component_sections[] = {
+    {"sources", component_kind::source},
+    {"analyzers", component_kind::analyzer},
+    {"detectors", component_kind::detector},
+    {"sinks", component_kind::sink},
+};
+
+const char* section_of(component_kind k) {
+  for (const auto& s : component_sections)
+    if (s.kind == k)
+      return s.name;
+  return "?";
+}
+
+// ---------------------------------------------------------------------------------------------
+// The checker: holds the collected diagnostics and the origin for positions.
+
+class checker {
+public:
+  explicit checker(std::string origin) : origin_(std::move(origin)) {}
+
+  source_position at(const toml::source_region& r) const {
+    return source_position{origin_, r.begin.line, r.begin.column};
+  }
+
+  void error(const toml::source_region& r, std::string message) {
+    errors_.push_back(diagnostic{at(r), std::move(message)});
+  }
+  void error(source_position p, std::string message) {
+    errors_.push_back(diagnostic{std::move(p), std::move(message)});
+  }
+
+  diagnostics take() {
+    std::stable_sort(errors_.begin(), errors_.end(), [](const diagnostic& a, const diagnostic& b) {
+      if (a.where.line != b.where.line)
+        return a.where.line < b.where.line;
+      return a.where.column < b.where.column;
+    });
+    return std::move(errors_);
+  }
+
+  [[nodiscard]] std::size_t count() const noexcept { return errors_.size(); }
+
+  // Checks one value against its spec. True when it has the right type and is in range.
+  bool check_value(const option_spec& s, const toml::node& v, const std::string& where) {
+    const std::string name = "'" + s.key + "' in " + where;
+    auto wrong_type = [&] {
+      error(v.source(), name + " must be " + expected_text(s.type) + ", not " + toml_type_name(v));
+      return false;
+    };
+    std::optional<double> number; // for range checks, in the spec's unit
+    switch (s.type) {
+      case option_type::string: {
+        const auto* str = v.as_string();
+        if (!str)
+          return wrong_type();
+        if (!s.choices.empty() &&
+            std::find(s.choices.begin(), s.choices.end(), str->get()) == s.choices.end()) {
+          error(v.source(), name + " must be one of " + join_quoted(s.choices) + " (got '" +
+                                str->get() + "')" + did_you_mean(str->get(), s.choices));
+          return false;
+        }
+        return true;
+      }
+      case option_type::integer:
+        if (!v.is_integer())
+          return wrong_type();
+        number = static_cast<double>(v.as_integer()->get());
+        break;
+      case option_type::floating:
+        if (!v.is_number())
+          return wrong_type();
+        number = v.is_integer() ? static_cast<double>(v.as_integer()->get())
+                                : v.as_floating_point()->get();
+        break;
+      case option_type::boolean:
+        return v.is_boolean() ? true : wrong_type();
+      case option_type::duration: {
+        const auto* str = v.as_string();
+        if (!str)
+          return wrong_type();
+        auto d = parse_duration(str->get());
+        if (!d) {
+          error(v.source(), name + " is not a valid duration: '" + str->get() +
+                                "' (use a number and a unit: ns, us, ms, s, m, h, d; e.g. \"10s\")");
+          return false;
+        }
+        number = std::chrono::duration<double>(*d).count();
+        break;
+      }
+      case option_type::size: {
+        if (const auto* i = v.as_integer()) {
+          if (i->get() < 0) {
+            error(v.source(), name + " must not be negative (got " + std::to_string(i->get()) + ")");
+            return false;
+          }
+          number = static_cast<double>(i->get());
+          break;
+        }
+        const auto* str = v.as_string();
+        if (!str)
+          return wrong_type();
+        auto sz = parse_size(str->get());
+        if (!sz) {
+          error(v.source(), name + " is not a valid size: '" + str->get() +
+                                "' (use bytes or a unit: KiB, MiB, GiB, KB, MB, GB; e.g. \"64MiB\")");
+          return false;
+        }
+        number = static_cast<double>(*sz);
+        break;
+      }
+      case option_type::string_list: {
+        const auto* arr = v.as_array();
+        if (!arr)
+          return wrong_type();
+        bool ok = true;
+        std::size_t index = 0;
+        for (const auto& e : *arr) {
+          ++index;
+          if (!e.is_string()) {
+            error(e.source(), name + " must be a list of strings; element " +
+                                  std::to_string(index) + " is " + toml_type_name(e));
+            ok = false;
+          } else if (!s.choices.empty() &&
+                     std::find(s.choices.begin(), s.choices.end(), *e.value<std::string>()) ==
+                         s.choices.end()) {
+            const auto item = *e.value<std::string>();
+            error(e.source(), name + " accepts only " + join_quoted(s.choices) + " (got '" + item +
+                                  "')" + did_you_mean(item, s.choices));
+            ok = false;
+          }
+        }
+        return ok;
+      }
+      case option_type::table:
+        return v.is_table() ? true : wrong_type();
+    }
+    if (number) {
+      const bool low = s.min && *number < *s.min;
+      const bool high = s.max && *number > *s.max;
+      if (low || high) {
+        std::string got = v.is_string() ? "'" + *v.value<std::string>() + "'"
+                                        : format_number(*number);
+        std::string bound;
+        if (s.min && s.max)
+          bound = "between " + format_limit(s.type, *s.min) + " and " + format_limit(s.type, *s.max);
+        else if (s.min)
+          bound = "at least " + format_limit(s.type, *s.min);
+        else
+          bound = "at most " + format_limit(s.type, *s.max);
+        error(v.source(), name + " must be " + bound + " (got " + got + ")");
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // Checks every key of `t` against `specs` (and `extra` known keys checked elsewhere).
+  // Unknown keys get a suggestion; missing required keys are reported at `header`.
+  void check_table(const toml::table& t, const std::vector<option_spec>& specs,
+                   const std::vector<option_spec>& extra, const std::string& where,
+                   const toml::source_region& header) {
+    std::vector<std::string> known = keys_of(specs);
+    for (const auto& k : keys_of(extra))
+      known.push_back(k);
+    for (const auto& [key, value] : t) {
+      const std::string k(key.str());
+      auto it = std::find_if(specs.begin(), specs.end(), [&](const auto& s) { return s.key == k; });
+      if (it != specs.end()) {
+        check_value(*it, value, where);
+        continue;
+      }
+      if (std::find_if(extra.begin(), extra.end(), [&](const auto& s) { return s.key == k; }) !=
+          extra.end())
+        continue;
+      error(key.source(), "unknown key '" + k + "' in " + where + did_you_mean(k, known));
+    }
+    for (const auto& s : specs)
+      if (s.required && !t.contains(s.key))
+        error(header, where + " is missing required key '" + s.key + "'");
+  }
+
+private:
+  std::string origin_;
+  diagnostics errors_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Reading validated values (the checker has vetted them; fall back on anything odd)
+
+duration read_duration(const toml::table& t, std::string_view key, duration fallback) {
+  if (auto s = t[key].value<std::string>())
+    if (auto d = parse_duration(*s))
+      return *d;
+  return fallback;
+}
+
+std::uint64_t read_size(const toml::table& t, std::string_view key, std::uint64_t fallback) {
+  if (auto i = t[key].value<std::int64_t>(); i && *i >= 0)
+    return static_cast<std::uint64_t>(*i);
+  if (auto s = t[key].value<std::string>())
+    if (auto sz = parse_size(*s))
+      return *sz;
+  return fallback;
+}
+
+template <class T>
+T read_int(const toml::table& t, std::string_view key, T fallback) {
+  if (auto i = t[key].value<std::int64_t>(); i && *i >= 0)
+    return static_cast<T>(*i);
+  return fallback;
+}
+
+quota_settings read_quota(checker& chk, const toml::node* node, const std::string& where) {
+  quota_settings q;
+  const auto* t = node ? node->as_table() : nullptr;
+  if (!t)
+    return q;
+  chk.check_table(*t, quota_specs(), {}, where, node->source());
+  if (auto v = (*t)["cpu_percent"].value<double>())
+    q.cpu_percent = *v;
+  if (auto v = (*t)["memory_mb"].value<std::int64_t>(); v && *v > 0)
+    q.memory_mb = static_cast<std::uint64_t>(*v);
+  if (auto v = (*t)["events_per_second"].value<double>())
+    q.events_per_second = *v;
+  if (auto s = (*t)["handler_timeout"].value<std::string>())
+    if (auto d = parse_duration(*s))
+      q.handler_timeout = *d;
+  q.grace = read_duration(*t, "grace", q.grace);
+  q.window = read_duration(*t, "window", q.window);
+  return q;
+}
+
+mailbox_settings read_mailbox(checker& chk, const toml::node* node, const std::string& where) {
+  mailbox_settings m;
+  const auto* t = node ? node->as_table() : nullptr;
+  if (!t)
+    return m;
+  chk.check_table(*t, mailbox_specs(), {}, where, node->source());
+  m.window_events = read_int<std::uint64_t>(*t, "window", m.window_events);
+  m.window_bytes = read_size(*t, "window_bytes", m.window_bytes);
+  m.sample_every = read_int<std::uint64_t>(*t, "sample_every", m.sample_every);
+  const auto policy = (*t)["overflow"].value_or(std::string("block"));
+  if (policy == "drop_oldest")
+    m.policy = overflow_policy::drop_oldest;
+  else if (policy == "drop_newest")
+    m.policy = overflow_policy::drop_newest;
+  else if (policy == "sample")
+    m.policy = overflow_policy::sample;
+  return m;
+}
+
+restart_settings read_restart(checker& chk, const toml::node* node, const std::string& where) {
+  restart_settings r;
+  const auto* t = node ? node->as_table() : nullptr;
+  if (!t)
+    return r;
+  chk.check_table(*t, restart_specs(), {}, where, node->source());
+  const auto type = (*t)["type"].value_or(std::string("permanent"));
+  if (type == "transient")
+    r.type = restart_type::transient;
+  else if (type == "temporary")
+    r.type = restart_type::temporary;
+  r.max_restarts = read_int<std::uint32_t>(*t, "max_restarts", r.max_restarts);
+  r.period = read_duration(*t, "period", r.period);
+  r.backoff = read_duration(*t, "backoff", r.backoff);
+  r.max_backoff = read_duration(*t, "max_backoff", r.max_backoff);
+  r.healthy_after = read_duration(*t, "healthy_after", r.healthy_after);
+  r.shutdown_timeout = read_duration(*t, "shutdown_timeout", r.shutdown_timeout);
+  if (r.max_backoff < r.backoff) {
+    const auto* at = t->get("max_backoff") ? t->get("max_backoff") : t->get("backoff");
+    chk.error(at->source(), "'max_backoff' in " + where + " (" + format_duration(r.max_backoff) +
+                                ") must not be shorter than 'backoff' (" +
+                                format_duration(r.backoff) + ")");
+  }
+  return r;
+}
+
+engine_settings read_engine(checker& chk, const toml::node& node) {
+  engine_settings e;
+  const auto* t = node.as_table();
+  if (!t) {
+    chk.error(node.source(), "'engine' must be a table ([engine]), not " +
+                                 std::string(toml_type_name(node)));
+    return e;
+  }
+  chk.check_table(*t, engine_specs(), {}, "[engine]", node.source());
+  e.host = (*t)["host"].value_or(e.host);
+  e.log_level = (*t)["log_level"].value_or(e.log_level);
+  if ((*t)["log_format"].value_or(std::string("text")) == "json")
+    e.log_fmt = log_format::json;
+  e.state_dir = (*t)["state_dir"].value_or(e.state_dir);
+  const auto strategy = (*t)["strategy"].value_or(std::string("one_for_one"));
+  if (strategy == "one_for_all")
+    e.strategy = restart_strategy::one_for_all;
+  else if (strategy == "rest_for_one")
+    e.strategy = restart_strategy::rest_for_one;
+  e.max_restarts = read_int<std::uint32_t>(*t, "max_restarts", e.max_restarts);
+  e.restart_period = read_duration(*t, "restart_period", e.restart_period);
+  e.shutdown_timeout = read_duration(*t, "shutdown_timeout", e.shutdown_timeout);
+  e.metrics_interval = read_duration(*t, "metrics_interval", e.metrics_interval);
+  e.tick_interval = read_duration(*t, "tick_interval", e.tick_interval);
+  e.worker_threads = read_int<std::uint32_t>(*t, "worker_threads", e.worker_threads);
+  e.max_throughput = read_int<std::uint32_t>(*t, "max_throughput", e.max_throughput);
+  e.batch_size = read_int<std::uint64_t>(*t, "batch_size", e.batch_size);
+  e.batch_delay = read_duration(*t, "batch_delay", e.batch_delay);
+  e.plugin_dir = (*t)["plugin_dir"].value_or(e.plugin_dir);
+  if (const auto* q = t->get("quota"); q && q->is_table())
+    e.quota = read_quota(chk, q, "[engine.quota]");
+  return e;
+}
+
+bool valid_component_name(std::string_view name) {
+  if (name.empty())
+    return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '_' || c == '-';
+  });
+}
+
+// Where each input came from, so graph errors point at the input string itself.
+struct input_ref {
+  std::string name;
+  source_position where;
+};
+
+struct parsed_component {
+  component_decl decl;
+  source_position name_where;           // the NAME key
+  source_position inputs_where;         // the `inputs` key (or the header when absent)
+  std::vector<input_ref> input_refs;
+  bool has_inputs_key = false;
+};
+
+std::string with_article(std::string_view noun) {
+  const bool vowel = !noun.empty() && std::string_view("aeiou").find(noun.front()) != std::string_view::npos;
+  return (vowel ? "an " : "a ") + std::string(noun);
+}
+
+// Looks up `type_name` for `kind` and explains when it is missing.
+const component_type* resolve_type(checker& chk, const registry& reg, component_kind kind,
+                                   const std::string& type_name, const toml::node& type_node,
+                                   const std::string& where) {
+  if (const auto* t = reg.find(kind, type_name))
+    return t;
+  const std::string kind_name(to_string(kind));
+  // The type exists, but for another kind: the operator put it in the wrong section.
+  for (auto other : {component_kind::source, component_kind::analyzer, component_kind::detector,
+                     component_kind::sink}) {
+    if (other != kind && reg.find(other, type_name)) {
+      chk.error(type_node.source(), "'" + type_name + "' in " + where + " is " +
+                                        with_article(to_string(other)) + " type, not " +
+                                        with_article(kind_name) + " type: declare it as [" +
+                                        section_of(other) + ".NAME]");
+      return nullptr;
+    }
+  }
+  std::vector<std::string> known;
+  for (const auto* t : reg.list(kind))
+    known.push_back(t->name);
+  std::string message;
+  if (kind == component_kind::detector && type_name == "plugin") {
+    message = "detector type 'plugin' is not available in this build (no plugin host registered "
+              "it), so " + where + " cannot load a plugin";
+  } else {
+    message = "unknown " + kind_name + " type '" + type_name + "' in " + where +
+              did_you_mean(type_name, known);
+  }
+  if (known.empty())
+    message += " (no " + kind_name + " types are registered)";
+  else if (known.size() <= 12)
+    message += " (known " + kind_name + " types: " + join(known, ", ") + ")";
+  chk.error(type_node.source(), std::move(message));
+  return nullptr;
+}
+
+void read_component(checker& chk, const registry& reg, component_kind kind, const toml::key& key,
+                    const toml::node& node, std::vector<parsed_component>& out) {
+  const std::string name(key.str());
+  const std::string section = section_of(kind);
+  const std::string where = "[" + section + "." + name + "]";
+  const auto* t = node.as_table();
+  if (!t) {
+    chk.error(node.source(), "'" + section + "." + name + "' must be a table (" + where +
+                                 "), not " + toml_type_name(node));
+    return;
+  }
+  parsed_component pc;
+  pc.decl.name = name;
+  pc.decl.kind = kind;
+  pc.decl.where = chk.at(node.source());
+  pc.name_where = chk.at(key.source());
+  pc.inputs_where = pc.decl.where;
+  if (!valid_component_name(name))
+    chk.error(key.source(), "invalid component name '" + name +
+                                "': use letters, digits, '_' and '-' only");
+
+  // The common keys first; unknown-key checks need the type's options, so they come after.
+  const component_type* type = nullptr;
+  const toml::node* type_node = t->get("type");
+  if (!type_node && kind != component_kind::detector) {
+    chk.error(node.source(), where + " is missing required key 'type'");
+  } else if (type_node && !type_node->is_string()) {
+    chk.error(type_node->source(), "'type' in " + where + " must be a string, not " +
+                                       std::string(toml_type_name(*type_node)));
+  } else {
+    // Detectors are plugins unless they name a built-in detector type.
+    pc.decl.type = type_node ? *type_node->value<std::string>() : std::string("plugin");
+    if (type_node) {
+      type = resolve_type(chk, reg, kind, pc.decl.type, *type_node, where);
+    } else if (!(type = reg.find(kind, "plugin"))) {
+      std::vector<std::string> known;
+      for (const auto* d : reg.list(kind))
+        known.push_back(d->name);
+      chk.error(node.source(),
+                where + " has no 'type', so it is a plugin detector, but detector type 'plugin' "
+                        "is not available in this build (no plugin host registered it)" +
+                    (known.empty() ? std::string(" and no detector types are registered")
+                                   : "; known detector types: " + join(known, ", ")));
+    }
+  }
+
+  for (const auto& [k, v] : *t) {
+    const std::string ks(k.str());
+    const auto& common = common_specs();
+    auto it = std::find_if(common.begin(), common.end(), [&](const auto& s) { return s.key == ks; });
+    if (it == common.end() || ks == "type")
+      continue;
+    if (!chk.check_value(*it, v, where))
+      continue;
+    if (ks == "inputs") {
+      pc.has_inputs_key = true;
+      pc.inputs_where = chk.at(k.source());
+      for (const auto& e : *v.as_array())
+        pc.input_refs.push_back(input_ref{*e.value<std::string>(), chk.at(e.source())});
+    } else if (ks == "enabled") {
+      pc.decl.enabled = *v.value<bool>();
+    } else if (ks == "interval") {
+      pc.decl.schedule.interval = parse_duration(*v.value<std::string>());
+    } else if (ks == "schedule") {
+      const auto text = *v.value<std::string>();
+      std::string why;
+      if (!parse_cron(text, &why))
+        chk.error(v.source(), "'schedule' in " + where + " is not a valid cron expression '" +
+                                  text + "': " + why);
+      else
+        pc.decl.schedule.cron = text;
+    } else if (ks == "mailbox") {
+      pc.decl.mailbox = read_mailbox(chk, &v, "[" + section + "." + name + ".mailbox]");
+    } else if (ks == "restart") {
+      pc.decl.restart = read_restart(chk, &v, "[" + section + "." + name + ".restart]");
+    } else if (ks == "quota") {
+      pc.decl.quota = read_quota(chk, &v, "[" + section + "." + name + ".quota]");
+    }
+  }
+  if (pc.decl.schedule.interval && !pc.decl.schedule.cron.empty())
+    chk.error(t->get("schedule")->source(), "'interval' and 'schedule' in " + where +
+                                                " exclude each other: keep one");
+
+  // Type-specific keys: everything else, checked against the type's option list.
+  toml::table settings;
+  for (const auto& [k, v] : *t) {
+    const std::string ks(k.str());
+    const auto& common = common_specs();
+    if (std::find_if(common.begin(), common.end(), [&](const auto& s) { return s.key == ks; }) !=
+        common.end())
+      continue;
+    settings.insert(k, v);
+  }
+  // Checked on the original table: copied nodes lose their source positions.
+  if (type)
+    chk.check_table(*t, type->options, common_specs(), where, node.source());
+  pc.decl.settings = component_settings(std::move(settings));
+  for (const auto& r : pc.input_refs)
+    pc.decl.inputs.push_back(r.name);
+  out.push_back(std::move(pc));
+}
+
+// Graph checks over every declared component (disabled ones included: enabling one later must
+// not reveal a broken graph).
+void check_graph(checker& chk, const std::vector<parsed_component>& comps) {
+  std::map<std::string, std::size_t> by_name;
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < comps.size(); ++i) {
+    const auto& c = comps[i];
+    auto [it, fresh] = by_name.emplace(c.decl.name, i);
+    if (!fresh) {
+      const auto& first = comps[it->second];
+      chk.error(c.name_where, "duplicate component name '" + c.decl.name + "': [" +
+                                  section_of(c.decl.kind) + "." + c.decl.name +
+                                  "] and [" + section_of(first.decl.kind) + "." + first.decl.name +
+                                  "] (line " + std::to_string(first.decl.where.line) +
+                                  ") need different names");
+    } else {
+      names.push_back(c.decl.name);
+    }
+  }
+
+  for (const auto& c : comps) {
+    const std::string where =
+        "[" + std::string(section_of(c.decl.kind)) + "." + c.decl.name + "]";
+    if (c.decl.kind == component_kind::source && c.has_inputs_key && !c.input_refs.empty()) {
+      chk.error(c.inputs_where, "source '" + c.decl.name +
+                                    "' cannot have inputs: sources collect on their own "
+                                    "(declare it under [analyzers] to consume events)");
+      continue;
+    }
+    if (c.decl.kind == component_kind::sink && c.input_refs.empty()) {
+      chk.error(c.has_inputs_key ? c.inputs_where : c.decl.where,
+                "sink '" + c.decl.name + "' has no inputs: add inputs = [\"NAME\", ...] naming the "
+                                         "sources, analyzers or detectors it delivers");
+    }
+    std::set<std::string> seen;
+    for (const auto& in : c.input_refs) {
+      if (!seen.insert(in.name).second) {
+        chk.error(in.where, "input '" + in.name + "' is listed twice in " + where);
+        continue;
+      }
+      auto it = by_name.find(in.name);
+      if (it == by_name.end()) {
+        chk.error(in.where, "unknown input '" + in.name + "' in " + where +
+                                did_you_mean(in.name, names));
+        continue;
+      }
+      const auto& target = comps[it->second].decl;
+      if (target.kind == component_kind::sink)
+        chk.error(in.where, "input '" + in.name + "' of " + where +
+                                " is a sink: sinks deliver findings and emit no events");
+    }
+  }
+
+  // Cycles: depth-first search along data flow (input → consumer). Each back edge closes one
+  // cycle, reported once with its members in flow order.
+  const std::size_t n = comps.size();
+  std::vector<std::vector<std::size_t>> consumers(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (by_name[comps[i].decl.name] != i)
+      continue; // a duplicate: already reported
+    for (const auto& in : comps[i].input_refs) {
+      auto it = by_name.find(in.name);
+      if (it != by_name.end() && comps[it->second].decl.kind != component_kind::sink)
+        consumers[it->second].push_back(i);
+    }
+  }
+  for (auto& v : consumers) {
+    std::sort(v.begin(), v.end());
+    v.erase(std::unique(v.begin(), v.end()), v.end());
+  }
+  enum class mark { fresh, active, done };
+  std::vector<mark> state(n, mark::fresh);
+  std::vector<std::size_t> stack;
+  auto visit = [&](auto& self, std::size_t u) -> void {
+    state[u] = mark::active;
+    stack.push_back(u);
+    for (std::size_t v : consumers[u]) {
+      if (state[v] == mark::active) {
+        auto from = std::find(stack.begin(), stack.end(), v);
+        std::vector<std::string> members;
+        for (auto it = from; it != stack.end(); ++it)
+          members.push_back(comps[*it].decl.name);
+        members.push_back(comps[v].decl.name);
+        // Report at the input that closes the cycle: v lists u as an input.
+        source_position pos = comps[v].inputs_where;
+        for (const auto& in : comps[v].input_refs)
+          if (in.name == comps[u].decl.name)
+            pos = in.where;
+        chk.error(pos, "cycle in the pipeline: " + join(members, " -> ") +
+                           " (remove one of these inputs)");
+      } else if (state[v] == mark::fresh) {
+        self(self, v);
+      }
+    }
+    stack.pop_back();
+    state[u] = mark::done;
+  };
+  for (std::size_t i = 0; i < n; ++i)
+    if (state[i] == mark::fresh)
+      visit(visit, i);
+}
+
+config_result load_table(const toml::table& root, std::string origin, const registry& reg) {
+  checker chk(origin);
+  pipeline_config cfg;
+  cfg.origin = origin;
+  std::vector<parsed_component> comps;
+
+  for (const auto& [key, node] : root) {
+    const std::string k(key.str());
+    if (k == "engine") {
+      cfg.engine = read_engine(chk, node);
+      continue;
+    }
+    const section_info* section = nullptr;
+    for (const auto& s : component_sections)
+      if (k == s.name)
+        section = &s;
+    if (!section) {
+      chk.error(key.source(), "unknown section '" + k + "'" + did_you_mean(k, section_names()) +
+                                  " (sections: engine, sources, analyzers, detectors, sinks)");
+      continue;
+    }
+    const auto* t = node.as_table();
+    if (!t) {
+      chk.error(node.source(), "'" + k + "' must be a table of [" + k + ".NAME] tables, not " +
+                                   toml_type_name(node));
+      continue;
+    }
+    for (const auto& [name, comp] : *t)
+      read_component(chk, reg, section->kind, name, comp, comps);
+  }
+
+  // Declaration order: toml++ tables are ordered by key, the operator thinks in file order.
+  std::stable_sort(comps.begin(), comps.end(), [](const auto& a, const auto& b) {
+    if (a.decl.where.line != b.decl.where.line)
+      return a.decl.where.line < b.decl.where.line;
+    return a.decl.where.column < b.decl.where.column;
+  });
+  check_graph(chk, comps);
+
+  config_result result;
+  result.errors = chk.take();
+  if (result.errors.empty()) {
+    for (auto& c : comps)
+      cfg.components.push_back(std::move(c.decl));
+    result.config = std::move(cfg);
+  }
+  return result;
+}
+
+} // namespace
+
+config_result load_config_string(std::string_view text, std::string origin, const registry& reg) {
+  toml::table root;
+  try {
+    root = toml::parse(text, std::string_view(origin));
+  } catch (const toml::parse_error& e) {
+    config_result r;
+    r.errors.push_back(diagnostic{
+        source_position{origin, e.source().begin.line, e.source().begin.column},
+        "syntax error: " + std::string(e.description())});
+    return r;
+  }
+  return load_table(root, std::move(origin), reg);
+}
+
+config_result load_config_string(std::string_view text, std::string origin) {
+  return load_config_string(text, std::move(origin), registry::instance());
+}
+
+config_result load_config_file(const std::string& path, const registry& reg) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    config_result r;
+    r.errors.push_back(diagnostic{source_position{path, 0, 0},
+                                  "cannot read the config file: it is a directory"});
+    return r;
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    const int err = errno;
+    config_result r;
+    r.errors.push_back(diagnostic{source_position{path, 0, 0},
+                                  "cannot read the config file: " + std::string(std::strerror(err))});
+    return r;
+  }
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  if (in.bad()) {
+    config_result r;
+    r.errors.push_back(diagnostic{source_position{path, 0, 0}, "cannot read the config file"});
+    return r;
+  }
+  return load_config_string(buf.str(), path, reg);
+}
+
+config_result load_config_file(const std::string& path) {
+  return load_config_file(path, registry::instance());
+}
+
+config_result load_default_config() {
+  return load_config_string(default_config_text(), "<default>");
+}
+
+} // namespace pg::runtime
