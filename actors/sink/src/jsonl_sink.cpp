@@ -1,0 +1,240 @@
+#include "phantomguard/actors/sink/jsonl_sink.hpp"
+
+#include <algorithm>
+#include <system_error>
+
+namespace pg::actors::sink {
+
+using namespace pg::runtime;
+
+namespace {
+
+option_spec opt(std::string key, option_type type, std::string def, std::string desc) {
+  option_spec s;
+  s.key = std::move(key);
+  s.type = type;
+  s.default_text = std::move(def);
+  s.description = std::move(desc);
+  return s;
+}
+
+std::string error_text(int err) { return std::error_code(err, std::generic_category()).message(); }
+
+// A non-finding event as one JSON object (include_events = true).
+nlohmann::json event_json(const event& e) {
+  nlohmann::json fields = nlohmann::json::object();
+  for (const auto& f : e.fields) {
+    std::visit(
+        [&](const auto& v) {
+          using T = std::decay_t<decltype(v)>;
+          if constexpr (std::is_same_v<T, std::monostate>)
+            fields[f.key] = nullptr;
+          else
+            fields[f.key] = v;
+        },
+        f.value);
+  }
+  return {{"kind", e.kind}, {"time", format_rfc3339(e.time)}, {"source", e.source},
+          {"fields", std::move(fields)}};
+}
+
+} // namespace
+
+std::vector<option_spec> jsonl_sink::options() {
+  std::vector<option_spec> o;
+  auto path = opt("path", option_type::string, "", "the file to append to (created if missing)");
+  path.required = true;
+  o.push_back(std::move(path));
+  o.push_back(opt("append", option_type::boolean, "true",
+                  "false truncates the file when the sink starts"));
+  auto max_size = opt("max_size", option_type::size, "0",
+                      "rotate before the file would exceed this size; 0 never rotates");
+  max_size.min = 0;
+  o.push_back(std::move(max_size));
+  auto max_files = opt("max_files", option_type::integer, "5",
+                       "rotated files kept (path.1 newest ... path.N oldest)");
+  max_files.min = 0;
+  max_files.max = 1000;
+  o.push_back(std::move(max_files));
+  auto flush = opt("flush", option_type::string, "interval",
+                   "event: after every event; count: every flush_count events; interval: when "
+                   "flush_interval has passed (checked on each batch and tick) and at stop");
+  flush.choices = {"event", "count", "interval"};
+  o.push_back(std::move(flush));
+  auto flush_count = opt("flush_count", option_type::integer, "100", "events per flush (count)");
+  flush_count.min = 1;
+  flush_count.max = 1e6;
+  o.push_back(std::move(flush_count));
+  auto flush_interval =
+      opt("flush_interval", option_type::duration, "1s", "time between flushes (interval)");
+  flush_interval.min = 0.001;
+  o.push_back(std::move(flush_interval));
+  auto min_sev = opt("min_severity", option_type::string, "info",
+                     "findings below this severity are not written");
+  min_sev.choices = {"info", "low", "medium", "high", "critical"};
+  o.push_back(std::move(min_sev));
+  o.push_back(opt("include_events", option_type::boolean, "false",
+                  "also write events that are not findings (kind, time, source, fields)"));
+  auto max_pending = opt("max_pending", option_type::size, "16MiB",
+                         "unwritten lines kept while the file cannot be written; beyond it the "
+                         "oldest are dropped and counted");
+  max_pending.min = 1024;
+  o.push_back(std::move(max_pending));
+  return o;
+}
+
+jsonl_sink::jsonl_sink(std::string name, const component_settings& s) : name_(std::move(name)) {
+  const auto max_files = s.get_int("max_files", 5);
+  file_ = rotating_file(s.get_string("path"), s.get_bool("append", true), s.get_size("max_size", 0),
+                        static_cast<std::uint32_t>(std::clamp<std::int64_t>(max_files, 0, 1000)));
+  min_severity_ = parse_severity(s.get_string("min_severity", "info")).value_or(severity::info);
+  include_events_ = s.get_bool("include_events", false);
+  const auto policy = s.get_string("flush", "interval");
+  policy_ = policy == "event" ? flush_policy::event
+            : policy == "count" ? flush_policy::count
+                                : flush_policy::interval;
+  flush_count_ = static_cast<std::uint64_t>(std::max<std::int64_t>(1, s.get_int("flush_count", 100)));
+  flush_interval_ = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      s.get_duration("flush_interval", std::chrono::seconds(1)));
+  max_pending_ = s.get_size("max_pending", 16u << 20);
+}
+
+void jsonl_sink::report_failure(int err, std::string_view operation, context& ctx) {
+  ctx.count("write_errors");
+  if (failing_)
+    return; // one finding per episode; the counter tells how often it kept failing
+  failing_ = true;
+  const auto text = error_text(err);
+  finding f;
+  f.rule = "engine.sink_write_failed";
+  f.level = severity::high;
+  f.title = "sink '" + name_ + "' cannot " + std::string(operation) + " " + file_.path() + ": " +
+            text + " (findings are kept in memory and written when it works again)";
+  f.entity = {{"component", name_}, {"path", file_.path()}};
+  f.evidence = {{"errno", err},
+                {"error", text},
+                {"operation", operation},
+                {"pending_bytes", pending_.size()}};
+  ctx.emit_finding(std::move(f));
+  ctx.log(log_level::error, "jsonl sink '" + name_ + "': cannot " + std::string(operation) + " " +
+                                file_.path() + ": " + text);
+}
+
+void jsonl_sink::flush(context& ctx) {
+  last_flush_ = std::chrono::steady_clock::now();
+  pending_lines_ = 0;
+  if (pending_.empty())
+    return;
+  if (!file_.is_open()) {
+    if (int err = file_.open()) {
+      report_failure(err, "open", ctx);
+      return;
+    }
+  }
+  std::size_t written = 0;
+  const int err = file_.write(pending_, written);
+  pending_.erase(0, written); // keep what did not make it, to retry
+  if (written > 0)
+    ctx.count("bytes_written", static_cast<std::int64_t>(written));
+  if (err) {
+    report_failure(err, "write", ctx);
+    return;
+  }
+  if (failing_) {
+    failing_ = false;
+    finding f;
+    f.rule = "engine.sink_write_recovered";
+    f.level = severity::info;
+    f.title = "sink '" + name_ + "' writes " + file_.path() + " again";
+    f.entity = {{"component", name_}, {"path", file_.path()}};
+    ctx.emit_finding(std::move(f));
+  }
+}
+
+void jsonl_sink::append(std::string line, context& ctx) {
+  line += '\n';
+  if (file_.needs_rotation(pending_.size(), line.size())) {
+    flush(ctx);
+    if (pending_.empty()) {
+      if (int err = file_.rotate())
+        report_failure(err, "rotate", ctx);
+      else
+        ctx.count("rotations");
+    }
+  }
+  pending_ += line;
+  ++pending_lines_;
+  ctx.count("lines");
+  // Bounded memory while the file cannot be written: drop the oldest whole lines.
+  if (pending_.size() > max_pending_) {
+    std::size_t cut = 0;
+    std::int64_t dropped = 0;
+    while (pending_.size() - cut > max_pending_) {
+      const auto nl = pending_.find('\n', cut);
+      if (nl == std::string::npos)
+        break;
+      cut = nl + 1;
+      ++dropped;
+    }
+    pending_.erase(0, cut);
+    ctx.count("dropped_lines", dropped);
+  }
+  switch (policy_) {
+    case flush_policy::event:
+      flush(ctx);
+      break;
+    case flush_policy::count:
+      if (pending_lines_ >= flush_count_)
+        flush(ctx);
+      break;
+    case flush_policy::interval:
+      break;
+  }
+}
+
+void jsonl_sink::start(context& ctx) {
+  last_flush_ = std::chrono::steady_clock::now();
+  // A file that cannot be opened yet (missing folder, read-only mount) is not fatal: it is
+  // reported and retried on every flush.
+  if (int err = file_.open())
+    report_failure(err, "open", ctx);
+}
+
+void jsonl_sink::on_tick(context& ctx) {
+  if (!pending_.empty() && std::chrono::steady_clock::now() - last_flush_ >= flush_interval_)
+    flush(ctx);
+}
+
+void jsonl_sink::on_batch(const event_batch& batch, context& ctx) {
+  for (const auto& e : batch.events) {
+    if (e.kind == "finding" && e.payload) {
+      if (e.payload->level < min_severity_) {
+        ctx.count("below_min_severity");
+        continue;
+      }
+      append(e.payload->to_jsonl(), ctx);
+    } else if (include_events_) {
+      append(event_json(e).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), ctx);
+    } else {
+      ctx.count("ignored");
+    }
+  }
+  // Retry after a failure even when the policy would wait: the sooner the backlog drains the less
+  // is at risk.
+  if (failing_ || (policy_ == flush_policy::interval &&
+                   std::chrono::steady_clock::now() - last_flush_ >= flush_interval_))
+    flush(ctx);
+}
+
+void jsonl_sink::stop(context& ctx) {
+  flush(ctx);
+  if (!pending_.empty()) {
+    const auto lost = std::count(pending_.begin(), pending_.end(), '\n');
+    ctx.count("dropped_lines", lost);
+    ctx.log(log_level::error, "jsonl sink '" + name_ + "': " + std::to_string(lost) +
+                                  " lines could not be written to " + file_.path() + " before stop");
+    pending_.clear();
+  }
+}
+
+} // namespace pg::actors::sink
