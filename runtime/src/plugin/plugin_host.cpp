@@ -1,0 +1,89 @@
+// plugin_host.cpp — registers the "plugin" detector type and the "plugins" command.
+#include "phantomguard/runtime/plugin_host.hpp"
+
+#include <cstdlib>
+#include <mutex>
+
+#include "phantomguard/runtime/plugin_detector.hpp"
+#include "phantomguard/runtime/registry.hpp"
+#include "plugin/plugins_command.hpp"
+
+namespace pg::runtime {
+namespace {
+
+std::mutex dir_mutex;
+std::string& dir_value() {
+  static std::string dir;
+  return dir;
+}
+
+option_spec opt(std::string key, option_type type, std::string default_text, std::string description,
+                bool required = false, std::vector<std::string> choices = {}) {
+  option_spec o;
+  o.key = std::move(key);
+  o.type = type;
+  o.default_text = std::move(default_text);
+  o.description = std::move(description);
+  o.required = required;
+  o.choices = std::move(choices);
+  return o;
+}
+
+} // namespace
+
+void set_plugin_dir(std::string dir) {
+  std::lock_guard lock(dir_mutex);
+  dir_value() = std::move(dir);
+}
+
+std::string plugin_dir() {
+  {
+    std::lock_guard lock(dir_mutex);
+    if (!dir_value().empty())
+      return dir_value();
+  }
+  if (const char* env = std::getenv("PHANTOMGUARD_PLUGIN_DIR"); env != nullptr && *env != '\0')
+    return env;
+  return "/usr/lib/phantomguard/plugins";
+}
+
+void register_plugin_support(registry& reg) {
+  component_type t;
+  t.name = "plugin";
+  t.kind = component_kind::detector;
+  t.description = "a detector from a plugin .so built with the PhantomGuard SDK";
+  t.options = {
+      opt("plugin", option_type::string, "",
+          "plugin id (looked up in engine.plugin_dir) or path to the .so", true),
+      opt("version", option_type::string, "", "version requirement, e.g. \">=1.2, <2\""),
+      opt("sha256", option_type::string, "", "pin: the sha256 of the .so (64 hex digits)"),
+      opt("isolation", option_type::string, "in_process",
+          "in_process, or process (sandboxed child; not yet supported)", false,
+          {"in_process", "process"}),
+      opt("detector", option_type::string, "", "which detector of the plugin (default: the first)"),
+      opt("config", option_type::table, "", "the detector's settings, checked against its manifest"),
+      opt("plugin_dir", option_type::string, "", "overrides engine.plugin_dir for this detector"),
+  };
+  t.factory = [](const component_init& init) -> std::unique_ptr<component> {
+    const component_settings& s = init.settings;
+    plugin_request req;
+    req.plugin = s.get_string("plugin");
+    req.version = s.get_string("version");
+    req.sha256 = s.get_string("sha256");
+    req.isolation = s.get_string("isolation", "in_process");
+    req.detector = s.get_string("detector");
+    req.plugin_dir = s.get_string("plugin_dir", plugin_dir());
+    if (const toml::table* c = s.table()["config"].as_table())
+      req.config = *c;
+    return make_plugin_component(req);
+  };
+  reg.add(std::move(t));
+
+  command cmd;
+  cmd.name = "plugins";
+  cmd.summary = "list, inspect and check detector plugins (without running their code)";
+  cmd.run = [](int argc, char** argv) { return detail::run_plugins_command(argc, argv); };
+  reg.add_command(std::move(cmd));
+}
+
+} // namespace pg::runtime
