@@ -1,0 +1,631 @@
+#include "phantomguard/actors/network/network_analyzer.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <dirent.h>
+#include <map>
+#include <memory>
+#include <unordered_map>
+
+#include "phantomguard/actors/host/fd_table.hpp"
+#include "phantomguard/actors/host/file_read.hpp"
+#include "phantomguard/actors/host/privilege.hpp"
+#include "phantomguard/actors/host/proc_stat.hpp"
+#include "phantomguard/actors/host/socket_table.hpp"
+
+namespace pg::actors::network {
+
+namespace host = pg::actors::host;
+using host::socket_entry;
+using host::socket_proto;
+using nlohmann::json;
+using runtime::severity;
+
+namespace {
+
+constexpr int cap_sys_ptrace = 19;
+constexpr unsigned iff_promisc = 0x100;
+constexpr int tcp_established = 1;
+constexpr int tcp_syn_sent = 2;
+
+struct dir_closer {
+  void operator()(DIR* d) const noexcept { ::closedir(d); }
+};
+
+bool is_inet(socket_proto p) {
+  return p == socket_proto::tcp || p == socket_proto::tcp6 || p == socket_proto::udp ||
+         p == socket_proto::udp6;
+}
+
+bool is_udp(socket_proto p) { return p == socket_proto::udp || p == socket_proto::udp6; }
+
+// What a socket is doing, in words ss(8) would use.
+std::string state_text(const socket_entry& s) {
+  if (s.proto == socket_proto::packet)
+    return "-";
+  if (is_udp(s.proto) || s.proto == socket_proto::raw || s.proto == socket_proto::raw6)
+    return s.remote_port != 0 ? "ESTABLISHED" : "UNCONN";
+  return std::string(host::tcp_state_name(s.state));
+}
+
+bool is_connection(const socket_entry& s) {
+  if (is_udp(s.proto))
+    return s.remote_port != 0;
+  return (s.proto == socket_proto::tcp || s.proto == socket_proto::tcp6) &&
+         (s.state == tcp_established || s.state == tcp_syn_sent);
+}
+
+bool name_matches(std::string_view entry, std::string_view name) {
+  if (name.empty())
+    return false;
+  if (!entry.empty() && entry.back() == '*')
+    return name.substr(0, entry.size() - 1) == entry.substr(0, entry.size() - 1);
+  return entry == name;
+}
+
+struct owner_info {
+  pid_t pid = 0;
+  std::string comm;
+  std::string exe;
+  std::int64_t uid = -1;
+  bool known = false; // stat was readable
+};
+
+// Everything one pass over /proc/PID/fd learns.
+struct fd_census {
+  std::map<std::uint64_t, std::vector<pid_t>> owners; // socket inode → pids
+  std::map<pid_t, std::map<int, std::uint64_t>> stdio; // pid → {0,1,2} → socket inode
+  std::map<pid_t, std::size_t> socket_count;           // pid → sockets held
+  std::vector<pid_t> blind;       // processes whose fds we could not (fully) read, same netns
+  std::size_t blind_elsewhere = 0; // ... and in another network namespace
+};
+
+fd_census take_census(const std::string& proc_root, runtime::context* ctx) {
+  fd_census c;
+  auto own_ns = host::net_namespace_key(0, proc_root);
+  for (pid_t pid : host::list_pids(proc_root)) {
+    int err = 0;
+    auto table = host::read_fd_table(pid, proc_root, &err);
+    if (!table && host::is_vanished(err)) {
+      if (ctx)
+        ctx->count("vanished");
+      continue;
+    }
+    if (!table || table->denied > 0) {
+      // A process in another network namespace cannot own sockets of ours (unless an fd was
+      // passed across namespaces, which we accept not to see).
+      auto ns = host::net_namespace_key(pid, proc_root);
+      if (ns && own_ns && *ns != *own_ns)
+        ++c.blind_elsewhere;
+      else
+        c.blind.push_back(pid);
+      if (!table)
+        continue;
+    }
+    for (const auto& [fd, inode] : table->sockets) {
+      auto& v = c.owners[inode];
+      if (v.empty() || v.back() != pid)
+        v.push_back(pid);
+      if (fd >= 0 && fd <= 2)
+        c.stdio[pid][fd] = inode;
+    }
+    if (!table->sockets.empty())
+      c.socket_count[pid] = table->sockets.size();
+  }
+  return c;
+}
+
+std::vector<socket_entry> read_tables(const std::string& proc_root) {
+  std::vector<socket_entry> all;
+  for (auto p : {socket_proto::tcp, socket_proto::tcp6, socket_proto::udp, socket_proto::udp6,
+                 socket_proto::raw, socket_proto::raw6, socket_proto::packet}) {
+    auto t = host::read_socket_table(p, proc_root);
+    all.insert(all.end(), std::make_move_iterator(t.begin()), std::make_move_iterator(t.end()));
+  }
+  return all;
+}
+
+std::string socket_key(const socket_entry& s) {
+  return std::string(host::to_string(s.proto)) + ":" + std::to_string(s.inode) + ":" +
+         s.local_address + ":" + std::to_string(s.local_port) + ":" + s.remote_address + ":" +
+         std::to_string(s.remote_port);
+}
+
+json socket_json(const socket_entry& s) {
+  json j{{"proto", std::string(host::to_string(s.proto))},
+         {"state", state_text(s)},
+         {"inode", s.inode},
+         {"socket_uid", s.uid}};
+  if (s.proto == socket_proto::packet) {
+    j["ethertype"] = s.local_port;
+    j["ifindex"] = s.local_address;
+  } else {
+    j["local_address"] = s.local_address;
+    j["local_port"] = s.local_port;
+    j["remote_address"] = s.remote_address;
+    j["remote_port"] = s.remote_port;
+  }
+  return j;
+}
+
+} // namespace
+
+network_analyzer::options network_analyzer::default_options() {
+  options o;
+  // Metasploit and common backdoor defaults, IRC botnet control, and mining-pool stratum ports.
+  o.suspicious_ports = *parse_ports({"1337", "3333", "4444", "4445", "5555", "6666", "6667",
+                                     "6697", "7777", "12345", "14433", "14444", "27374", "31337",
+                                     "45560", "45700", "54321"});
+  o.packet_allowlist = {"dhclient",       "dhcpcd",        "udhcpc",      "systemd-network",
+                        "NetworkManager", "wpa_supplicant", "lldpd",      "dhcpd",
+                        "dnsmasq",        "keepalived",    "arpwatch",    "hostapd"};
+  o.shells = {"sh",   "bash", "dash",   "zsh",     "ksh",    "mksh",   "csh",  "tcsh",
+              "fish", "ash",  "busybox", "python*", "perl*", "ruby*",  "php*", "lua*",
+              "nc",   "ncat", "netcat", "socat",   "telnet", "awk",    "gawk", "mawk"};
+  return o;
+}
+
+std::optional<std::vector<network_analyzer::port_range>>
+network_analyzer::parse_ports(const std::vector<std::string>& items, std::string* error) {
+  std::vector<port_range> out;
+  auto num = [](std::string_view s, unsigned& v) {
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    return ec == std::errc{} && p == s.data() + s.size() && v <= 65535;
+  };
+  for (const auto& item : items) {
+    std::string_view s(item);
+    auto dash = s.find('-');
+    unsigned a = 0;
+    unsigned b = 0;
+    bool ok = dash == std::string_view::npos ? (num(s, a) && (b = a, true))
+                                             : (num(s.substr(0, dash), a) &&
+                                                num(s.substr(dash + 1), b) && a <= b);
+    if (!ok || a == 0) {
+      if (error)
+        *error = "suspicious_ports: \"" + item + "\" is not a port (1-65535) or a range A-B";
+      return std::nullopt;
+    }
+    out.push_back({static_cast<std::uint16_t>(a), static_cast<std::uint16_t>(b)});
+  }
+  return out;
+}
+
+bool network_analyzer::keep_deterministic(const socket_entry& s, double rate) noexcept {
+  if (rate >= 1.0)
+    return true;
+  if (rate <= 0.0)
+    return false;
+  // FNV-1a over the 5-tuple: stable across runs and hosts, unlike std::hash.
+  std::uint64_t h = 14695981039346656037ull;
+  auto mix = [&h](std::string_view bytes) {
+    for (unsigned char c : bytes) {
+      h ^= c;
+      h *= 1099511628211ull;
+    }
+    h ^= 0xff; // separator, so ("ab","c") and ("a","bc") differ
+    h *= 1099511628211ull;
+  };
+  mix(host::to_string(s.proto));
+  mix(s.local_address);
+  mix(std::to_string(s.local_port));
+  mix(s.remote_address);
+  mix(std::to_string(s.remote_port));
+  // A final avalanche step: FNV's low bits are weak for short inputs.
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  double unit = static_cast<double>(h >> 11) * 0x1.0p-53;
+  return unit < rate;
+}
+
+network_analyzer::network_analyzer(options opts)
+    : opts_(std::move(opts)), rng_(std::random_device{}()) {}
+
+bool network_analyzer::keep_connection(const socket_entry& s) {
+  if (opts_.sampling == sampling_mode::deterministic)
+    return keep_deterministic(s, opts_.sampling_rate);
+  if (opts_.sampling_rate >= 1.0)
+    return true;
+  return std::uniform_real_distribution<double>(0.0, 1.0)(rng_) < opts_.sampling_rate;
+}
+
+void network_analyzer::on_tick(runtime::context& ctx) {
+  // Tables first, fds second: a socket created in between is owned but not listed (harmless);
+  // the reverse order would show new sockets without owners.
+  auto sockets = read_tables(opts_.proc_root);
+  auto census = take_census(opts_.proc_root, &ctx);
+  if (ctx.should_stop())
+    return;
+
+  std::unordered_map<pid_t, owner_info> infos;
+  auto info = [&](pid_t pid) -> const owner_info& {
+    auto [it, inserted] = infos.try_emplace(pid);
+    if (inserted) {
+      it->second.pid = pid;
+      if (auto st = host::read_proc_stat(pid, opts_.proc_root)) {
+        it->second.comm = st->comm;
+        it->second.known = true;
+      }
+      const std::string base = opts_.proc_root + "/" + std::to_string(pid);
+      it->second.exe = host::read_link(base + "/exe").value_or(std::string());
+      if (auto status = host::read_proc_status(pid, opts_.proc_root))
+        it->second.uid = host::status_number(*status, "Uid", 0).value_or(-1);
+    }
+    return it->second;
+  };
+  auto owner_entity = [&](pid_t pid) {
+    const auto& o = info(pid);
+    return json{{"pid", pid}, {"comm", o.comm}, {"exe", o.exe}, {"uid", o.uid}};
+  };
+
+  std::set<std::string> still_true;
+  auto report = [&](const std::string& key, runtime::finding f) {
+    still_true.insert(key);
+    if (reported_.count(key))
+      return;
+    ctx.emit_finding(std::move(f));
+  };
+
+  const bool blind = !census.blind.empty();
+  std::size_t listeners = 0;
+  std::size_t connections = 0;
+  std::size_t packet_sockets = 0;
+  std::size_t unknown_listeners = 0;
+  std::vector<const socket_entry*> unowned;
+  std::map<std::string, std::vector<const socket_entry*>> packet_by_ifindex;
+
+  for (const auto& s : sockets) {
+    auto owners_it = census.owners.find(s.inode);
+    const std::vector<pid_t>* owners =
+        (s.inode != 0 && owners_it != census.owners.end()) ? &owners_it->second : nullptr;
+    bool listening = s.listening() && is_inet(s.proto);
+    std::string owner_state = owners ? "known" : (blind ? "unknown" : "none");
+    if (listening) {
+      ++listeners;
+      if (!owners && s.inode != 0) {
+        if (blind)
+          ++unknown_listeners;
+        else
+          unowned.push_back(&s);
+      }
+    }
+    if (is_connection(s))
+      ++connections;
+
+    // --- suspicious ports ------------------------------------------------------------------
+    if (is_inet(s.proto)) {
+      std::optional<std::uint16_t> hit;
+      bool inbound = false;
+      for (const auto& r : opts_.suspicious_ports) {
+        if (listening && r.contains(s.local_port)) {
+          hit = s.local_port;
+          inbound = true;
+        } else if (is_connection(s) && r.contains(s.remote_port)) {
+          hit = s.remote_port;
+        }
+        if (hit)
+          break;
+      }
+      if (hit) {
+        runtime::finding f;
+        f.rule = "network.suspicious_port";
+        f.level = severity::high;
+        f.title = inbound ? "Listening on suspicious port " + std::to_string(*hit)
+                          : "Connection to suspicious port " + std::to_string(*hit);
+        f.entity = owners ? owner_entity(owners->front()) : json{{"owner", owner_state}};
+        f.entity["port"] = *hit;
+        f.evidence = socket_json(s);
+        f.evidence["direction"] = inbound ? "listen" : "outbound";
+        f.evidence["owner"] = owner_state;
+        f.mitre = {"T1571"};
+        report("suspicious_port:" + socket_key(s), std::move(f));
+      }
+    }
+
+    // --- packet sockets -----------------------------------------------------------------------
+    if (s.proto == socket_proto::packet) {
+      ++packet_sockets;
+      packet_by_ifindex[s.local_address].push_back(&s);
+      bool allowed = owners != nullptr;
+      if (owners)
+        for (pid_t pid : *owners)
+          allowed = allowed && std::any_of(opts_.packet_allowlist.begin(),
+                                           opts_.packet_allowlist.end(),
+                                           [&](const std::string& n) {
+                                             return name_matches(n, info(pid).comm);
+                                           });
+      if (allowed) {
+        ctx.count("packet_sockets_allowlisted");
+      } else {
+        runtime::finding f;
+        f.rule = "network.packet_socket";
+        f.level = severity::medium;
+        f.title = owners ? "Raw packet socket (AF_PACKET) held by " + info(owners->front()).comm
+                         : "Raw packet socket (AF_PACKET) with " + owner_state + " owner";
+        f.entity = owners ? owner_entity(owners->front()) : json{{"owner", owner_state}};
+        f.evidence = socket_json(s);
+        f.evidence["owner"] = owner_state;
+        if (owners) {
+          json all = json::array();
+          for (pid_t pid : *owners)
+            all.push_back(owner_entity(pid));
+          f.evidence["owners"] = std::move(all);
+        }
+        f.mitre = {"T1040"};
+        report("packet_socket:" + std::to_string(s.inode), std::move(f));
+      }
+    }
+
+    // --- socket events ------------------------------------------------------------------------
+    if (!opts_.emit_sockets)
+      continue;
+    if (!listening && is_inet(s.proto) && !keep_connection(s)) {
+      ctx.count("connections_sampled_out");
+      continue;
+    }
+    runtime::event e;
+    e.kind = "socket";
+    e.time = ctx.now();
+    e.source = ctx.name();
+    e.fields.reserve(16);
+    e.set("proto", std::string(host::to_string(s.proto)));
+    e.set("local_address", s.local_address);
+    e.set("local_port", std::int64_t{s.local_port});
+    e.set("remote_address", s.remote_address);
+    e.set("remote_port", std::int64_t{s.remote_port});
+    e.set("state", state_text(s));
+    e.set("listening", listening);
+    e.set("inode", static_cast<std::int64_t>(s.inode));
+    e.set("socket_uid", s.uid);
+    e.set("owner", owner_state);
+    if (owners) {
+      const auto& o = info(owners->front());
+      e.set("pid", std::int64_t{owners->front()});
+      e.set("comm", o.comm);
+      e.set("exe", o.exe);
+      e.set("owners", static_cast<std::int64_t>(owners->size()));
+    } else {
+      e.set("pid", std::int64_t{-1});
+    }
+    ctx.emit(std::move(e));
+  }
+
+  // --- reverse shells: stdio on an inet socket ------------------------------------------------
+  std::map<std::uint64_t, const socket_entry*> inet_by_inode;
+  for (const auto& s : sockets)
+    if (is_inet(s.proto) && s.inode != 0)
+      inet_by_inode.emplace(s.inode, &s);
+  for (const auto& [pid, fds] : census.stdio) {
+    json stdio = json::array();
+    const socket_entry* sock = nullptr;
+    for (const auto& [fd, inode] : fds) {
+      auto it = inet_by_inode.find(inode);
+      // A listening socket on stdin is an inetd "wait" service, not a shell talking to a peer.
+      if (it == inet_by_inode.end() || it->second->listening())
+        continue;
+      sock = it->second;
+      stdio.push_back(fd);
+    }
+    if (!sock)
+      continue;
+    const auto& o = info(pid);
+    bool shell = std::any_of(opts_.shells.begin(), opts_.shells.end(), [&](const std::string& n) {
+      return name_matches(n, o.comm);
+    });
+    runtime::finding f;
+    f.rule = "network.reverse_shell";
+    // inetd-style services legitimately talk over stdio; a shell or interpreter doing so is
+    // the classic reverse shell.
+    f.level = shell ? severity::critical : severity::medium;
+    f.title = shell ? "Shell " + o.comm + " has its standard streams on a network socket"
+                    : "Process " + o.comm + " has its standard streams on a network socket";
+    f.entity = owner_entity(pid);
+    f.evidence = socket_json(*sock);
+    f.evidence["stdio_fds"] = std::move(stdio);
+    f.evidence["interpreter"] = shell;
+    f.mitre = {"T1059.004", "T1071"};
+    report("reverse_shell:" + std::to_string(pid) + ":" + std::to_string(sock->inode),
+           std::move(f));
+  }
+
+  // --- unowned listeners, confirmed by a second look --------------------------------------------
+  if (!unowned.empty()) {
+    auto again = read_tables(opts_.proc_root);
+    auto census2 = take_census(opts_.proc_root, nullptr);
+    for (const auto* s : unowned) {
+      bool still = std::any_of(again.begin(), again.end(), [&](const socket_entry& t) {
+        return t.inode == s->inode && t.listening();
+      });
+      if (!still || census2.owners.count(s->inode) || !census2.blind.empty())
+        continue;
+      runtime::finding f;
+      f.rule = "network.listener_unowned";
+      f.level = severity::high;
+      f.title = "Listening socket " + std::string(host::to_string(s->proto)) + " " +
+                s->local_address + ":" + std::to_string(s->local_port) + " owned by no process";
+      f.entity = json{{"port", s->local_port}, {"address", s->local_address},
+                      {"proto", std::string(host::to_string(s->proto))}};
+      f.evidence = socket_json(*s);
+      f.mitre = {"T1014", "T1205"};
+      report("listener_unowned:" + std::to_string(s->inode), std::move(f));
+    }
+  }
+
+  // --- promiscuous interfaces -----------------------------------------------------------------
+  {
+    std::string net_dir = opts_.sys_root + "/class/net";
+    std::unique_ptr<DIR, dir_closer> dir(::opendir(net_dir.c_str()));
+    while (dir && true) {
+      auto* ent = ::readdir(dir.get());
+      if (!ent)
+        break;
+      std::string iface = ent->d_name;
+      if (iface == "." || iface == "..")
+        continue;
+      auto flags_text = host::read_file(net_dir + "/" + iface + "/flags", 64);
+      if (!flags_text)
+        continue;
+      unsigned flags = 0;
+      try {
+        flags = static_cast<unsigned>(std::stoul(*flags_text, nullptr, 16));
+      } catch (const std::exception&) {
+        ctx.count("malformed_flags");
+        continue;
+      }
+      if (!(flags & iff_promisc))
+        continue;
+      auto ifindex = host::read_file(net_dir + "/" + iface + "/ifindex", 64).value_or("");
+      while (!ifindex.empty() && (ifindex.back() == '\n' || ifindex.back() == ' '))
+        ifindex.pop_back();
+      json sniffers = json::array();
+      // Sockets bound to this interface, and unbound ones (ifindex 0: every interface), which
+      // is how a sniffer asks for promiscuous mode with PACKET_ADD_MEMBERSHIP.
+      auto candidates = packet_by_ifindex[ifindex];
+      if (ifindex != "0")
+        for (const auto* p : packet_by_ifindex["0"])
+          candidates.push_back(p);
+      for (const auto* p : candidates) {
+        auto it = census.owners.find(p->inode);
+        if (it != census.owners.end())
+          for (pid_t pid : it->second)
+            sniffers.push_back(owner_entity(pid));
+      }
+      char hex[16];
+      std::snprintf(hex, sizeof hex, "0x%x", flags);
+      runtime::finding f;
+      f.rule = "network.promiscuous";
+      f.level = severity::high;
+      f.title = "Interface " + iface + " is in promiscuous mode";
+      f.entity = json{{"interface", iface}};
+      f.evidence = json{{"flags", hex}, {"ifindex", ifindex}, {"packet_socket_owners", sniffers}};
+      f.mitre = {"T1040"};
+      report("promiscuous:" + iface, std::move(f));
+    }
+  }
+
+  // --- what we could not see ------------------------------------------------------------------
+  if (blind) {
+    bool have = host::has_capability(cap_sys_ptrace);
+    runtime::finding f;
+    f.rule = "network.unreadable";
+    f.level = severity::info;
+    f.title = "Socket owners unknown for " + std::to_string(census.blind.size()) +
+              (have ? " processes although CAP_SYS_PTRACE is held (protected or other user "
+                      "namespace); listeners without a visible owner are reported as unknown"
+                    : " processes: CAP_SYS_PTRACE is missing; listeners without a visible "
+                      "owner are reported as unknown");
+    f.entity = json{{"privilege", host::capability_name(cap_sys_ptrace)}};
+    json pids = json::array();
+    for (pid_t p : census.blind) {
+      if (pids.size() >= 20)
+        break;
+      pids.push_back(p);
+    }
+    f.evidence = json{{"privilege", host::capability_name(cap_sys_ptrace)},
+                      {"have_privilege", have},
+                      {"processes", census.blind.size()},
+                      {"pids", std::move(pids)},
+                      {"unknown_listeners", unknown_listeners}};
+    report("unreadable:" + std::to_string(census.blind.size()) + ":" +
+               std::to_string(unknown_listeners),
+           std::move(f));
+  }
+  reported_ = std::move(still_true);
+
+  // --- gauges ---------------------------------------------------------------------------------
+  ctx.gauge("sockets", static_cast<double>(sockets.size()));
+  ctx.gauge("listeners", static_cast<double>(listeners));
+  ctx.gauge("connections", static_cast<double>(connections));
+  ctx.gauge("packet_sockets", static_cast<double>(packet_sockets));
+  ctx.gauge("unknown_owner_listeners", static_cast<double>(unknown_listeners));
+  ctx.gauge("unreadable_processes", static_cast<double>(census.blind.size()));
+  std::vector<std::pair<std::size_t, pid_t>> top;
+  for (const auto& [pid, n] : census.socket_count)
+    top.emplace_back(n, pid);
+  auto n_top = std::min(top.size(), opts_.top_processes);
+  std::partial_sort(top.begin(), top.begin() + static_cast<std::ptrdiff_t>(n_top), top.end(),
+                    [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::set<std::string> names;
+  for (std::size_t i = 0; i < n_top; ++i) {
+    auto name = "process_sockets." + info(top[i].second).comm + "." + std::to_string(top[i].second);
+    ctx.gauge(name, static_cast<double>(top[i].first));
+    names.insert(std::move(name));
+  }
+  // A process that left the top list drops to 0 rather than showing a stale count.
+  for (const auto& old : gauge_names_)
+    if (!names.count(old))
+      ctx.gauge(old, 0.0);
+  gauge_names_ = std::move(names);
+}
+
+runtime::component_type network_analyzer::type() {
+  using runtime::option_type;
+  runtime::component_type t;
+  t.name = "network";
+  t.kind = runtime::component_kind::analyzer;
+  t.description = "Network monitor: sockets mapped to processes, socket events, unowned "
+                  "listeners, reverse shells, sniffers and suspicious ports (network.*).";
+  t.produces = {"socket"};
+  t.options = {
+      {"proc_root", option_type::string, "/proc", "Where procfs is mounted.", false, std::nullopt,
+       std::nullopt, {}},
+      {"sys_root", option_type::string, "/sys", "Where sysfs is mounted.", false, std::nullopt,
+       std::nullopt, {}},
+      {"suspicious_ports", option_type::string_list,
+       "[\"1337\", \"3333\", \"4444\", \"4445\", \"5555\", \"6666\", \"6667\", \"6697\", "
+       "\"7777\", \"12345\", \"14433\", \"14444\", \"27374\", \"31337\", \"45560\", \"45700\", "
+       "\"54321\"]",
+       "Backdoor and mining-pool ports: \"4444\" or a range \"6660-6669\".", false, std::nullopt,
+       std::nullopt, {}},
+      {"packet_allowlist", option_type::string_list,
+       "[\"dhclient\", \"dhcpcd\", \"udhcpc\", \"systemd-network\", \"NetworkManager\", ...]",
+       "Process names allowed to hold AF_PACKET sockets.", false, std::nullopt, std::nullopt, {}},
+      {"shells", option_type::string_list, "[\"sh\", \"bash\", \"dash\", \"python*\", ...]",
+       "Process names that make network.reverse_shell critical (a trailing * is a prefix).",
+       false, std::nullopt, std::nullopt, {}},
+      {"emit_sockets", option_type::boolean, "true", "Emit a \"socket\" event per socket.", false,
+       std::nullopt, std::nullopt, {}},
+      {"sampling_rate", option_type::floating, "1.0",
+       "Share of connection events kept (listeners and packet sockets are always kept).", false,
+       0.0, 1.0, {}},
+      {"sampling", option_type::string, "deterministic",
+       "deterministic (hash of the 5-tuple: a connection is always kept or always dropped) or "
+       "random.",
+       false, std::nullopt, std::nullopt, {"deterministic", "random"}},
+      {"top_processes", option_type::integer, "5",
+       "Processes with the most sockets exported as gauges process_sockets.<comm>.<pid>.", false,
+       0.0, 100.0, {}},
+  };
+  t.factory = [](const runtime::component_init& init) -> std::unique_ptr<runtime::component> {
+    auto o = default_options();
+    const auto& s = init.settings;
+    o.proc_root = s.get_string("proc_root", o.proc_root);
+    o.sys_root = s.get_string("sys_root", o.sys_root);
+    if (const auto* arr = s.table()["suspicious_ports"].as_array()) {
+      // Accept integers as well as strings: `[4444, "6660-6669"]` reads naturally in TOML.
+      std::vector<std::string> items;
+      for (const auto& node : *arr) {
+        if (auto i = node.value<std::int64_t>())
+          items.push_back(std::to_string(*i));
+        else if (auto str = node.value<std::string>())
+          items.push_back(*str);
+      }
+      std::string error;
+      auto ports = parse_ports(items, &error);
+      if (!ports)
+        throw std::invalid_argument("network analyzer " + init.name + ": " + error);
+      o.suspicious_ports = std::move(*ports);
+    }
+    o.packet_allowlist = s.get_string_list("packet_allowlist", o.packet_allowlist);
+    o.shells = s.get_string_list("shells", o.shells);
+    o.emit_sockets = s.get_bool("emit_sockets", o.emit_sockets);
+    o.sampling_rate = std::clamp(s.get_double("sampling_rate", o.sampling_rate), 0.0, 1.0);
+    o.sampling = s.get_string("sampling", "deterministic") == "random" ? sampling_mode::random
+                                                                      : sampling_mode::deterministic;
+    o.top_processes = static_cast<std::size_t>(std::max<std::int64_t>(0, s.get_int("top_processes", 5)));
+    return std::make_unique<network_analyzer>(std::move(o));
+  };
+  return t;
+}
+
+} // namespace pg::actors::network
