@@ -239,7 +239,8 @@ std::string check_owner_mode(const std::string& who, const std::string& shown, c
   const uid_t me = ::geteuid();
   if (st.st_uid != 0 && st.st_uid != me)
     return refusal_line(who, shown, std::string("the ") + what + " " + p.string() + " has an untrusted owner",
-                        "owner root or " + user_name(me), "owner " + user_name(st.st_uid),
+                        me == 0 ? "owner root (uid 0)" : "owner root or " + user_name(me),
+                        "owner " + user_name(st.st_uid),
                         "chown root " + p.string());
   if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
     return refusal_line(who, shown, std::string("the ") + what + " " + p.string() + " is writable by group or others",
@@ -321,6 +322,10 @@ plugin_inspection inspect_plugin(const plugin_request& request) {
       return fail("resolve", refusal);
   }
   pass("resolve", r.path);
+  // Name the plugin by its id in every refusal when the note is readable (reading data is not
+  // running code); the checks below still come in their documented order.
+  if (auto peek = read_plugin_manifest(r.path, nullptr))
+    who = peek->id;
 
   // 2. Who could have written it?
   std::error_code ec;
@@ -391,8 +396,9 @@ plugin_inspection inspect_plugin(const plugin_request& request) {
   }
   if (note->abi_minor > PG_ABI_MINOR)
     return fail("abi", refusal_line(who, r.path, "requires a newer ABI minor version",
-                                    "ABI " + std::to_string(PG_ABI_MAJOR) + ".0 to " +
-                                        host_abi_version() + " (this engine speaks ABI " +
+                                    "ABI " + std::to_string(PG_ABI_MAJOR) +
+                                        ".x requiring at most minor " +
+                                        std::to_string(PG_ABI_MINOR) + " (this engine speaks ABI " +
                                         host_abi_version() + ")",
                                     "ABI " + theirs + " required",
                                     "upgrade the engine to one that speaks ABI " + theirs +

@@ -138,7 +138,8 @@ config_key_spec parse_key(const nlohmann::json& j, const std::string& where) {
   }
   if (auto it = j.find("default"); it != j.end()) {
     if (!default_fits(*it, spec.type))
-      throw manifest_error{at + "\"default\" is not a " + std::string(to_string(spec.type))};
+      throw manifest_error{at + "\"default\" does not match type " +
+                           std::string(to_string(spec.type))};
     spec.default_value = *it;
   }
   return spec;
