@@ -1,0 +1,129 @@
+#include "phantomguard/actors/vuln/root_file.hpp"
+
+#include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <utility>
+#include <cerrno>
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+namespace pg::actors::vuln {
+
+namespace {
+
+// Closes a descriptor on every path out.
+class fd_guard {
+public:
+  explicit fd_guard(int fd) noexcept : fd_(fd) {}
+  fd_guard(const fd_guard&) = delete;
+  fd_guard& operator=(const fd_guard&) = delete;
+  ~fd_guard() {
+    if (fd_ >= 0)
+      ::close(fd_);
+  }
+  [[nodiscard]] int get() const noexcept { return fd_; }
+  int release() noexcept { return std::exchange(fd_, -1); }
+
+private:
+  int fd_;
+};
+
+bool is_host_root(const std::string& root) { return root.empty() || root == "/"; }
+
+} // namespace
+
+int open_in_root(const std::string& root, const std::string& rel, int flags, int* err) {
+  auto set_err = [&](int e) {
+    if (err)
+      *err = e;
+    return -1;
+  };
+  std::string path = rel;
+  while (!path.empty() && path.front() == '/')
+    path.erase(0, 1);
+  if (is_host_root(root)) {
+    int fd = ::open(("/" + path).c_str(), flags | O_CLOEXEC);
+    return fd < 0 ? set_err(errno) : fd;
+  }
+  fd_guard dir(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (dir.get() < 0)
+    return set_err(errno);
+  if (path.empty())
+    path = ".";
+  open_how how{};
+  how.flags = static_cast<std::uint64_t>(flags | O_CLOEXEC);
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  long fd = ::syscall(SYS_openat2, dir.get(), path.c_str(), &how, sizeof how);
+  return fd < 0 ? set_err(errno) : static_cast<int>(fd);
+}
+
+std::optional<std::string> read_in_root(const std::string& root, const std::string& rel,
+                                        std::size_t max_bytes, int* err) {
+  int e = 0;
+  fd_guard fd(open_in_root(root, rel, O_RDONLY | O_NONBLOCK | O_NOCTTY, &e));
+  auto fail = [&](int code) -> std::optional<std::string> {
+    if (err)
+      *err = code;
+    return std::nullopt;
+  };
+  if (fd.get() < 0)
+    return fail(e);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0)
+    return fail(errno);
+  if (S_ISDIR(st.st_mode))
+    return fail(EISDIR);
+  if (!S_ISREG(st.st_mode))
+    return fail(EINVAL); // a fifo or device would block or never end
+  if (static_cast<std::uint64_t>(st.st_size) > max_bytes)
+    return fail(EFBIG);
+  std::string out;
+  out.resize(static_cast<std::size_t>(st.st_size));
+  std::size_t done = 0;
+  while (done < out.size()) {
+    auto n = ::read(fd.get(), out.data() + done, out.size() - done);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return fail(errno);
+    if (n == 0)
+      break;
+    done += static_cast<std::size_t>(n);
+  }
+  out.resize(done);
+  return out;
+}
+
+std::optional<std::vector<std::string>> list_files_in_root(const std::string& root,
+                                                           const std::string& rel, int* err) {
+  int e = 0;
+  int fd = open_in_root(root, rel, O_RDONLY | O_DIRECTORY, &e);
+  if (fd < 0) {
+    if (err)
+      *err = e;
+    return std::nullopt;
+  }
+  DIR* d = ::fdopendir(fd);
+  if (d == nullptr) {
+    if (err)
+      *err = errno;
+    ::close(fd);
+    return std::nullopt;
+  }
+  std::unique_ptr<DIR, int (*)(DIR*)> guard(d, ::closedir);
+  std::vector<std::string> names;
+  while (auto* ent = ::readdir(d)) {
+    struct stat st {};
+    if (::fstatat(::dirfd(d), ent->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+      names.emplace_back(ent->d_name);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+} // namespace pg::actors::vuln

@@ -1,0 +1,151 @@
+#include "phantomguard/actors/vuln/vuln_analyzer.hpp"
+
+#include <filesystem>
+
+#include "phantomguard/actors/vuln/vuln_scan.hpp"
+
+namespace pg::actors::vuln {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// mtime and size of a file, or of every entry of a directory tree (advisory folders change by
+// files being added or replaced).
+std::string fingerprint(const std::string& path) {
+  std::error_code ec;
+  if (path.empty() || !fs::exists(path, ec))
+    return "missing";
+  std::uint64_t sum = 0;
+  std::uint64_t count = 0;
+  auto add = [&](const fs::path& p) {
+    auto t = fs::last_write_time(p, ec);
+    auto s = fs::is_regular_file(p, ec) ? fs::file_size(p, ec) : 0;
+    sum = sum * 1000003u + static_cast<std::uint64_t>(t.time_since_epoch().count()) + s;
+    ++count;
+  };
+  add(path);
+  if (fs::is_directory(path, ec))
+    for (fs::recursive_directory_iterator it(path, fs::directory_options::skip_permission_denied,
+                                             ec),
+         end;
+         !ec && it != end; it.increment(ec))
+      add(it->path());
+  return std::to_string(count) + ":" + std::to_string(sum);
+}
+
+} // namespace
+
+throttle_settings vuln_analyzer::default_throttle() {
+  throttle_settings t;
+  t.workers = 1;
+  t.segment_size = 256;
+  t.max_memory = 512ull << 20;
+  return t;
+}
+
+std::vector<runtime::option_spec> vuln_analyzer::options() {
+  using runtime::option_spec;
+  using runtime::option_type;
+  auto spec = [](std::string key, std::string def, std::string description,
+                 std::vector<std::string> choices = {}) {
+    option_spec o;
+    o.key = std::move(key);
+    o.type = option_type::string;
+    o.default_text = std::move(def);
+    o.description = std::move(description);
+    o.choices = std::move(choices);
+    return o;
+  };
+  std::vector<option_spec> specs{
+      spec("root", "/", "root file system whose dpkg database is scanned"),
+      spec("advisories", "",
+           "OSV advisories: a directory of *.json or a .zip (read locally, never downloaded); "
+           "missing is an info finding"),
+      spec("release", "",
+           "Debian release of the root (\"12\"); empty detects it from etc/os-release"),
+      spec("default_severity", "medium",
+           "severity of a match whose advisory carries no CVSS score or severity",
+           {"info", "low", "medium", "high", "critical"}),
+      spec("report", "all",
+           "all: every match on each scan; new: a match once until the advisory set changes",
+           {"all", "new"}),
+  };
+  for (auto& s : throttle_option_specs(default_throttle()))
+    specs.push_back(std::move(s));
+  return specs;
+}
+
+vuln_analyzer::vuln_analyzer(const runtime::component_init& init)
+    : name_(init.name), state_dir_(init.state_dir) {
+  const auto& s = init.settings;
+  root_ = s.get_string("root", "/");
+  advisories_ = s.get_string("advisories", "");
+  release_ = s.get_string("release", "");
+  default_severity_ =
+      runtime::parse_severity(s.get_string("default_severity", "medium"))
+          .value_or(runtime::severity::medium);
+  only_new_ = s.get_string("report", "all") == "new";
+  throttle_ = throttle_from(s, default_throttle());
+}
+
+void vuln_analyzer::start(runtime::context& ctx) {
+  if (state_dir_.empty())
+    return;
+  std::string error;
+  state_ = scan_state::open((fs::path(state_dir_) / name_ / "vuln.db").string(), &error);
+  if (!state_) {
+    // Without state the scan still runs in full each time; say so once.
+    ctx.log(runtime::log_level::warn, "vuln: no state database, scans start over: " + error);
+    ctx.count("state_unavailable");
+  }
+}
+
+void vuln_analyzer::on_tick(runtime::context& ctx) {
+  run_throttled(throttle_, ctx, [&](finding_sink& sink) {
+    vuln_scan_request request;
+    request.root = root_;
+    request.advisories = advisories_;
+    request.release = release_;
+    request.default_severity = default_severity_;
+    request.throttle = throttle_;
+
+    auto adv_print = fingerprint(advisories_);
+    auto inputs = adv_print + "|" + fingerprint((fs::path(root_) / "var/lib/dpkg").string());
+    if (index_ && index_fingerprint_ != adv_print)
+      index_.reset();
+    if (!index_ && adv_print != "missing") {
+      index_ = load_advisories(request);
+      index_fingerprint_ = adv_print;
+    }
+
+    if (state_) {
+      // Resume only a scan of the very same inputs; a new advisory set also re-arms "new".
+      if (state_->get("inputs").value_or("") == inputs) {
+        request.resume_from = std::stoull(state_->get("cursor").value_or("0"));
+      } else {
+        if (state_->get("advisories").value_or("") != adv_print && !state_->forget_all())
+          sink.count("state_write_failures");
+        state_->set("inputs", inputs);
+        state_->set("advisories", adv_print);
+        state_->set("cursor", "0");
+      }
+      request.on_segment = [&](std::size_t next) {
+        if (!state_->set("cursor", std::to_string(next)))
+          sink.count("state_write_failures");
+      };
+      if (only_new_)
+        request.filter = [&](const runtime::finding& f) {
+          return state_->remember(f.entity.value("package", "") + "|" +
+                                  f.entity.value("version", "") + "|" +
+                                  f.evidence.value("advisory", ""));
+        };
+    }
+    auto result = run_vuln_scan(request, sink, index_);
+    if (state_ && result.completed)
+      state_->set("cursor", "0"); // the next tick scans everything again
+    sink.count("scans_completed", result.completed ? 1 : 0);
+  });
+}
+
+} // namespace pg::actors::vuln
