@@ -7,7 +7,7 @@
 
 #include "phantomguard/actors/sink/console_sink.hpp"
 #include "sink_events.hpp"
-#include "test_context.hpp"
+#include "../support/test_context.hpp"
 
 using namespace pg::runtime;
 using namespace pg::test;
