@@ -1,8 +1,9 @@
 // test_lineage.hpp — which processes belong to the testing itself rather than to the host, so
 // that a clean-host test judges the machine's own processes: the test's ancestors (the runner,
 // the shell, and on the test VM a harness that itself runs from a sealed memfd), processes
-// running the same executable as one of those ancestors, and anything descended from an
-// executable of this repository's build trees (our test children, other areas' tests).
+// running the same executable as one of those ancestors (but not their children), and anything
+// descended from an executable of this repository's build trees (our test children, other
+// areas' tests running at the same time).
 #pragma once
 
 #include <set>
@@ -31,16 +32,20 @@ inline std::set<pid_t> testing_processes(const std::string& repo_dir) {
     if (auto e = exe(p); !e.empty())
       ancestor_exes.insert(e);
   }
-  auto ours = [&](pid_t p) {
-    if (ancestors.count(p))
-      return true;
-    auto e = exe(p);
-    return ancestor_exes.count(e) > 0 || e.rfind(repo_dir + "/", 0) == 0;
+  // The launcher itself (and its copies serving other sessions) is set aside, not what it
+  // starts: the compilers and shells below it are ordinary processes of this machine.
+  auto launcher = [&](pid_t p) {
+    return ancestors.count(p) > 0 || ancestor_exes.count(exe(p)) > 0;
   };
+  auto from_repo = [&](pid_t p) { return exe(p).rfind(repo_dir + "/", 0) == 0; };
   std::set<pid_t> out;
   for (pid_t pid : host::list_pids()) {
+    if (launcher(pid)) {
+      out.insert(pid);
+      continue;
+    }
     for (pid_t p = pid; p > 1; p = parent(p)) {
-      if (ours(p)) {
+      if (from_repo(p)) {
         out.insert(pid);
         break;
       }
