@@ -1,0 +1,649 @@
+#include "engine/component_actor.hpp"
+
+#include <ctime>
+
+#include <caf/actor_cast.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/message_priority.hpp>
+#include <spdlog/spdlog.h>
+
+#include "phantomguard/runtime/refusal.hpp"
+
+namespace pg::runtime::detail {
+
+namespace {
+
+std::int64_t thread_cpu_ns() noexcept {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+spdlog::level::level_enum to_spdlog(log_level l) noexcept {
+  switch (l) {
+    case log_level::trace: return spdlog::level::trace;
+    case log_level::debug: return spdlog::level::debug;
+    case log_level::info: return spdlog::level::info;
+    case log_level::warn: return spdlog::level::warn;
+    case log_level::error: return spdlog::level::err;
+    case log_level::critical: return spdlog::level::critical;
+  }
+  return spdlog::level::info;
+}
+
+} // namespace
+
+component_actor::component_actor(caf::actor_config& cfg, component_spec spec)
+    : caf::event_based_actor(cfg), spec_(std::move(spec)), memory_(spec_.slot->memory_bytes) {
+  for (auto& o : spec_.outputs) {
+    out_link l{output_edge{o.spec}, o.consumer};
+    if (!o.consumer)
+      l.edge.disconnect();
+    outputs_.push_back(std::move(l));
+  }
+  spec_.outputs.clear();
+  for (const auto& i : spec_.inputs) {
+    in_link l;
+    l.edge_id = i.edge_id;
+    l.ended = i.ended;
+    l.stats = i.stats;
+    inputs_.push_back(l);
+  }
+  if (!spec_.decl->schedule.cron.empty())
+    cron_ = parse_cron(spec_.decl->schedule.cron);
+  out_buffer_.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(spec_.engine->batch_size, 4096)));
+}
+
+component_actor::~component_actor() = default;
+
+void component_actor::on_exit() {
+  // Actors hold handles to their neighbours: drop them, or the reference cycle keeps every
+  // actor (and its detached thread) alive after the engine has stopped.
+  outputs_.clear();
+  inputs_.clear();
+  spec_.outputs.clear();
+  spec_.supervisor = nullptr;
+  // on_exit runs on the actor's own thread, after any hook returned: safe to destroy.
+  component_.reset();
+  caf::event_based_actor::on_exit();
+}
+
+// -- context ------------------------------------------------------------------------------------
+
+void component_actor::emit(event e) {
+  if (dead_)
+    return;
+  if (e.source.empty())
+    e.source = spec_.decl->name;
+  out_buffer_.push_back(std::move(e));
+  if (out_buffer_.size() >= spec_.engine->batch_size)
+    flush_output();
+}
+
+void component_actor::emit_finding(finding f) {
+  if (dead_)
+    return;
+  if (f.time == wall_clock::time_point{})
+    f.time = wall_clock::now();
+  if (f.host.empty())
+    f.host = spec_.host;
+  if (f.analyzer.empty())
+    f.analyzer = spec_.decl->name;
+  spec_.hub->publish(f);
+  emit(make_finding_event(std::move(f), spec_.decl->name));
+}
+
+const std::string& actor_context::name() const noexcept {
+  return self_.spec_.decl->name;
+}
+
+const std::string& actor_context::host() const noexcept {
+  return self_.spec_.host;
+}
+
+void actor_context::emit(event e) {
+  self_.emit(std::move(e));
+}
+
+void actor_context::emit_finding(finding f) {
+  self_.emit_finding(std::move(f));
+}
+
+void actor_context::count(std::string_view key, std::int64_t delta) {
+  self_.spec_.stats->count(key, delta);
+}
+
+void actor_context::gauge(std::string_view key, double value) {
+  self_.spec_.stats->gauge(key, value);
+}
+
+void actor_context::log(log_level level, std::string_view message) {
+  spdlog::default_logger()->log(to_spdlog(level), "[{}] {}", self_.spec_.decl->name, message);
+}
+
+bool actor_context::should_stop() const noexcept {
+  return self_.spec_.slot->abandoned.load(std::memory_order_relaxed) ||
+         self_.spec_.slot->stop_requested.load(std::memory_order_relaxed);
+}
+
+std::pmr::memory_resource* actor_context::memory() noexcept {
+  return &self_.memory_;
+}
+
+void actor_context::account_memory(std::int64_t delta_bytes) {
+  self_.accounted_ += delta_bytes;
+  self_.spec_.slot->memory_bytes.fetch_add(delta_bytes, std::memory_order_relaxed);
+}
+
+// -- hooks --------------------------------------------------------------------------------------
+
+template <class F>
+bool component_actor::run_hook(hook_kind kind, std::int64_t edge, F&& f) {
+  if (dead_)
+    return false;
+  auto& slot = *spec_.slot;
+  slot.edge.store(edge, std::memory_order_relaxed);
+  slot.hook.store(static_cast<int>(kind), std::memory_order_relaxed);
+  auto t0 = steady_now_ns();
+  slot.busy_since_ns.store(t0, std::memory_order_release);
+  auto c0 = thread_cpu_ns();
+  bool ok = true;
+  std::string what;
+  bool refused = false;
+  std::string rule;
+  try {
+    f();
+  } catch (const component_refused& e) {
+    ok = false;
+    what = e.what();
+    // A refusal only means "never start me" during start-up; later it is a plain failure.
+    refused = kind == hook_kind::start || kind == hook_kind::factory;
+    rule = e.rule();
+  } catch (const std::exception& e) {
+    ok = false;
+    what = e.what();
+  } catch (...) {
+    ok = false;
+    what = "unknown exception";
+  }
+  slot.busy_since_ns.store(0, std::memory_order_release);
+  if (slot.abandoned.load()) {
+    // The watchdog gave up on this instance and a replacement owns the edges now.
+    dead_ = true;
+    quit(caf::exit_reason::user_shutdown);
+    return false;
+  }
+  auto cpu = thread_cpu_ns() - c0;
+  spec_.stats->cpu_ns.fetch_add(cpu, std::memory_order_relaxed);
+  slot.cpu_ns.fetch_add(cpu, std::memory_order_relaxed);
+  spec_.stats->handler_latency.record(static_cast<std::uint64_t>((steady_now_ns() - t0) / 1000));
+  spec_.stats->memory_bytes.store(slot.memory_bytes.load(std::memory_order_relaxed),
+                                  std::memory_order_relaxed);
+  if (!ok) {
+    fail(kind, std::move(what), refused, std::move(rule));
+    return false;
+  }
+  return true;
+}
+
+void component_actor::fail(hook_kind kind, std::string what, bool refused, std::string rule) {
+  dead_ = true;
+  failure_report r;
+  r.name = spec_.decl->name;
+  r.instance = spec_.slot->instance;
+  r.hook = std::string(to_string(kind));
+  r.what = std::move(what);
+  r.refused = refused;
+  r.refusal_rule = std::move(rule);
+  if (component_ && !refused) {
+    try {
+      r.snapshot = component_->snapshot();
+    } catch (...) {
+      // A component that cannot snapshot after failing restarts empty.
+    }
+  }
+  out_buffer_.clear();
+  send<caf::message_priority::high>(spec_.supervisor, failed_atom::value, std::move(r));
+  quit(caf::exit_reason::user_shutdown);
+}
+
+// -- output -------------------------------------------------------------------------------------
+
+void component_actor::flush_output() {
+  flush_armed_ = false;
+  if (out_buffer_.empty() || dead_)
+    return;
+  auto n = static_cast<std::int64_t>(out_buffer_.size());
+  spec_.stats->events_out.fetch_add(n, std::memory_order_relaxed);
+  if (spec_.decl->kind == component_kind::source)
+    spec_.slot->events.fetch_add(n, std::memory_order_relaxed);
+  std::vector<event> events;
+  events.swap(out_buffer_);
+  out_buffer_.reserve(events.size());
+  if (outputs_.empty())
+    return;
+  if (quota_level_ >= 2 && spec_.decl->kind == component_kind::source) {
+    // Shedding at the source: keep 1 in N, every edge accounts the rest as dropped_shed.
+    auto every = std::max<std::uint64_t>(1, spec_.decl->mailbox.sample_every);
+    std::vector<event> kept;
+    for (auto& e : events)
+      if (shed_counter_++ % every == 0)
+        kept.push_back(std::move(e));
+    auto shed = n - static_cast<std::int64_t>(kept.size());
+    for (auto& l : outputs_) {
+      l.edge.stats().produced.fetch_add(shed, std::memory_order_relaxed);
+      l.edge.stats().add_dropped(drop_reason::shed, shed);
+    }
+    events.swap(kept);
+    if (events.empty())
+      return;
+  }
+  offer_all(make_batch(std::move(events)));
+}
+
+void component_actor::offer_all(batch_ptr b) {
+  for (auto& l : outputs_) {
+    l.edge.offer(b, [&](const batch_ptr& x, std::uint64_t epoch) {
+      send(l.consumer, batch_atom::value, l.edge.id(), epoch, x);
+    });
+  }
+  after_output_change();
+}
+
+void component_actor::pump(out_link& l) {
+  l.edge.pump([&](const batch_ptr& x, std::uint64_t epoch) {
+    send(l.consumer, batch_atom::value, l.edge.id(), epoch, x);
+  });
+  if (l.edge.connected() && l.edge.eos_requested && !l.edge.eos_sent && !l.edge.has_pending()) {
+    l.edge.eos_sent = true;
+    send(l.consumer, eos_atom::value, l.edge.id());
+  }
+}
+
+void component_actor::after_output_change() {
+  for (auto& l : outputs_) {
+    auto change = l.edge.update_congestion();
+    const auto& st = l.edge.stats();
+    auto ev = [&] {
+      return nlohmann::json{{"producer", st.producer},
+                            {"consumer", st.consumer},
+                            {"policy", std::string(to_string(l.edge.spec().mailbox.policy))},
+                            {"queued_events", st.queued_events.load()},
+                            {"queued_bytes", st.queued_bytes.load()},
+                            {"window_events", st.window_events},
+                            {"window_bytes", st.window_bytes},
+                            {"dropped_total", st.dropped_total()}};
+    };
+    if (change == congestion_change::congested)
+      engine_finding("engine.edge_congested", severity::low,
+                     "edge " + st.producer + " -> " + st.consumer + " is 90% full", ev());
+    if (l.edge.note_drops_for_finding()) {
+      auto e = ev();
+      e["dropped_in_episode"] = l.edge.drops_in_episode();
+      engine_finding("engine.events_dropped", severity::medium,
+                     "events dropped on edge " + st.producer + " -> " + st.consumer, e);
+    }
+    if (change == congestion_change::recovered) {
+      auto e = ev();
+      e["dropped_in_episode"] = l.edge.drops_in_episode();
+      engine_finding("engine.edge_recovered", severity::info,
+                     "edge " + st.producer + " -> " + st.consumer + " below 70% again", e);
+    }
+  }
+  bool blocked = outputs_blocked();
+  if (was_blocked_ && !blocked)
+    grant_inputs(); // backpressure released: top up the credit we withheld upstream
+  was_blocked_ = blocked;
+}
+
+bool component_actor::outputs_blocked() const {
+  for (const auto& l : outputs_)
+    if (l.edge.blocking())
+      return true;
+  return false;
+}
+
+void component_actor::grant_inputs() {
+  if (dead_)
+    return;
+  const auto& mb = spec_.decl->mailbox;
+  const int div = quota_level_ >= 1 ? 4 : 1;
+  auto target_e = std::max<std::int64_t>(1, static_cast<std::int64_t>(mb.window_events) / div);
+  auto target_b = std::max<std::int64_t>(1, static_cast<std::int64_t>(mb.window_bytes) / div);
+  if (outputs_blocked())
+    return;
+  for (auto& in : inputs_) {
+    if (!in.producer)
+      continue;
+    auto ge = std::max<std::int64_t>(0, target_e - in.outstanding_events);
+    auto gb = std::max<std::int64_t>(0, target_b - in.outstanding_bytes);
+    if (ge == 0 && gb == 0)
+      continue;
+    in.outstanding_events += ge;
+    in.outstanding_bytes += gb;
+    send<caf::message_priority::high>(in.producer, credit_atom::value, in.edge_id, in.epoch, ge,
+                                      gb, false);
+  }
+}
+
+void component_actor::engine_finding(std::string rule, severity level, std::string title,
+                                     nlohmann::json evidence) {
+  finding f;
+  f.time = wall_clock::now();
+  f.host = spec_.host;
+  f.analyzer = "engine";
+  f.rule = std::move(rule);
+  f.level = level;
+  f.title = std::move(title);
+  f.entity = {{"component", spec_.decl->name}};
+  f.evidence = std::move(evidence);
+  send(spec_.supervisor, finding_atom::value, std::move(f));
+}
+
+component_actor::out_link* component_actor::find_out(std::uint32_t edge) {
+  for (auto& l : outputs_)
+    if (l.edge.id() == edge)
+      return &l;
+  return nullptr;
+}
+
+component_actor::in_link* component_actor::find_in(std::uint32_t edge) {
+  for (auto& l : inputs_)
+    if (l.edge_id == edge)
+      return &l;
+  return nullptr;
+}
+
+// -- input --------------------------------------------------------------------------------------
+
+void component_actor::on_batch_msg(std::uint32_t edge, std::uint64_t epoch, const batch_ptr& b) {
+  auto sender = caf::actor_cast<caf::actor>(current_sender());
+  auto n = static_cast<std::int64_t>(b->size());
+  auto bytes = static_cast<std::int64_t>(b->bytes);
+  auto* in = find_in(edge);
+  if (dead_)
+    return;
+  if (!in) {
+    // An edge removed by reload: still free the producer's window.
+    send<caf::message_priority::high>(sender, credit_atom::value, edge, epoch, n, bytes, true);
+    return;
+  }
+  const auto& mb = spec_.decl->mailbox;
+  if (in->epoch != epoch) {
+    // A new producer instance starts with a full window.
+    in->epoch = epoch;
+    in->producer = sender;
+    in->outstanding_events = static_cast<std::int64_t>(mb.window_events);
+    in->outstanding_bytes = static_cast<std::int64_t>(mb.window_bytes);
+  }
+  in->outstanding_events -= n;
+  in->outstanding_bytes -= bytes;
+  // The edge's account: the consumer settles what it takes off the queue.
+  auto& es = *in->stats;
+  es.add_queued(-n, -bytes);
+  bool processed = true;
+  if (quota_level_ >= 2 && shed_counter_++ % std::max<std::uint64_t>(1, mb.sample_every) != 0) {
+    es.add_dropped(drop_reason::shed, n);
+    processed = false;
+  }
+  if (processed) {
+    spec_.stats->events_in.fetch_add(n, std::memory_order_relaxed);
+    if (spec_.decl->kind != component_kind::source)
+      spec_.slot->events.fetch_add(n, std::memory_order_relaxed);
+    bool ok = run_hook(hook_kind::batch, edge, [&] { component_->on_batch(*b, ctx_); });
+    if (!ok) {
+      if (!spec_.slot->abandoned.load()) {
+        es.add_dropped(drop_reason::failure, n);
+        send<caf::message_priority::high>(sender, credit_atom::value, edge, epoch, std::int64_t{0},
+                                          std::int64_t{0}, true);
+      }
+      return;
+    }
+    es.delivered.fetch_add(n, std::memory_order_relaxed);
+  }
+  // Acknowledge and re-grant: the whole amount unless our outputs are blocked (backpressure
+  // propagates upstream) or a throttle shrinks the window.
+  const int div = quota_level_ >= 1 ? 4 : 1;
+  auto target_e = std::max<std::int64_t>(1, static_cast<std::int64_t>(mb.window_events) / div);
+  auto target_b = std::max<std::int64_t>(1, static_cast<std::int64_t>(mb.window_bytes) / div);
+  std::int64_t ge = 0;
+  std::int64_t gb = 0;
+  if (!outputs_blocked()) {
+    ge = std::max<std::int64_t>(0, target_e - in->outstanding_events);
+    gb = std::max<std::int64_t>(0, target_b - in->outstanding_bytes);
+  }
+  in->outstanding_events += ge;
+  in->outstanding_bytes += gb;
+  send<caf::message_priority::high>(sender, credit_atom::value, edge, epoch, ge, gb, true);
+  // Coalesce small outputs for batch_delay; a full batch already went out from emit().
+  if (!out_buffer_.empty()) {
+    if (spec_.engine->batch_delay.count() <= 0) {
+      flush_output();
+    } else if (!flush_armed_) {
+      flush_armed_ = true;
+      delayed_send(caf::actor_cast<caf::actor>(this), spec_.engine->batch_delay,
+                   flush_atom::value);
+    }
+  }
+}
+
+bool component_actor::has_schedule() const {
+  const auto& d = *spec_.decl;
+  if (d.kind == component_kind::sink)
+    return false;
+  if (d.kind == component_kind::source || inputs_.empty())
+    return true;
+  return d.schedule.interval.has_value() || cron_.has_value();
+}
+
+void component_actor::on_tick() {
+  if (dead_ || finished_)
+    return;
+  if (spec_.mode == engine_mode::run) {
+    schedule_next_tick();
+    if (spec_.decl->kind == component_kind::source || inputs_.empty()) {
+      if (outputs_blocked()) {
+        // block policy: a polling source skips the tick rather than queueing without bound.
+        spec_.stats->skipped_ticks.fetch_add(1, std::memory_order_relaxed);
+        return;
+      }
+      if (quota_level_ >= 1 && throttle_counter_++ % 4 != 0) {
+        spec_.stats->throttled_ticks.fetch_add(1, std::memory_order_relaxed);
+        return;
+      }
+    }
+  }
+  spec_.stats->ticks.fetch_add(1, std::memory_order_relaxed);
+  if (!run_hook(hook_kind::tick, -1, [&] { component_->on_tick(ctx_); }))
+    return;
+  flush_output();
+  if (spec_.mode == engine_mode::scan && inputs_.empty())
+    finish();
+}
+
+void component_actor::schedule_next_tick() {
+  auto self = caf::actor_cast<caf::actor>(this);
+  if (cron_) {
+    auto now = wall_clock::now();
+    auto next = next_after(*cron_, now);
+    delayed_send(self, std::chrono::duration_cast<std::chrono::milliseconds>(next - now),
+                 tick_atom::value);
+    return;
+  }
+  auto interval = spec_.decl->schedule.interval.value_or(spec_.engine->tick_interval);
+  if (interval.count() <= 0)
+    interval = std::chrono::milliseconds(1);
+  delayed_send(self, interval, tick_atom::value);
+}
+
+void component_actor::finish() {
+  if (finished_ || dead_)
+    return;
+  if (!run_hook(hook_kind::stop, -1, [&] { component_->stop(ctx_); }))
+    return;
+  flush_output();
+  finished_ = true;
+  spec_.stats->status.store(static_cast<int>(component_status::finished));
+  for (auto& l : outputs_) {
+    l.edge.eos_requested = true;
+    pump(l);
+  }
+  send(spec_.supervisor, finished_atom::value, spec_.decl->name, spec_.slot->instance);
+}
+
+void component_actor::maybe_finish() {
+  if (inputs_.empty())
+    return;
+  for (const auto& in : inputs_)
+    if (!in.ended)
+      return;
+  finish();
+}
+
+// -- behavior -----------------------------------------------------------------------------------
+
+caf::behavior component_actor::make_behavior() {
+  set_default_handler(caf::drop); // a stray message must not kill a component
+  // Create the component here, on the actor's own thread: a slow or throwing factory hurts
+  // only this component.
+  bool ok = run_hook(hook_kind::factory, -1, [&] {
+    component_init init{spec_.decl->name, spec_.decl->settings, spec_.engine->state_dir};
+    component_ = spec_.factory(init);
+    if (!component_)
+      throw std::runtime_error("factory returned no component");
+  });
+  if (ok && !spec_.restore_state.empty())
+    ok = run_hook(hook_kind::start, -1, [&] { component_->restore(spec_.restore_state); });
+  if (ok)
+    ok = run_hook(hook_kind::start, -1, [&] { component_->start(ctx_); });
+  if (ok) {
+    started_ = true;
+    spec_.stats->status.store(static_cast<int>(component_status::running));
+    flush_output();
+    auto self = caf::actor_cast<caf::actor>(this);
+    if (spec_.mode == engine_mode::scan) {
+      if (spec_.decl->kind != component_kind::sink)
+        send(self, tick_atom::value);
+      maybe_finish(); // every input may already be gone (disabled producers)
+    } else if (has_schedule()) {
+      if (spec_.decl->kind == component_kind::source || inputs_.empty())
+        send(self, tick_atom::value); // first collection right away: time to first event
+      else
+        schedule_next_tick();
+    }
+  }
+  return {
+    [this](batch_atom, std::uint32_t edge, std::uint64_t epoch, const batch_ptr& b) {
+      on_batch_msg(edge, epoch, b);
+    },
+    [this](eos_atom, std::uint32_t edge) {
+      if (auto* in = find_in(edge)) {
+        in->ended = true;
+        maybe_finish();
+      }
+    },
+    [this](credit_atom, std::uint32_t edge, std::uint64_t epoch, std::int64_t ge, std::int64_t gb,
+           bool is_ack) {
+      auto* l = find_out(edge);
+      if (!l || dead_)
+        return;
+      if (is_ack)
+        l->edge.on_ack(epoch, ge, gb);
+      else
+        l->edge.on_grant(epoch, ge, gb);
+      pump(*l);
+      after_output_change();
+    },
+    [this](tick_atom) { on_tick(); },
+    [this](flush_atom) {
+      if (flush_armed_)
+        flush_output();
+    },
+    [this](inject_atom, const batch_ptr& b) {
+      // engine.* findings delivered to a sink outside flow control (they are rare).
+      if (finished_ || dead_ || !component_)
+        return;
+      spec_.stats->engine_findings_in.fetch_add(static_cast<std::int64_t>(b->size()));
+      run_hook(hook_kind::batch, -1, [&] { component_->on_batch(*b, ctx_); });
+    },
+    [this](stop_atom, bool forward_eos) {
+      if (dead_)
+        return;
+      if (forward_eos) {
+        // Drain: a component without inputs finishes now; the others when their inputs end.
+        if (inputs_.empty())
+          finish();
+        return;
+      }
+      // Graceful stop for a restart or reload: no end-of-stream downstream.
+      std::string snap;
+      if (!finished_ && started_) {
+        if (!run_hook(hook_kind::stop, -1, [&] { component_->stop(ctx_); }))
+          return;
+        flush_output();
+      }
+      if (started_) {
+        try {
+          snap = component_->snapshot();
+        } catch (...) {
+        }
+      }
+      dead_ = true;
+      send<caf::message_priority::high>(spec_.supervisor, stopped_atom::value, spec_.decl->name,
+                                        spec_.slot->instance, std::move(snap));
+      quit(caf::exit_reason::user_shutdown);
+    },
+    [this](wire_atom, std::uint32_t edge, const caf::actor& consumer, std::uint64_t epoch) {
+      if (auto* l = find_out(edge)) {
+        l->consumer = consumer;
+        l->edge.rewire(epoch);
+        pump(*l);
+        after_output_change();
+      }
+    },
+    [this](unwire_atom, std::uint32_t edge, int reason) {
+      if (reason < 0) {
+        if (auto* l = find_out(edge))
+          l->edge.disconnect();
+        return;
+      }
+      for (auto it = outputs_.begin(); it != outputs_.end(); ++it) {
+        if (it->edge.id() == edge) {
+          it->edge.close(static_cast<drop_reason>(reason));
+          outputs_.erase(it);
+          break;
+        }
+      }
+      after_output_change();
+    },
+    [this](drop_atom, std::uint32_t edge, int reason) {
+      if (auto* l = find_out(edge))
+        l->edge.drop_front_unacked(static_cast<drop_reason>(reason));
+    },
+    [this](add_out_atom, const new_output& o) {
+      out_link l{output_edge{o.spec}, o.consumer};
+      if (!o.consumer)
+        l.edge.disconnect();
+      outputs_.push_back(std::move(l));
+    },
+    [this](add_in_atom, const in_edge_spec& i) {
+      in_link l;
+      l.edge_id = i.edge_id;
+      l.ended = i.ended;
+      l.stats = i.stats;
+      inputs_.push_back(l);
+    },
+    [this](rm_in_atom, std::uint32_t edge) {
+      std::erase_if(inputs_, [&](const in_link& l) { return l.edge_id == edge; });
+      maybe_finish();
+    },
+    [this](quota_atom, int level) {
+      int before = quota_level_;
+      quota_level_ = level;
+      if (level < before)
+        grant_inputs();
+    },
+  };
+}
+
+} // namespace pg::runtime::detail

@@ -1,0 +1,65 @@
+// component_stats.hpp — the live metrics of one component, kept by the engine across restarts
+// of the component's actor. Hot counters are relaxed atomics written by the component's actor;
+// named counters/gauges from context::count/gauge sit behind a mutex (they are rare).
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "phantomguard/runtime/metrics.hpp"
+
+namespace pg::runtime::detail {
+
+/// A lock-free latency histogram with power-of-two buckets (microseconds). Percentiles are
+/// read from the buckets, so they are accurate to a factor of two — enough to spot a slow hook.
+class latency_histogram {
+public:
+  void record(std::uint64_t micros) noexcept;
+  [[nodiscard]] histogram_snapshot snapshot() const noexcept;
+
+private:
+  static constexpr std::size_t bucket_count = 40;
+  std::array<std::atomic<std::uint64_t>, bucket_count> buckets_{};
+  std::atomic<std::uint64_t> count_{0};
+  std::atomic<std::uint64_t> sum_{0};
+  std::atomic<std::uint64_t> min_{~std::uint64_t{0}};
+  std::atomic<std::uint64_t> max_{0};
+};
+
+enum class component_status : int { starting = 0, running, finished, stopped, disabled };
+std::string_view to_string(component_status s) noexcept;
+
+struct component_stats {
+  std::string name;
+  std::atomic<std::int64_t> events_in{0};
+  std::atomic<std::int64_t> events_out{0};
+  std::atomic<std::int64_t> restarts{0};
+  std::atomic<std::int64_t> failures{0};
+  std::atomic<std::int64_t> ticks{0};
+  std::atomic<std::int64_t> skipped_ticks{0};   // block policy: a source skipped a tick
+  std::atomic<std::int64_t> throttled_ticks{0}; // quota throttle: a source skipped a tick
+  std::atomic<std::int64_t> cpu_ns{0};          // thread CPU time spent in hooks, all instances
+  std::atomic<std::int64_t> memory_bytes{0};    // current instance: pmr + account_memory
+  std::atomic<std::int64_t> engine_findings_in{0};
+  std::atomic<int> status{0};
+  std::atomic<int> quota_level{0};
+  latency_histogram handler_latency;
+
+  void count(std::string_view key, std::int64_t delta);
+  void gauge(std::string_view key, double value);
+
+  /// Copies everything but the edge figures (the engine adds those).
+  [[nodiscard]] component_metrics snapshot() const;
+
+private:
+  mutable std::mutex mutex_;
+  std::map<std::string, std::int64_t, std::less<>> custom_counters_;
+  std::map<std::string, double, std::less<>> custom_gauges_;
+};
+
+} // namespace pg::runtime::detail

@@ -1,0 +1,88 @@
+// messages.hpp — the atoms and in-process message types of the engine's actors. None of them
+// ever crosses a process boundary, so they are registered as unsafe (no serialisation).
+#pragma once
+
+#include <cstdint>
+#include <future>
+#include <memory>
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+
+#include "engine/output_edge.hpp"
+#include "phantomguard/runtime/config.hpp"
+#include "phantomguard/runtime/diagnostic.hpp"
+#include "phantomguard/runtime/event.hpp"
+#include "phantomguard/runtime/finding.hpp"
+
+namespace pg::runtime::detail {
+
+// Data path (producer → consumer, normal priority, FIFO with the batches).
+using batch_atom = caf::atom_constant<caf::atom("batch")>;     // edge, epoch, batch_ptr
+using eos_atom = caf::atom_constant<caf::atom("eos")>;         // edge
+using inject_atom = caf::atom_constant<caf::atom("inject")>;   // batch_ptr (engine findings → sinks)
+// Credit path (consumer → producer, high priority).
+using credit_atom = caf::atom_constant<caf::atom("credit")>;   // edge, epoch, events, bytes, is_ack
+// Control (supervisor → component).
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
+using stop_atom = caf::atom_constant<caf::atom("stop")>;       // bool forward_eos
+using wire_atom = caf::atom_constant<caf::atom("wire")>;       // edge, consumer, epoch
+using unwire_atom = caf::atom_constant<caf::atom("unwire")>;   // edge, int reason (-1 = disconnect)
+using add_out_atom = caf::atom_constant<caf::atom("add_out")>; // new_output
+using add_in_atom = caf::atom_constant<caf::atom("add_in")>;   // edge
+using rm_in_atom = caf::atom_constant<caf::atom("rm_in")>;     // edge
+using drop_atom = caf::atom_constant<caf::atom("dropfront")>;  // edge, int reason
+using quota_atom = caf::atom_constant<caf::atom("quota")>;     // int level
+// Reports (component / watchdog → supervisor).
+using failed_atom = caf::atom_constant<caf::atom("failed")>;   // failure_report
+using stopped_atom = caf::atom_constant<caf::atom("stopped")>; // name, instance, snapshot
+using finished_atom = caf::atom_constant<caf::atom("finished")>; // name, instance
+using finding_atom = caf::atom_constant<caf::atom("finding")>; // finding
+using hung_atom = caf::atom_constant<caf::atom("hung")>;       // name, instance, elapsed_ns, edge
+// Supervisor's own.
+using restart_atom = caf::atom_constant<caf::atom("restart")>; // name, generation
+using stop_to_atom = caf::atom_constant<caf::atom("stop_to")>; // name, instance (stop deadline)
+using check_atom = caf::atom_constant<caf::atom("check")>;     // quota evaluation
+using metrics_atom = caf::atom_constant<caf::atom("metrics")>; // periodic metrics log
+using go_atom = caf::atom_constant<caf::atom("go")>;           // start all components
+using drain_atom = caf::atom_constant<caf::atom("drain")>;
+using timeout_atom = caf::atom_constant<caf::atom("timeout")>; // the scan's deadline passed
+using reload_atom = caf::atom_constant<caf::atom("reload")>;   // reload_request
+
+struct failure_report {
+  std::string name;
+  std::uint64_t instance = 0;
+  std::string hook;
+  std::string what;
+  std::string snapshot;
+  bool refused = false;
+  std::string refusal_rule;
+};
+
+struct new_output {
+  out_edge_spec spec;
+  caf::actor consumer;
+};
+
+struct in_edge_spec {
+  std::uint32_t edge_id = 0;
+  bool ended = false; // the producer is gone for good: count the input as ended
+  std::shared_ptr<edge_stats> stats;
+};
+
+struct reload_request {
+  std::shared_ptr<pipeline_config> next;
+  std::shared_ptr<std::promise<diagnostics>> reply;
+};
+
+} // namespace pg::runtime::detail
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pg::runtime::batch_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pg::runtime::finding)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pg::runtime::detail::failure_report)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pg::runtime::detail::new_output)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pg::runtime::detail::in_edge_spec)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pg::runtime::detail::reload_request)

@@ -1,0 +1,131 @@
+// supervisor.hpp — the one actor that owns the pipeline graph: it spawns a component actor per
+// component, wires the edges (and re-wires them when an end restarts), applies the OTP restart
+// rules, evaluates quotas, collects engine.* findings, and tells the engine when a scan or a
+// drain has finished.
+#pragma once
+
+#include <deque>
+#include <future>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/event_based_actor.hpp>
+
+#include "engine/component_actor.hpp"
+#include "engine/finding_hub.hpp"
+#include "engine/stats_registry.hpp"
+#include "engine/watchdog.hpp"
+#include "phantomguard/runtime/config.hpp"
+#include "phantomguard/runtime/registry.hpp"
+
+namespace pg::runtime::detail {
+
+/// What the engine shares with its supervisor.
+struct supervisor_env {
+  const registry* reg = nullptr;
+  std::shared_ptr<finding_hub> hub;
+  std::shared_ptr<stats_registry> stats;
+  watchdog* dog = nullptr;
+  std::string host;
+  engine_mode mode = engine_mode::scan;
+  std::promise<void> done; // scan finished / drain finished
+};
+
+class supervisor_actor final : public caf::event_based_actor {
+public:
+  supervisor_actor(caf::actor_config& cfg, std::shared_ptr<supervisor_env> env,
+                   pipeline_config config);
+  ~supervisor_actor() override;
+
+  caf::behavior make_behavior() override;
+  void on_exit() override;
+
+private:
+  using clock = std::chrono::steady_clock;
+
+  struct edge_rec {
+    std::uint32_t id = 0;
+    std::string producer;
+    std::string consumer;
+    std::uint64_t epoch = 0;
+    std::shared_ptr<edge_stats> stats;
+  };
+
+  struct node {
+    std::shared_ptr<const component_decl> decl;
+    const component_type* type = nullptr;
+    std::shared_ptr<component_stats> stats;
+    caf::actor handle;
+    std::shared_ptr<instance_slot> slot;
+    component_status status = component_status::starting;
+    std::vector<std::uint32_t> ins;
+    std::vector<std::uint32_t> outs;
+    std::size_t order = 0;
+    std::deque<clock::time_point> restart_times;
+    std::uint32_t consecutive = 0;
+    clock::time_point started_at{};
+    std::string snapshot;
+    std::uint64_t generation = 0; // stale restart timers compare against it
+    bool awaiting_stop = false;
+    bool restart_after_stop = false;
+    std::chrono::milliseconds restart_delay{0};
+    // quotas
+    int ladder = 0; // 0 ok, 1 throttled, 2 shedding, 3 restarted for quota, 4 disabled
+    std::optional<clock::time_point> excess_since;
+    std::optional<clock::time_point> calm_since;
+    std::deque<std::pair<clock::time_point, std::int64_t>> cpu_samples;
+    std::deque<std::pair<clock::time_point, std::int64_t>> event_samples;
+    double tokens = 0;
+    std::int64_t bucket_events = 0;
+    clock::time_point bucket_time{};
+    int hangs = 0;
+    double last_cpu = 0;
+    double last_rate = 0;
+  };
+
+  void build(const pipeline_config& cfg);
+  void start_all();
+  void spawn(node& n);
+  [[nodiscard]] bool alive(const node& n) const;
+  node* find(const std::string& name);
+  node* find(const caf::actor_addr& addr);
+  void detach(node& n);
+  void on_failure(const failure_report& r);
+  void on_exit_of(node& n, bool abnormal, const std::string& reason);
+  void restart_or_disable(node& n, const std::string& reason);
+  void schedule_restart(node& n, std::chrono::milliseconds delay);
+  void graceful_stop(node& n, bool restart_after);
+  void on_stopped(node& n, std::string snapshot);
+  void disable(node& n, const std::string& rule, severity level, const std::string& title,
+               nlohmann::json evidence);
+  void end_outputs_on_behalf(node& n);
+  void check_done();
+  void check_quotas();
+  void escalate(node& n, const std::string& quota, double measured, double limit);
+  void log_metrics();
+  void publish(std::string rule, severity level, std::string title, const std::string& component,
+               nlohmann::json evidence);
+  diagnostics reload(pipeline_config next);
+  std::chrono::milliseconds backoff_for(node& n);
+  [[nodiscard]] std::chrono::milliseconds check_interval() const;
+
+  std::shared_ptr<supervisor_env> env_;
+  pipeline_config config_;
+  std::shared_ptr<const engine_settings> engine_;
+  std::map<std::string, node> nodes_;
+  std::map<std::uint32_t, edge_rec> edges_;
+  std::uint32_t next_edge_ = 1;
+  std::uint64_t next_instance_ = 1;
+  std::deque<clock::time_point> engine_restarts_;
+  bool draining_ = false;
+  bool done_ = false;
+  std::optional<clock::time_point> engine_excess_since_;
+  std::minstd_rand rng_{std::random_device{}()};
+};
+
+} // namespace pg::runtime::detail
