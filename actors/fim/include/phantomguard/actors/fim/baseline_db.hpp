@@ -1,0 +1,59 @@
+// baseline_db.hpp — the recorded baseline in SQLite (WAL; every write inside a transaction, so
+// a kill mid-scan leaves the last committed segment, never a torn row).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "phantomguard/actors/fim/file_record.hpp"
+
+namespace pg::actors::fim {
+
+/// A database that cannot be opened, is not a baseline, or fails a write. The message names
+/// the file and the reason ("file is not a database", "unable to open database file", ...).
+class baseline_error : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+/// One connection; not thread-safe (used from the component's own thread only).
+class baseline_db {
+public:
+  /// Opens or creates the database (and its schema). Throws baseline_error.
+  explicit baseline_db(const std::string& path, bool create = true);
+  baseline_db(baseline_db&&) noexcept;
+  baseline_db& operator=(baseline_db&&) noexcept;
+  ~baseline_db();
+
+  [[nodiscard]] const std::string& path() const noexcept;
+
+  /// True once an init pass completed (set by mark_initialized).
+  [[nodiscard]] bool initialized();
+  void mark_initialized(bool done);
+  [[nodiscard]] std::int64_t count();
+
+  [[nodiscard]] std::optional<file_record> find(std::string_view path);
+  void put(const file_record& r);
+  void erase(std::string_view path);
+  /// Removes `root` and everything below it.
+  void erase_tree(std::string_view root);
+
+  /// Calls fn for every recorded path at or below `root`.
+  void for_each_under(std::string_view root, const std::function<void(const std::string&)>& fn);
+
+  /// Grouped writes: begin() ... commit(); a destroyed or failed group rolls back.
+  void begin();
+  void commit();
+  void rollback() noexcept;
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace pg::actors::fim

@@ -1,0 +1,166 @@
+#include "phantomguard/actors/fim/fim_command.hpp"
+
+#include <filesystem>
+#include <ostream>
+
+#include <CLI/CLI.hpp>
+
+#include "phantomguard/actors/fim/baseline_db.hpp"
+#include "phantomguard/actors/fim/fim_scanner.hpp"
+#include "phantomguard/actors/fim/fim_settings.hpp"
+#include "phantomguard/runtime/config.hpp"
+#include "phantomguard/runtime/report.hpp"
+
+namespace pg::actors::fim {
+
+namespace {
+
+// The fim settings table of a config file: a standalone rules file (top-level `rules`) or a
+// pipeline config, whose first analyzer of type "fim" is used.
+std::optional<toml::table> find_fim_table(const toml::table& doc) {
+  if (doc.contains("rules"))
+    return doc;
+  if (const auto* analyzers = doc["analyzers"].as_table())
+    for (const auto& [name, node] : *analyzers)
+      if (const auto* t = node.as_table(); t && (*t)["type"].value<std::string>() == "fim")
+        return *t;
+  return std::nullopt;
+}
+
+// Keys of the pipeline table that are the runtime's, not the analyzer's.
+void strip_runtime_keys(toml::table& t) {
+  for (const char* k : {"type", "inputs", "enabled", "mailbox", "restart", "quota", "schedule",
+                        "interval"})
+    t.erase(k);
+}
+
+} // namespace
+
+int run_fim_command(int argc, char** argv, std::ostream& out, std::ostream& err) {
+  CLI::App app{"File integrity: `init` records a baseline of the watched trees, `check` reports "
+               "fim.added, fim.removed and fim.changed against it.",
+               "phantomguard fim"};
+  std::string action, config_path, db_path = "/var/lib/phantomguard/fim/fim.db";
+  std::vector<std::string> paths;
+  std::string format = "table", fail_on = "high", rehash;
+  bool update = false;
+  int workers = 0;
+  app.add_option("action", action, "init or check")->required()->check(
+      CLI::IsMember({"init", "check"}));
+  app.add_option("paths", paths, "paths to scan instead of the configured trees");
+  app.add_option("--config,-c", config_path,
+                 "a rules file (rules = [...]) or a pipeline config with a fim analyzer");
+  app.add_option("--db", db_path, "baseline database")->capture_default_str();
+  app.add_option("--format", format, "table, json or jsonl")->check(
+      CLI::IsMember({"table", "json", "jsonl"}));
+  app.add_option("--fail-on", fail_on, "exit 1 at this severity or above")->check(
+      CLI::IsMember({"info", "low", "medium", "high", "critical"}));
+  app.add_option("--rehash", rehash, "changed or always")->check(
+      CLI::IsMember({"changed", "always"}));
+  app.add_option("--workers", workers, "hashing threads")->check(CLI::Range(1, 64));
+  app.add_flag("--update", update, "check: record the new state in the baseline");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e, out, err) == 0 ? 0 : 2;
+  }
+
+  // Settings: the config file, else the compiled-in default config's fim analyzer, else the
+  // built-in rules.
+  toml::table table;
+  std::string origin;
+  try {
+    if (!config_path.empty()) {
+      auto doc = toml::parse_file(config_path);
+      auto t = find_fim_table(doc);
+      if (!t) {
+        err << "phantomguard fim: " << config_path
+            << ": no `rules` and no analyzer of type \"fim\" found\n";
+        return 2;
+      }
+      table = std::move(*t);
+      origin = config_path;
+    } else {
+      auto doc = toml::parse(runtime::default_config_text());
+      if (auto t = find_fim_table(doc))
+        table = std::move(*t);
+      origin = "<default>";
+    }
+  } catch (const toml::parse_error& e) {
+    err << "phantomguard fim: " << (config_path.empty() ? "<default>" : config_path) << ':'
+        << e.source().begin.line << ':' << e.source().begin.column << ": " << e.description()
+        << '\n';
+    return 2;
+  }
+  strip_runtime_keys(table);
+  std::string error;
+  auto settings = parse_fim_settings(table, &error);
+  if (!settings) {
+    err << "phantomguard fim: " << origin << ": " << error << '\n';
+    return 2;
+  }
+  if (!rehash.empty())
+    settings->scan.rehash = rehash == "always" ? rehash_policy::always : rehash_policy::changed;
+  if (workers > 0)
+    settings->scan.workers = static_cast<unsigned>(workers);
+  settings->scan.lower_priority = false; // an interactive command runs at the caller's priority
+
+  // Paths override the configured trees; the rule governing each one still applies, and a path
+  // outside every rule is watched with the NORMAL attributes.
+  std::vector<std::string> roots;
+  for (const auto& p : paths) {
+    std::error_code ec;
+    auto abs = std::filesystem::absolute(p, ec);
+    auto n = normalise_path(ec ? p : abs.string());
+    if (!settings->rules.rule_for(n)) {
+      fim_rule r;
+      r.path = n;
+      settings->rules.add(std::move(r));
+    }
+    roots.push_back(n);
+  }
+
+  bool init = action == "init";
+  try {
+    if (init) {
+      std::error_code ec;
+      auto parent = std::filesystem::path(db_path).parent_path();
+      if (!parent.empty())
+        std::filesystem::create_directories(parent, ec);
+    } else if (!std::filesystem::exists(db_path)) {
+      err << "phantomguard fim: no baseline at " << db_path
+          << " (record one with `phantomguard fim init`)\n";
+      return 2;
+    }
+    baseline_db db(db_path, init);
+    if (!init && !db.initialized()) {
+      err << "phantomguard fim: " << db_path
+          << " holds no complete baseline (record one with `phantomguard fim init`)\n";
+      return 2;
+    }
+    fim_scanner scanner(settings->rules, db, settings->scan);
+    std::vector<runtime::finding> findings;
+    scanner.begin(init ? fim_scanner::mode::init : fim_scanner::mode::check, roots, update);
+    scanner.run([&](runtime::finding f) { findings.push_back(std::move(f)); });
+    const auto& st = scanner.stats();
+    for (const auto& e : st.error_samples)
+      err << "phantomguard fim: warning: cannot read " << e << '\n';
+    if (init) {
+      err << "phantomguard fim: baseline of " << db.count() << " entries written to " << db_path
+          << " (" << st.hashed << " files hashed, " << st.errors << " unreadable)\n";
+      return 0;
+    }
+    auto now = runtime::wall_clock::now();
+    for (auto& f : findings) {
+      f.time = now;
+      f.analyzer = "fim";
+    }
+    runtime::write_findings(out, findings, *runtime::parse_output_format(format));
+    return runtime::exit_code_for(findings, *runtime::parse_severity(fail_on));
+  } catch (const baseline_error& e) {
+    err << "phantomguard fim: " << e.what() << '\n';
+    return 2;
+  }
+}
+
+} // namespace pg::actors::fim

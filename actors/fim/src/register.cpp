@@ -1,0 +1,27 @@
+#include "phantomguard/actors/fim/register.hpp"
+
+#include <iostream>
+
+#include "phantomguard/actors/fim/fim_analyzer.hpp"
+#include "phantomguard/actors/fim/fim_command.hpp"
+#include "phantomguard/actors/fim/fim_settings.hpp"
+
+namespace pg::actors::fim {
+
+void register_components(runtime::registry& reg) {
+  runtime::component_type t;
+  t.name = "fim";
+  t.kind = runtime::component_kind::analyzer;
+  t.description = "file integrity: baseline of watched trees (metadata, xattrs, capabilities, "
+                  "SHA-256) and fim.added / fim.removed / fim.changed findings; optional inotify";
+  t.options = fim_option_specs();
+  t.factory = [](const runtime::component_init& init) -> std::unique_ptr<runtime::component> {
+    return std::make_unique<fim_analyzer>(init);
+  };
+  reg.add(std::move(t));
+  reg.add_command(runtime::command{
+      "fim", "file integrity: record a baseline (init) or compare against it (check)",
+      [](int argc, char** argv) { return run_fim_command(argc, argv, std::cout, std::cerr); }});
+}
+
+} // namespace pg::actors::fim

@@ -1,0 +1,155 @@
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <set>
+#include <sstream>
+#include <sys/stat.h>
+
+#include "phantomguard/actors/fim/fim_command.hpp"
+#include "phantomguard/actors/fim/register.hpp"
+#include "temp_tree.hpp"
+
+using namespace pg::actors::fim;
+
+namespace {
+
+struct result {
+  int code;
+  std::string out;
+  std::string err;
+};
+
+result run(std::vector<std::string> args) {
+  args.insert(args.begin(), "phantomguard fim");
+  std::vector<char*> argv;
+  for (auto& a : args)
+    argv.push_back(a.data());
+  std::ostringstream out, err;
+  int code = run_fim_command(static_cast<int>(argv.size()), argv.data(), out, err);
+  return {code, out.str(), err.str()};
+}
+
+} // namespace
+
+SCENARIO("fim init then check, as a command") {
+  pg::test::temp_tree tree;
+  tree.write("tree/bin/tool", "#!/bin/sh\necho hi\n");
+  tree.write("tree/conf", "x=1\n");
+  std::string db = tree.path("base.db");
+
+  auto r = run({"init", "--db", db, tree.path("tree")});
+  REQUIRE(r.code == 0);
+  CHECK(r.err.find("baseline of 4 entries") != std::string::npos);
+
+  r = run({"check", "--db", db, "--format", "jsonl", tree.path("tree")});
+  CHECK(r.code == 0);
+  CHECK(r.out.empty());
+
+  WHEN("a file is made setuid and another is added") {
+    REQUIRE(::chmod(tree.path("tree/bin/tool").c_str(), 04755) == 0);
+    tree.write("tree/bin/dropper", "payload");
+    r = run({"check", "--db", db, "--format", "json", tree.path("tree")});
+    THEN("exit code 1 and both findings in JSON") {
+      CHECK(r.code == 1); // fim.changed is high
+      auto j = nlohmann::json::parse(r.out);
+      REQUIRE(j.size() == 2);
+      std::set<std::string> rules;
+      for (const auto& f : j) {
+        rules.insert(f["rule"].get<std::string>());
+        CHECK(f["analyzer"] == "fim");
+      }
+      CHECK(rules == std::set<std::string>{"fim.added", "fim.changed"});
+    }
+    THEN("--fail-on critical keeps the exit code at 0") {
+      r = run({"check", "--db", db, "--fail-on", "critical", tree.path("tree")});
+      CHECK(r.code == 0);
+      CHECK(r.out.find("fim.changed") != std::string::npos); // table output
+    }
+    THEN("--update records the change so the next check is clean") {
+      CHECK(run({"check", "--update", "--db", db, tree.path("tree")}).code == 1);
+      CHECK(run({"check", "--db", db, tree.path("tree")}).code == 0);
+    }
+  }
+}
+
+SCENARIO("fim uses the rules of a config file") {
+  pg::test::temp_tree tree;
+  tree.write("etc/app.conf", "a");
+  tree.write("etc/app.conf.swp", "b");
+  tree.write("cfg.toml", "[analyzers.integrity]\ntype = \"fim\"\ninterval = \"1h\"\n"
+                         "rules = [{ path = \"" + tree.path("etc") +
+                             "\", exclude = [\"*.swp\"], attributes = \"CONTENT\" }]\n");
+  std::string db = tree.path("cfg.db");
+  REQUIRE(run({"init", "--config", tree.path("cfg.toml"), "--db", db}).code == 0);
+  tree.write("etc/app.conf.swp", "changed but excluded");
+  REQUIRE(::chmod(tree.path("etc/app.conf").c_str(), 0600) == 0); // perms not watched
+  auto r = run({"check", "--config", tree.path("cfg.toml"), "--db", db, "--format", "jsonl"});
+  CHECK(r.code == 0);
+  CHECK(r.out.empty());
+  tree.write("etc/app.conf", "b");
+  r = run({"check", "--config", tree.path("cfg.toml"), "--db", db, "--format", "jsonl"});
+  CHECK(r.code == 1);
+  auto f = nlohmann::json::parse(r.out);
+  CHECK(f["rule"] == "fim.changed");
+  CHECK(f["evidence"]["changed"] == nlohmann::json::array({"sha256"}));
+}
+
+SCENARIO("database and usage errors exit with 2 and say why") {
+  pg::test::temp_tree tree;
+  tree.write("tree/f", "x");
+  GIVEN("a corrupt database") {
+    tree.write("corrupt.db", std::string(4096, '\x7f'));
+    auto r = run({"check", "--db", tree.path("corrupt.db"), tree.path("tree")});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("corrupt.db") != std::string::npos);
+    CHECK(r.err.find("not a database") != std::string::npos);
+    r = run({"init", "--db", tree.path("corrupt.db"), tree.path("tree")});
+    CHECK(r.code == 2);
+  }
+  GIVEN("a database that cannot be created") {
+    auto r = run({"init", "--db", tree.path("tree/f/fim.db"), tree.path("tree")});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("tree/f/fim.db") != std::string::npos);
+    CHECK(r.err.find("unable to open") != std::string::npos);
+  }
+  GIVEN("a database whose write-ahead log cannot be written") {
+    REQUIRE(run({"init", "--db", tree.path("ro.db"), tree.path("tree")}).code == 0);
+    // Root ignores permission bits, so the unwritable case is made by putting a directory
+    // where SQLite must create its WAL file.
+    std::filesystem::remove(tree.path("ro.db-wal"));
+    std::filesystem::remove(tree.path("ro.db-shm"));
+    std::filesystem::create_directory(tree.path("ro.db-wal"));
+    auto r = run({"check", "--update", "--db", tree.path("ro.db"), tree.path("tree")});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("ro.db") != std::string::npos);
+  }
+  GIVEN("no baseline yet") {
+    auto r = run({"check", "--db", tree.path("missing.db"), tree.path("tree")});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("fim init") != std::string::npos);
+  }
+  GIVEN("an unknown action or option") {
+    CHECK(run({"verify"}).code == 2);
+    CHECK(run({"check", "--bogus"}).code == 2);
+  }
+  GIVEN("a config with a bad rule") {
+    tree.write("bad.toml", "rules = [{ path = \"/etc\", attributes = \"NORMAL+md5\" }]\n");
+    auto r = run({"check", "--config", tree.path("bad.toml"), "--db", tree.path("x.db")});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("md5") != std::string::npos);
+  }
+}
+
+SCENARIO("the family registers the fim analyzer type and command") {
+  pg::runtime::registry reg;
+  register_components(reg);
+  const auto* t = reg.find(pg::runtime::component_kind::analyzer, "fim");
+  REQUIRE(t);
+  std::set<std::string> keys;
+  for (const auto& o : t->options)
+    keys.insert(o.key);
+  for (const char* k : {"rules", "workers", "segment_size", "max_memory", "io_class", "io_level",
+                        "nice", "realtime", "rehash"})
+    CHECK(keys.count(k) == 1);
+  CHECK(reg.find_command("fim"));
+}
