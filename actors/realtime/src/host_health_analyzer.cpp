@@ -1,0 +1,228 @@
+#include "phantomguard/actors/realtime/host_health_analyzer.hpp"
+
+#include <cmath>
+#include <cstring>
+#include <sstream>
+#include <sys/statvfs.h>
+#include <thread>
+#include <unistd.h>
+
+#include "phantomguard/actors/host/file_read.hpp"
+
+namespace pg::actors::realtime {
+
+namespace {
+
+using runtime::option_spec;
+using runtime::option_type;
+
+std::string fmt(double v) {
+  std::ostringstream o;
+  o.precision(3);
+  o << v;
+  return o.str();
+}
+
+} // namespace
+
+std::vector<option_spec> host_health_options() {
+  std::vector<option_spec> v;
+  v.push_back({"cpu_percent", option_type::floating, "90", "CPU busy threshold (percent, 0 = off)",
+               false, 0, 100, {}});
+  v.push_back({"memory_percent", option_type::floating, "90",
+               "used memory threshold (percent of MemTotal, 0 = off)", false, 0, 100, {}});
+  v.push_back({"load_per_cpu", option_type::floating, "2.0",
+               "1-minute load average per CPU threshold (0 = off)", false, 0, 1000, {}});
+  v.push_back({"disk_percent", option_type::floating, "90",
+               "used disk threshold (percent, 0 = off)", false, 0, 100, {}});
+  v.push_back({"disk_paths", option_type::string_list, "/",
+               "mount points whose use is measured", false, {}, {}, {}});
+  v.push_back({"hysteresis", option_type::floating, "0.1",
+               "a raised threshold clears below threshold * (1 - hysteresis)", false, 0, 0.9, {}});
+  v.push_back({"ratio_medium", option_type::floating, "1.05",
+               "value / threshold from which a finding is medium (below: low)", false, 1, 100, {}});
+  v.push_back({"ratio_high", option_type::floating, "1.15",
+               "value / threshold from which a finding is high", false, 1, 100, {}});
+  v.push_back({"ratio_critical", option_type::floating, "1.3",
+               "value / threshold from which a finding is critical", false, 1, 100, {}});
+  v.push_back({"cpu_sample", option_type::duration, "200ms",
+               "first tick (and scan mode): CPU measured over this long", false, 0.01, 5, {}});
+  return v;
+}
+
+host_health_settings host_health_settings::from(const runtime::component_settings& s) {
+  host_health_settings r;
+  r.cpu_percent = s.get_double("cpu_percent", r.cpu_percent);
+  r.memory_percent = s.get_double("memory_percent", r.memory_percent);
+  r.load_per_cpu = s.get_double("load_per_cpu", r.load_per_cpu);
+  r.disk_percent = s.get_double("disk_percent", r.disk_percent);
+  r.disk_paths = s.get_string_list("disk_paths", r.disk_paths);
+  r.hysteresis = s.get_double("hysteresis", r.hysteresis);
+  r.bands.medium = s.get_double("ratio_medium", r.bands.medium);
+  r.bands.high = s.get_double("ratio_high", r.bands.high);
+  r.bands.critical = s.get_double("ratio_critical", r.bands.critical);
+  r.cpu_sample = std::chrono::duration_cast<std::chrono::milliseconds>(
+    s.get_duration("cpu_sample", std::chrono::milliseconds(200)));
+  r.proc_root = s.get_string("proc_root", "/proc");
+  return r;
+}
+
+std::optional<cpu_times> parse_cpu_times(const std::string& text) {
+  if (text.rfind("cpu ", 0) != 0)
+    return std::nullopt;
+  std::istringstream in(text.substr(4, text.find('\n') - 4));
+  // user nice system idle iowait irq softirq steal (guest time is already inside user/nice)
+  std::uint64_t v[8] = {};
+  int n = 0;
+  while (n < 8 && in >> v[n])
+    ++n;
+  if (n < 4)
+    return std::nullopt;
+  cpu_times t;
+  for (int i = 0; i < n; ++i)
+    t.total += v[i];
+  t.busy = t.total - v[3] - (n > 4 ? v[4] : 0);
+  return t;
+}
+
+std::optional<double> parse_memory_percent(const std::string& text) {
+  std::istringstream in(text);
+  std::string key;
+  std::uint64_t value = 0;
+  std::string unit;
+  std::optional<std::uint64_t> total, available, free_kb, buffers, cached;
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream ls(line);
+    if (!(ls >> key >> value))
+      continue;
+    if (key == "MemTotal:")
+      total = value;
+    else if (key == "MemAvailable:")
+      available = value;
+    else if (key == "MemFree:")
+      free_kb = value;
+    else if (key == "Buffers:")
+      buffers = value;
+    else if (key == "Cached:")
+      cached = value;
+  }
+  if (!total || *total == 0)
+    return std::nullopt;
+  std::uint64_t avail = available ? *available
+                                  : free_kb.value_or(0) + buffers.value_or(0) + cached.value_or(0);
+  if (avail > *total)
+    avail = *total;
+  return 100.0 * static_cast<double>(*total - avail) / static_cast<double>(*total);
+}
+
+host_health_analyzer::host_health_analyzer(host_health_settings settings)
+    : settings_(std::move(settings)) {}
+
+void host_health_analyzer::judge(runtime::context& ctx, const std::string& resource,
+                                 const std::string& entity_key, const std::string& entity_value,
+                                 double value, double threshold, const char* unit) {
+  if (threshold <= 0)
+    return;
+  auto key = resource + "|" + entity_value;
+  auto& tracker = trackers_[key];
+  if (!tracker)
+    tracker = std::make_unique<threshold_tracker>(threshold, settings_.hysteresis, settings_.bands);
+  auto t = tracker->update(value);
+  if (t == threshold_tracker::transition::none)
+    return;
+  runtime::finding f;
+  f.entity = {{"resource", resource}};
+  if (!entity_key.empty())
+    f.entity[entity_key] = entity_value;
+  f.evidence = {{"value", value},         {"threshold", threshold},
+                {"ratio", tracker->ratio(value)}, {"unit", unit},
+                {"clear_below", tracker->clear_level()}};
+  if (t == threshold_tracker::transition::cleared) {
+    f.rule = "realtime.threshold_cleared";
+    f.level = runtime::severity::info;
+    f.title = resource + (entity_value.empty() ? "" : " " + entity_value) + " back to " +
+              fmt(value) + unit + " (below " + fmt(tracker->clear_level()) + unit + ")";
+    ctx.count("thresholds_cleared");
+  } else {
+    f.rule = "realtime." + resource + "_high";
+    f.level = tracker->level();
+    f.mitre = resource == "cpu" ? std::vector<std::string>{"T1496"} : std::vector<std::string>{};
+    f.title = resource + (entity_value.empty() ? "" : " " + entity_value) + " at " + fmt(value) +
+              unit + ", threshold " + fmt(threshold) + unit +
+              (t == threshold_tracker::transition::escalated ? " (worse)" : "");
+    f.evidence["transition"] = t == threshold_tracker::transition::raised ? "raised" : "escalated";
+    ctx.count("thresholds_exceeded");
+  }
+  ctx.emit_finding(std::move(f));
+}
+
+void host_health_analyzer::on_tick(runtime::context& ctx) {
+  const auto& root = settings_.proc_root;
+  // CPU: the busy share of the jiffies elapsed since the previous tick. The first tick (and a
+  // scan) has no previous sample, so it measures over cpu_sample.
+  auto read_cpu = [&] {
+    auto text = host::read_file(root + "/stat", 1 << 20);
+    return text ? parse_cpu_times(*text) : std::nullopt;
+  };
+  auto now_cpu = read_cpu();
+  if (now_cpu && !last_cpu_) {
+    last_cpu_ = now_cpu;
+    std::this_thread::sleep_for(settings_.cpu_sample);
+    now_cpu = read_cpu();
+  }
+  if (now_cpu && last_cpu_ && now_cpu->total > last_cpu_->total) {
+    double busy = static_cast<double>(now_cpu->busy - last_cpu_->busy);
+    double total = static_cast<double>(now_cpu->total - last_cpu_->total);
+    double pct = 100.0 * busy / total;
+    ctx.gauge("cpu_percent", pct);
+    judge(ctx, "cpu", "", "", pct, settings_.cpu_percent, "%");
+  } else if (!now_cpu) {
+    ctx.count("read_errors");
+  }
+  if (now_cpu)
+    last_cpu_ = now_cpu;
+
+  if (auto mem = host::read_file(root + "/meminfo", 1 << 20)) {
+    if (auto pct = parse_memory_percent(*mem)) {
+      ctx.gauge("memory_percent", *pct);
+      judge(ctx, "memory", "", "", *pct, settings_.memory_percent, "%");
+    } else {
+      ctx.count("read_errors");
+    }
+  }
+
+  if (auto load = host::read_file(root + "/loadavg", 4096)) {
+    double l1 = 0, l5 = 0, l15 = 0;
+    std::istringstream in(*load);
+    if (in >> l1 >> l5 >> l15) {
+      long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
+      double per_cpu = l1 / static_cast<double>(cpus > 0 ? cpus : 1);
+      ctx.gauge("load1", l1);
+      ctx.gauge("load5", l5);
+      ctx.gauge("load15", l15);
+      ctx.gauge("load_per_cpu", per_cpu);
+      judge(ctx, "load", "", "", per_cpu, settings_.load_per_cpu, " per CPU");
+    }
+  }
+
+  for (const auto& path : settings_.disk_paths) {
+    struct statvfs vfs{};
+    if (::statvfs(path.c_str(), &vfs) != 0) {
+      ctx.count("read_errors");
+      ctx.log(runtime::log_level::warn,
+              "host_health: statvfs " + path + ": " + std::strerror(errno));
+      continue;
+    }
+    // As df: used / (used + available to unprivileged users); reserved blocks count as full.
+    double used = static_cast<double>(vfs.f_blocks - vfs.f_bfree);
+    double avail = static_cast<double>(vfs.f_bavail);
+    if (used + avail <= 0)
+      continue;
+    double pct = 100.0 * used / (used + avail);
+    ctx.gauge("disk_percent." + path, pct);
+    judge(ctx, "disk", "path", path, pct, settings_.disk_percent, "%");
+  }
+}
+
+} // namespace pg::actors::realtime
