@@ -109,6 +109,8 @@ private:
     const std::string_view proto = e.get_string("proto");
     if (pid < 0 || remote.empty() || remote == "0.0.0.0" || remote == "::")
       return;
+    if (!proto.empty() && !proto.starts_with("tcp") && !proto.starts_with("udp"))
+      return; // unix, packet and raw sockets do not reach a remote shell operator
     if (proto.starts_with("tcp") && !state.empty() && state != "ESTABLISHED")
       return;
     if (ignore_loopback_ && is_loopback(remote))

@@ -152,8 +152,9 @@ typedef struct pg_field {
 
 /** One event. Well-known kinds and their fields:
  *   "process" / "process_exec": pid, ppid, uid (int), comm, exe, cmdline (string)
- *   "socket": pid, uid, fd (int), proto, state, local_address, remote_address (string),
- *             local_port, remote_port (int)
+ *   "socket": pid, inode, socket_uid, local_port, remote_port (int), proto ("tcp", "udp6",
+ *             ...), state ("ESTABLISHED", "LISTEN", ...), local_address, remote_address, comm,
+ *             exe (string), listening (bool); fd (int) when the source knows it
  *  Fields a source does not know are absent; a plugin treats a missing field as unknown. */
 typedef struct pg_event {
   uint32_t struct_size;
