@@ -148,6 +148,8 @@ private:
   std::string path_;
 };
 
-inline bool is_root() { return ::geteuid() == 0; }
+inline bool is_root() {
+  return ::geteuid() == 0;
+}
 
 } // namespace pg::test

@@ -54,4 +54,22 @@ inline std::set<pid_t> testing_processes(const std::string& repo_dir) {
   return out;
 }
 
+/// The pids among `pids` that belong to the testing, judged before and after the scan that
+/// produced them: a test child that exited since (another test case running in parallel) no
+/// longer shows its parent, and a process that is gone within the test's own run time is no
+/// long-running process of the host either.
+template <class Scan>
+std::set<pid_t> set_aside_around(const std::string& repo_dir, Scan&& scan) {
+  auto before = testing_processes(repo_dir);
+  scan();
+  auto after = testing_processes(repo_dir);
+  before.insert(after.begin(), after.end());
+  return before;
+}
+
+/// True when `pid` still exists.
+inline bool alive(pid_t pid) {
+  return pid > 0 && pg::actors::host::read_proc_stat(pid).has_value();
+}
+
 } // namespace pg::test

@@ -3,8 +3,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "child_process.hpp"
 #include "../support/test_context.hpp"
+#include "child_process.hpp"
 
 #include "phantomguard/actors/host/proc_stat.hpp"
 #include "phantomguard/actors/process/procfs_source.hpp"
@@ -67,7 +67,7 @@ SCENARIO("entries that vanish or cannot be parsed are skipped and counted, never
   GIVEN("a proc tree with a process that vanished and one with a malformed stat") {
     test::temp_dir root("/tmp");
     namespace fs = std::filesystem;
-    fs::create_directories(root.path() + "/4242");          // no stat: exited meanwhile
+    fs::create_directories(root.path() + "/4242"); // no stat: exited meanwhile
     fs::create_directories(root.path() + "/4343");
     std::ofstream(root.path() + "/4343/stat") << "garbage without parentheses";
     procfs_source::options o;

@@ -37,7 +37,9 @@ bool is_inet(socket_proto p) {
          p == socket_proto::udp6;
 }
 
-bool is_udp(socket_proto p) { return p == socket_proto::udp || p == socket_proto::udp6; }
+bool is_udp(socket_proto p) {
+  return p == socket_proto::udp || p == socket_proto::udp6;
+}
 
 // What a socket is doing, in words ss(8) would use.
 std::string state_text(const socket_entry& s) {
@@ -73,10 +75,10 @@ struct owner_info {
 
 // Everything one pass over /proc/PID/fd learns.
 struct fd_census {
-  std::map<std::uint64_t, std::vector<pid_t>> owners; // socket inode → pids
+  std::map<std::uint64_t, std::vector<pid_t>> owners;  // socket inode → pids
   std::map<pid_t, std::map<int, std::uint64_t>> stdio; // pid → {0,1,2} → socket inode
   std::map<pid_t, std::size_t> socket_count;           // pid → sockets held
-  std::vector<pid_t> blind;       // processes whose fds we could not (fully) read, same netns
+  std::vector<pid_t> blind;        // processes whose fds we could not (fully) read, same netns
   std::size_t blind_elsewhere = 0; // ... and in another network namespace
 };
 
@@ -153,15 +155,17 @@ json socket_json(const socket_entry& s) {
 network_analyzer::options network_analyzer::default_options() {
   options o;
   // Metasploit and common backdoor defaults, IRC botnet control, and mining-pool stratum ports.
-  o.suspicious_ports = *parse_ports({"1337", "3333", "4444", "4445", "5555", "6666", "6667",
-                                     "6697", "7777", "12345", "14433", "14444", "27374", "31337",
-                                     "45560", "45700", "54321"});
-  o.packet_allowlist = {"dhclient",       "dhcpcd",        "udhcpc",      "systemd-network",
-                        "NetworkManager", "wpa_supplicant", "lldpd",      "dhcpd",
-                        "dnsmasq",        "keepalived",    "arpwatch",    "hostapd"};
-  o.shells = {"sh",   "bash", "dash",   "zsh",     "ksh",    "mksh",   "csh",  "tcsh",
-              "fish", "ash",  "busybox", "python*", "perl*", "ruby*",  "php*", "lua*",
-              "nc",   "ncat", "netcat", "socat",   "telnet", "awk",    "gawk", "mawk"};
+  o.suspicious_ports =
+      *parse_ports({"1337", "3333", "4444", "4445", "5555", "6666", "6667", "6697", "7777", "12345",
+                    "14433", "14444", "27374", "31337", "45560", "45700", "54321"});
+  // Services the kernel itself listens for, with no process holding the socket: NFS, WireGuard.
+  o.kernel_ports = *parse_ports({"2049", "51820"});
+  o.packet_allowlist = {"dhclient",       "dhcpcd",         "udhcpc",   "systemd-network",
+                        "NetworkManager", "wpa_supplicant", "lldpd",    "dhcpd",
+                        "dnsmasq",        "keepalived",     "arpwatch", "hostapd"};
+  o.shells = {"sh",   "bash", "dash",    "zsh",     "ksh",    "mksh",  "csh",  "tcsh",
+              "fish", "ash",  "busybox", "python*", "perl*",  "ruby*", "php*", "lua*",
+              "nc",   "ncat", "netcat",  "socat",   "telnet", "awk",   "gawk", "mawk"};
   return o;
 }
 
@@ -177,12 +181,12 @@ network_analyzer::parse_ports(const std::vector<std::string>& items, std::string
     auto dash = s.find('-');
     unsigned a = 0;
     unsigned b = 0;
-    bool ok = dash == std::string_view::npos ? (num(s, a) && (b = a, true))
-                                             : (num(s.substr(0, dash), a) &&
-                                                num(s.substr(dash + 1), b) && a <= b);
+    bool ok = dash == std::string_view::npos
+                  ? (num(s, a) && (b = a, true))
+                  : (num(s.substr(0, dash), a) && num(s.substr(dash + 1), b) && a <= b);
     if (!ok || a == 0) {
       if (error)
-        *error = "suspicious_ports: \"" + item + "\" is not a port (1-65535) or a range A-B";
+        *error = "ports: \"" + item + "\" is not a port (1-65535) or a range A-B";
       return std::nullopt;
     }
     out.push_back({static_cast<std::uint16_t>(a), static_cast<std::uint16_t>(b)});
@@ -229,6 +233,316 @@ bool network_analyzer::keep_connection(const socket_entry& s) {
   return std::uniform_real_distribution<double>(0.0, 1.0)(rng_) < opts_.sampling_rate;
 }
 
+namespace {
+
+// Owner identities, read once per tick per process.
+class owner_lookup {
+public:
+  explicit owner_lookup(const std::string& proc_root) : proc_root_(proc_root) {}
+
+  const owner_info& operator()(pid_t pid) {
+    auto [it, inserted] = infos_.try_emplace(pid);
+    if (inserted) {
+      owner_info& o = it->second;
+      o.pid = pid;
+      if (auto st = host::read_proc_stat(pid, proc_root_)) {
+        o.comm = st->comm;
+        o.known = true;
+      }
+      o.exe = host::read_link(proc_root_ + "/" + std::to_string(pid) + "/exe").value_or("");
+      if (auto status = host::read_proc_status(pid, proc_root_))
+        o.uid = host::status_number(*status, "Uid", 0).value_or(-1);
+    }
+    return it->second;
+  }
+
+  json entity(pid_t pid) {
+    const auto& o = (*this)(pid);
+    return json{{"pid", pid}, {"comm", o.comm}, {"exe", o.exe}, {"uid", o.uid}};
+  }
+
+private:
+  const std::string& proc_root_;
+  std::unordered_map<pid_t, owner_info> infos_;
+};
+
+// Emits a finding the first time its key shows up, and remembers which keys still hold so a
+// condition that persists is reported once and one that comes back is reported again.
+class reporter {
+public:
+  reporter(const std::set<std::string>& before, runtime::context& ctx)
+      : before_(before), ctx_(ctx) {}
+
+  void operator()(const std::string& key, runtime::finding f) {
+    now_.insert(key);
+    if (!before_.count(key))
+      ctx_.emit_finding(std::move(f));
+  }
+
+  std::set<std::string> take() { return std::move(now_); }
+
+private:
+  const std::set<std::string>& before_;
+  runtime::context& ctx_;
+  std::set<std::string> now_;
+};
+
+bool any_name_matches(const std::vector<std::string>& list, std::string_view name) {
+  return std::any_of(list.begin(), list.end(),
+                     [&](const std::string& n) { return name_matches(n, name); });
+}
+
+bool in_ranges(const std::vector<network_analyzer::port_range>& ranges, std::uint16_t port) {
+  return std::any_of(ranges.begin(), ranges.end(), [&](const auto& r) { return r.contains(port); });
+}
+
+void check_suspicious_port(const socket_entry& s, bool listening, const std::vector<pid_t>* owners,
+                           const std::string& owner_state, const network_analyzer::options& opts,
+                           owner_lookup& owner, reporter& report) {
+  if (!is_inet(s.proto))
+    return;
+  bool inbound = listening && in_ranges(opts.suspicious_ports, s.local_port);
+  bool outbound = !inbound && is_connection(s) && in_ranges(opts.suspicious_ports, s.remote_port);
+  if (!inbound && !outbound)
+    return;
+  std::uint16_t port = inbound ? s.local_port : s.remote_port;
+  runtime::finding f;
+  f.rule = "network.suspicious_port";
+  f.level = severity::high;
+  f.title = inbound ? "Listening on suspicious port " + std::to_string(port)
+                    : "Connection to suspicious port " + std::to_string(port);
+  f.entity = owners ? owner.entity(owners->front()) : json{{"owner", owner_state}};
+  f.entity["port"] = port;
+  f.evidence = socket_json(s);
+  f.evidence["direction"] = inbound ? "listen" : "outbound";
+  f.evidence["owner"] = owner_state;
+  f.mitre = {"T1571"};
+  report("suspicious_port:" + socket_key(s), std::move(f));
+}
+
+void check_packet_socket(const socket_entry& s, const std::vector<pid_t>* owners,
+                         const std::string& owner_state, const network_analyzer::options& opts,
+                         owner_lookup& owner, reporter& report, runtime::context& ctx) {
+  bool allowed = owners != nullptr;
+  if (owners)
+    for (pid_t pid : *owners)
+      allowed = allowed && any_name_matches(opts.packet_allowlist, owner(pid).comm);
+  if (allowed) {
+    ctx.count("packet_sockets_allowlisted");
+    return;
+  }
+  runtime::finding f;
+  f.rule = "network.packet_socket";
+  f.level = severity::medium;
+  f.title = owners ? "Raw packet socket (AF_PACKET) held by " + owner(owners->front()).comm
+                   : "Raw packet socket (AF_PACKET) with " + owner_state + " owner";
+  f.entity = owners ? owner.entity(owners->front()) : json{{"owner", owner_state}};
+  f.evidence = socket_json(s);
+  f.evidence["owner"] = owner_state;
+  if (owners) {
+    json all = json::array();
+    for (pid_t pid : *owners)
+      all.push_back(owner.entity(pid));
+    f.evidence["owners"] = std::move(all);
+  }
+  f.mitre = {"T1040"};
+  report("packet_socket:" + std::to_string(s.inode), std::move(f));
+}
+
+// fd 0, 1 or 2 on a connected inet socket.
+void check_reverse_shells(const std::vector<socket_entry>& sockets, const fd_census& census,
+                          const network_analyzer::options& opts, owner_lookup& owner,
+                          reporter& report) {
+  std::map<std::uint64_t, const socket_entry*> inet_by_inode;
+  for (const auto& s : sockets)
+    if (is_inet(s.proto) && s.inode != 0)
+      inet_by_inode.emplace(s.inode, &s);
+  for (const auto& [pid, fds] : census.stdio) {
+    json stdio = json::array();
+    const socket_entry* sock = nullptr;
+    for (const auto& [fd, inode] : fds) {
+      auto it = inet_by_inode.find(inode);
+      // A listening socket on stdin is an inetd "wait" service, not a shell talking to a peer.
+      if (it == inet_by_inode.end() || it->second->listening())
+        continue;
+      sock = it->second;
+      stdio.push_back(fd);
+    }
+    if (!sock)
+      continue;
+    const auto& o = owner(pid);
+    bool shell = any_name_matches(opts.shells, o.comm);
+    runtime::finding f;
+    f.rule = "network.reverse_shell";
+    // inetd-style services legitimately talk over stdio; a shell or interpreter doing so is
+    // the classic reverse shell.
+    f.level = shell ? severity::critical : severity::medium;
+    f.title =
+        (shell ? "Shell " : "Process ") + o.comm + " has its standard streams on a network socket";
+    f.entity = owner.entity(pid);
+    f.evidence = socket_json(*sock);
+    f.evidence["stdio_fds"] = std::move(stdio);
+    f.evidence["interpreter"] = shell;
+    f.mitre = {"T1059.004", "T1071"};
+    report("reverse_shell:" + std::to_string(pid) + ":" + std::to_string(sock->inode),
+           std::move(f));
+  }
+}
+
+// A second read of the tables and the fds, taken at most once per tick and only when a socket
+// without an owner would make a finding: the first pass reads the tables before the fds, so a
+// socket closed in between looks ownerless, and that must not become a finding.
+class second_look {
+public:
+  explicit second_look(const std::string& proc_root) : proc_root_(proc_root) {}
+
+  const std::vector<socket_entry>& tables() {
+    load();
+    return tables_;
+  }
+  const fd_census& census() {
+    load();
+    return census_;
+  }
+  /// The socket as the second look shows it (same inode), or nullptr when it is gone.
+  const socket_entry* find(std::uint64_t inode) {
+    load();
+    for (const auto& t : tables_)
+      if (t.inode == inode)
+        return &t;
+    return nullptr;
+  }
+
+private:
+  void load() {
+    if (loaded_)
+      return;
+    tables_ = read_tables(proc_root_);
+    census_ = take_census(proc_root_, nullptr);
+    loaded_ = true;
+  }
+  const std::string& proc_root_;
+  bool loaded_ = false;
+  std::vector<socket_entry> tables_;
+  fd_census census_;
+};
+
+// Listeners without an owner, confirmed by the second look.
+void confirm_unowned(const std::vector<const socket_entry*>& unowned,
+                     const network_analyzer::options& opts, second_look& look, reporter& report,
+                     runtime::context& ctx) {
+  if (unowned.empty() || !look.census().blind.empty())
+    return;
+  for (const auto* s : unowned) {
+    const auto* now = look.find(s->inode);
+    if (!now || !now->listening() || look.census().owners.count(s->inode))
+      continue;
+    if (in_ranges(opts.kernel_ports, s->local_port)) {
+      ctx.count("unowned_kernel_ports");
+      continue;
+    }
+    auto proto = std::string(host::to_string(s->proto));
+    runtime::finding f;
+    f.rule = "network.listener_unowned";
+    // An unowned bound UDP socket is more often a kernel service (tunnels, NFS callbacks).
+    f.level = is_udp(s->proto) ? severity::medium : severity::high;
+    f.title = "Listening socket " + proto + " " + s->local_address + ":" +
+              std::to_string(s->local_port) + " owned by no process";
+    f.entity = json{{"port", s->local_port}, {"address", s->local_address}, {"proto", proto}};
+    f.evidence = socket_json(*s);
+    f.mitre = {"T1014", "T1205"};
+    report("listener_unowned:" + std::to_string(s->inode), std::move(f));
+  }
+}
+
+void check_promiscuous(const std::string& sys_root,
+                       const std::map<std::string, std::vector<const socket_entry*>>& packet_index,
+                       const fd_census& census, owner_lookup& owner, reporter& report,
+                       runtime::context& ctx) {
+  std::string net_dir = sys_root + "/class/net";
+  std::unique_ptr<DIR, dir_closer> dir(::opendir(net_dir.c_str()));
+  if (!dir)
+    return;
+  while (auto* ent = ::readdir(dir.get())) {
+    std::string iface = ent->d_name;
+    if (iface == "." || iface == "..")
+      continue;
+    const std::string base = net_dir + "/" + iface;
+    auto flags_text = host::read_file(base + "/flags", 64);
+    if (!flags_text)
+      continue;
+    unsigned flags = 0;
+    auto first = flags_text->data() + (flags_text->rfind("0x", 0) == 0 ? 2 : 0);
+    if (std::from_chars(first, flags_text->data() + flags_text->size(), flags, 16).ec !=
+        std::errc{}) {
+      ctx.count("malformed_flags");
+      continue;
+    }
+    if (!(flags & iff_promisc))
+      continue;
+    // A bridge puts its ports in promiscuous mode by design (every Docker veth).
+    if (::access((base + "/brport").c_str(), F_OK) == 0) {
+      ctx.count("promiscuous_bridge_ports");
+      continue;
+    }
+    auto ifindex = host::read_file(base + "/ifindex", 64).value_or("");
+    while (!ifindex.empty() && (ifindex.back() == '\n' || ifindex.back() == ' '))
+      ifindex.pop_back();
+    // Sockets bound to this interface, and unbound ones (ifindex 0: every interface), which
+    // is how a sniffer asks for promiscuous mode with PACKET_ADD_MEMBERSHIP.
+    json sniffers = json::array();
+    std::vector<std::string> keys{ifindex};
+    if (ifindex != "0")
+      keys.emplace_back("0");
+    for (const auto& key : keys) {
+      auto it = packet_index.find(key);
+      if (it == packet_index.end())
+        continue;
+      for (const auto* p : it->second)
+        if (auto o = census.owners.find(p->inode); o != census.owners.end())
+          for (pid_t pid : o->second)
+            sniffers.push_back(owner.entity(pid));
+    }
+    char hex[16];
+    std::snprintf(hex, sizeof hex, "0x%x", flags);
+    runtime::finding f;
+    f.rule = "network.promiscuous";
+    f.level = severity::high;
+    f.title = "Interface " + iface + " is in promiscuous mode";
+    f.entity = json{{"interface", iface}};
+    f.evidence = json{{"flags", hex}, {"ifindex", ifindex}, {"packet_socket_owners", sniffers}};
+    f.mitre = {"T1040"};
+    report("promiscuous:" + iface, std::move(f));
+  }
+}
+
+runtime::finding unreadable_finding(const fd_census& census, std::size_t unknown_listeners) {
+  bool have = host::has_capability(cap_sys_ptrace);
+  runtime::finding f;
+  f.rule = "network.unreadable";
+  f.level = severity::info;
+  f.title = "Socket owners unknown for " + std::to_string(census.blind.size()) +
+            (have ? " processes although CAP_SYS_PTRACE is held (protected or other user "
+                    "namespace); listeners without a visible owner are reported as unknown"
+                  : " processes: CAP_SYS_PTRACE is missing; listeners without a visible "
+                    "owner are reported as unknown");
+  f.entity = json{{"privilege", host::capability_name(cap_sys_ptrace)}};
+  json pids = json::array();
+  for (pid_t p : census.blind) {
+    if (pids.size() >= 20)
+      break;
+    pids.push_back(p);
+  }
+  f.evidence = json{{"privilege", host::capability_name(cap_sys_ptrace)},
+                    {"have_privilege", have},
+                    {"processes", census.blind.size()},
+                    {"pids", std::move(pids)},
+                    {"unknown_listeners", unknown_listeners}};
+  return f;
+}
+
+} // namespace
+
 void network_analyzer::on_tick(runtime::context& ctx) {
   // Tables first, fds second: a socket created in between is owned but not listed (harmless);
   // the reverse order would show new sockets without owners.
@@ -236,35 +550,8 @@ void network_analyzer::on_tick(runtime::context& ctx) {
   auto census = take_census(opts_.proc_root, &ctx);
   if (ctx.should_stop())
     return;
-
-  std::unordered_map<pid_t, owner_info> infos;
-  auto info = [&](pid_t pid) -> const owner_info& {
-    auto [it, inserted] = infos.try_emplace(pid);
-    if (inserted) {
-      it->second.pid = pid;
-      if (auto st = host::read_proc_stat(pid, opts_.proc_root)) {
-        it->second.comm = st->comm;
-        it->second.known = true;
-      }
-      const std::string base = opts_.proc_root + "/" + std::to_string(pid);
-      it->second.exe = host::read_link(base + "/exe").value_or(std::string());
-      if (auto status = host::read_proc_status(pid, opts_.proc_root))
-        it->second.uid = host::status_number(*status, "Uid", 0).value_or(-1);
-    }
-    return it->second;
-  };
-  auto owner_entity = [&](pid_t pid) {
-    const auto& o = info(pid);
-    return json{{"pid", pid}, {"comm", o.comm}, {"exe", o.exe}, {"uid", o.uid}};
-  };
-
-  std::set<std::string> still_true;
-  auto report = [&](const std::string& key, runtime::finding f) {
-    still_true.insert(key);
-    if (reported_.count(key))
-      return;
-    ctx.emit_finding(std::move(f));
-  };
+  owner_lookup owner(opts_.proc_root);
+  reporter report(reported_, ctx);
 
   const bool blind = !census.blind.empty();
   std::size_t listeners = 0;
@@ -272,7 +559,8 @@ void network_analyzer::on_tick(runtime::context& ctx) {
   std::size_t packet_sockets = 0;
   std::size_t unknown_listeners = 0;
   std::vector<const socket_entry*> unowned;
-  std::map<std::string, std::vector<const socket_entry*>> packet_by_ifindex;
+  std::vector<const socket_entry*> ownerless;                           // judged on the second look
+  std::map<std::string, std::vector<const socket_entry*>> packet_index; // ifindex → sockets
 
   for (const auto& s : sockets) {
     auto owners_it = census.owners.find(s.inode);
@@ -291,72 +579,19 @@ void network_analyzer::on_tick(runtime::context& ctx) {
     }
     if (is_connection(s))
       ++connections;
-
-    // --- suspicious ports ------------------------------------------------------------------
-    if (is_inet(s.proto)) {
-      std::optional<std::uint16_t> hit;
-      bool inbound = false;
-      for (const auto& r : opts_.suspicious_ports) {
-        if (listening && r.contains(s.local_port)) {
-          hit = s.local_port;
-          inbound = true;
-        } else if (is_connection(s) && r.contains(s.remote_port)) {
-          hit = s.remote_port;
-        }
-        if (hit)
-          break;
-      }
-      if (hit) {
-        runtime::finding f;
-        f.rule = "network.suspicious_port";
-        f.level = severity::high;
-        f.title = inbound ? "Listening on suspicious port " + std::to_string(*hit)
-                          : "Connection to suspicious port " + std::to_string(*hit);
-        f.entity = owners ? owner_entity(owners->front()) : json{{"owner", owner_state}};
-        f.entity["port"] = *hit;
-        f.evidence = socket_json(s);
-        f.evidence["direction"] = inbound ? "listen" : "outbound";
-        f.evidence["owner"] = owner_state;
-        f.mitre = {"T1571"};
-        report("suspicious_port:" + socket_key(s), std::move(f));
-      }
-    }
-
-    // --- packet sockets -----------------------------------------------------------------------
     if (s.proto == socket_proto::packet) {
       ++packet_sockets;
-      packet_by_ifindex[s.local_address].push_back(&s);
-      bool allowed = owners != nullptr;
-      if (owners)
-        for (pid_t pid : *owners)
-          allowed = allowed && std::any_of(opts_.packet_allowlist.begin(),
-                                           opts_.packet_allowlist.end(),
-                                           [&](const std::string& n) {
-                                             return name_matches(n, info(pid).comm);
-                                           });
-      if (allowed) {
-        ctx.count("packet_sockets_allowlisted");
-      } else {
-        runtime::finding f;
-        f.rule = "network.packet_socket";
-        f.level = severity::medium;
-        f.title = owners ? "Raw packet socket (AF_PACKET) held by " + info(owners->front()).comm
-                         : "Raw packet socket (AF_PACKET) with " + owner_state + " owner";
-        f.entity = owners ? owner_entity(owners->front()) : json{{"owner", owner_state}};
-        f.evidence = socket_json(s);
-        f.evidence["owner"] = owner_state;
-        if (owners) {
-          json all = json::array();
-          for (pid_t pid : *owners)
-            all.push_back(owner_entity(pid));
-          f.evidence["owners"] = std::move(all);
-        }
-        f.mitre = {"T1040"};
-        report("packet_socket:" + std::to_string(s.inode), std::move(f));
-      }
+      packet_index[s.local_address].push_back(&s);
+    }
+    // Inode 0: a connection no process holds any more (closing, or not yet accepted).
+    if (s.inode != 0 && owners) {
+      check_suspicious_port(s, listening, owners, owner_state, opts_, owner, report);
+      if (s.proto == socket_proto::packet)
+        check_packet_socket(s, owners, owner_state, opts_, owner, report, ctx);
+    } else if (s.inode != 0) {
+      ownerless.push_back(&s);
     }
 
-    // --- socket events ------------------------------------------------------------------------
     if (!opts_.emit_sockets)
       continue;
     if (!listening && is_inet(s.proto) && !keep_connection(s)) {
@@ -379,7 +614,7 @@ void network_analyzer::on_tick(runtime::context& ctx) {
     e.set("socket_uid", s.uid);
     e.set("owner", owner_state);
     if (owners) {
-      const auto& o = info(owners->front());
+      const auto& o = owner(owners->front());
       e.set("pid", std::int64_t{owners->front()});
       e.set("comm", o.comm);
       e.set("exe", o.exe);
@@ -390,164 +625,56 @@ void network_analyzer::on_tick(runtime::context& ctx) {
     ctx.emit(std::move(e));
   }
 
-  // --- reverse shells: stdio on an inet socket ------------------------------------------------
-  std::map<std::uint64_t, const socket_entry*> inet_by_inode;
-  for (const auto& s : sockets)
-    if (is_inet(s.proto) && s.inode != 0)
-      inet_by_inode.emplace(s.inode, &s);
-  for (const auto& [pid, fds] : census.stdio) {
-    json stdio = json::array();
-    const socket_entry* sock = nullptr;
-    for (const auto& [fd, inode] : fds) {
-      auto it = inet_by_inode.find(inode);
-      // A listening socket on stdin is an inetd "wait" service, not a shell talking to a peer.
-      if (it == inet_by_inode.end() || it->second->listening())
-        continue;
-      sock = it->second;
-      stdio.push_back(fd);
-    }
-    if (!sock)
+  second_look look(opts_.proc_root);
+  for (const auto* s : ownerless) {
+    bool suspicious = is_inet(s->proto) &&
+                      ((s->listening() && in_ranges(opts_.suspicious_ports, s->local_port)) ||
+                       (is_connection(*s) && in_ranges(opts_.suspicious_ports, s->remote_port)));
+    if (!suspicious && s->proto != socket_proto::packet)
+      continue; // no rule needs an owner for it: no second look
+    const auto* now = look.find(s->inode);
+    if (!now) {
+      ctx.count("vanished_sockets");
       continue;
-    const auto& o = info(pid);
-    bool shell = std::any_of(opts_.shells.begin(), opts_.shells.end(), [&](const std::string& n) {
-      return name_matches(n, o.comm);
-    });
-    runtime::finding f;
-    f.rule = "network.reverse_shell";
-    // inetd-style services legitimately talk over stdio; a shell or interpreter doing so is
-    // the classic reverse shell.
-    f.level = shell ? severity::critical : severity::medium;
-    f.title = shell ? "Shell " + o.comm + " has its standard streams on a network socket"
-                    : "Process " + o.comm + " has its standard streams on a network socket";
-    f.entity = owner_entity(pid);
-    f.evidence = socket_json(*sock);
-    f.evidence["stdio_fds"] = std::move(stdio);
-    f.evidence["interpreter"] = shell;
-    f.mitre = {"T1059.004", "T1071"};
-    report("reverse_shell:" + std::to_string(pid) + ":" + std::to_string(sock->inode),
-           std::move(f));
-  }
-
-  // --- unowned listeners, confirmed by a second look --------------------------------------------
-  if (!unowned.empty()) {
-    auto again = read_tables(opts_.proc_root);
-    auto census2 = take_census(opts_.proc_root, nullptr);
-    for (const auto* s : unowned) {
-      bool still = std::any_of(again.begin(), again.end(), [&](const socket_entry& t) {
-        return t.inode == s->inode && t.listening();
-      });
-      if (!still || census2.owners.count(s->inode) || !census2.blind.empty())
-        continue;
-      runtime::finding f;
-      f.rule = "network.listener_unowned";
-      f.level = severity::high;
-      f.title = "Listening socket " + std::string(host::to_string(s->proto)) + " " +
-                s->local_address + ":" + std::to_string(s->local_port) + " owned by no process";
-      f.entity = json{{"port", s->local_port}, {"address", s->local_address},
-                      {"proto", std::string(host::to_string(s->proto))}};
-      f.evidence = socket_json(*s);
-      f.mitre = {"T1014", "T1205"};
-      report("listener_unowned:" + std::to_string(s->inode), std::move(f));
     }
+    auto it = look.census().owners.find(s->inode);
+    const std::vector<pid_t>* owners = it != look.census().owners.end() ? &it->second : nullptr;
+    std::string state = owners ? "known" : (look.census().blind.empty() ? "none" : "unknown");
+    check_suspicious_port(*now, now->listening() && is_inet(now->proto), owners, state, opts_,
+                          owner, report);
+    if (now->proto == socket_proto::packet)
+      check_packet_socket(*now, owners, state, opts_, owner, report, ctx);
   }
-
-  // --- promiscuous interfaces -----------------------------------------------------------------
-  {
-    std::string net_dir = opts_.sys_root + "/class/net";
-    std::unique_ptr<DIR, dir_closer> dir(::opendir(net_dir.c_str()));
-    while (dir && true) {
-      auto* ent = ::readdir(dir.get());
-      if (!ent)
-        break;
-      std::string iface = ent->d_name;
-      if (iface == "." || iface == "..")
-        continue;
-      auto flags_text = host::read_file(net_dir + "/" + iface + "/flags", 64);
-      if (!flags_text)
-        continue;
-      unsigned flags = 0;
-      try {
-        flags = static_cast<unsigned>(std::stoul(*flags_text, nullptr, 16));
-      } catch (const std::exception&) {
-        ctx.count("malformed_flags");
-        continue;
-      }
-      if (!(flags & iff_promisc))
-        continue;
-      auto ifindex = host::read_file(net_dir + "/" + iface + "/ifindex", 64).value_or("");
-      while (!ifindex.empty() && (ifindex.back() == '\n' || ifindex.back() == ' '))
-        ifindex.pop_back();
-      json sniffers = json::array();
-      // Sockets bound to this interface, and unbound ones (ifindex 0: every interface), which
-      // is how a sniffer asks for promiscuous mode with PACKET_ADD_MEMBERSHIP.
-      auto candidates = packet_by_ifindex[ifindex];
-      if (ifindex != "0")
-        for (const auto* p : packet_by_ifindex["0"])
-          candidates.push_back(p);
-      for (const auto* p : candidates) {
-        auto it = census.owners.find(p->inode);
-        if (it != census.owners.end())
-          for (pid_t pid : it->second)
-            sniffers.push_back(owner_entity(pid));
-      }
-      char hex[16];
-      std::snprintf(hex, sizeof hex, "0x%x", flags);
-      runtime::finding f;
-      f.rule = "network.promiscuous";
-      f.level = severity::high;
-      f.title = "Interface " + iface + " is in promiscuous mode";
-      f.entity = json{{"interface", iface}};
-      f.evidence = json{{"flags", hex}, {"ifindex", ifindex}, {"packet_socket_owners", sniffers}};
-      f.mitre = {"T1040"};
-      report("promiscuous:" + iface, std::move(f));
-    }
-  }
-
-  // --- what we could not see ------------------------------------------------------------------
-  if (blind) {
-    bool have = host::has_capability(cap_sys_ptrace);
-    runtime::finding f;
-    f.rule = "network.unreadable";
-    f.level = severity::info;
-    f.title = "Socket owners unknown for " + std::to_string(census.blind.size()) +
-              (have ? " processes although CAP_SYS_PTRACE is held (protected or other user "
-                      "namespace); listeners without a visible owner are reported as unknown"
-                    : " processes: CAP_SYS_PTRACE is missing; listeners without a visible "
-                      "owner are reported as unknown");
-    f.entity = json{{"privilege", host::capability_name(cap_sys_ptrace)}};
-    json pids = json::array();
-    for (pid_t p : census.blind) {
-      if (pids.size() >= 20)
-        break;
-      pids.push_back(p);
-    }
-    f.evidence = json{{"privilege", host::capability_name(cap_sys_ptrace)},
-                      {"have_privilege", have},
-                      {"processes", census.blind.size()},
-                      {"pids", std::move(pids)},
-                      {"unknown_listeners", unknown_listeners}};
+  check_reverse_shells(sockets, census, opts_, owner, report);
+  confirm_unowned(unowned, opts_, look, report, ctx);
+  check_promiscuous(opts_.sys_root, packet_index, census, owner, report, ctx);
+  if (blind)
     report("unreadable:" + std::to_string(census.blind.size()) + ":" +
                std::to_string(unknown_listeners),
-           std::move(f));
-  }
-  reported_ = std::move(still_true);
+           unreadable_finding(census, unknown_listeners));
+  reported_ = report.take();
 
-  // --- gauges ---------------------------------------------------------------------------------
   ctx.gauge("sockets", static_cast<double>(sockets.size()));
   ctx.gauge("listeners", static_cast<double>(listeners));
   ctx.gauge("connections", static_cast<double>(connections));
   ctx.gauge("packet_sockets", static_cast<double>(packet_sockets));
   ctx.gauge("unknown_owner_listeners", static_cast<double>(unknown_listeners));
   ctx.gauge("unreadable_processes", static_cast<double>(census.blind.size()));
+  update_top_gauges(census.socket_count, ctx, [&](pid_t pid) { return owner(pid).comm; });
+}
+
+void network_analyzer::update_top_gauges(const std::map<pid_t, std::size_t>& socket_count,
+                                         runtime::context& ctx,
+                                         const std::function<std::string(pid_t)>& comm_of) {
   std::vector<std::pair<std::size_t, pid_t>> top;
-  for (const auto& [pid, n] : census.socket_count)
+  for (const auto& [pid, n] : socket_count)
     top.emplace_back(n, pid);
   auto n_top = std::min(top.size(), opts_.top_processes);
   std::partial_sort(top.begin(), top.begin() + static_cast<std::ptrdiff_t>(n_top), top.end(),
                     [](const auto& a, const auto& b) { return a.first > b.first; });
   std::set<std::string> names;
   for (std::size_t i = 0; i < n_top; ++i) {
-    auto name = "process_sockets." + info(top[i].second).comm + "." + std::to_string(top[i].second);
+    auto name = "process_sockets." + comm_of(top[i].second) + "." + std::to_string(top[i].second);
     ctx.gauge(name, static_cast<double>(top[i].first));
     names.insert(std::move(name));
   }
@@ -558,6 +685,35 @@ void network_analyzer::on_tick(runtime::context& ctx) {
   gauge_names_ = std::move(names);
 }
 
+namespace {
+
+// A port list option; integers as well as strings, since `[4444, "6660-6669"]` reads naturally
+// in TOML. A bad item refuses the component, naming it.
+std::vector<network_analyzer::port_range>
+port_option(const runtime::component_settings& s, std::string_view key, const std::string& name,
+            std::vector<network_analyzer::port_range> fallback) {
+  const auto* arr = s.table()[key].as_array();
+  if (!arr)
+    return fallback;
+  std::vector<std::string> items;
+  for (const auto& node : *arr) {
+    if (auto i = node.value<std::int64_t>())
+      items.push_back(std::to_string(*i));
+    else if (auto str = node.value<std::string>())
+      items.push_back(*str);
+    else
+      items.push_back("?");
+  }
+  std::string error;
+  auto ports = network_analyzer::parse_ports(items, &error);
+  if (!ports)
+    throw std::invalid_argument("network analyzer " + name + ": " + std::string(key) +
+                                error.substr(error.find(':')));
+  return std::move(*ports);
+}
+
+} // namespace
+
 runtime::component_type network_analyzer::type() {
   using runtime::option_type;
   runtime::component_type t;
@@ -567,62 +723,106 @@ runtime::component_type network_analyzer::type() {
                   "listeners, reverse shells, sniffers and suspicious ports (network.*).";
   t.produces = {"socket"};
   t.options = {
-      {"proc_root", option_type::string, "/proc", "Where procfs is mounted.", false, std::nullopt,
-       std::nullopt, {}},
-      {"sys_root", option_type::string, "/sys", "Where sysfs is mounted.", false, std::nullopt,
-       std::nullopt, {}},
-      {"suspicious_ports", option_type::string_list,
+      {"proc_root",
+       option_type::string,
+       "/proc",
+       "Where procfs is mounted.",
+       false,
+       std::nullopt,
+       std::nullopt,
+       {}},
+      {"sys_root",
+       option_type::string,
+       "/sys",
+       "Where sysfs is mounted.",
+       false,
+       std::nullopt,
+       std::nullopt,
+       {}},
+      {"suspicious_ports",
+       option_type::string_list,
        "[\"1337\", \"3333\", \"4444\", \"4445\", \"5555\", \"6666\", \"6667\", \"6697\", "
        "\"7777\", \"12345\", \"14433\", \"14444\", \"27374\", \"31337\", \"45560\", \"45700\", "
        "\"54321\"]",
-       "Backdoor and mining-pool ports: \"4444\" or a range \"6660-6669\".", false, std::nullopt,
-       std::nullopt, {}},
-      {"packet_allowlist", option_type::string_list,
+       "Backdoor and mining-pool ports: \"4444\" or a range \"6660-6669\".",
+       false,
+       std::nullopt,
+       std::nullopt,
+       {}},
+      {"kernel_ports",
+       option_type::string_list,
+       "[\"2049\", \"51820\"]",
+       "Ports of kernel services (NFS, WireGuard) whose listeners no process owns.",
+       false,
+       std::nullopt,
+       std::nullopt,
+       {}},
+      {"packet_allowlist",
+       option_type::string_list,
        "[\"dhclient\", \"dhcpcd\", \"udhcpc\", \"systemd-network\", \"NetworkManager\", ...]",
-       "Process names allowed to hold AF_PACKET sockets.", false, std::nullopt, std::nullopt, {}},
-      {"shells", option_type::string_list, "[\"sh\", \"bash\", \"dash\", \"python*\", ...]",
+       "Process names allowed to hold AF_PACKET sockets.",
+       false,
+       std::nullopt,
+       std::nullopt,
+       {}},
+      {"shells",
+       option_type::string_list,
+       "[\"sh\", \"bash\", \"dash\", \"python*\", ...]",
        "Process names that make network.reverse_shell critical (a trailing * is a prefix).",
-       false, std::nullopt, std::nullopt, {}},
-      {"emit_sockets", option_type::boolean, "true", "Emit a \"socket\" event per socket.", false,
-       std::nullopt, std::nullopt, {}},
-      {"sampling_rate", option_type::floating, "1.0",
-       "Share of connection events kept (listeners and packet sockets are always kept).", false,
-       0.0, 1.0, {}},
-      {"sampling", option_type::string, "deterministic",
+       false,
+       std::nullopt,
+       std::nullopt,
+       {}},
+      {"emit_sockets",
+       option_type::boolean,
+       "true",
+       "Emit a \"socket\" event per socket.",
+       false,
+       std::nullopt,
+       std::nullopt,
+       {}},
+      {"sampling_rate",
+       option_type::floating,
+       "1.0",
+       "Share of connection events kept (listeners and packet sockets are always kept).",
+       false,
+       0.0,
+       1.0,
+       {}},
+      {"sampling",
+       option_type::string,
+       "deterministic",
        "deterministic (hash of the 5-tuple: a connection is always kept or always dropped) or "
        "random.",
-       false, std::nullopt, std::nullopt, {"deterministic", "random"}},
-      {"top_processes", option_type::integer, "5",
-       "Processes with the most sockets exported as gauges process_sockets.<comm>.<pid>.", false,
-       0.0, 100.0, {}},
+       false,
+       std::nullopt,
+       std::nullopt,
+       {"deterministic", "random"}},
+      {"top_processes",
+       option_type::integer,
+       "5",
+       "Processes with the most sockets exported as gauges process_sockets.<comm>.<pid>.",
+       false,
+       0.0,
+       100.0,
+       {}},
   };
   t.factory = [](const runtime::component_init& init) -> std::unique_ptr<runtime::component> {
     auto o = default_options();
     const auto& s = init.settings;
     o.proc_root = s.get_string("proc_root", o.proc_root);
     o.sys_root = s.get_string("sys_root", o.sys_root);
-    if (const auto* arr = s.table()["suspicious_ports"].as_array()) {
-      // Accept integers as well as strings: `[4444, "6660-6669"]` reads naturally in TOML.
-      std::vector<std::string> items;
-      for (const auto& node : *arr) {
-        if (auto i = node.value<std::int64_t>())
-          items.push_back(std::to_string(*i));
-        else if (auto str = node.value<std::string>())
-          items.push_back(*str);
-      }
-      std::string error;
-      auto ports = parse_ports(items, &error);
-      if (!ports)
-        throw std::invalid_argument("network analyzer " + init.name + ": " + error);
-      o.suspicious_ports = std::move(*ports);
-    }
+    o.suspicious_ports = port_option(s, "suspicious_ports", init.name, o.suspicious_ports);
+    o.kernel_ports = port_option(s, "kernel_ports", init.name, o.kernel_ports);
     o.packet_allowlist = s.get_string_list("packet_allowlist", o.packet_allowlist);
     o.shells = s.get_string_list("shells", o.shells);
     o.emit_sockets = s.get_bool("emit_sockets", o.emit_sockets);
     o.sampling_rate = std::clamp(s.get_double("sampling_rate", o.sampling_rate), 0.0, 1.0);
-    o.sampling = s.get_string("sampling", "deterministic") == "random" ? sampling_mode::random
-                                                                      : sampling_mode::deterministic;
-    o.top_processes = static_cast<std::size_t>(std::max<std::int64_t>(0, s.get_int("top_processes", 5)));
+    o.sampling = s.get_string("sampling", "deterministic") == "random"
+                     ? sampling_mode::random
+                     : sampling_mode::deterministic;
+    o.top_processes =
+        static_cast<std::size_t>(std::max<std::int64_t>(0, s.get_int("top_processes", 5)));
     return std::make_unique<network_analyzer>(std::move(o));
   };
   return t;

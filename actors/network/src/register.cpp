@@ -4,6 +4,8 @@
 
 namespace pg::actors::network {
 
-void register_components(runtime::registry& reg) { reg.add(network_analyzer::type()); }
+void register_components(runtime::registry& reg) {
+  reg.add(network_analyzer::type());
+}
 
 } // namespace pg::actors::network

@@ -12,8 +12,8 @@
 namespace pg::actors::process {
 
 namespace host = pg::actors::host;
-using runtime::severity;
 using nlohmann::json;
+using runtime::severity;
 
 namespace {
 
@@ -75,9 +75,12 @@ bool matches(std::string_view entry, std::string_view name) {
 
 std::string self_scan_name(process_analyzer::self_scan_mode m) {
   switch (m) {
-    case process_analyzer::self_scan_mode::always: return "always";
-    case process_analyzer::self_scan_mode::never: return "never";
-    default: return "auto";
+  case process_analyzer::self_scan_mode::always:
+    return "always";
+  case process_analyzer::self_scan_mode::never:
+    return "never";
+  default:
+    return "auto";
   }
 }
 
@@ -87,12 +90,12 @@ process_analyzer::options process_analyzer::default_options() {
   options o;
   // Runtimes whose JIT maps writable+executable memory by design. Browsers' content processes
   // show up under their own comm names.
-  o.jit_allowlist = {"java",         "node",          "nodejs",          "chrome",
-                     "chromium",     "firefox",       "firefox-esr",     "Web Content",
-                     "Isolated Web*", "WebKitWebProces", "thunderbird",    "electron",
-                     "code",         "mono",          "dotnet",          "pypy*",
-                     "luajit",       "qemu-system-*", "gjs",             "gnome-shell",
-                     "php-fpm*"};
+  o.jit_allowlist = {
+      "java",        "node",        "nodejs",        "chrome",        "chromium",
+      "firefox",     "firefox-esr", "Web Content",   "Isolated Web*", "WebKitWebProces",
+      "thunderbird", "electron",    "code",          "mono",          "dotnet",
+      "pypy*",       "luajit",      "qemu-system-*", "gjs",           "gnome-shell",
+      "php-fpm*"};
   o.temp_dirs = {"/tmp", "/var/tmp", "/dev/shm"};
   o.preload_vars = {"LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT"};
   return o;
@@ -198,12 +201,11 @@ void process_analyzer::on_batch(const runtime::event_batch& batch, runtime::cont
       continue;
     if (exec) {
       cache_.erase(pid);
-    } else if (auto it = cache_.find(pid); it != cache_.end() && ev.get("start_time") != nullptr &&
-                                           static_cast<std::uint64_t>(ev.get_int("start_time")) ==
-                                               it->second.start_ticks &&
-                                           ev.get_string("comm") == it->second.comm &&
-                                           std::chrono::steady_clock::now() - it->second.analyzed <
-                                               opts_.refresh) {
+    } else if (auto it = cache_.find(pid);
+               it != cache_.end() && ev.get("start_time") != nullptr &&
+               static_cast<std::uint64_t>(ev.get_int("start_time")) == it->second.start_ticks &&
+               ev.get_string("comm") == it->second.comm &&
+               std::chrono::steady_clock::now() - it->second.analyzed < opts_.refresh) {
       // The event already tells us it is the process we know: no read at all.
       it->second.seen_epoch = epoch_;
       ctx.count("cache_hits");
@@ -502,25 +504,56 @@ runtime::component_type process_analyzer::type() {
                   "process.*).";
   t.consumes = {"process", "process_exec", "process_exit"};
   t.options = {
-      {"proc_root", option_type::string, "/proc", "Where procfs is mounted.", false, std::nullopt,
-       std::nullopt, {}},
-      {"jit_allowlist", option_type::string_list, join(d.jit_allowlist),
+      {"proc_root",
+       option_type::string,
+       "/proc",
+       "Where procfs is mounted.",
+       false,
+       std::nullopt,
+       std::nullopt,
+       {}},
+      {"jit_allowlist",
+       option_type::string_list,
+       join(d.jit_allowlist),
        "comm or exe names (a trailing * matches a prefix; a leading / an exe path) allowed to "
        "map RWX memory.",
-       false, std::nullopt, std::nullopt, {}},
-      {"temp_dirs", option_type::string_list, join(d.temp_dirs),
-       "Directories an executable should not run from (process.exe_in_temp).", false,
-       std::nullopt, std::nullopt, {}},
-      {"preload_vars", option_type::string_list, join(d.preload_vars),
-       "Environment variables reported by memory.preload_env.", false, std::nullopt, std::nullopt,
+       false,
+       std::nullopt,
+       std::nullopt,
        {}},
-      {"self_scan", option_type::string, "auto",
+      {"temp_dirs",
+       option_type::string_list,
+       join(d.temp_dirs),
+       "Directories an executable should not run from (process.exe_in_temp).",
+       false,
+       std::nullopt,
+       std::nullopt,
+       {}},
+      {"preload_vars",
+       option_type::string_list,
+       join(d.preload_vars),
+       "Environment variables reported by memory.preload_env.",
+       false,
+       std::nullopt,
+       std::nullopt,
+       {}},
+      {"self_scan",
+       option_type::string,
+       "auto",
        "When a tick scans /proc itself: auto (unless events arrived since the last tick), "
        "always, never.",
-       false, std::nullopt, std::nullopt, {"auto", "always", "never"}},
-      {"refresh", option_type::duration, "5m",
-       "Re-read a known process after this long (late ptrace attach or RWX mapping).", false, 1.0,
-       std::nullopt, {}},
+       false,
+       std::nullopt,
+       std::nullopt,
+       {"auto", "always", "never"}},
+      {"refresh",
+       option_type::duration,
+       "5m",
+       "Re-read a known process after this long (late ptrace attach or RWX mapping).",
+       false,
+       1.0,
+       std::nullopt,
+       {}},
   };
   t.factory = [](const runtime::component_init& init) -> std::unique_ptr<runtime::component> {
     auto o = default_options();

@@ -78,11 +78,22 @@ runtime::component_type procfs_source::type() {
   t.description = "One \"process\" event per running process, read from /proc on each tick.";
   t.produces = {"process"};
   t.options = {
-      {"proc_root", runtime::option_type::string, "/proc", "Where procfs is mounted.", false,
-       std::nullopt, std::nullopt, {}},
-      {"kernel_threads", runtime::option_type::boolean, "true",
-       "Emit kernel threads too (their exe and cmdline are empty).", false, std::nullopt,
-       std::nullopt, {}},
+      {"proc_root",
+       runtime::option_type::string,
+       "/proc",
+       "Where procfs is mounted.",
+       false,
+       std::nullopt,
+       std::nullopt,
+       {}},
+      {"kernel_threads",
+       runtime::option_type::boolean,
+       "true",
+       "Emit kernel threads too (their exe and cmdline are empty).",
+       false,
+       std::nullopt,
+       std::nullopt,
+       {}},
   };
   t.factory = [](const runtime::component_init& init) -> std::unique_ptr<runtime::component> {
     options o;

@@ -89,8 +89,8 @@ void print(const char* label, const figures& f) {
   std::printf("%-22s processes=%5zu  cold=%8.2f ms (%6.1f us/proc)  cached=%7.2f ms (%5.1f "
               "us/proc)  cached/cold=%.3f  network_tick=%7.2f ms  procfs_tick=%7.2f ms\n",
               label, f.processes, f.cold * 1e3, f.cold * 1e6 / static_cast<double>(f.processes),
-              f.cached * 1e3, f.cached * 1e6 / static_cast<double>(f.processes),
-              f.cached / f.cold, f.network * 1e3, f.procfs * 1e3);
+              f.cached * 1e3, f.cached * 1e6 / static_cast<double>(f.processes), f.cached / f.cold,
+              f.network * 1e3, f.procfs * 1e3);
 }
 
 } // namespace
@@ -129,7 +129,8 @@ int main(int argc, char** argv) {
   double added = static_cast<double>(loaded.processes - base.processes);
   if (added > 0)
     std::printf("marginal cost per extra process: cold %.1f us, cached %.1f us\n",
-                (loaded.cold - base.cold) * 1e6 / added, (loaded.cached - base.cached) * 1e6 / added);
+                (loaded.cold - base.cold) * 1e6 / added,
+                (loaded.cached - base.cached) * 1e6 / added);
   rusage ru{};
   ::getrusage(RUSAGE_SELF, &ru);
   std::printf("whole bench: user %.2f s, sys %.2f s, max RSS %ld KiB\n",

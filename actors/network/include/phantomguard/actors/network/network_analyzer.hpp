@@ -3,10 +3,13 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <optional>
 #include <random>
 #include <set>
 #include <string>
+#include <sys/types.h>
 #include <vector>
 
 #include "phantomguard/runtime/component.hpp"
@@ -42,6 +45,8 @@ public:
     std::string proc_root = "/proc";
     std::string sys_root = "/sys";
     std::vector<port_range> suspicious_ports;
+    /// Ports of kernel services (NFS, WireGuard) whose listeners no process holds.
+    std::vector<port_range> kernel_ports;
     /// comm names allowed to hold AF_PACKET sockets (DHCP clients, network daemons).
     std::vector<std::string> packet_allowlist;
     /// comm names (a trailing * matches a prefix) that make a reverse shell critical.
@@ -70,6 +75,8 @@ public:
 
 private:
   bool keep_connection(const host::socket_entry& s);
+  void update_top_gauges(const std::map<pid_t, std::size_t>& socket_count, runtime::context& ctx,
+                         const std::function<std::string(pid_t)>& comm_of);
 
   options opts_;
   std::mt19937_64 rng_;

@@ -85,7 +85,7 @@ private:
   std::unordered_map<pid_t, entry> cache_;
   std::uint64_t epoch_ = 1;
   bool batch_since_tick_ = false;
-  std::map<std::string, std::size_t> denied_;   // what → count, since the last report
+  std::map<std::string, std::size_t> denied_; // what → count, since the last report
   std::set<pid_t> denied_pids_;
   std::int64_t accounted_bytes_ = 0;
 };
