@@ -102,6 +102,41 @@ SCENARIO("modifying a watched passwd file is a credential change, with the write
   }
 }
 
+SCENARIO("a writer that closed the file at once is still named, through fanotify") {
+  if (!pg::test::is_root()) {
+    WARN("not root: fanotify needs CAP_SYS_ADMIN; skipped");
+    return;
+  }
+  temp_dir d;
+  pg::test::write_file(d / "sudoers", "root ALL=(ALL:ALL) ALL\n");
+  toml::table t{{"persistence_paths", toml::array{}},
+                {"credential_paths", pg::test::list_of({d / "sudoers"})},
+                {"scan_fds", false}};
+  file_watch_analyzer fw(file_watch_settings::from(pg::runtime::component_settings(t)));
+  pg::test::test_context ctx("watch");
+  fw.start(ctx);
+  REQUIRE(fw.fanotify_active());
+  pid_t child = ::fork();
+  if (child == 0) {
+    int fd = ::open((d / "sudoers").c_str(), O_WRONLY | O_APPEND);
+    const char line[] = "evil ALL=(ALL) NOPASSWD: ALL\n";
+    [[maybe_unused]] auto n = ::write(fd, line, sizeof line - 1);
+    ::close(fd); // closed before anyone could scan /proc/PID/fd
+    ::usleep(300 * 1000);
+    ::_exit(0);
+  }
+  pg::test::tick_until(
+    fw, ctx, [&] { return finding_for(ctx, "realtime.credential_change", d / "sudoers"); },
+    1000ms);
+  ::waitpid(child, nullptr, 0);
+  fw.stop(ctx);
+  const auto* f = finding_for(ctx, "realtime.credential_change", d / "sudoers");
+  REQUIRE(f);
+  CHECK(f->entity["pid"] == child);
+  CHECK(f->evidence["attribution"] == "fanotify: the writing process");
+  CHECK(f->mitre[0] == "T1548.003");
+}
+
 SCENARIO("a watched path that does not exist yet is reported when it is created") {
   temp_dir d;
   auto keys = d / "home/.ssh/authorized_keys";

@@ -7,12 +7,15 @@
 #include <poll.h>
 #include <sstream>
 #include <stdexcept>
+#include <fcntl.h>
 #include <sys/eventfd.h>
+#include <sys/fanotify.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "phantomguard/actors/host/file_read.hpp"
+#include "phantomguard/actors/host/privilege.hpp"
 #include "phantomguard/actors/host/proc_stat.hpp"
 #include "phantomguard/actors/host/raw_directory.hpp"
 
@@ -23,6 +26,9 @@ namespace {
 using runtime::option_spec;
 using runtime::option_type;
 using runtime::severity;
+
+constexpr int cap_sys_admin = 21;
+constexpr std::uint64_t fanotify_mask = FAN_MODIFY | FAN_CLOSE_WRITE | FAN_EVENT_ON_CHILD;
 
 constexpr std::uint32_t watch_mask = IN_CREATE | IN_DELETE | IN_MODIFY | IN_CLOSE_WRITE |
                                      IN_MOVED_FROM | IN_MOVED_TO | IN_ATTRIB | IN_DELETE_SELF |
@@ -138,6 +144,9 @@ std::vector<option_spec> file_watch_options() {
   v.push_back({"scan_fds", option_type::boolean, "true",
                "name the processes holding a changed file open (scan of /proc/*/fd)", false, {},
                {}, {}});
+  v.push_back({"fanotify", option_type::boolean, "true",
+               "with CAP_SYS_ADMIN, learn the PID of each writer from fanotify", false, {}, {},
+               {}});
   v.push_back({"exec_window", option_type::duration, "5s",
                "how far back process_exec inputs are matched against a change", false, 0, 600,
                {}});
@@ -151,6 +160,7 @@ file_watch_settings file_watch_settings::from(const runtime::component_settings&
   r.passwd_file = s.get_string("passwd_file", r.passwd_file);
   r.depth = static_cast<int>(s.get_int("depth", 1));
   r.scan_fds = s.get_bool("scan_fds", true);
+  r.fanotify = s.get_bool("fanotify", true);
   r.exec_window = std::chrono::duration_cast<std::chrono::milliseconds>(
     s.get_duration("exec_window", std::chrono::seconds(5)));
   return r;
@@ -230,6 +240,8 @@ file_watch_analyzer::~file_watch_analyzer() {
   }
   if (inotify_fd_ >= 0)
     ::close(inotify_fd_);
+  if (fanotify_fd_ >= 0)
+    ::close(fanotify_fd_);
   if (wake_fd_ >= 0)
     ::close(wake_fd_);
 }
@@ -246,6 +258,8 @@ void file_watch_analyzer::add_dir_watch(const std::string& dir, const rule& r, i
     return;
   }
   auto& w = watches_[wd];
+  if (fanotify_fd_ >= 0 && w.dir.empty())
+    ::fanotify_mark(fanotify_fd_, FAN_MARK_ADD, fanotify_mask, AT_FDCWD, dir.c_str());
   w.dir = dir;
   w.depth_left = std::max(w.depth_left, depth_left);
   bool dup = false;
@@ -298,6 +312,9 @@ void file_watch_analyzer::start(runtime::context& ctx) {
   wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (wake_fd_ < 0)
     throw std::runtime_error(std::string("file_watch: eventfd: ") + std::strerror(errno));
+  if (settings_.fanotify && host::has_capability(cap_sys_admin))
+    fanotify_fd_ = ::fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK,
+                                   O_RDONLY | O_LARGEFILE | O_CLOEXEC);
   auto passwd = host::read_file(settings_.passwd_file, 4 << 20).value_or("");
   std::set<std::string> seen;
   auto add = [&](const std::vector<std::string>& paths, watch_category cat) {
@@ -322,11 +339,14 @@ void file_watch_analyzer::start(runtime::context& ctx) {
 
 void file_watch_analyzer::run() {
   alignas(inotify_event) char buf[64 * 1024];
-  pollfd fds[2] = {{inotify_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+  pollfd fds[3] = {{inotify_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}, {fanotify_fd_, POLLIN, 0}};
   while (!stopping_) {
-    int rc = ::poll(fds, 2, 1000);
+    int rc = ::poll(fds, fanotify_fd_ >= 0 ? 3 : 2, 1000);
     if (rc < 0 && errno != EINTR)
       break;
+    // The writer's identity first: it may exit any moment, and inotify's event can wait.
+    if (rc > 0 && fanotify_fd_ >= 0 && (fds[2].revents & POLLIN))
+      read_fanotify();
     if (rc <= 0 || !(fds[0].revents & POLLIN))
       continue;
     ssize_t n = ::read(inotify_fd_, buf, sizeof buf);
@@ -339,6 +359,63 @@ void file_watch_analyzer::run() {
       handle(ev->wd, ev->mask, ev->len ? std::string(ev->name) : std::string());
     }
   }
+}
+
+void file_watch_analyzer::read_fanotify() {
+  alignas(fanotify_event_metadata) char buf[16 * 1024];
+  ssize_t n = ::read(fanotify_fd_, buf, sizeof buf);
+  if (n <= 0)
+    return;
+  auto self = ::getpid();
+  std::vector<writer> got;
+  auto len = static_cast<std::size_t>(n);
+  for (auto* m = reinterpret_cast<fanotify_event_metadata*>(buf); FAN_EVENT_OK(m, len);
+       m = FAN_EVENT_NEXT(m, len)) {
+    if (m->vers != FANOTIFY_METADATA_VERSION)
+      break;
+    if (m->fd < 0)
+      continue; // queue overflow: nothing to name
+    auto path = host::read_link("/proc/self/fd/" + std::to_string(m->fd));
+    ::close(m->fd);
+    if (!path || m->pid == self)
+      continue;
+    writer w{*path, m->pid, {}, {}, runtime::wall_clock::now()};
+    if (auto comm = host::read_file("/proc/" + std::to_string(m->pid) + "/comm", 64)) {
+      w.comm = *comm;
+      while (!w.comm.empty() && w.comm.back() == '\n')
+        w.comm.pop_back();
+    }
+    if (auto cmd = host::read_file("/proc/" + std::to_string(m->pid) + "/cmdline", 4096)) {
+      for (const auto& part : host::split_nul(*cmd))
+        w.cmdline += (w.cmdline.empty() ? "" : " ") + part;
+    }
+    got.push_back(std::move(w));
+  }
+  std::lock_guard lock(mutex_);
+  for (auto& w : got) {
+    // The marks cover every child of a watched directory (/etc, a home): keep only writes to
+    // what the inotify rules watch.
+    auto dir = parent_of(w.path);
+    auto name = base_of(w.path);
+    bool wanted = false;
+    for (const auto& [wd, watch] : watches_) {
+      if (watch.dir != dir)
+        continue;
+      for (const auto& r : watch.rules)
+        wanted = wanted || (r.is_target && (r.name.empty() || r.name == name));
+    }
+    if (!wanted)
+      continue;
+    // Many writes by the same process to the same file are one fact.
+    bool dup = false;
+    for (auto it = writers_.rbegin(); it != writers_.rend() && !dup; ++it)
+      dup = it->path == w.path && it->pid == w.pid &&
+            w.time - it->time < std::chrono::seconds(1);
+    if (!dup)
+      writers_.push_back(std::move(w));
+  }
+  while (writers_.size() > 1024)
+    writers_.pop_front();
 }
 
 void file_watch_analyzer::handle(int wd, std::uint32_t mask, const std::string& name) {
@@ -427,12 +504,18 @@ void file_watch_analyzer::on_batch(const runtime::event_batch& batch, runtime::c
 
 void file_watch_analyzer::on_tick(runtime::context& ctx) {
   std::deque<change> drained;
+  std::deque<writer> writers;
   std::uint64_t overflows = 0;
   std::vector<std::string> unwatchable;
   std::size_t watches = 0;
   {
     std::lock_guard lock(mutex_);
     drained.swap(pending_);
+    // Writers stay a little longer than one tick: fanotify and inotify report independently.
+    auto horizon = runtime::wall_clock::now() - std::chrono::seconds(5);
+    while (!writers_.empty() && writers_.front().time < horizon)
+      writers_.pop_front();
+    writers = writers_;
     overflows = std::exchange(overflows_, 0);
     if (!limitation_reported_)
       unwatchable = unwatchable_;
@@ -498,6 +581,22 @@ void file_watch_analyzer::on_tick(runtime::context& ctx) {
         candidates.push_back({{"pid", x.pid}, {"comm", x.comm}, {"exe", x.exe},
                               {"cmdline", x.cmdline}});
     }
+    auto writers_json = nlohmann::json::array();
+    const writer* exact = nullptr;
+    for (const auto& w : writers) {
+      if (w.path != path || w.time < first - std::chrono::seconds(2) ||
+          w.time > last + std::chrono::seconds(2))
+        continue;
+      std::string comm = w.comm, cmdline = w.cmdline;
+      for (const auto& x : execs_) // the writer may be gone: its exec event still names it
+        if (x.pid == w.pid && comm.empty()) {
+          comm = x.comm;
+          cmdline = x.cmdline;
+        }
+      writers_json.push_back({{"pid", w.pid}, {"comm", comm}, {"cmdline", cmdline}});
+      if (!exact)
+        exact = &w;
+    }
     runtime::finding f;
     bool cred = cat == watch_category::credential;
     f.rule = cred ? "realtime.credential_change" : "realtime.persistence_change";
@@ -508,7 +607,10 @@ void file_watch_analyzer::on_tick(runtime::context& ctx) {
     auto holders_json = nlohmann::json::array();
     for (const auto& [pid, comm] : holders)
       holders_json.push_back({{"pid", pid}, {"comm", comm}});
-    if (holders.size() == 1) {
+    if (exact) {
+      f.entity["pid"] = writers_json[0]["pid"];
+      f.entity["comm"] = writers_json[0]["comm"];
+    } else if (holders.size() == 1) {
       f.entity["pid"] = holders.begin()->first;
       f.entity["comm"] = holders.begin()->second;
     } else if (holders.empty() && candidates.size() == 1) {
@@ -518,12 +620,15 @@ void file_watch_analyzer::on_tick(runtime::context& ctx) {
     f.evidence = {{"change", primary},
                   {"kinds", std::vector<std::string>(kinds.begin(), kinds.end())},
                   {"events", cs.size()},
+                  {"writers", writers_json},
                   {"holding_processes", holders_json},
                   {"exec_candidates", candidates},
-                  {"attribution", holders.empty() && candidates.empty()
-                                    ? "unknown: no process held the file open when scanned and no "
-                                      "recent exec named it"
-                                    : "best effort: open file descriptors and recent execs"}};
+                  {"attribution",
+                   exact ? "fanotify: the writing process"
+                   : holders.empty() && candidates.empty()
+                     ? "unknown: no process held the file open when scanned and no recent exec "
+                       "named it"
+                     : "best effort: open file descriptors and recent execs"}};
     runtime::event ev;
     ev.kind = "file_change";
     ev.time = first;

@@ -9,11 +9,13 @@
 // path is watched through its nearest existing ancestor until it appears. "~/" expands to every
 // home directory in the passwd file.
 //
-// Attribution is best effort, in two ways: (1) the collector thread scans /proc/*/fd for
-// processes holding the changed file open the moment inotify reports a write (fuser-style; a
-// writer that already closed it is missed); (2) if "process_exec" events arrive as inputs
-// (from process_events), recent executions whose command line names the file are reported as
-// candidates.
+// Attribution is best effort, in three ways: (1) with CAP_SYS_ADMIN, fanotify marks on the same
+// directories report the PID of every process that writes a watched file (exact, even when the
+// writer exits at once; its name is read at once or taken from recent exec events); (2) the
+// collector thread scans /proc/*/fd for processes holding the changed file open the moment
+// inotify reports a write (fuser-style; a writer that already closed it is missed); (3) if
+// "process_exec" events arrive as inputs (from process_events), recent executions whose command
+// line names the file are reported as candidates.
 //
 // Threading as in process_events: start() spawns the thread that blocks on inotify, on_tick()
 // drains and emits, stop() joins. Give it a short schedule (interval = "500ms").
@@ -43,6 +45,7 @@ struct file_watch_settings {
   std::string passwd_file = "/etc/passwd"; // where "~/" finds home directories
   int depth = 1;                           // subdirectory levels watched below a directory
   bool scan_fds = true;                    // fuser-style attribution
+  bool fanotify = true;                    // writer PIDs via fanotify when CAP_SYS_ADMIN
   std::chrono::milliseconds exec_window{5000};
 
   static file_watch_settings from(const runtime::component_settings& s);
@@ -70,6 +73,8 @@ public:
 
   /// Number of inotify watches in place (for tests and the gauge).
   [[nodiscard]] std::size_t watch_count() const;
+  /// True when fanotify writer attribution is active.
+  [[nodiscard]] bool fanotify_active() const noexcept { return fanotify_fd_ >= 0; }
 
 private:
   struct target {
@@ -95,6 +100,13 @@ private:
     runtime::wall_clock::time_point wall;
     std::vector<std::pair<int, std::string>> holders;
   };
+  struct writer {
+    std::string path;
+    int pid;
+    std::string comm;
+    std::string cmdline;
+    runtime::wall_clock::time_point time;
+  };
   struct recent_exec {
     runtime::wall_clock::time_point time;
     std::int64_t pid;
@@ -107,10 +119,12 @@ private:
   void add_dir_watch(const std::string& dir, const rule& r, int depth_left);
   void run();
   void handle(int wd, std::uint32_t mask, const std::string& name);
+  void read_fanotify();
 
   file_watch_settings settings_;
   std::vector<target> targets_;
   int inotify_fd_ = -1;
+  int fanotify_fd_ = -1;
   int wake_fd_ = -1;
   std::thread thread_;
   std::atomic<bool> stopping_{false};
@@ -121,6 +135,7 @@ private:
   std::uint64_t overflows_ = 0;
   std::vector<std::string> unwatchable_;
   std::map<std::string, std::chrono::steady_clock::time_point> last_scan_;
+  std::deque<writer> writers_; // from fanotify, bounded
 
   std::deque<recent_exec> execs_; // engine thread only
   bool limitation_reported_ = false;

@@ -85,7 +85,6 @@ private:
   std::deque<runtime::event> queue_;
   std::uint64_t dropped_ = 0;   // guarded by mutex_
   std::uint64_t overruns_ = 0;  // guarded by mutex_: kernel-side ENOBUFS
-  std::uint64_t lost_ = 0;      // guarded by mutex_: thread ended on a socket error
   std::string thread_error_;    // guarded by mutex_
 
   std::map<int, process_info> table_; // only touched by the collector thread after start()
