@@ -195,7 +195,7 @@ SCENARIO("memory.deleted_exe and process.exe_in_temp: a binary copied to /tmp, r
 
 SCENARIO("process.exe_in_temp: an executable in a hidden directory") {
   GIVEN("a copy of sleep under a dot-directory of a temp dir outside /tmp") {
-    test::temp_dir dir("/var/lib");
+    test::temp_dir dir(PG_BINARY_DIR); // outside the temp dirs, writable by whoever built
     REQUIRE(!dir.path().empty());
     REQUIRE(::mkdir((dir.path() + "/.cache").c_str(), 0755) == 0);
     const std::string copy = dir.path() + "/.cache/kworker";
