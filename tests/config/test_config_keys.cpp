@@ -131,6 +131,15 @@ SCENARIO("a syntax error is reported at its own position") {
 }
 
 SCENARIO("unknown keys are reported with a suggestion") {
+  GIVEN("a top-level key outside any section") {
+    THEN("it is an unknown key, not a section; an engine key is sent to [engine]") {
+      CHECK(errors_of("colour = \"red\"\n[engine]\n") ==
+            lines{"t.toml:1:1: unknown key 'colour' (sections: engine, sources, analyzers, "
+                  "detectors, sinks)"});
+      CHECK(errors_of("log_level = \"info\"\n[engine]\n") ==
+            lines{"t.toml:1:1: 'log_level' is an engine setting: put it under [engine]"});
+    }
+  }
   GIVEN("misspelt engine keys") {
     THEN("each gets its closest known key, unless none is close") {
       CHECK(errors_of(R"([engine]

@@ -813,7 +813,14 @@ config_result load_table(const toml::table& root, std::string origin, const regi
       if (k == s.name)
         section = &s;
     if (!section) {
-      chk.error(key.source(), "unknown section '" + k + "'" + did_you_mean(k, section_names()) +
+      const auto engine_keys = keys_of(engine_specs());
+      if (!node.is_table() &&
+          std::find(engine_keys.begin(), engine_keys.end(), k) != engine_keys.end()) {
+        chk.error(key.source(), "'" + k + "' is an engine setting: put it under [engine]");
+        continue;
+      }
+      chk.error(key.source(), std::string(node.is_table() ? "unknown section '" : "unknown key '") +
+                                  k + "'" + did_you_mean(k, section_names()) +
                                   " (sections: engine, sources, analyzers, detectors, sinks)");
       continue;
     }
