@@ -1,0 +1,56 @@
+// result_cache.hpp — scan results in SQLite keyed by (path, device, inode, size, mtime, ctime,
+// rule set hash): a file whose metadata is unchanged is not scanned again with the same rules.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "phantomguard/actors/yara/rule_scanner.hpp"
+
+namespace pg::actors::yara {
+
+class cache_error : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+/// What must be equal for a cached result to stand for the file.
+struct file_stamp {
+  std::uint64_t dev = 0;
+  std::uint64_t inode = 0;
+  std::int64_t size = 0;
+  std::int64_t mtime_ns = 0;
+  std::int64_t ctime_ns = 0;
+};
+
+/// One connection, used from one thread.
+class result_cache {
+public:
+  /// Opens or creates the database (WAL). Throws cache_error naming the file and the reason.
+  explicit result_cache(const std::string& path);
+  result_cache(result_cache&&) noexcept;
+  result_cache& operator=(result_cache&&) noexcept;
+  ~result_cache();
+
+  [[nodiscard]] std::optional<std::vector<rule_match>> find(const std::string& path,
+                                                            const file_stamp& stamp,
+                                                            const std::string& ruleset);
+  void put(const std::string& path, const file_stamp& stamp, const std::string& ruleset,
+           const std::vector<rule_match>& matches);
+  /// Drops results of other rule sets (they can never be hit again).
+  void forget_other_rulesets(const std::string& ruleset);
+
+  void begin();
+  void commit();
+  void rollback() noexcept;
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace pg::actors::yara

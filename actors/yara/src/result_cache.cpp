@@ -1,0 +1,133 @@
+#include "phantomguard/actors/yara/result_cache.hpp"
+
+#include "sqlite_handle.hpp"
+
+namespace pg::actors::yara {
+
+struct result_cache::impl {
+  detail::database db;
+  detail::statement find_stmt;
+  detail::statement put_stmt;
+  bool in_txn = false;
+
+  explicit impl(const std::string& path) : db(path, true) {
+    db.exec("CREATE TABLE IF NOT EXISTS results ("
+            " path TEXT PRIMARY KEY, ruleset TEXT NOT NULL, dev INTEGER, inode INTEGER,"
+            " size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER, matches TEXT NOT NULL"
+            ") WITHOUT ROWID");
+    find_stmt = db.prepare("SELECT matches FROM results WHERE path = ?1 AND ruleset = ?2 AND"
+                           " dev = ?3 AND inode = ?4 AND size = ?5 AND mtime_ns = ?6 AND"
+                           " ctime_ns = ?7");
+    put_stmt = db.prepare("INSERT OR REPLACE INTO results VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+  }
+};
+
+namespace {
+
+template <class F>
+auto guarded(F&& f) {
+  try {
+    return f();
+  } catch (const detail::sqlite_error& e) {
+    throw cache_error(e.what());
+  }
+}
+
+} // namespace
+
+result_cache::result_cache(const std::string& path) {
+  guarded([&] {
+    impl_ = std::make_unique<impl>(path);
+    return 0;
+  });
+}
+
+result_cache::result_cache(result_cache&&) noexcept = default;
+result_cache& result_cache::operator=(result_cache&&) noexcept = default;
+result_cache::~result_cache() { rollback(); }
+
+std::optional<std::vector<rule_match>> result_cache::find(const std::string& path,
+                                                          const file_stamp& st,
+                                                          const std::string& ruleset) {
+  return guarded([&]() -> std::optional<std::vector<rule_match>> {
+    auto& s = impl_->find_stmt;
+    s.reset();
+    s.bind(1, path)
+        .bind(2, ruleset)
+        .bind(3, static_cast<std::int64_t>(st.dev))
+        .bind(4, static_cast<std::int64_t>(st.inode))
+        .bind(5, st.size)
+        .bind(6, st.mtime_ns)
+        .bind(7, st.ctime_ns);
+    if (!s.step())
+      return std::nullopt;
+    auto text = s.column_text(0);
+    s.reset();
+    std::vector<rule_match> out;
+    try {
+      for (const auto& j : nlohmann::json::parse(text))
+        out.push_back(rule_match::from_json(j));
+    } catch (const std::exception&) {
+      return std::nullopt; // a damaged row is a miss: the file is scanned again
+    }
+    return out;
+  });
+}
+
+void result_cache::put(const std::string& path, const file_stamp& st, const std::string& ruleset,
+                       const std::vector<rule_match>& matches) {
+  guarded([&] {
+    nlohmann::json arr = nlohmann::json::array();
+    for (const auto& m : matches)
+      arr.push_back(m.to_json());
+    auto& s = impl_->put_stmt;
+    s.reset();
+    s.bind(1, path)
+        .bind(2, ruleset)
+        .bind(3, static_cast<std::int64_t>(st.dev))
+        .bind(4, static_cast<std::int64_t>(st.inode))
+        .bind(5, st.size)
+        .bind(6, st.mtime_ns)
+        .bind(7, st.ctime_ns)
+        .bind(8, arr.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    s.step();
+    return 0;
+  });
+}
+
+void result_cache::forget_other_rulesets(const std::string& ruleset) {
+  guarded([&] {
+    auto s = impl_->db.prepare("DELETE FROM results WHERE ruleset <> ?1");
+    s.bind(1, ruleset);
+    s.step();
+    return 0;
+  });
+}
+
+void result_cache::begin() {
+  guarded([&] {
+    impl_->db.exec("BEGIN IMMEDIATE");
+    impl_->in_txn = true;
+    return 0;
+  });
+}
+
+void result_cache::commit() {
+  guarded([&] {
+    impl_->db.exec("COMMIT");
+    impl_->in_txn = false;
+    return 0;
+  });
+}
+
+void result_cache::rollback() noexcept {
+  if (!impl_ || !impl_->in_txn)
+    return;
+  impl_->in_txn = false;
+  try {
+    impl_->db.exec("ROLLBACK");
+  } catch (...) { // closing the connection rolls back anyway
+  }
+}
+
+} // namespace pg::actors::yara

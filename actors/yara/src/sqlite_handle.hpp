@@ -1,0 +1,88 @@
+// sqlite_handle.hpp — move-only RAII around sqlite3* and sqlite3_stmt*, plus a transaction guard.
+// Private to the yara family (families link only pg_core and their own libraries, so the fim
+// family carries its own copy rather than a shared grab-bag).
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include <sqlite3.h>
+
+namespace pg::actors::yara::detail {
+
+/// Thrown for any SQLite failure; the message names the database file and SQLite's reason.
+class sqlite_error : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+class statement {
+public:
+  statement() = default;
+  statement(sqlite3* db, std::string_view sql);
+  statement(statement&& other) noexcept : stmt_(other.stmt_), db_(other.db_) {
+    other.stmt_ = nullptr;
+  }
+  statement& operator=(statement&& other) noexcept;
+  statement(const statement&) = delete;
+  statement& operator=(const statement&) = delete;
+  ~statement() { sqlite3_finalize(stmt_); }
+
+  statement& bind(int index, std::int64_t value);
+  statement& bind(int index, std::string_view value);
+  statement& bind_null(int index);
+
+  /// True when a row is available, false when done; throws on error.
+  bool step();
+  /// Clears bindings and rewinds for reuse.
+  void reset();
+
+  [[nodiscard]] std::int64_t column_int(int index) const;
+  [[nodiscard]] std::string column_text(int index) const;
+  [[nodiscard]] bool column_is_null(int index) const;
+
+private:
+  sqlite3_stmt* stmt_ = nullptr;
+  sqlite3* db_ = nullptr;
+};
+
+class database {
+public:
+  /// Opens (creating when `create`) the file in WAL mode. Throws sqlite_error with the path.
+  database(const std::string& path, bool create, bool read_only = false);
+  database(database&& other) noexcept : db_(other.db_), path_(std::move(other.path_)) {
+    other.db_ = nullptr;
+  }
+  database& operator=(database&&) = delete;
+  database(const database&) = delete;
+  database& operator=(const database&) = delete;
+  ~database() { sqlite3_close_v2(db_); }
+
+  void exec(std::string_view sql);
+  [[nodiscard]] statement prepare(std::string_view sql) { return statement(db_, sql); }
+  [[nodiscard]] const std::string& path() const noexcept { return path_; }
+  [[nodiscard]] sqlite3* get() const noexcept { return db_; }
+
+private:
+  sqlite3* db_ = nullptr;
+  std::string path_;
+};
+
+/// BEGIN IMMEDIATE on construction, ROLLBACK in the destructor unless commit() ran: a segment
+/// is either fully in the database or not at all, whatever interrupts it.
+class transaction {
+public:
+  explicit transaction(database& db);
+  transaction(const transaction&) = delete;
+  transaction& operator=(const transaction&) = delete;
+  ~transaction();
+  void commit();
+
+private:
+  database& db_;
+  bool done_ = false;
+};
+
+} // namespace pg::actors::yara::detail

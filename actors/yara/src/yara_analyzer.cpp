@@ -1,0 +1,126 @@
+#include "phantomguard/actors/yara/yara_analyzer.hpp"
+
+#include <filesystem>
+#include <unistd.h>
+
+#include "phantomguard/actors/host/file_read.hpp"
+#include "phantomguard/actors/host/proc_stat.hpp"
+#include "phantomguard/runtime/refusal.hpp"
+
+namespace pg::actors::yara {
+
+yara_analyzer::yara_analyzer(const runtime::component_init& init) : name_(init.name) {
+  std::string error;
+  auto parsed = parse_yara_settings(init.settings.table(), &error);
+  if (!parsed)
+    throw runtime::component_refused("yara.config", init.name + ": " + error);
+  if (parsed->rules.empty())
+    throw runtime::component_refused("yara.config", init.name + ": no `rules` configured");
+  settings_ = std::move(*parsed);
+  cache_dir_ = settings_.cache_dir;
+  if (cache_dir_.empty())
+    cache_dir_ = (std::filesystem::path(init.state_dir.empty() ? "/var/lib/phantomguard"
+                                                               : init.state_dir) /
+                  init.name)
+                     .string();
+}
+
+yara_analyzer::~yara_analyzer() = default;
+
+void yara_analyzer::load_rules(runtime::context& ctx) {
+  auto rs = load_ruleset(settings_.rules, settings_.cache ? cache_dir_ : std::string());
+  for (const auto& e : rs.errors) {
+    runtime::finding f;
+    f.rule = "yara.rule_error";
+    f.level = runtime::severity::low;
+    f.title = "YARA rule file not loaded: " + e.to_string();
+    f.entity = {{"path", e.file}};
+    f.evidence = {{"file", e.file}, {"line", e.line}, {"message", e.message}};
+    ctx.emit_finding(std::move(f));
+  }
+  ctx.count("rule_files_loaded", static_cast<std::int64_t>(rs.loaded.size()));
+  ctx.count("rule_errors", static_cast<std::int64_t>(rs.errors.size()));
+  if (!rs.rules)
+    throw runtime::component_refused(
+        "yara.rules", name_ + ": no YARA rule file could be loaded (" +
+                          std::to_string(rs.files.size()) + " found, " +
+                          std::to_string(rs.errors.size()) + " errors)");
+  if (rs.from_cache)
+    ctx.count("rules_cache_hits");
+  if (cache_)
+    cache_->forget_other_rulesets(rs.hash);
+  if (scanner_)
+    publish(ctx);
+  scanner_ = std::make_unique<target_scanner>(std::move(rs), cache_.get(), settings_.targets);
+  published_ = {};
+}
+
+void yara_analyzer::start(runtime::context& ctx) {
+  if (settings_.cache) {
+    std::error_code ec;
+    std::filesystem::create_directories(cache_dir_, ec);
+    try {
+      cache_ = std::make_unique<result_cache>(cache_dir_ + "/results.db");
+    } catch (const cache_error& e) {
+      // The cache only saves work: without it every file is scanned, nothing is missed.
+      ctx.log(runtime::log_level::warn, name_ + ": result cache disabled: " + e.what());
+      ctx.count("cache_errors");
+    }
+  }
+  load_rules(ctx);
+}
+
+void yara_analyzer::on_tick(runtime::context& ctx) {
+  if (!scanner_)
+    return;
+  auto emit = [&ctx](runtime::finding f) { ctx.emit_finding(std::move(f)); };
+  if (!scanner_->active()) {
+    if (ruleset_hash(settings_.rules) != scanner_->rules().hash)
+      load_rules(ctx);
+    scanner_->begin(settings_.paths);
+  }
+  bool done = scanner_->run(emit, [&ctx] { return ctx.should_stop(); });
+  if (done && settings_.scan_processes) {
+    auto self = ::getpid();
+    for (auto pid : host::list_pids()) {
+      if (ctx.should_stop())
+        break;
+      if (pid == self)
+        continue;
+      std::string error;
+      // Kernel threads have no memory to scan and no exe; vanished processes are normal.
+      if (!host::read_link("/proc/" + std::to_string(pid) + "/exe"))
+        continue;
+      if (!scanner_->scan_process(pid, emit, &error))
+        ctx.count("process_errors");
+    }
+  }
+  publish(ctx);
+}
+
+void yara_analyzer::stop(runtime::context& ctx) { publish(ctx); }
+
+void yara_analyzer::publish(runtime::context& ctx) {
+  if (!scanner_)
+    return;
+  const auto& t = scanner_->totals();
+  auto delta = [&](const char* name, std::uint64_t now, std::uint64_t& before) {
+    if (now != before)
+      ctx.count(name, static_cast<std::int64_t>(now - before));
+    before = now;
+  };
+  delta("files", t.files, published_.files);
+  delta("files_scanned", t.scanned, published_.scanned);
+  delta("cache_hits", t.cache_hits, published_.cache_hits);
+  delta("skipped", t.skipped, published_.skipped);
+  delta("matches", t.matches, published_.matches);
+  delta("errors", t.errors, published_.errors);
+  delta("processes", t.processes, published_.processes);
+  delta("segments", t.segments, published_.segments);
+}
+
+const target_totals* yara_analyzer::totals() const noexcept {
+  return scanner_ ? &scanner_->totals() : nullptr;
+}
+
+} // namespace pg::actors::yara
