@@ -274,6 +274,13 @@ SCENARIO("network.suspicious_port: a binary copied to /tmp listens on a backdoor
           net.on_tick(again);
           CHECK(again.with_rule("network.suspicious_port").empty());
         }
+        AND_THEN("nor does a restarted instance given the snapshot") {
+          network_analyzer restarted(options_with_ports({std::to_string(port)}));
+          restarted.restore(net.snapshot());
+          test::test_context again("net");
+          restarted.on_tick(again);
+          CHECK(again.with_rule("network.suspicious_port").empty());
+        }
       }
     }
   }

@@ -392,3 +392,40 @@ SCENARIO("clean host: the machine's own processes raise no high or critical find
     }
   }
 }
+
+SCENARIO("a restarted analyzer does not repeat findings about processes it already reported") {
+  GIVEN("an analyzer that reported a process running from /tmp, and its snapshot") {
+    test::temp_dir dir("/tmp");
+    const std::string copy = dir.path() + "/persist";
+    REQUIRE(test::copy_executable("/bin/sleep", copy));
+    auto child = test::spawn([&] {
+      ::execl(copy.c_str(), "persist", "30", static_cast<char*>(nullptr));
+      return 1;
+    });
+    REQUIRE(test::eventually([&] { return test::exe_of(child.pid()) == copy; }));
+    process_analyzer before(process_analyzer::default_options());
+    test::test_context c1("proc");
+    before.scan(c1);
+    REQUIRE(about(c1, "process.exe_in_temp", child.pid()).size() == 1);
+    auto state = before.snapshot();
+    WHEN("a fresh instance restores it and scans") {
+      process_analyzer after(process_analyzer::default_options());
+      after.restore(state);
+      test::test_context c2("proc");
+      after.scan(c2);
+      THEN("the process is re-read but not reported again") {
+        CHECK(about(c2, "process.exe_in_temp", child.pid()).empty());
+        CHECK(c2.counters["analyzed"] >= 1);
+      }
+    }
+    WHEN("the snapshot is garbage") {
+      process_analyzer after(process_analyzer::default_options());
+      after.restore("{not json");
+      test::test_context c2("proc");
+      after.scan(c2);
+      THEN("it starts empty and reports again") {
+        CHECK(about(c2, "process.exe_in_temp", child.pid()).size() == 1);
+      }
+    }
+  }
+}

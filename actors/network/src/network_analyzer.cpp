@@ -12,6 +12,7 @@
 #include "phantomguard/actors/host/privilege.hpp"
 #include "phantomguard/actors/host/proc_stat.hpp"
 #include "phantomguard/actors/host/socket_table.hpp"
+#include "phantomguard/runtime/refusal.hpp"
 
 namespace pg::actors::network {
 
@@ -663,6 +664,19 @@ void network_analyzer::on_tick(runtime::context& ctx) {
   update_top_gauges(census.socket_count, ctx, [&](pid_t pid) { return owner(pid).comm; });
 }
 
+std::string network_analyzer::snapshot() {
+  return json(reported_).dump();
+}
+
+void network_analyzer::restore(std::string_view state) {
+  auto j = json::parse(state, nullptr, false);
+  if (!j.is_array())
+    return; // costs only repeated findings
+  for (const auto& key : j)
+    if (key.is_string())
+      reported_.insert(key.get<std::string>());
+}
+
 void network_analyzer::update_top_gauges(const std::map<pid_t, std::size_t>& socket_count,
                                          runtime::context& ctx,
                                          const std::function<std::string(pid_t)>& comm_of) {
@@ -687,8 +701,9 @@ void network_analyzer::update_top_gauges(const std::map<pid_t, std::size_t>& soc
 
 namespace {
 
-// A port list option; integers as well as strings, since `[4444, "6660-6669"]` reads naturally
-// in TOML. A bad item refuses the component, naming it.
+// A port list option ("4444", "6660-6669"). Config validation already checked it is a list of
+// strings; integers are accepted too when the component is built directly. A bad item refuses
+// the component (the engine disables it and says why), naming the item.
 std::vector<network_analyzer::port_range>
 port_option(const runtime::component_settings& s, std::string_view key, const std::string& name,
             std::vector<network_analyzer::port_range> fallback) {
@@ -707,8 +722,8 @@ port_option(const runtime::component_settings& s, std::string_view key, const st
   std::string error;
   auto ports = network_analyzer::parse_ports(items, &error);
   if (!ports)
-    throw std::invalid_argument("network analyzer " + name + ": " + std::string(key) +
-                                error.substr(error.find(':')));
+    throw runtime::component_refused("network.config", name + ": " + std::string(key) +
+                                                           error.substr(error.find(':')));
   return std::move(*ports);
 }
 

@@ -233,8 +233,10 @@ void process_analyzer::visit(pid_t pid, const host::proc_stat& st, runtime::cont
       ctx.count("cache_hits");
       return;
     }
-    if (!same_process)
-      e.reported.clear(); // a new process reusing the pid
+    // A new process reusing the pid, or a new image after exec: report afresh. (A restored
+    // entry has no comm yet and keeps what was reported before the restart.)
+    if (!same_process || (!e.comm.empty() && e.comm != st.comm))
+      e.reported.clear();
   }
   e.start_ticks = st.start_ticks;
   e.comm = st.comm;
@@ -485,6 +487,34 @@ void process_analyzer::report_unreadable(runtime::context& ctx) {
   ctx.count("unreadable_processes", static_cast<std::int64_t>(denied_pids_.size()));
   denied_.clear();
   denied_pids_.clear();
+}
+
+std::string process_analyzer::snapshot() {
+  json out = json::array();
+  for (const auto& [pid, e] : cache_)
+    if (!e.reported.empty())
+      out.push_back(json{{"pid", pid}, {"start", e.start_ticks}, {"reported", e.reported}});
+  return out.dump();
+}
+
+void process_analyzer::restore(std::string_view state) {
+  // A snapshot that does not parse costs only duplicate findings: start empty.
+  auto j = json::parse(state, nullptr, false);
+  if (!j.is_array())
+    return;
+  for (const auto& item : j) {
+    if (!item.is_object() || !item.contains("pid") || !item.contains("start") ||
+        !item.contains("reported") || !item["pid"].is_number_integer() ||
+        !item["start"].is_number_unsigned() || !item["reported"].is_array())
+      continue;
+    entry& e = cache_[item["pid"].get<pid_t>()];
+    e.start_ticks = item["start"].get<std::uint64_t>();
+    // No comm and no analysis time: the next scan re-reads the process (same start time keeps
+    // the reported keys), which is the point: its state may have changed while we were down.
+    for (const auto& key : item["reported"])
+      if (key.is_string())
+        e.reported.insert(key.get<std::string>());
+  }
 }
 
 runtime::component_type process_analyzer::type() {

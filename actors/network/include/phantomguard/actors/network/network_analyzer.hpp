@@ -71,6 +71,10 @@ public:
 
   void on_tick(runtime::context& ctx) override;
 
+  /// Carries the keys of findings whose condition still held, so a restart does not repeat them.
+  [[nodiscard]] std::string snapshot() override;
+  void restore(std::string_view state) override;
+
   static runtime::component_type type();
 
 private:

@@ -55,6 +55,11 @@ public:
   void on_tick(runtime::context& ctx) override;
   void on_batch(const runtime::event_batch& batch, runtime::context& ctx) override;
 
+  /// Carries which findings were reported for which (pid, start time) across a restart, so a
+  /// restarted analyzer re-reads the processes but does not repeat their findings.
+  [[nodiscard]] std::string snapshot() override;
+  void restore(std::string_view state) override;
+
   /// One full scan of /proc (what a tick does when it scans). Public for benchmarks.
   void scan(runtime::context& ctx);
 
