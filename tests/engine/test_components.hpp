@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <ctime>
 #include <map>
 #include <memory>
 #include <memory_resource>
@@ -197,9 +198,16 @@ public:
   void on_tick(runtime::context& ctx) override {
     probe::instance().at(name_).ticks++;
     if (burn_ms_ > 0) {
-      auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(burn_ms_);
+      // Burn thread CPU time, not wall time: on a loaded machine the measured share must
+      // still come out high.
+      auto cpu_now = [] {
+        timespec ts{};
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+        return static_cast<std::int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+      };
+      auto until = cpu_now() + burn_ms_ * 1000000;
       volatile std::uint64_t x = 0;
-      while (std::chrono::steady_clock::now() < until && !ctx.should_stop())
+      while (cpu_now() < until && !ctx.should_stop())
         x = x + 1;
     }
     if (alloc_mb_ > 0) {

@@ -29,6 +29,12 @@ SCENARIO("a scan runs every component once and drains the graph", "[engine][scan
       opts.timeout = std::chrono::seconds(20);
       opts.on_finding = [&](const finding& f) { seen.push_back(f.rule); };
       auto report = eng.scan(opts);
+      for (const auto& f : report.findings)
+        INFO(f.rule << ": " << f.title);
+      std::string all;
+      for (const auto& f : report.findings)
+        all += f.rule + ": " + f.title + "\n";
+      INFO(all);
       THEN("every event reaches the sink and every hook ran in order") {
         CHECK_FALSE(report.timed_out);
         CHECK(probe::instance().at("s1sink").events == 1000);

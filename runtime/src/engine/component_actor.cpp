@@ -65,6 +65,9 @@ void component_actor::on_exit() {
   spec_.supervisor = nullptr;
   // on_exit runs on the actor's own thread, after any hook returned: safe to destroy.
   component_.reset();
+  // A disabled component has no successor: show that its memory was given back.
+  if (spec_.stats->status.load() == static_cast<int>(component_status::disabled))
+    spec_.stats->memory_bytes.store(spec_.slot->memory_bytes.load());
   caf::event_based_actor::on_exit();
 }
 

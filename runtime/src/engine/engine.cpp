@@ -101,8 +101,10 @@ struct engine::impl {
 
   ~impl() {
     shutdown();
+    // The system first (it waits for the actors; hooks that honour should_stop() return
+    // promptly), then the watchdog the supervisor registers slots with.
+    sys.reset();
     dog.reset();
-    sys.reset(); // waits for the actors (hooks that honour should_stop() return promptly)
   }
 };
 
@@ -126,6 +128,9 @@ scan_report engine::scan(const scan_options& opts) {
   }
   report.metrics = impl_->stats->snapshot();
   impl_->shutdown();
+  // The caller's callback may refer to things that die when scan() returns: detach it (this
+  // waits for a callback in progress) before anything else can be published.
+  impl_->hub->configure(false, nullptr);
   report.findings = impl_->hub->take();
   return report;
 }
@@ -145,6 +150,7 @@ int engine::run(const run_options& opts) {
   }
   auto status = done.wait_for(impl_->config.engine.shutdown_timeout);
   impl_->shutdown();
+  impl_->hub->configure(false, nullptr);
   return status == std::future_status::ready ? 0 : 1;
 }
 

@@ -1,0 +1,163 @@
+// test_quota.cpp — quotas per component and engine-wide, enforced after the start-up grace on
+// sustained excess: throttle -> shed -> restart -> disable, each step an engine.* finding.
+#include <catch2/catch.hpp>
+
+#include <mutex>
+
+#include "engine_test_support.hpp"
+#include "test_components.hpp"
+
+using namespace pg::runtime;
+using namespace pg::test;
+
+namespace {
+
+const std::vector<std::string> ladder = {"engine.quota_throttle", "engine.quota_shed",
+                                         "engine.quota_restart", "engine.quota_disable"};
+
+/// Findings collected from a running engine.
+struct finding_log {
+  std::mutex mutex;
+  std::vector<finding> all;
+  run_options options() {
+    run_options o;
+    o.on_finding = [this](const finding& f) {
+      std::lock_guard guard{mutex};
+      all.push_back(f);
+    };
+    return o;
+  }
+  std::vector<finding> quota_findings(const std::string& component) {
+    std::lock_guard guard{mutex};
+    std::vector<finding> out;
+    for (const auto& f : all)
+      if (f.rule.rfind("engine.quota_", 0) == 0 && f.entity.value("component", "") == component)
+        out.push_back(f);
+    return out;
+  }
+  std::vector<std::string> quota_rules(const std::string& component) {
+    std::vector<std::string> out;
+    for (const auto& f : quota_findings(component))
+      out.push_back(f.rule);
+    return out;
+  }
+};
+
+component_decl quota_hog(std::string name, toml::table settings, quota_settings q) {
+  auto d = decl(std::move(name), component_kind::source, "hog", {}, std::move(settings));
+  d.schedule.interval = std::chrono::milliseconds(10);
+  q.grace = std::chrono::milliseconds(100);
+  q.window = std::chrono::milliseconds(200);
+  d.quota = q;
+  d.restart.backoff = std::chrono::milliseconds(10);
+  return d;
+}
+
+void expect_full_ladder(finding_log& log, const std::string& name, const std::string& quota,
+                        double limit) {
+  bool reached = eventually([&] { return log.quota_rules(name).size() >= 4; },
+                            std::chrono::seconds(8));
+  for (const auto& f : log.quota_findings(name))
+    UNSCOPED_INFO(f.rule << " " << f.evidence.dump());
+  REQUIRE(reached);
+  CHECK(log.quota_rules(name) == ladder);
+  for (const auto& f : log.quota_findings(name)) {
+    INFO(f.rule << " " << f.evidence.dump());
+    CHECK(f.evidence.at("quota") == quota);
+    CHECK(f.evidence.at("limit").get<double>() == Approx(limit));
+    CHECK(f.evidence.at("measured").get<double>() > limit);
+    CHECK(f.entity.at("component") == name);
+  }
+}
+
+} // namespace
+
+SCENARIO("a component over its CPU quota climbs the whole ladder", "[engine][quota]") {
+  register_test_components();
+  probe::instance().reset();
+  quota_settings q;
+  q.cpu_percent = 10;
+  auto cfg = base_config();
+  cfg.components.push_back(quota_hog("cpuhog", toml::table{{"burn_ms", 50}}, q));
+  finding_log log;
+  engine eng(cfg);
+  running_engine run(eng, log.options());
+  expect_full_ladder(log, "cpuhog", "cpu_percent", 10);
+  CHECK(probe::instance().at("cpuhog").starts == 2); // restarted once, then disabled
+  auto m = eng.metrics();
+  CHECK(m.counter("cpuhog", "throttled_ticks") > 0);
+  CHECK(gauge(m, "cpuhog", "status") == 4); // disabled
+}
+
+SCENARIO("a component over its memory quota climbs the whole ladder", "[engine][quota]") {
+  register_test_components();
+  probe::instance().reset();
+  quota_settings q;
+  q.memory_mb = 2;
+  auto cfg = base_config();
+  cfg.components.push_back(quota_hog("memhog", toml::table{{"alloc_mb", 1}}, q));
+  finding_log log;
+  engine eng(cfg);
+  running_engine run(eng, log.options());
+  expect_full_ladder(log, "memhog", "memory_mb", 2);
+  // The memory the disabled instance held through ctx.memory() was given back.
+  REQUIRE(eventually([&] { return gauge(eng.metrics(), "memhog", "memory_bytes") <= 0; },
+                     std::chrono::seconds(3)));
+}
+
+SCENARIO("a source over its events_per_second quota is throttled, shed, restarted, disabled",
+         "[engine][quota]") {
+  register_test_components();
+  probe::instance().reset();
+  quota_settings q;
+  q.events_per_second = 1000;
+  auto cfg = base_config();
+  cfg.components.push_back(quota_hog("ratehog", toml::table{{"per_tick", 500}}, q));
+  auto sink = decl("ratesink", component_kind::sink, "collector", {"ratehog"});
+  sink.mailbox.window_events = 1 << 20;
+  cfg.components.push_back(sink);
+  finding_log log;
+  engine eng(cfg);
+  running_engine run(eng, log.options());
+  expect_full_ladder(log, "ratehog", "events_per_second", 1000);
+  auto m = eng.metrics();
+  CHECK(m.counter("ratehog", "edge.ratesink.dropped_shed") > 0);
+  CHECK(m.counter("ratehog", "throttled_ticks") > 0);
+}
+
+SCENARIO("nothing is enforced during the start-up grace", "[engine][quota]") {
+  register_test_components();
+  probe::instance().reset();
+  quota_settings q;
+  q.cpu_percent = 5;
+  auto cfg = base_config();
+  auto d = quota_hog("gracehog", toml::table{{"burn_ms", 20}}, q);
+  d.quota.grace = std::chrono::milliseconds(800);
+  cfg.components.push_back(d);
+  finding_log log;
+  engine eng(cfg);
+  auto t0 = std::chrono::steady_clock::now();
+  running_engine run(eng, log.options());
+  REQUIRE(eventually([&] { return !log.quota_rules("gracehog").empty(); }, std::chrono::seconds(5)));
+  CHECK(std::chrono::steady_clock::now() - t0 >= std::chrono::milliseconds(800));
+  CHECK(log.quota_rules("gracehog").front() == "engine.quota_throttle");
+}
+
+SCENARIO("the engine-wide quota escalates against the heaviest component", "[engine][quota]") {
+  register_test_components();
+  probe::instance().reset();
+  auto cfg = base_config();
+  cfg.engine.quota.cpu_percent = 15;
+  cfg.engine.quota.grace = std::chrono::milliseconds(100);
+  cfg.engine.quota.window = std::chrono::milliseconds(200);
+  cfg.components.push_back(quota_hog("heavy", toml::table{{"burn_ms", 50}}, {}));
+  cfg.components.push_back(quota_hog("light", toml::table{{"per_tick", 1}}, {}));
+  finding_log log;
+  engine eng(cfg);
+  running_engine run(eng, log.options());
+  REQUIRE(eventually([&] { return !log.quota_rules("heavy").empty(); }, std::chrono::seconds(5)));
+  auto f = log.quota_findings("heavy").front();
+  CHECK(f.rule == "engine.quota_throttle");
+  CHECK(f.evidence.at("quota") == "engine.cpu_percent");
+  CHECK(log.quota_rules("light").empty());
+}
