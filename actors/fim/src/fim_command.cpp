@@ -43,7 +43,7 @@ int run_fim_command(int argc, char** argv, std::ostream& out, std::ostream& err)
   std::string action, config_path, db_path = "/var/lib/phantomguard/fim/fim.db";
   std::vector<std::string> paths;
   std::string format = "table", fail_on = "high", rehash;
-  bool update = false;
+  bool update = false, stats = false;
   int workers = 0;
   app.add_option("action", action, "init or check")->required()->check(
       CLI::IsMember({"init", "check"}));
@@ -59,6 +59,7 @@ int run_fim_command(int argc, char** argv, std::ostream& out, std::ostream& err)
       CLI::IsMember({"changed", "always"}));
   app.add_option("--workers", workers, "hashing threads")->check(CLI::Range(1, 64));
   app.add_flag("--update", update, "check: record the new state in the baseline");
+  app.add_flag("--stats", stats, "print scan counts to stderr");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -150,6 +151,10 @@ int run_fim_command(int argc, char** argv, std::ostream& out, std::ostream& err)
           << " (" << st.hashed << " files hashed, " << st.errors << " unreadable)\n";
       return 0;
     }
+    if (stats)
+      err << "phantomguard fim: entries " << st.entries << ", hashed " << st.hashed << " ("
+          << st.hashed_bytes << " bytes), added " << st.added << ", removed " << st.removed
+          << ", changed " << st.changed << ", unreadable " << st.errors << '\n';
     auto now = runtime::wall_clock::now();
     for (auto& f : findings) {
       f.time = now;
