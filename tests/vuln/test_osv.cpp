@@ -1,4 +1,5 @@
-// OSV advisories: parsing, CVSS scoring, range evaluation, loading folders and zips, malformed input.
+// OSV advisories: parsing, CVSS scoring, range evaluation, loading folders and zips, malformed
+// input.
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
@@ -48,8 +49,8 @@ SCENARIO("ECOSYSTEM ranges are evaluated with Debian ordering") {
   CHECK(evaluate_affected(a, "2.0-1~bpo1").affected == false);
 
   osv_affected b;
-  b.ranges.push_back({"ECOSYSTEM",
-                      {{osv_event_kind::introduced, "0"}, {osv_event_kind::last_affected, "5.0"}}});
+  b.ranges.push_back(
+      {"ECOSYSTEM", {{osv_event_kind::introduced, "0"}, {osv_event_kind::last_affected, "5.0"}}});
   CHECK(evaluate_affected(b, "5.0").affected);
   CHECK(evaluate_affected(b, "5.0").fixed.empty());
   CHECK_FALSE(evaluate_affected(b, "5.0+b1").affected);

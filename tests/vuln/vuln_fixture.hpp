@@ -1,4 +1,5 @@
-// vuln_fixture.hpp — temporary root file systems with a hand-written dpkg database, for the vuln tests.
+// vuln_fixture.hpp — temporary root file systems with a hand-written dpkg database, for the vuln
+// tests.
 #pragma once
 
 #include <filesystem>
@@ -38,6 +39,8 @@ private:
   std::filesystem::path path_;
 };
 
-inline std::string fixtures_dir() { return std::string(PG_SOURCE_DIR) + "/tests/vuln/fixtures"; }
+inline std::string fixtures_dir() {
+  return std::string(PG_SOURCE_DIR) + "/tests/vuln/fixtures";
+}
 
 } // namespace pg::test

@@ -85,7 +85,8 @@ void read_zip(const std::string& path, const advisory_load_options& options,
       stats.malformed.push_back({origin, 0, "member larger than the per-file limit"});
       continue;
     }
-    if (stats.bytes + static_cast<std::uint64_t>(std::max<la_int64_t>(size, 0)) > options.max_bytes) {
+    if (stats.bytes + static_cast<std::uint64_t>(std::max<la_int64_t>(size, 0)) >
+        options.max_bytes) {
       stats.truncated = true;
       return;
     }
@@ -101,8 +102,8 @@ void read_zip(const std::string& path, const advisory_load_options& options,
       }
     }
     if (n < 0) {
-      stats.malformed.push_back({origin, 0, std::string("unreadable member: ") +
-                                                archive_error_string(a.get())});
+      stats.malformed.push_back(
+          {origin, 0, std::string("unreadable member: ") + archive_error_string(a.get())});
       continue;
     }
     if (too_big) {
@@ -114,17 +115,16 @@ void read_zip(const std::string& path, const advisory_load_options& options,
     files.push_back({std::move(origin), std::move(text)});
   }
   if (rc != ARCHIVE_EOF)
-    stats.errors.push_back(path + ": " + (archive_error_string(a.get())
-                                              ? archive_error_string(a.get())
-                                              : "broken archive"));
+    stats.errors.push_back(
+        path + ": " +
+        (archive_error_string(a.get()) ? archive_error_string(a.get()) : "broken archive"));
 }
 
 void read_directory(const std::string& path, const advisory_load_options& options,
                     advisory_load_stats& stats, std::vector<raw_file>& files) {
   std::vector<fs::path> paths;
   std::error_code ec;
-  for (fs::recursive_directory_iterator it(path, fs::directory_options::skip_permission_denied,
-                                           ec),
+  for (fs::recursive_directory_iterator it(path, fs::directory_options::skip_permission_denied, ec),
        end;
        !ec && it != end; it.increment(ec)) {
     if (it->path().extension() == ".json" && it->is_regular_file(ec))

@@ -92,9 +92,8 @@ std::pair<std::string, std::string> split_source_field(std::string_view value) {
     return {std::string(value), {}};
   auto name = trim(value.substr(0, paren));
   auto close = value.find(')', paren);
-  auto ver = trim(value.substr(paren + 1, close == std::string_view::npos
-                                              ? std::string_view::npos
-                                              : close - paren - 1));
+  auto ver = trim(value.substr(paren + 1, close == std::string_view::npos ? std::string_view::npos
+                                                                          : close - paren - 1));
   return {std::string(name), std::string(ver)};
 }
 
@@ -170,8 +169,8 @@ dpkg_database read_dpkg_database(const std::string& root) {
   int err = 0;
   if (auto text = read_in_root(root, base + "status", max_status_bytes, &err)) {
     db.found = true;
-    parse_dpkg_status(*text, (std::filesystem::path(root.empty() ? "/" : root) / base / "status")
-                                 .string(),
+    parse_dpkg_status(*text,
+                      (std::filesystem::path(root.empty() ? "/" : root) / base / "status").string(),
                       true, db);
   } else if (err != ENOENT && err != ENOTDIR) {
     db.found = true;

@@ -158,8 +158,7 @@ std::optional<double> cvss3_base_score(std::string_view vector) {
   };
   double v_av, v_ac, v_pr, v_ui, v_c, v_i, v_a;
   if (!find(av, "AV", v_av) || !find(ac, "AC", v_ac) || !find(pr, "PR", v_pr) ||
-      !find(ui, "UI", v_ui) || !find(cia, "C", v_c) || !find(cia, "I", v_i) ||
-      !find(cia, "A", v_a))
+      !find(ui, "UI", v_ui) || !find(cia, "C", v_c) || !find(cia, "I", v_i) || !find(cia, "A", v_a))
     return std::nullopt;
   double iss = 1.0 - (1.0 - v_c) * (1.0 - v_i) * (1.0 - v_a);
   double impact = changed ? 7.52 * (iss - 0.029) - 3.25 * std::pow(iss - 0.02, 15) : 6.42 * iss;
@@ -215,7 +214,8 @@ std::optional<osv_advisory> parse_osv_advisory(const json& j, std::string* error
       *error = adv.id + ": " + *error;
     return ok;
   };
-  if (auto w = j.find("withdrawn"); w != j.end() && w->is_string() && !w->get<std::string>().empty())
+  if (auto w = j.find("withdrawn");
+      w != j.end() && w->is_string() && !w->get<std::string>().empty())
     adv.withdrawn = true;
   if (auto a = j.find("aliases"); a != j.end() && !a->is_null()) {
     if (!with_id(a->is_array() || fail(error, "'aliases' is not an array")))

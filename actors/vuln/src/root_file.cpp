@@ -1,16 +1,17 @@
 #include "phantomguard/actors/vuln/root_file.hpp"
 
 #include <algorithm>
-#include <cstdint>
-#include <memory>
-#include <utility>
 #include <cerrno>
+#include <cstdint>
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <memory>
+#include <string_view>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <utility>
 
 namespace pg::actors::vuln {
 
@@ -33,7 +34,9 @@ private:
   int fd_;
 };
 
-bool is_host_root(const std::string& root) { return root.empty() || root == "/"; }
+bool is_host_root(const std::string& root) {
+  return root.empty() || root == "/";
+}
 
 } // namespace
 
@@ -43,18 +46,19 @@ int open_in_root(const std::string& root, const std::string& rel, int flags, int
       *err = e;
     return -1;
   };
-  std::string path = rel;
-  while (!path.empty() && path.front() == '/')
-    path.erase(0, 1);
+  std::string_view trimmed = rel;
+  while (!trimmed.empty() && trimmed.front() == '/')
+    trimmed.remove_prefix(1);
+  std::string path(trimmed.empty() ? std::string_view(".") : trimmed);
   if (is_host_root(root)) {
-    int fd = ::open(("/" + path).c_str(), flags | O_CLOEXEC);
+    std::string absolute = "/";
+    absolute.append(path);
+    int fd = ::open(absolute.c_str(), flags | O_CLOEXEC);
     return fd < 0 ? set_err(errno) : fd;
   }
   fd_guard dir(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (dir.get() < 0)
     return set_err(errno);
-  if (path.empty())
-    path = ".";
   open_how how{};
   how.flags = static_cast<std::uint64_t>(flags | O_CLOEXEC);
   how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;

@@ -33,7 +33,9 @@ private:
 
 } // namespace
 
-void scan_state::closer::operator()(sqlite3* db) const noexcept { sqlite3_close(db); }
+void scan_state::closer::operator()(sqlite3* db) const noexcept {
+  sqlite3_close(db);
+}
 
 scan_state::~scan_state() = default;
 
@@ -99,6 +101,8 @@ bool scan_state::remember(std::string_view key) {
   return sqlite3_changes(db_.get()) > 0;
 }
 
-bool scan_state::forget_all() { return exec("DELETE FROM reported"); }
+bool scan_state::forget_all() {
+  return exec("DELETE FROM reported");
+}
 
 } // namespace pg::actors::vuln

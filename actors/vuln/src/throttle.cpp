@@ -17,21 +17,54 @@ std::vector<runtime::option_spec> throttle_option_specs(const throttle_settings&
   using runtime::option_spec;
   using runtime::option_type;
   std::vector<option_spec> specs;
-  specs.push_back({"workers", option_type::integer, std::to_string(d.workers),
-                   "worker threads for parsing and hashing", false, 1.0, 16.0, {}});
-  specs.push_back({"segment_size", option_type::integer, std::to_string(d.segment_size),
-                   "items scanned between stop checks and state commits", false, 1.0, 1e7, {}});
-  specs.push_back({"max_memory", option_type::size, runtime::format_size(d.max_memory),
-                   "input held in memory at once (advisory text, file contents)", false,
-                   1024.0 * 1024.0, {}, {}});
-  specs.push_back({"io_class", option_type::integer, std::to_string(d.io_class),
-                   "I/O priority class for the scan thread (1 realtime, 2 best-effort, 3 idle)",
-                   false, 1.0, 3.0, {}});
-  specs.push_back({"io_level", option_type::integer, std::to_string(d.io_level),
-                   "I/O priority level within the class (0 highest .. 7 lowest)", false, 0.0, 7.0,
+  specs.push_back({"workers",
+                   option_type::integer,
+                   std::to_string(d.workers),
+                   "worker threads for parsing and hashing",
+                   false,
+                   1.0,
+                   16.0,
                    {}});
-  specs.push_back({"nice", option_type::integer, std::to_string(d.nice),
-                   "CPU nice level of the scan thread (0..19)", false, 0.0, 19.0, {}});
+  specs.push_back({"segment_size",
+                   option_type::integer,
+                   std::to_string(d.segment_size),
+                   "items scanned between stop checks and state commits",
+                   false,
+                   1.0,
+                   1e7,
+                   {}});
+  specs.push_back({"max_memory",
+                   option_type::size,
+                   runtime::format_size(d.max_memory),
+                   "input held in memory at once (advisory text, file contents)",
+                   false,
+                   1024.0 * 1024.0,
+                   {},
+                   {}});
+  specs.push_back({"io_class",
+                   option_type::integer,
+                   std::to_string(d.io_class),
+                   "I/O priority class for the scan thread (1 realtime, 2 best-effort, 3 idle)",
+                   false,
+                   1.0,
+                   3.0,
+                   {}});
+  specs.push_back({"io_level",
+                   option_type::integer,
+                   std::to_string(d.io_level),
+                   "I/O priority level within the class (0 highest .. 7 lowest)",
+                   false,
+                   0.0,
+                   7.0,
+                   {}});
+  specs.push_back({"nice",
+                   option_type::integer,
+                   std::to_string(d.nice),
+                   "CPU nice level of the scan thread (0..19)",
+                   false,
+                   0.0,
+                   19.0,
+                   {}});
   return specs;
 }
 
@@ -65,7 +98,7 @@ public:
     }
     cv_.notify_one();
   }
-  void count(std::string_view name, std::int64_t delta) override {
+  void count(std::string_view name, std::int64_t delta = 1) override {
     std::lock_guard lock(mutex_);
     counters_.emplace_back(std::string(name), delta);
   }

@@ -26,8 +26,8 @@ std::string fingerprint(const std::string& path) {
   };
   add(path);
   if (fs::is_directory(path, ec))
-    for (fs::recursive_directory_iterator it(path, fs::directory_options::skip_permission_denied,
-                                             ec),
+    for (fs::recursive_directory_iterator
+             it(path, fs::directory_options::skip_permission_denied, ec),
          end;
          !ec && it != end; it.increment(ec))
       add(it->path());
@@ -82,9 +82,8 @@ vuln_analyzer::vuln_analyzer(const runtime::component_init& init)
   root_ = s.get_string("root", "/");
   advisories_ = s.get_string("advisories", "");
   release_ = s.get_string("release", "");
-  default_severity_ =
-      runtime::parse_severity(s.get_string("default_severity", "medium"))
-          .value_or(runtime::severity::medium);
+  default_severity_ = runtime::parse_severity(s.get_string("default_severity", "medium"))
+                          .value_or(runtime::severity::medium);
   only_new_ = s.get_string("report", "all") == "new";
   throttle_ = throttle_from(s, default_throttle());
 }

@@ -18,10 +18,14 @@ int compare_event(const osv_event& e, std::string_view version) {
 
 int kind_rank(osv_event_kind k) {
   switch (k) {
-    case osv_event_kind::introduced: return 0;
-    case osv_event_kind::last_affected: return 1;
-    case osv_event_kind::fixed: return 2;
-    case osv_event_kind::limit: return 3;
+  case osv_event_kind::introduced:
+    return 0;
+  case osv_event_kind::last_affected:
+    return 1;
+  case osv_event_kind::fixed:
+    return 2;
+  case osv_event_kind::limit:
+    return 3;
   }
   return 4;
 }
@@ -44,24 +48,24 @@ range_verdict evaluate_range(const osv_range& range, std::string_view version) {
   for (const auto* e : events) {
     int c = compare_event(*e, version);
     switch (e->kind) {
-      case osv_event_kind::introduced:
-        if (c <= 0)
-          v.affected = true;
-        break;
-      case osv_event_kind::fixed:
-        if (c <= 0)
-          v.affected = false;
-        else if (v.affected && v.fixed.empty())
-          v.fixed = e->version;
-        break;
-      case osv_event_kind::last_affected:
-        if (c < 0)
-          v.affected = false;
-        break;
-      case osv_event_kind::limit:
-        if (c <= 0)
-          v.affected = false;
-        break;
+    case osv_event_kind::introduced:
+      if (c <= 0)
+        v.affected = true;
+      break;
+    case osv_event_kind::fixed:
+      if (c <= 0)
+        v.affected = false;
+      else if (v.affected && v.fixed.empty())
+        v.fixed = e->version;
+      break;
+    case osv_event_kind::last_affected:
+      if (c < 0)
+        v.affected = false;
+      break;
+    case osv_event_kind::limit:
+      if (c <= 0)
+        v.affected = false;
+      break;
     }
   }
   if (!v.affected)
@@ -77,8 +81,9 @@ range_verdict evaluate_affected(const osv_affected& a, std::string_view version)
     if (r.type != "ECOSYSTEM")
       continue;
     auto v = evaluate_range(r, version);
-    if (v.affected && (!out.affected || (!v.fixed.empty() && (out.fixed.empty() ||
-                                          compare_debian_versions(v.fixed, out.fixed) < 0)))) {
+    if (v.affected && (!out.affected ||
+                       (!v.fixed.empty() &&
+                        (out.fixed.empty() || compare_debian_versions(v.fixed, out.fixed) < 0)))) {
       out = v;
     }
   }
@@ -89,7 +94,8 @@ range_verdict evaluate_affected(const osv_affected& a, std::string_view version)
         // A fix named by a range still helps the reader even when the versions list matched.
         for (const auto& r : a.ranges)
           for (const auto& e : r.events)
-            if (e.kind == osv_event_kind::fixed && compare_debian_versions(e.version, version) > 0 &&
+            if (e.kind == osv_event_kind::fixed &&
+                compare_debian_versions(e.version, version) > 0 &&
                 (out.fixed.empty() || compare_debian_versions(e.version, out.fixed) < 0))
               out.fixed = e.version;
         break;

@@ -71,9 +71,8 @@ std::string detect_debian_release(const std::string& root) {
   if (auto text = read_in_root(root, "etc/debian_version", 4096)) {
     std::string v = text->substr(0, text->find_first_of("\n "));
     auto major = v.substr(0, v.find('.'));
-    if (!major.empty() && std::all_of(major.begin(), major.end(), [](char c) {
-          return c >= '0' && c <= '9';
-        }))
+    if (!major.empty() &&
+        std::all_of(major.begin(), major.end(), [](char c) { return c >= '0' && c <= '9'; }))
       return major;
   }
   return {};
@@ -85,8 +84,7 @@ std::shared_ptr<const advisory_index> load_advisories(const vuln_scan_request& r
   options.workers = request.throttle.workers;
   options.max_bytes = request.throttle.max_memory;
   options.stop = stop;
-  return std::make_shared<const advisory_index>(
-      advisory_index::load(request.advisories, options));
+  return std::make_shared<const advisory_index>(advisory_index::load(request.advisories, options));
 }
 
 vuln_scan_result run_vuln_scan(const vuln_scan_request& request, finding_sink& sink,

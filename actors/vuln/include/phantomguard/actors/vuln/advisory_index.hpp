@@ -16,20 +16,20 @@
 namespace pg::actors::vuln {
 
 struct advisory_load_options {
-  std::size_t workers = 1;                  // threads parsing JSON
-  std::uint64_t max_bytes = 512ull << 20;   // JSON text read in total; the rest is left out
+  std::size_t workers = 1;                    // threads parsing JSON
+  std::uint64_t max_bytes = 512ull << 20;     // JSON text read in total; the rest is left out
   std::uint64_t max_file_bytes = 16ull << 20; // one advisory file larger than this is malformed
-  const std::atomic<bool>* stop = nullptr;  // checked between files
+  const std::atomic<bool>* stop = nullptr;    // checked between files
 };
 
 struct advisory_load_stats {
-  bool found = false;           // the path existed
-  std::size_t files = 0;        // JSON files (or zip members) read
-  std::size_t advisories = 0;   // advisories kept
+  bool found = false;         // the path existed
+  std::size_t files = 0;      // JSON files (or zip members) read
+  std::size_t advisories = 0; // advisories kept
   std::size_t withdrawn = 0;
   std::size_t other_ecosystems = 0; // affected entries for ecosystems we do not match
   std::uint64_t bytes = 0;
-  bool truncated = false;       // max_bytes was reached or a stop was requested
+  bool truncated = false;                 // max_bytes was reached or a stop was requested
   std::vector<malformed_entry> malformed; // bad JSON, bad OSV structure, oversized files
   std::vector<std::string> errors;        // unreadable paths, broken archives
 };

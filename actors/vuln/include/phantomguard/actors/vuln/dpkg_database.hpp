@@ -22,7 +22,7 @@ struct installed_package {
 
 /// One entry that could not be used, with where it was and why.
 struct malformed_entry {
-  std::string origin; // file path
+  std::string origin;   // file path
   std::size_t line = 0; // first line of the paragraph (1-based)
   std::string reason;
 };
@@ -30,9 +30,9 @@ struct malformed_entry {
 struct dpkg_database {
   std::vector<installed_package> packages;
   std::vector<malformed_entry> malformed;
-  std::size_t not_installed = 0; // paragraphs whose Status says the package is not installed
+  std::size_t not_installed = 0;        // paragraphs whose Status says the package is not installed
   std::vector<std::string> read_errors; // files that exist but could not be read
-  bool found = false; // a status file or a status.d folder existed
+  bool found = false;                   // a status file or a status.d folder existed
 };
 
 /// Parses the text of one status file into `db` (appends). Paragraphs are separated by blank

@@ -27,10 +27,10 @@ struct osv_range {
 };
 
 struct osv_affected {
-  std::string ecosystem; // as written: "Debian:12"
+  std::string ecosystem;      // as written: "Debian:12"
   std::string ecosystem_name; // "Debian"
-  std::string release; // "12"; empty when the ecosystem names no release
-  std::string package; // for Debian: the SOURCE package name
+  std::string release;        // "12"; empty when the ecosystem names no release
+  std::string package;        // for Debian: the SOURCE package name
   std::vector<osv_range> ranges;
   std::vector<std::string> versions;
   std::string severity_text; // ecosystem_specific/database_specific severity or urgency
@@ -41,7 +41,7 @@ struct osv_advisory {
   std::vector<std::string> aliases;
   std::string summary;
   bool withdrawn = false;
-  std::optional<double> cvss_score;  // computed from a CVSS v3 vector or given as a number
+  std::optional<double> cvss_score; // computed from a CVSS v3 vector or given as a number
   std::string cvss_vector;
   std::string severity_text; // top-level database_specific.severity
   std::vector<osv_affected> affected;

@@ -22,8 +22,7 @@ std::optional<std::string> read_in_root(const std::string& root, const std::stri
 
 /// The names of the regular files in directory `rel` inside `root`, sorted; nullopt when the
 /// directory does not exist or cannot be read (errno in `*err`).
-std::optional<std::vector<std::string>> list_files_in_root(const std::string& root,
-                                                           const std::string& rel,
-                                                           int* err = nullptr);
+std::optional<std::vector<std::string>>
+list_files_in_root(const std::string& root, const std::string& rel, int* err = nullptr);
 
 } // namespace pg::actors::vuln

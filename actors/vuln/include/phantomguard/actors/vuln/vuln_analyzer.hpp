@@ -1,7 +1,7 @@
-// vuln_analyzer.hpp — the `vuln` analyzer: on each scheduled tick (once in scan mode) it matches the
-// dpkg database of `root` against the OSV advisories of `advisories`, on a throttled worker thread,
-// streaming `vuln.package` findings. State under <state_dir>/<name>/vuln.db: the resume cursor (a
-// stopped scan continues where it stopped while the inputs are unchanged) and, with
+// vuln_analyzer.hpp — the `vuln` analyzer: on each scheduled tick (once in scan mode) it matches
+// the dpkg database of `root` against the OSV advisories of `advisories`, on a throttled worker
+// thread, streaming `vuln.package` findings. State under <state_dir>/<name>/vuln.db: the resume
+// cursor (a stopped scan continues where it stopped while the inputs are unchanged) and, with
 // report = "new", the findings already reported.
 #pragma once
 

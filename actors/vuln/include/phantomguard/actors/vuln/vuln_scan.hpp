@@ -21,11 +21,11 @@ std::string detect_debian_release(const std::string& root);
 
 struct vuln_scan_request {
   std::string root = "/";
-  std::string advisories;          // directory or .zip; may be empty or missing (info finding)
-  std::string release;             // overrides detection when not empty
+  std::string advisories; // directory or .zip; may be empty or missing (info finding)
+  std::string release;    // overrides detection when not empty
   runtime::severity default_severity = runtime::severity::medium;
   throttle_settings throttle;
-  std::size_t resume_from = 0;     // index into the name-sorted package list
+  std::size_t resume_from = 0; // index into the name-sorted package list
   /// Called after each segment with the index of the next package (for resumable state), from
   /// the scanning thread.
   std::function<void(std::size_t next)> on_segment;

@@ -1,0 +1,46 @@
+// container_analyzer.hpp — the `container` analyzer: on each tick it checks the live containers of
+// this host (from /proc) and scans the configured images / root file systems, on a throttled
+// worker thread, streaming findings. State under <state_dir>/<name>/container.db: the index of the
+// next image to scan (a stopped tick resumes there) and, with report = "new", what was reported.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "phantomguard/actors/container/image_scan.hpp"
+#include "phantomguard/actors/container/layer_extractor.hpp"
+#include "phantomguard/actors/vuln/scan_state.hpp"
+#include "phantomguard/runtime/component.hpp"
+#include "phantomguard/runtime/registry.hpp"
+
+namespace pg::actors::container {
+
+class container_analyzer final : public runtime::component {
+public:
+  explicit container_analyzer(const runtime::component_init& init);
+
+  void start(runtime::context& ctx) override;
+  void on_tick(runtime::context& ctx) override;
+
+  static std::vector<runtime::option_spec> options();
+  static vuln::throttle_settings default_throttle();
+
+private:
+  void scan_live(vuln::finding_sink& sink);
+  void scan_one_image(const std::string& path, vuln::finding_sink& sink);
+
+  std::string name_;
+  std::string state_dir_;
+  bool live_ = true;
+  std::string proc_root_ = "/proc";
+  std::vector<std::string> images_;
+  std::string work_dir_;
+  bool only_new_ = false;
+  image_scan_options scan_options_;
+  extract_limits limits_;
+  vuln::throttle_settings throttle_;
+  std::optional<vuln::scan_state> state_;
+};
+
+} // namespace pg::actors::container

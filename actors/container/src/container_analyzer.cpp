@@ -1,0 +1,192 @@
+#include "phantomguard/actors/container/container_analyzer.hpp"
+
+#include <filesystem>
+
+#include "phantomguard/actors/container/image_source.hpp"
+#include "phantomguard/actors/container/live_container.hpp"
+
+namespace pg::actors::container {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+runtime::option_spec spec(std::string key, runtime::option_type type, std::string def,
+                          std::string description, std::vector<std::string> choices = {}) {
+  runtime::option_spec o;
+  o.key = std::move(key);
+  o.type = type;
+  o.default_text = std::move(def);
+  o.description = std::move(description);
+  o.choices = std::move(choices);
+  return o;
+}
+
+// Suppresses findings already reported (report = "new") before they reach the real sink.
+class dedup_sink final : public vuln::finding_sink {
+public:
+  dedup_sink(vuln::finding_sink& inner, vuln::scan_state* state) : inner_(inner), state_(state) {}
+  void post(runtime::finding f) override {
+    if (state_ == nullptr || state_->remember(f.rule + "|" + f.entity.dump()))
+      inner_.post(std::move(f));
+  }
+  void count(std::string_view name, std::int64_t delta = 1) override { inner_.count(name, delta); }
+  bool stop_requested() const noexcept override { return inner_.stop_requested(); }
+
+private:
+  vuln::finding_sink& inner_;
+  vuln::scan_state* state_;
+};
+
+} // namespace
+
+vuln::throttle_settings container_analyzer::default_throttle() {
+  vuln::throttle_settings t;
+  t.workers = 1;
+  t.segment_size = 1024;
+  t.max_memory = 64ull << 20;
+  return t;
+}
+
+std::vector<runtime::option_spec> container_analyzer::options() {
+  using runtime::option_type;
+  std::vector<runtime::option_spec> specs{
+      spec("live", option_type::boolean, "true",
+           "check the containers running on this host (from /proc)"),
+      spec("proc_root", option_type::string, "/proc", "where /proc is mounted"),
+      spec("images", option_type::string_list, "[]",
+           "root file systems or OCI image layouts to scan on each tick"),
+      spec("advisories", option_type::string, "",
+           "OSV advisories (folder or .zip) to match the images' packages against; empty: "
+           "package inventory only"),
+      spec("release", option_type::string, "", "Debian release override for matching"),
+      spec("default_severity", option_type::string, "medium",
+           "severity of a package match whose advisory has none",
+           {"info", "low", "medium", "high", "critical"}),
+      spec("max_secret_scan_size", option_type::size, "1MiB",
+           "bytes of each file searched for secrets"),
+      spec("max_extract_size", option_type::size, "4GiB", "bytes unpacked per OCI image"),
+      spec("max_extract_file_size", option_type::size, "1GiB", "bytes of one unpacked file"),
+      spec("max_extract_entries", option_type::integer, "1000000", "entries unpacked per image"),
+      spec("work_dir", option_type::string, "",
+           "where OCI layers are unpacked (default: <state_dir>/<name>/work, else TMPDIR)"),
+      spec("report", option_type::string, "all",
+           "all: every finding on each tick; new: each finding once", {"all", "new"}),
+  };
+  for (auto& s : vuln::throttle_option_specs(default_throttle()))
+    specs.push_back(std::move(s));
+  return specs;
+}
+
+container_analyzer::container_analyzer(const runtime::component_init& init)
+    : name_(init.name), state_dir_(init.state_dir) {
+  const auto& s = init.settings;
+  live_ = s.get_bool("live", true);
+  proc_root_ = s.get_string("proc_root", "/proc");
+  images_ = s.get_string_list("images");
+  work_dir_ = s.get_string("work_dir", "");
+  only_new_ = s.get_string("report", "all") == "new";
+  throttle_ = vuln::throttle_from(s, default_throttle());
+  scan_options_.advisories = s.get_string("advisories", "");
+  scan_options_.release = s.get_string("release", "");
+  scan_options_.default_severity =
+      runtime::parse_severity(s.get_string("default_severity", "medium"))
+          .value_or(runtime::severity::medium);
+  scan_options_.max_secret_scan_bytes = s.get_size("max_secret_scan_size", 1u << 20);
+  scan_options_.throttle = throttle_;
+  limits_.max_total_bytes = s.get_size("max_extract_size", 4ull << 30);
+  limits_.max_file_bytes = s.get_size("max_extract_file_size", 1ull << 30);
+  limits_.max_entries = static_cast<std::size_t>(s.get_int("max_extract_entries", 1'000'000));
+  if (work_dir_.empty() && !state_dir_.empty())
+    work_dir_ = (fs::path(state_dir_) / name_ / "work").string();
+}
+
+void container_analyzer::start(runtime::context& ctx) {
+  if (!work_dir_.empty()) {
+    std::error_code ec;
+    fs::create_directories(work_dir_, ec);
+    if (ec) {
+      ctx.log(runtime::log_level::warn, "container: work_dir " + work_dir_ + " unusable (" +
+                                            ec.message() + "), unpacking to TMPDIR");
+      work_dir_.clear();
+    }
+  }
+  if (state_dir_.empty())
+    return;
+  std::string error;
+  state_ = vuln::scan_state::open((fs::path(state_dir_) / name_ / "container.db").string(), &error);
+  if (!state_) {
+    ctx.log(runtime::log_level::warn, "container: no state database, scans start over: " + error);
+    ctx.count("state_unavailable");
+  }
+}
+
+void container_analyzer::scan_live(vuln::finding_sink& sink) {
+  live_scan_stats stats;
+  auto host = read_host_reference(proc_root_);
+  auto containers = find_live_containers(host, proc_root_, &stats);
+  sink.count("processes_seen", static_cast<std::int64_t>(stats.processes));
+  sink.count("processes_unreadable", static_cast<std::int64_t>(stats.unreadable));
+  sink.count("containers", static_cast<std::int64_t>(containers.size()));
+  for (const auto& c : containers) {
+    if (sink.stop_requested())
+      return;
+    check_live_container(c, host, sink, proc_root_);
+  }
+}
+
+void container_analyzer::scan_one_image(const std::string& path, vuln::finding_sink& sink) {
+  std::string error;
+  auto img = open_image(path, limits_, work_dir_, &error);
+  if (!img) {
+    runtime::finding f;
+    f.rule = "container.image_error";
+    f.level = runtime::severity::medium;
+    f.title = "image " + path + " could not be scanned: " + error;
+    f.entity = {{"image", path}};
+    f.evidence = {{"error", error}};
+    sink.post(std::move(f));
+    sink.count("image_errors");
+    return;
+  }
+  if (img->extract.unsafe_paths > 0) {
+    runtime::finding f;
+    f.rule = "container.unsafe_layer";
+    f.level = runtime::severity::high;
+    f.title = std::to_string(img->extract.unsafe_paths) +
+              " layer entries tried to leave the image root (skipped)";
+    f.entity = {{"image", path}};
+    f.evidence = {{"count", img->extract.unsafe_paths}, {"examples", img->extract.unsafe_examples}};
+    f.mitre = {"T1611"};
+    sink.post(std::move(f));
+  }
+  scan_image(*img, scan_options_, sink);
+  sink.count("images_scanned");
+}
+
+void container_analyzer::on_tick(runtime::context& ctx) {
+  vuln::run_throttled(throttle_, ctx, [&](vuln::finding_sink& raw) {
+    dedup_sink sink(raw, only_new_ && state_ ? &*state_ : nullptr);
+    if (live_)
+      scan_live(sink);
+    std::size_t next = 0;
+    if (state_)
+      next = std::stoull(state_->get("next_image").value_or("0"));
+    if (next >= images_.size())
+      next = 0;
+    for (; next < images_.size(); ++next) {
+      if (sink.stop_requested())
+        break; // the next tick resumes at this image
+      scan_one_image(images_[next], sink);
+      if (state_)
+        state_->set("next_image", std::to_string(next + 1));
+    }
+    if (next >= images_.size()) {
+      if (state_)
+        state_->set("next_image", "0");
+      sink.count("scans_completed");
+    }
+  });
+}
+
+} // namespace pg::actors::container

@@ -1,0 +1,92 @@
+// A real Debian root file system, made once with `debootstrap --variant=minbase bookworm` and
+// cached in the build tree (PG_BINARY_DIR/tests/container/rootfs-bookworm-minbase). Without network
+// the scenario WARNs and returns.
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "container_fixture.hpp"
+#include "phantomguard/actors/container/image_scan.hpp"
+#include "phantomguard/actors/container/image_source.hpp"
+#include "vuln_fixture.hpp"
+
+using namespace pg::actors::container;
+using pg::runtime::severity;
+using pg::test::at_path;
+using pg::test::with_rule;
+namespace fs = std::filesystem;
+
+namespace {
+
+// The cached root, made on first use; empty when it cannot be made here.
+std::string debootstrap_root() {
+  fs::path dir = fs::path(PG_BINARY_DIR) / "tests/container/rootfs-bookworm-minbase";
+  std::error_code ec;
+  if (fs::exists(dir / "var/lib/dpkg/status", ec))
+    return dir.string();
+  if (::geteuid() != 0 || std::system("command -v debootstrap >/dev/null 2>&1") != 0)
+    return {};
+  fs::path partial = dir.string() + ".partial";
+  fs::remove_all(partial, ec);
+  fs::create_directories(partial.parent_path(), ec);
+  // Bounded so a hanging mirror cannot stall the suite; renamed only when complete.
+  auto cmd = "timeout 290 debootstrap --variant=minbase bookworm '" + partial.string() +
+             "' http://deb.debian.org/debian > '" + partial.string() + ".log' 2>&1";
+  if (std::system(cmd.c_str()) != 0) {
+    fs::remove_all(partial, ec);
+    return {};
+  }
+  fs::rename(partial, dir, ec);
+  return ec ? std::string() : dir.string();
+}
+
+} // namespace
+
+SCENARIO("a debootstrap'ed Debian 12 root is scanned like an image") {
+  auto root = debootstrap_root();
+  if (root.empty()) {
+    WARN("debootstrap could not make a bookworm root (no network, not root, or not installed): "
+         "skipped");
+    return;
+  }
+  std::string error;
+  auto img = open_image(root, {}, "", &error);
+  REQUIRE(img);
+  image_scan_options o;
+  o.advisories = pg::test::fixtures_dir() + "/real";
+  pg::actors::vuln::collecting_sink sink;
+  auto r = scan_image(*img, o, sink);
+  const auto& fs_ = sink.findings;
+  THEN("its packages are read and matched through their source packages") {
+    CHECK(r.completed);
+    CHECK(r.packages > 80);
+    auto inv = with_rule(fs_, "container.packages");
+    REQUIRE(inv.size() == 1);
+    CHECK(inv[0]->evidence["release"] == "12");
+    bool libc = false, bash = false;
+    for (const auto* f : with_rule(fs_, "vuln.package")) {
+      libc |= f->entity["package"] == "libc6" && f->entity["source"] == "glibc";
+      bash |= f->entity["package"] == "bash";
+    }
+    CHECK(libc);
+    CHECK(bash);
+  }
+  THEN("its setuid programs are Debian's usual ones, reported low") {
+    auto su = at_path(fs_, "container.setuid", "/usr/bin/su");
+    REQUIRE(su);
+    CHECK(su->level == severity::low);
+    for (const auto* f : with_rule(fs_, "container.setuid")) {
+      INFO(f->entity["path"]);
+      CHECK(f->evidence["expected"] == true);
+    }
+  }
+  THEN("it has no world-writable files, no secrets, and no non-root account") {
+    CHECK(with_rule(fs_, "container.world_writable").empty());
+    CHECK(with_rule(fs_, "container.secret").empty());
+    auto user = with_rule(fs_, "container.root_user");
+    REQUIRE(user.size() == 1);
+    CHECK(user[0]->level == severity::low);
+    CHECK(r.files > 3000);
+  }
+}

@@ -1,0 +1,233 @@
+// OCI image layouts built in the test with tar: layers applied in order with whiteouts, the image
+// config's User, and hostile layers (`..`, writing through a symlink, size bombs) kept inside.
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sys/stat.h>
+
+#include <nlohmann/json.hpp>
+
+#include "container_fixture.hpp"
+#include "phantomguard/actors/container/image_scan.hpp"
+#include "phantomguard/actors/container/image_source.hpp"
+#include "vuln_fixture.hpp"
+
+using namespace pg::actors::container;
+using pg::runtime::severity;
+using pg::test::at_path;
+using pg::test::with_rule;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string sh(const std::string& cmd) {
+  std::string out;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  REQUIRE(p != nullptr);
+  char buf[256];
+  while (std::fgets(buf, sizeof buf, p))
+    out += buf;
+  REQUIRE(::pclose(p) == 0);
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' '))
+    out.pop_back();
+  return out;
+}
+
+// Stores `file` as a blob of the layout; returns its digest.
+std::string add_blob(const fs::path& layout, const fs::path& file) {
+  auto hex = sh("sha256sum '" + file.string() + "' | cut -d' ' -f1");
+  fs::create_directories(layout / "blobs/sha256");
+  fs::copy_file(file, layout / "blobs/sha256" / hex, fs::copy_options::overwrite_existing);
+  return "sha256:" + hex;
+}
+
+std::string add_json_blob(const fs::path& layout, const nlohmann::json& j, const fs::path& tmp) {
+  std::ofstream(tmp) << j.dump();
+  return add_blob(layout, tmp);
+}
+
+// index.json → manifest → config + layers, as `skopeo copy oci:` or `docker save` write them.
+void write_layout(const fs::path& layout, const std::vector<fs::path>& layers,
+                  const std::string& user, const fs::path& scratch) {
+  fs::create_directories(layout);
+  std::ofstream(layout / "oci-layout") << R"({"imageLayoutVersion": "1.0.0"})";
+  nlohmann::json config = {{"architecture", "amd64"},
+                           {"os", "linux"},
+                           {"config", {{"User", user}, {"Env", {"PATH=/usr/bin"}}}}};
+  auto config_digest = add_json_blob(layout, config, scratch / "config.json");
+  nlohmann::json manifest = {
+      {"schemaVersion", 2},
+      {"mediaType", "application/vnd.oci.image.manifest.v1+json"},
+      {"config",
+       {{"mediaType", "application/vnd.oci.image.config.v1+json"}, {"digest", config_digest}}},
+      {"layers", nlohmann::json::array()}};
+  for (const auto& l : layers)
+    manifest["layers"].push_back({{"mediaType", "application/vnd.oci.image.layer.v1.tar+gzip"},
+                                  {"digest", add_blob(layout, l)}});
+  auto manifest_digest = add_json_blob(layout, manifest, scratch / "manifest.json");
+  nlohmann::json index = {{"schemaVersion", 2},
+                          {"manifests",
+                           {{{"mediaType", "application/vnd.oci.image.manifest.v1+json"},
+                             {"digest", manifest_digest},
+                             {"platform", {{"architecture", "amd64"}, {"os", "linux"}}}}}}};
+  std::ofstream(layout / "index.json") << index.dump();
+}
+
+} // namespace
+
+SCENARIO("an OCI layout's layers are applied in order, whiteouts included") {
+  pg::test::temp_dir dir("pg-oci");
+  auto l1 = dir.path() / "l1";
+  auto l2 = dir.path() / "l2";
+  dir.write("l1/etc/passwd", "root:x:0:0:root:/root:/bin/sh\n");
+  dir.write("l1/etc/secret.pem", "-----BEGIN EC PRIVATE KEY-----\n" + std::string(80, 'Q') +
+                                     "\n-----END EC PRIVATE KEY-----\n");
+  dir.write("l1/usr/bin/tool", "tool v1\n");
+  dir.write("l1/opt/cache/a", "a\n");
+  dir.write("l2/usr/bin/tool", "tool v2\n");
+  dir.write("l2/etc/.wh.secret.pem", "");
+  dir.write("l2/opt/cache/.wh..wh..opq", "");
+  dir.write("l2/opt/cache/b", "b\n");
+  auto su = dir.write("l2/usr/local/bin/backdoor", "x");
+  ::chmod(su.c_str(), 04755);
+  sh("tar -C '" + l1.string() + "' --owner=0 --group=0 -czf '" + (dir.path() / "l1.tgz").string() +
+     "' .");
+  sh("tar -C '" + l2.string() + "' --owner=0 --group=0 -czf '" + (dir.path() / "l2.tgz").string() +
+     "' .");
+  auto layout = dir.path() / "image";
+  write_layout(layout, {dir.path() / "l1.tgz", dir.path() / "l2.tgz"}, "", dir.path());
+  REQUIRE(is_oci_layout(layout.string()));
+
+  std::string error;
+  auto img = open_image(layout.string(), {}, dir.str(), &error);
+  REQUIRE(img);
+  INFO(error);
+  THEN("the upper layer wins, whiteouts delete, and the config's empty User is kept") {
+    CHECK(img->oci);
+    CHECK(img->layers == 2);
+    CHECK(img->manifest_digest.starts_with("sha256:"));
+    REQUIRE(img->config_user);
+    CHECK(img->config_user->empty());
+    fs::path r = img->rootfs;
+    std::ifstream tool(r / "usr/bin/tool");
+    std::string v;
+    std::getline(tool, v);
+    CHECK(v == "tool v2");
+    CHECK_FALSE(fs::exists(r / "etc/secret.pem"));
+    CHECK_FALSE(fs::exists(r / "opt/cache/a"));
+    CHECK(fs::exists(r / "opt/cache/b"));
+    CHECK(img->extract.whiteouts == 2);
+    CHECK(img->extract.unsafe_paths == 0);
+  }
+  THEN("the scan finds the setuid backdoor and the root user, not the deleted key") {
+    pg::actors::vuln::collecting_sink sink;
+    scan_image(*img, {}, sink);
+    auto su_f = at_path(sink.findings, "container.setuid", "/usr/local/bin/backdoor");
+    REQUIRE(su_f);
+    CHECK(su_f->level == severity::high);
+    CHECK(su_f->entity["image"] == layout.string());
+    auto user = with_rule(sink.findings, "container.root_user");
+    REQUIRE(user.size() == 1);
+    CHECK(user[0]->level == severity::medium);
+    CHECK(user[0]->title.find("no User") != std::string::npos);
+    CHECK(with_rule(sink.findings, "container.secret").empty());
+  }
+  THEN("the temporary folder goes away with the image") {
+    auto rootfs = img->rootfs;
+    img.reset();
+    CHECK_FALSE(fs::exists(rootfs));
+  }
+}
+
+SCENARIO("an image whose config names a non-root user does not run as root") {
+  pg::test::temp_dir dir("pg-oci");
+  dir.write("l1/etc/hostname", "x\n");
+  sh("tar -C '" + (dir.path() / "l1").string() + "' -czf '" + (dir.path() / "l1.tgz").string() +
+     "' .");
+  write_layout(dir.path() / "image", {dir.path() / "l1.tgz"}, "1000:1000", dir.path());
+  std::string error;
+  auto img = open_image((dir.path() / "image").string(), {}, dir.str(), &error);
+  REQUIRE(img);
+  pg::actors::vuln::collecting_sink sink;
+  scan_image(*img, {}, sink);
+  CHECK(with_rule(sink.findings, "container.root_user").empty());
+}
+
+SCENARIO("hostile layers cannot write outside the image root") {
+  pg::test::temp_dir dir("pg-oci");
+  auto outside = dir.path() / "outside";
+  fs::create_directories(outside);
+  // Python's tarfile writes exactly the names we give it: `..`, absolute, a symlink followed by
+  // a file "through" it, and a hard link to a path outside.
+  auto evil = dir.path() / "evil.tar";
+  std::ofstream(dir.path() / "make.py")
+      << "import io, tarfile, sys\n"
+         "t = tarfile.open(sys.argv[1], 'w')\n"
+         "def add(name, data=b'pwned', **kw):\n"
+         "    i = tarfile.TarInfo(name); i.size = len(data)\n"
+         "    for k, v in kw.items(): setattr(i, k, v)\n"
+         "    t.addfile(i, io.BytesIO(data) if i.type == tarfile.REGTYPE else None)\n"
+         "add('../../escape.txt')\n"
+         "add('ok/../../escape2.txt')\n"
+         "add('/abs.txt')\n"
+         "add('link', type=tarfile.SYMTYPE, linkname=sys.argv[2], size=0, data=b'')\n"
+         "add('link/through.txt')\n"
+         "add('hard', type=tarfile.LNKTYPE, linkname='../../etc/passwd', size=0, data=b'')\n"
+         "add('dev', type=tarfile.CHRTYPE, devmajor=1, devminor=3, size=0, data=b'')\n"
+         "add('fine.txt', b'fine')\n"
+         "t.close()\n";
+  sh("python3 '" + (dir.path() / "make.py").string() + "' '" + evil.string() + "' '" +
+     outside.string() + "'");
+  auto target = dir.path() / "root";
+  fs::create_directories(target);
+  extract_stats stats;
+  REQUIRE(extract_layer(evil.string(), target.string(), {}, stats));
+  THEN("nothing lands outside, the unsafe entries are counted, the safe ones extracted") {
+    CHECK_FALSE(fs::exists(dir.path().parent_path() / "escape.txt"));
+    CHECK_FALSE(fs::exists(dir.path() / "escape.txt"));
+    CHECK_FALSE(fs::exists(dir.path() / "escape2.txt"));
+    CHECK(fs::is_empty(outside));           // nothing written through the symlink
+    CHECK(fs::is_symlink(target / "link")); // the link itself is kept, as written
+    CHECK(fs::exists(target / "abs.txt"));  // absolute names are made relative
+    CHECK(fs::exists(target / "fine.txt"));
+    CHECK_FALSE(fs::exists(target / "dev")); // no device nodes
+    CHECK_FALSE(fs::exists(target / "hard"));
+    CHECK(stats.unsafe_paths == 4);
+    CHECK(stats.special_files == 1);
+    CHECK(stats.unsafe_examples.size() == 4);
+  }
+}
+
+SCENARIO("size limits stop a layer that unpacks too much") {
+  pg::test::temp_dir dir("pg-oci");
+  sh("mkdir -p '" + (dir.path() / "l").string() + "' && head -c 3000000 /dev/zero > '" +
+     (dir.path() / "l/zeros").string() + "' && tar -C '" + (dir.path() / "l").string() +
+     "' -czf '" + (dir.path() / "bomb.tgz").string() + "' .");
+  write_layout(dir.path() / "image", {dir.path() / "bomb.tgz"}, "", dir.path());
+  extract_limits limits;
+  limits.max_total_bytes = 1u << 20;
+  std::string error;
+  auto img = open_image((dir.path() / "image").string(), limits, dir.str(), &error);
+  CHECK_FALSE(img);
+  CHECK(error.find("size limit") != std::string::npos);
+
+  extract_limits entries;
+  entries.max_entries = 1;
+  CHECK_FALSE(open_image((dir.path() / "image").string(), entries, dir.str(), &error));
+  CHECK(error.find("entries") != std::string::npos);
+}
+
+SCENARIO("a broken layout is an error, not a crash") {
+  pg::test::temp_dir dir("pg-oci");
+  dir.write("image/oci-layout", "{}");
+  dir.write("image/index.json", "{\"manifests\": [{\"digest\": \"sha256:../../etc/passwd\"}]}");
+  std::string error;
+  CHECK_FALSE(open_image((dir.path() / "image").string(), {}, dir.str(), &error));
+  CHECK(error.find("not a valid digest") != std::string::npos);
+  dir.write("image/index.json", "{not json");
+  CHECK_FALSE(open_image((dir.path() / "image").string(), {}, dir.str(), &error));
+  CHECK(error.find("not a JSON object") != std::string::npos);
+}
