@@ -121,6 +121,20 @@ private:
   bool finding_;
 };
 
+/// Burns `ms` of this thread's CPU time (not wall time: on a loaded machine the measured share
+/// must still come out high).
+inline void burn_cpu(std::int64_t ms, runtime::context& ctx) {
+  auto cpu_now = [] {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<std::int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+  };
+  auto until = cpu_now() + ms * 1000000;
+  volatile std::uint64_t x = 0;
+  while (cpu_now() < until && !ctx.should_stop())
+    x = x + 1;
+}
+
 /// Sink (or analyzer): counts what it receives; sleeps `sleep_us` per batch; throws on every
 /// `fail_every`-th batch (0 = never; the count survives restarts via snapshot/restore); hangs in
 /// on_batch until should_stop() when `hang = true`; throws in start() when `fail_start` is
@@ -132,7 +146,8 @@ public:
         sleep_us_(init.settings.get_int("sleep_us", 0)),
         fail_every_(init.settings.get_int("fail_every", 0)),
         hang_(init.settings.get_bool("hang", false)),
-        fail_start_(init.settings.get_string("fail_start", "")) {
+        fail_start_(init.settings.get_string("fail_start", "")),
+        burn_ms_(init.settings.get_int("burn_ms", 0)) {
     if (init.settings.get_string("fail_factory", "") == "refuse")
       throw runtime::component_refused("engine.plugin_refused", "factory of " + name_ + " refused");
   }
@@ -167,6 +182,8 @@ public:
     }
     if (sleep_us_ > 0)
       std::this_thread::sleep_for(std::chrono::microseconds(sleep_us_));
+    if (burn_ms_ > 0)
+      burn_cpu(burn_ms_, ctx);
   }
   void stop(runtime::context&) override { probe::instance().at(name_).stops++; }
   std::string snapshot() override { return std::to_string(seen_); }
@@ -182,6 +199,7 @@ private:
   std::int64_t fail_every_;
   bool hang_;
   std::string fail_start_;
+  std::int64_t burn_ms_;
   std::int64_t seen_ = 0;
 };
 
@@ -197,19 +215,8 @@ public:
   void start(runtime::context&) override { probe::instance().at(name_).starts++; }
   void on_tick(runtime::context& ctx) override {
     probe::instance().at(name_).ticks++;
-    if (burn_ms_ > 0) {
-      // Burn thread CPU time, not wall time: on a loaded machine the measured share must
-      // still come out high.
-      auto cpu_now = [] {
-        timespec ts{};
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-        return static_cast<std::int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-      };
-      auto until = cpu_now() + burn_ms_ * 1000000;
-      volatile std::uint64_t x = 0;
-      while (cpu_now() < until && !ctx.should_stop())
-        x = x + 1;
-    }
+    if (burn_ms_ > 0)
+      burn_cpu(burn_ms_, ctx);
     if (alloc_mb_ > 0) {
       if (!held_)
         held_ = std::make_unique<std::pmr::vector<std::pmr::vector<char>>>(ctx.memory());

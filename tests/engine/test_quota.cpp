@@ -161,3 +161,54 @@ SCENARIO("the engine-wide quota escalates against the heaviest component", "[eng
   CHECK(f.evidence.at("quota") == "engine.cpu_percent");
   CHECK(log.quota_rules("light").empty());
 }
+
+SCENARIO("a consumer over its CPU quota shrinks its credit, then sheds its input",
+         "[engine][quota]") {
+  register_test_components();
+  probe::instance().reset();
+  auto cfg = base_config();
+  cfg.engine.tick_interval = std::chrono::milliseconds(5);
+  cfg.components.push_back(
+    decl("feed", component_kind::source, "generator", {}, toml::table{{"per_tick", 64}}));
+  auto sink = decl("slowcpu", component_kind::sink, "collector", {"feed"},
+                   toml::table{{"burn_ms", 5}});
+  sink.mailbox.window_events = 1024;
+  sink.mailbox.policy = overflow_policy::drop_newest;
+  sink.quota.cpu_percent = 10;
+  sink.quota.grace = std::chrono::milliseconds(100);
+  sink.quota.window = std::chrono::milliseconds(200);
+  cfg.components.push_back(sink);
+  finding_log log;
+  engine eng(cfg);
+  running_engine run(eng, log.options());
+  REQUIRE(eventually([&] { return log.quota_rules("slowcpu").size() >= 2; },
+                     std::chrono::seconds(8)));
+  auto rules = log.quota_rules("slowcpu");
+  CHECK(rules[0] == "engine.quota_throttle");
+  CHECK(rules[1] == "engine.quota_shed");
+  // Throttled: the window granted to the producer shrank to a quarter.
+  CHECK(eventually([&] {
+    return eng.metrics().counter("feed", "edge.slowcpu.dropped_shed") > 0;
+  }));
+}
+
+SCENARIO("a scan that outlives its timeout says which component was still busy",
+         "[engine][scan]") {
+  register_test_components();
+  probe::instance().reset();
+  auto cfg = base_config();
+  cfg.components.push_back(
+    decl("tgen", component_kind::source, "generator", {}, toml::table{{"per_tick", 10}}));
+  cfg.components.push_back(
+    decl("tstuck", component_kind::sink, "collector", {"tgen"}, toml::table{{"hang", true}}));
+  engine eng(cfg);
+  scan_options opts;
+  opts.timeout = std::chrono::milliseconds(300);
+  auto report = eng.scan(opts);
+  CHECK(report.timed_out);
+  bool named = false;
+  for (const auto& f : report.findings)
+    if (f.rule == "engine.scan_timeout" && f.entity.value("component", "") == "tstuck")
+      named = true;
+  CHECK(named);
+}
