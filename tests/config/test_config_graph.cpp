@@ -15,9 +15,9 @@ type = "store"
 path = "/x"
 inputs = ["procfx", "nothing"]
 )") == lines{
-               "t.toml:6:11: unknown input 'procfx' in [sinks.out]; did you mean 'procfs'?",
-               "t.toml:6:21: unknown input 'nothing' in [sinks.out]",
-           });
+           "t.toml:6:11: unknown input 'procfx' in [sinks.out]; did you mean 'procfs'?",
+           "t.toml:6:21: unknown input 'nothing' in [sinks.out]",
+       });
   }
   THEN("an input listed twice is reported") {
     CHECK(errors_of(R"([sources.a]
@@ -46,7 +46,7 @@ type = "ticker"
 type = "ticker"
 inputs = ["a"]
 )") == lines{"t.toml:5:1: source 'b' cannot have inputs: sources collect on their own (declare "
-                 "it under [analyzers] to consume events)"});
+             "it under [analyzers] to consume events)"});
   }
   THEN("a sink used as an input is reported") {
     CHECK(errors_of(R"([sources.a]
@@ -60,7 +60,7 @@ type = "store"
 path = "/y"
 inputs = ["s1"]
 )") == lines{"t.toml:10:11: input 's1' of [sinks.s2] is a sink: sinks deliver findings and emit "
-                 "no events"});
+             "no events"});
   }
   THEN("an analyzer without inputs is fine: it collects on its own tick") {
     const auto reg = make_registry();
@@ -79,7 +79,7 @@ type = "ticker"
 [analyzers.x]
 type = "counter"
 )") == lines{"t.toml:3:12: duplicate component name 'x': [analyzers.x] and [sources.x] (line 1) "
-                 "need different names"});
+             "need different names"});
   }
 }
 
@@ -144,17 +144,17 @@ inputs = ["procfs", "mem", "missing"]
 type = "console"
 format = "xml"
 )") == lines{
-                 "t.toml:2:1: unknown key 'log_levl' in [engine]; did you mean 'log_level'?",
-                 "t.toml:6:9: 'count' in [sources.procfs] must be between 1 and 1000 (got 0)",
-                 "t.toml:9:8: unknown analyzer type 'countr' in [analyzers.mem]; did you mean "
-                 "'counter'? (known analyzer types: counter)",
-                 "t.toml:12:1: [sinks.out] is missing required key 'path'",
-                 "t.toml:14:28: unknown input 'missing' in [sinks.out]",
-                 "t.toml:16:1: sink 'console' has no inputs: add inputs = [\"NAME\", ...] naming "
-                 "the sources, analyzers or detectors it delivers",
-                 "t.toml:18:10: 'format' in [sinks.console] must be one of 'table', 'json', "
-                 "'jsonl' (got 'xml')",
-             });
+           "t.toml:2:1: unknown key 'log_levl' in [engine]; did you mean 'log_level'?",
+           "t.toml:6:9: 'count' in [sources.procfs] must be between 1 and 1000 (got 0)",
+           "t.toml:9:8: unknown analyzer type 'countr' in [analyzers.mem]; did you mean "
+           "'counter'? (known analyzer types: counter)",
+           "t.toml:12:1: [sinks.out] is missing required key 'path'",
+           "t.toml:14:28: unknown input 'missing' in [sinks.out]",
+           "t.toml:16:1: sink 'console' has no inputs: add inputs = [\"NAME\", ...] naming "
+           "the sources, analyzers or detectors it delivers",
+           "t.toml:18:10: 'format' in [sinks.console] must be one of 'table', 'json', "
+           "'jsonl' (got 'xml')",
+       });
     }
   }
 }

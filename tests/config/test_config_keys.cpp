@@ -147,10 +147,10 @@ log_levl = "info"
 worker_thread = 2
 colour = "red"
 )") == lines{
-                 "t.toml:2:1: unknown key 'log_levl' in [engine]; did you mean 'log_level'?",
-                 "t.toml:3:1: unknown key 'worker_thread' in [engine]; did you mean 'worker_threads'?",
-                 "t.toml:4:1: unknown key 'colour' in [engine]",
-             });
+           "t.toml:2:1: unknown key 'log_levl' in [engine]; did you mean 'log_level'?",
+           "t.toml:3:1: unknown key 'worker_thread' in [engine]; did you mean 'worker_threads'?",
+           "t.toml:4:1: unknown key 'colour' in [engine]",
+       });
     }
   }
   GIVEN("misspelt section names") {
@@ -161,13 +161,13 @@ type = "ticker"
 type = "store"
 [enigne]
 )") == lines{
-                 "t.toml:1:2: unknown section 'sourcs'; did you mean 'sources'? (sections: engine, "
-                 "sources, analyzers, detectors, sinks)",
-                 "t.toml:3:2: unknown section 'sink'; did you mean 'sinks'? (sections: engine, "
-                 "sources, analyzers, detectors, sinks)",
-                 "t.toml:5:2: unknown section 'enigne'; did you mean 'engine'? (sections: engine, "
-                 "sources, analyzers, detectors, sinks)",
-             });
+           "t.toml:1:2: unknown section 'sourcs'; did you mean 'sources'? (sections: engine, "
+           "sources, analyzers, detectors, sinks)",
+           "t.toml:3:2: unknown section 'sink'; did you mean 'sinks'? (sections: engine, "
+           "sources, analyzers, detectors, sinks)",
+           "t.toml:5:2: unknown section 'enigne'; did you mean 'engine'? (sections: engine, "
+           "sources, analyzers, detectors, sinks)",
+       });
     }
   }
   GIVEN("misspelt component keys, type-specific and common, nested ones too") {
@@ -180,13 +180,13 @@ mailbox = { windw = 3 }
 restart = { max_restart = 1 }
 quota = { memory = 5 }
 )") == lines{
-                 "t.toml:3:1: unknown key 'cont' in [sources.tick]; did you mean 'count'?",
-                 "t.toml:4:1: unknown key 'intervall' in [sources.tick]; did you mean 'interval'?",
-                 "t.toml:5:13: unknown key 'windw' in [sources.tick.mailbox]; did you mean 'window'?",
-                 "t.toml:6:13: unknown key 'max_restart' in [sources.tick.restart]; did you mean "
-                 "'max_restarts'?",
-                 "t.toml:7:11: unknown key 'memory' in [sources.tick.quota]",
-             });
+           "t.toml:3:1: unknown key 'cont' in [sources.tick]; did you mean 'count'?",
+           "t.toml:4:1: unknown key 'intervall' in [sources.tick]; did you mean 'interval'?",
+           "t.toml:5:13: unknown key 'windw' in [sources.tick.mailbox]; did you mean 'window'?",
+           "t.toml:6:13: unknown key 'max_restart' in [sources.tick.restart]; did you mean "
+           "'max_restarts'?",
+           "t.toml:7:11: unknown key 'memory' in [sources.tick.quota]",
+       });
     }
   }
 }
@@ -207,18 +207,18 @@ paths = ["/a", 3]
 threshold = true
 extra = 1
 )") == lines{
-               "t.toml:2:18: 'worker_threads' in [engine] must be an integer, not a string",
-               "t.toml:3:20: 'shutdown_timeout' in [engine] must be a duration string such as "
-               "\"10s\", not an integer",
-               "t.toml:6:11: 'enabled' in [sources.tick] must be a boolean (true or false), not a "
-               "string",
-               "t.toml:7:9: 'label' in [sources.tick] must be a string, not an integer",
-               "t.toml:10:10: 'inputs' in [analyzers.c] must be a list of strings, not a string",
-               "t.toml:11:16: 'paths' in [analyzers.c] must be a list of strings; element 2 is an "
-               "integer",
-               "t.toml:12:13: 'threshold' in [analyzers.c] must be a number, not a boolean",
-               "t.toml:13:9: 'extra' in [analyzers.c] must be a table, not an integer",
-           });
+           "t.toml:2:18: 'worker_threads' in [engine] must be an integer, not a string",
+           "t.toml:3:20: 'shutdown_timeout' in [engine] must be a duration string such as "
+           "\"10s\", not an integer",
+           "t.toml:6:11: 'enabled' in [sources.tick] must be a boolean (true or false), not a "
+           "string",
+           "t.toml:7:9: 'label' in [sources.tick] must be a string, not an integer",
+           "t.toml:10:10: 'inputs' in [analyzers.c] must be a list of strings, not a string",
+           "t.toml:11:16: 'paths' in [analyzers.c] must be a list of strings; element 2 is an "
+           "integer",
+           "t.toml:12:13: 'threshold' in [analyzers.c] must be a number, not a boolean",
+           "t.toml:13:9: 'extra' in [analyzers.c] must be a table, not an integer",
+       });
   }
   THEN("a section or component that is not a table") {
     CHECK(errors_of("engine = 1\n") ==
@@ -239,12 +239,12 @@ type = "counter"
 limit = "4 megs"
 mailbox = { window_bytes = -5 }
 )") == lines{
-               "t.toml:2:17: 'tick_interval' in [engine] is not a valid duration: '10 parsecs' (use "
-               "a number and a unit: ns, us, ms, s, m, h, d; e.g. \"10s\")",
-               "t.toml:5:9: 'limit' in [analyzers.c] is not a valid size: '4 megs' (use bytes or a "
-               "unit: KiB, MiB, GiB, KB, MB, GB; e.g. \"64MiB\")",
-               "t.toml:6:28: 'window_bytes' in [analyzers.c.mailbox] must not be negative (got -5)",
-           });
+           "t.toml:2:17: 'tick_interval' in [engine] is not a valid duration: '10 parsecs' (use "
+           "a number and a unit: ns, us, ms, s, m, h, d; e.g. \"10s\")",
+           "t.toml:5:9: 'limit' in [analyzers.c] is not a valid size: '4 megs' (use bytes or a "
+           "unit: KiB, MiB, GiB, KB, MB, GB; e.g. \"64MiB\")",
+           "t.toml:6:28: 'window_bytes' in [analyzers.c.mailbox] must not be negative (got -5)",
+       });
   }
 }
 
@@ -263,16 +263,16 @@ limit = "2GiB"
 quota = { cpu_percent = 0 }
 restart = { backoff = "10s", max_backoff = "1s" }
 )") == lines{
-               "t.toml:2:18: 'worker_threads' in [engine] must be between 1 and 256 (got 0)",
-               "t.toml:5:9: 'count' in [sources.tick] must be between 1 and 1000 (got 5000)",
-               "t.toml:8:13: 'threshold' in [analyzers.c] must be between 0 and 1 (got 1.5)",
-               "t.toml:9:10: 'window' in [analyzers.c] must be at least 1s (got '500ms')",
-               "t.toml:10:9: 'limit' in [analyzers.c] must be at most 1GiB (got '2GiB')",
-               "t.toml:11:25: 'cpu_percent' in [analyzers.c.quota] must be between 0.1 and 10000 "
-               "(got 0)",
-               "t.toml:12:44: 'max_backoff' in [analyzers.c.restart] (1s) must not be shorter than "
-               "'backoff' (10s)",
-           });
+           "t.toml:2:18: 'worker_threads' in [engine] must be between 1 and 256 (got 0)",
+           "t.toml:5:9: 'count' in [sources.tick] must be between 1 and 1000 (got 5000)",
+           "t.toml:8:13: 'threshold' in [analyzers.c] must be between 0 and 1 (got 1.5)",
+           "t.toml:9:10: 'window' in [analyzers.c] must be at least 1s (got '500ms')",
+           "t.toml:10:9: 'limit' in [analyzers.c] must be at most 1GiB (got '2GiB')",
+           "t.toml:11:25: 'cpu_percent' in [analyzers.c.quota] must be between 0.1 and 10000 "
+           "(got 0)",
+           "t.toml:12:44: 'max_backoff' in [analyzers.c.restart] (1s) must not be shorter than "
+           "'backoff' (10s)",
+       });
   }
 }
 
@@ -289,14 +289,14 @@ inputs = ["tick"]
 format = "jsn"
 mailbox = { overflow = "drop" }
 )") == lines{
-               "t.toml:2:14: 'log_format' in [engine] must be one of 'text', 'json' (got 'xml')",
-               "t.toml:3:12: 'strategy' in [engine] must be one of 'one_for_one', 'one_for_all', "
-               "'rest_for_one' (got 'one_for_al'); did you mean 'one_for_all'?",
-               "t.toml:9:10: 'format' in [sinks.c] must be one of 'table', 'json', 'jsonl' (got "
-               "'jsn'); did you mean 'json'?",
-               "t.toml:10:24: 'overflow' in [sinks.c.mailbox] must be one of 'block', "
-               "'drop_oldest', 'drop_newest', 'sample' (got 'drop')",
-           });
+           "t.toml:2:14: 'log_format' in [engine] must be one of 'text', 'json' (got 'xml')",
+           "t.toml:3:12: 'strategy' in [engine] must be one of 'one_for_one', 'one_for_all', "
+           "'rest_for_one' (got 'one_for_al'); did you mean 'one_for_all'?",
+           "t.toml:9:10: 'format' in [sinks.c] must be one of 'table', 'json', 'jsonl' (got "
+           "'jsn'); did you mean 'json'?",
+           "t.toml:10:24: 'overflow' in [sinks.c.mailbox] must be one of 'block', "
+           "'drop_oldest', 'drop_newest', 'sample' (got 'drop')",
+       });
   }
 }
 
@@ -308,9 +308,9 @@ count = 3
 type = "store"
 inputs = ["tick"]
 )") == lines{
-               "t.toml:1:1: [sources.tick] is missing required key 'type'",
-               "t.toml:3:1: [sinks.out] is missing required key 'path'",
-           });
+           "t.toml:1:1: [sources.tick] is missing required key 'type'",
+           "t.toml:3:1: [sinks.out] is missing required key 'path'",
+       });
   }
 }
 
@@ -323,13 +323,13 @@ type = "console"
 [detectors.d]
 type = "yara"
 )") == lines{
-               "t.toml:2:8: unknown source type 'tickr' in [sources.tick]; did you mean 'ticker'? "
-               "(known source types: ticker)",
-               "t.toml:4:8: 'console' in [analyzers.a] is a sink type, not an analyzer type: "
-               "declare it as [sinks.NAME]",
-               "t.toml:6:8: unknown detector type 'yara' in [detectors.d] (known detector types: "
-               "plugin)",
-           });
+           "t.toml:2:8: unknown source type 'tickr' in [sources.tick]; did you mean 'ticker'? "
+           "(known source types: ticker)",
+           "t.toml:4:8: 'console' in [analyzers.a] is a sink type, not an analyzer type: "
+           "declare it as [sinks.NAME]",
+           "t.toml:6:8: unknown detector type 'yara' in [detectors.d] (known detector types: "
+           "plugin)",
+       });
   }
   THEN("a type that is not a string is a type error") {
     CHECK(errors_of("[sources.tick]\ntype = 3\n") ==
@@ -378,18 +378,19 @@ type = "counter"
 interval = "5s"
 schedule = "0 2 * * *"
 )") == lines{
-               "t.toml:3:12: 'schedule' in [sources.tick] is not a valid cron expression '61 * * "
-               "* *': minute: '61' is outside 0-59",
-               "t.toml:7:12: 'interval' and 'schedule' in [analyzers.c] exclude each other: keep "
-               "one",
-           });
+           "t.toml:3:12: 'schedule' in [sources.tick] is not a valid cron expression '61 * * "
+           "* *': minute: '61' is outside 0-59",
+           "t.toml:7:12: 'interval' and 'schedule' in [analyzers.c] exclude each other: keep "
+           "one",
+       });
   }
 }
 
 SCENARIO("component names are identifiers") {
   THEN("a quoted name with a space is refused") {
-    CHECK(errors_of("[sources.\"a b\"]\ntype = \"ticker\"\n") ==
-          lines{"t.toml:1:10: invalid component name 'a b': use letters, digits, '_' and '-' only"});
+    CHECK(
+        errors_of("[sources.\"a b\"]\ntype = \"ticker\"\n") ==
+        lines{"t.toml:1:10: invalid component name 'a b': use letters, digits, '_' and '-' only"});
   }
 }
 

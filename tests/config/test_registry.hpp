@@ -45,8 +45,13 @@ inline runtime::registry make_registry(bool with_plugin = true) {
     mode.choices = {"fast", "slow"};
     auto limit = opt("limit", option_type::size);
     limit.max = 1024.0 * 1024 * 1024;
-    t.options = {threshold, window, mode, limit, opt("paths", option_type::string_list),
-                 opt("verbose", option_type::boolean), opt("extra", option_type::table)};
+    t.options = {threshold,
+                 window,
+                 mode,
+                 limit,
+                 opt("paths", option_type::string_list),
+                 opt("verbose", option_type::boolean),
+                 opt("extra", option_type::table)};
     reg.add(t);
   }
   {

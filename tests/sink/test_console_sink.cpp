@@ -5,9 +5,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../support/test_context.hpp"
 #include "phantomguard/actors/sink/console_sink.hpp"
 #include "sink_events.hpp"
-#include "../support/test_context.hpp"
 
 using namespace pg::runtime;
 using namespace pg::test;
@@ -52,10 +52,10 @@ SCENARIO("the console sink prints findings and ignores other events") {
     std::ostringstream out;
     console_sink sink(settings("format = \"jsonl\"\nmin_severity = \"high\""), out);
     test_context ctx("console");
-    sink.on_batch(*findings_batch({make_finding(1, severity::medium),
-                                   make_finding(2, severity::high),
-                                   make_finding(3, severity::critical)}),
-                  ctx);
+    sink.on_batch(
+        *findings_batch({make_finding(1, severity::medium), make_finding(2, severity::high),
+                         make_finding(3, severity::critical)}),
+        ctx);
     THEN("only high and critical findings are printed") {
       const auto lines = split_lines(out.str());
       REQUIRE(lines.size() == 2);

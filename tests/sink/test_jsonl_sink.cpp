@@ -12,9 +12,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../support/test_context.hpp"
 #include "phantomguard/actors/sink/jsonl_sink.hpp"
 #include "sink_events.hpp"
-#include "../support/test_context.hpp"
 
 using namespace pg::runtime;
 using namespace pg::test;
@@ -118,7 +118,8 @@ SCENARIO("the flush policy decides when lines reach the file") {
   temp_dir dir;
   const auto file = dir.path / "f.jsonl";
   GIVEN("flush = count with flush_count = 3") {
-    jsonl_sink sink("out", settings("path = '" + file.string() + "'\nflush = 'count'\nflush_count = 3"));
+    jsonl_sink sink("out",
+                    settings("path = '" + file.string() + "'\nflush = 'count'\nflush_count = 3"));
     test_context ctx("out");
     sink.start(ctx);
     sink.on_batch(*findings_batch({make_finding(1), make_finding(2)}), ctx);

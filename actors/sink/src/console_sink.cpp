@@ -12,8 +12,8 @@ namespace {
 std::string entity_label(const nlohmann::json& entity) {
   if (!entity.is_object() || entity.empty())
     return "-";
-  static constexpr const char* keys[] = {"path", "exe", "pid", "port", "package", "container",
-                                         "component", "plugin", "name"};
+  static constexpr const char* keys[] = {"path",      "exe",       "pid",    "port", "package",
+                                         "container", "component", "plugin", "name"};
   std::string out;
   for (const char* k : keys) {
     auto it = entity.find(k);
@@ -33,8 +33,10 @@ std::string entity_label(const nlohmann::json& entity) {
 } // namespace
 
 console_sink::console_sink(const component_settings& settings, std::ostream& out) : out_(out) {
-  format_ = parse_output_format(settings.get_string("format", "table")).value_or(output_format::table);
-  min_severity_ = parse_severity(settings.get_string("min_severity", "info")).value_or(severity::info);
+  format_ =
+      parse_output_format(settings.get_string("format", "table")).value_or(output_format::table);
+  min_severity_ =
+      parse_severity(settings.get_string("min_severity", "info")).value_or(severity::info);
 }
 
 std::vector<option_spec> console_sink::options() {
@@ -54,22 +56,22 @@ std::vector<option_spec> console_sink::options() {
 
 void console_sink::write(const finding& f) {
   switch (format_) {
-    case output_format::table:
-      // Streaming: the header once, then one row per finding (no totals: the stream has no end).
-      if (!header_written_) {
-        out_ << std::left << std::setw(9) << "SEVERITY" << ' ' << std::setw(32) << "RULE" << ' '
-             << std::setw(40) << "ENTITY" << ' ' << "TITLE" << '\n';
-        header_written_ = true;
-      }
-      out_ << std::left << std::setw(9) << to_string(f.level) << ' ' << std::setw(32) << f.rule
-           << ' ' << std::setw(40) << entity_label(f.entity) << ' ' << f.title << '\n';
-      break;
-    case output_format::json:
-      out_ << f.to_json().dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
-      break;
-    case output_format::jsonl:
-      out_ << f.to_jsonl() << '\n';
-      break;
+  case output_format::table:
+    // Streaming: the header once, then one row per finding (no totals: the stream has no end).
+    if (!header_written_) {
+      out_ << std::left << std::setw(9) << "SEVERITY" << ' ' << std::setw(32) << "RULE" << ' '
+           << std::setw(40) << "ENTITY" << ' ' << "TITLE" << '\n';
+      header_written_ = true;
+    }
+    out_ << std::left << std::setw(9) << to_string(f.level) << ' ' << std::setw(32) << f.rule << ' '
+         << std::setw(40) << entity_label(f.entity) << ' ' << f.title << '\n';
+    break;
+  case output_format::json:
+    out_ << f.to_json().dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+    break;
+  case output_format::jsonl:
+    out_ << f.to_jsonl() << '\n';
+    break;
   }
 }
 
@@ -99,6 +101,8 @@ void console_sink::on_batch(const event_batch& batch, context& ctx) {
     ctx.count("below_min_severity", filtered);
 }
 
-void console_sink::stop(context&) { out_.flush(); }
+void console_sink::stop(context&) {
+  out_.flush();
+}
 
 } // namespace pg::actors::sink

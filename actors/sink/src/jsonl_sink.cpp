@@ -18,7 +18,9 @@ option_spec opt(std::string key, option_type type, std::string def, std::string 
   return s;
 }
 
-std::string error_text(int err) { return std::error_code(err, std::generic_category()).message(); }
+std::string error_text(int err) {
+  return std::error_code(err, std::generic_category()).message();
+}
 
 // A non-finding event as one JSON object (include_events = true).
 nlohmann::json event_json(const event& e) {
@@ -34,7 +36,9 @@ nlohmann::json event_json(const event& e) {
         },
         f.value);
   }
-  return {{"kind", e.kind}, {"time", format_rfc3339(e.time)}, {"source", e.source},
+  return {{"kind", e.kind},
+          {"time", format_rfc3339(e.time)},
+          {"source", e.source},
           {"fields", std::move(fields)}};
 }
 
@@ -45,8 +49,8 @@ std::vector<option_spec> jsonl_sink::options() {
   auto path = opt("path", option_type::string, "", "the file to append to (created if missing)");
   path.required = true;
   o.push_back(std::move(path));
-  o.push_back(opt("append", option_type::boolean, "true",
-                  "false truncates the file when the sink starts"));
+  o.push_back(
+      opt("append", option_type::boolean, "true", "false truncates the file when the sink starts"));
   auto max_size = opt("max_size", option_type::size, "0",
                       "rotate before the file would exceed this size; 0 never rotates");
   max_size.min = 0;
@@ -90,10 +94,11 @@ jsonl_sink::jsonl_sink(std::string name, const component_settings& s) : name_(st
   min_severity_ = parse_severity(s.get_string("min_severity", "info")).value_or(severity::info);
   include_events_ = s.get_bool("include_events", false);
   const auto policy = s.get_string("flush", "interval");
-  policy_ = policy == "event" ? flush_policy::event
+  policy_ = policy == "event"   ? flush_policy::event
             : policy == "count" ? flush_policy::count
                                 : flush_policy::interval;
-  flush_count_ = static_cast<std::uint64_t>(std::max<std::int64_t>(1, s.get_int("flush_count", 100)));
+  flush_count_ =
+      static_cast<std::uint64_t>(std::max<std::int64_t>(1, s.get_int("flush_count", 100)));
   flush_interval_ = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
       s.get_duration("flush_interval", std::chrono::seconds(1)));
   max_pending_ = s.get_size("max_pending", 16u << 20);
@@ -180,15 +185,15 @@ void jsonl_sink::append(std::string line, context& ctx) {
     ctx.count("dropped_lines", dropped);
   }
   switch (policy_) {
-    case flush_policy::event:
+  case flush_policy::event:
+    flush(ctx);
+    break;
+  case flush_policy::count:
+    if (pending_lines_ >= flush_count_)
       flush(ctx);
-      break;
-    case flush_policy::count:
-      if (pending_lines_ >= flush_count_)
-        flush(ctx);
-      break;
-    case flush_policy::interval:
-      break;
+    break;
+  case flush_policy::interval:
+    break;
   }
 }
 
@@ -232,7 +237,8 @@ void jsonl_sink::stop(context& ctx) {
     const auto lost = std::count(pending_.begin(), pending_.end(), '\n');
     ctx.count("dropped_lines", lost);
     ctx.log(log_level::error, "jsonl sink '" + name_ + "': " + std::to_string(lost) +
-                                  " lines could not be written to " + file_.path() + " before stop");
+                                  " lines could not be written to " + file_.path() +
+                                  " before stop");
     pending_.clear();
   }
 }

@@ -12,7 +12,9 @@ rotating_file::rotating_file(std::string path, bool append, std::uint64_t max_si
                              std::uint32_t max_files)
     : path_(std::move(path)), append_(append), max_size_(max_size), max_files_(max_files) {}
 
-rotating_file::~rotating_file() { close(); }
+rotating_file::~rotating_file() {
+  close();
+}
 
 rotating_file::rotating_file(rotating_file&& o) noexcept
     : path_(std::move(o.path_)), append_(o.append_), opened_once_(o.opened_once_),

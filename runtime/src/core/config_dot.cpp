@@ -19,7 +19,9 @@ std::string escaped(std::string_view text) {
   return out;
 }
 
-std::string dot_id(std::string_view text) { return '"' + escaped(text) + '"'; }
+std::string dot_id(std::string_view text) {
+  return '"' + escaped(text) + '"';
+}
 
 struct kind_style {
   component_kind kind;

@@ -57,29 +57,47 @@ std::string join(const std::vector<std::string>& items, std::string_view sep) {
 
 const char* toml_type_name(const toml::node& n) {
   switch (n.type()) {
-    case toml::node_type::table: return "a table";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a float";
-    case toml::node_type::boolean: return "a boolean";
-    case toml::node_type::date: return "a date";
-    case toml::node_type::time: return "a time";
-    case toml::node_type::date_time: return "a date-time";
-    default: return "nothing";
+  case toml::node_type::table:
+    return "a table";
+  case toml::node_type::array:
+    return "an array";
+  case toml::node_type::string:
+    return "a string";
+  case toml::node_type::integer:
+    return "an integer";
+  case toml::node_type::floating_point:
+    return "a float";
+  case toml::node_type::boolean:
+    return "a boolean";
+  case toml::node_type::date:
+    return "a date";
+  case toml::node_type::time:
+    return "a time";
+  case toml::node_type::date_time:
+    return "a date-time";
+  default:
+    return "nothing";
   }
 }
 
 const char* expected_text(option_type t) {
   switch (t) {
-    case option_type::string: return "a string";
-    case option_type::integer: return "an integer";
-    case option_type::floating: return "a number";
-    case option_type::boolean: return "a boolean (true or false)";
-    case option_type::duration: return "a duration string such as \"10s\"";
-    case option_type::size: return "a size such as \"64MiB\" or a number of bytes";
-    case option_type::string_list: return "a list of strings";
-    case option_type::table: return "a table";
+  case option_type::string:
+    return "a string";
+  case option_type::integer:
+    return "an integer";
+  case option_type::floating:
+    return "a number";
+  case option_type::boolean:
+    return "a boolean (true or false)";
+  case option_type::duration:
+    return "a duration string such as \"10s\"";
+  case option_type::size:
+    return "a size such as \"64MiB\" or a number of bytes";
+  case option_type::string_list:
+    return "a list of strings";
+  case option_type::table:
+    return "a table";
   }
   return "?";
 }
@@ -122,10 +140,9 @@ option_spec spec(std::string key, option_type type, std::string def, std::string
 
 const std::vector<option_spec>& quota_specs() {
   static const std::vector<option_spec> s = {
-      spec("cpu_percent", option_type::floating, "", "CPU time limit in percent of one core",
-           0.1, 10000.0),
-      spec("memory_mb", option_type::integer, "", "accounted memory limit in MiB", 1.0,
-           1048576.0),
+      spec("cpu_percent", option_type::floating, "", "CPU time limit in percent of one core", 0.1,
+           10000.0),
+      spec("memory_mb", option_type::integer, "", "accounted memory limit in MiB", 1.0, 1048576.0),
       spec("events_per_second", option_type::floating, "", "event rate limit", 0.001, 1e9),
       spec("handler_timeout", option_type::duration, "", "longest a handler may run", 0.001),
       spec("grace", option_type::duration, "5s", "no enforcement during start-up", 0.0),
@@ -267,100 +284,100 @@ public:
     };
     std::optional<double> number; // for range checks, in the spec's unit
     switch (s.type) {
-      case option_type::string: {
-        const auto* str = v.as_string();
-        if (!str)
-          return wrong_type();
-        if (!s.choices.empty() &&
-            std::find(s.choices.begin(), s.choices.end(), str->get()) == s.choices.end()) {
-          error(v.source(), name + " must be one of " + join_quoted(s.choices) + " (got '" +
-                                str->get() + "')" + did_you_mean(str->get(), s.choices));
+    case option_type::string: {
+      const auto* str = v.as_string();
+      if (!str)
+        return wrong_type();
+      if (!s.choices.empty() &&
+          std::find(s.choices.begin(), s.choices.end(), str->get()) == s.choices.end()) {
+        error(v.source(), name + " must be one of " + join_quoted(s.choices) + " (got '" +
+                              str->get() + "')" + did_you_mean(str->get(), s.choices));
+        return false;
+      }
+      return true;
+    }
+    case option_type::integer:
+      if (!v.is_integer())
+        return wrong_type();
+      number = static_cast<double>(v.as_integer()->get());
+      break;
+    case option_type::floating:
+      if (!v.is_number())
+        return wrong_type();
+      number = v.is_integer() ? static_cast<double>(v.as_integer()->get())
+                              : v.as_floating_point()->get();
+      break;
+    case option_type::boolean:
+      return v.is_boolean() ? true : wrong_type();
+    case option_type::duration: {
+      const auto* str = v.as_string();
+      if (!str)
+        return wrong_type();
+      auto d = parse_duration(str->get());
+      if (!d) {
+        error(v.source(), name + " is not a valid duration: '" + str->get() +
+                              "' (use a number and a unit: ns, us, ms, s, m, h, d; e.g. \"10s\")");
+        return false;
+      }
+      number = std::chrono::duration<double>(*d).count();
+      break;
+    }
+    case option_type::size: {
+      if (const auto* i = v.as_integer()) {
+        if (i->get() < 0) {
+          error(v.source(), name + " must not be negative (got " + std::to_string(i->get()) + ")");
           return false;
         }
-        return true;
-      }
-      case option_type::integer:
-        if (!v.is_integer())
-          return wrong_type();
-        number = static_cast<double>(v.as_integer()->get());
-        break;
-      case option_type::floating:
-        if (!v.is_number())
-          return wrong_type();
-        number = v.is_integer() ? static_cast<double>(v.as_integer()->get())
-                                : v.as_floating_point()->get();
-        break;
-      case option_type::boolean:
-        return v.is_boolean() ? true : wrong_type();
-      case option_type::duration: {
-        const auto* str = v.as_string();
-        if (!str)
-          return wrong_type();
-        auto d = parse_duration(str->get());
-        if (!d) {
-          error(v.source(), name + " is not a valid duration: '" + str->get() +
-                                "' (use a number and a unit: ns, us, ms, s, m, h, d; e.g. \"10s\")");
-          return false;
-        }
-        number = std::chrono::duration<double>(*d).count();
+        number = static_cast<double>(i->get());
         break;
       }
-      case option_type::size: {
-        if (const auto* i = v.as_integer()) {
-          if (i->get() < 0) {
-            error(v.source(), name + " must not be negative (got " + std::to_string(i->get()) + ")");
-            return false;
-          }
-          number = static_cast<double>(i->get());
-          break;
-        }
-        const auto* str = v.as_string();
-        if (!str)
-          return wrong_type();
-        auto sz = parse_size(str->get());
-        if (!sz) {
-          error(v.source(), name + " is not a valid size: '" + str->get() +
-                                "' (use bytes or a unit: KiB, MiB, GiB, KB, MB, GB; e.g. \"64MiB\")");
-          return false;
-        }
-        number = static_cast<double>(*sz);
-        break;
+      const auto* str = v.as_string();
+      if (!str)
+        return wrong_type();
+      auto sz = parse_size(str->get());
+      if (!sz) {
+        error(v.source(), name + " is not a valid size: '" + str->get() +
+                              "' (use bytes or a unit: KiB, MiB, GiB, KB, MB, GB; e.g. \"64MiB\")");
+        return false;
       }
-      case option_type::string_list: {
-        const auto* arr = v.as_array();
-        if (!arr)
-          return wrong_type();
-        bool ok = true;
-        std::size_t index = 0;
-        for (const auto& e : *arr) {
-          ++index;
-          if (!e.is_string()) {
-            error(e.source(), name + " must be a list of strings; element " +
-                                  std::to_string(index) + " is " + toml_type_name(e));
-            ok = false;
-          } else if (!s.choices.empty() &&
-                     std::find(s.choices.begin(), s.choices.end(), *e.value<std::string>()) ==
-                         s.choices.end()) {
-            const auto item = *e.value<std::string>();
-            error(e.source(), name + " accepts only " + join_quoted(s.choices) + " (got '" + item +
-                                  "')" + did_you_mean(item, s.choices));
-            ok = false;
-          }
+      number = static_cast<double>(*sz);
+      break;
+    }
+    case option_type::string_list: {
+      const auto* arr = v.as_array();
+      if (!arr)
+        return wrong_type();
+      bool ok = true;
+      std::size_t index = 0;
+      for (const auto& e : *arr) {
+        ++index;
+        if (!e.is_string()) {
+          error(e.source(), name + " must be a list of strings; element " + std::to_string(index) +
+                                " is " + toml_type_name(e));
+          ok = false;
+        } else if (!s.choices.empty() && std::find(s.choices.begin(), s.choices.end(),
+                                                   *e.value<std::string>()) == s.choices.end()) {
+          const auto item = *e.value<std::string>();
+          error(e.source(), name + " accepts only " + join_quoted(s.choices) + " (got '" + item +
+                                "')" + did_you_mean(item, s.choices));
+          ok = false;
         }
-        return ok;
       }
-      case option_type::table:
-        return v.is_table() ? true : wrong_type();
+      return ok;
+    }
+    case option_type::table:
+      return v.is_table() ? true : wrong_type();
     }
     if (number) {
       const bool low = s.min && *number < *s.min;
       const bool high = s.max && *number > *s.max;
       if (low || high) {
-        std::string got = v.is_string() ? "'" + *v.value<std::string>() + "'"
-                                        : format_number(*number);
+        std::string got =
+            v.is_string() ? "'" + *v.value<std::string>() + "'" : format_number(*number);
         std::string bound;
         if (s.min && s.max)
-          bound = "between " + format_limit(s.type, *s.min) + " and " + format_limit(s.type, *s.max);
+          bound =
+              "between " + format_limit(s.type, *s.min) + " and " + format_limit(s.type, *s.max);
         else if (s.min)
           bound = "at least " + format_limit(s.type, *s.min);
         else
@@ -497,8 +514,8 @@ engine_settings read_engine(checker& chk, const toml::node& node) {
   engine_settings e;
   const auto* t = node.as_table();
   if (!t) {
-    chk.error(node.source(), "'engine' must be a table ([engine]), not " +
-                                 std::string(toml_type_name(node)));
+    chk.error(node.source(),
+              "'engine' must be a table ([engine]), not " + std::string(toml_type_name(node)));
     return e;
   }
   chk.check_table(*t, engine_specs(), {}, "[engine]", node.source());
@@ -531,8 +548,8 @@ bool valid_component_name(std::string_view name) {
   if (name.empty())
     return false;
   return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-';
   });
 }
 
@@ -544,14 +561,15 @@ struct input_ref {
 
 struct parsed_component {
   component_decl decl;
-  source_position name_where;           // the NAME key
-  source_position inputs_where;         // the `inputs` key (or the header when absent)
+  source_position name_where;   // the NAME key
+  source_position inputs_where; // the `inputs` key (or the header when absent)
   std::vector<input_ref> input_refs;
   bool has_inputs_key = false;
 };
 
 std::string with_article(std::string_view noun) {
-  const bool vowel = !noun.empty() && std::string_view("aeiou").find(noun.front()) != std::string_view::npos;
+  const bool vowel =
+      !noun.empty() && std::string_view("aeiou").find(noun.front()) != std::string_view::npos;
   return (vowel ? "an " : "a ") + std::string(noun);
 }
 
@@ -579,7 +597,8 @@ const component_type* resolve_type(checker& chk, const registry& reg, component_
   std::string message;
   if (kind == component_kind::detector && type_name == "plugin") {
     message = "detector type 'plugin' is not available in this build (no plugin host registered "
-              "it), so " + where + " cannot load a plugin";
+              "it), so " +
+              where + " cannot load a plugin";
   } else {
     message = "unknown " + kind_name + " type '" + type_name + "' in " + where +
               did_you_mean(type_name, known);
@@ -610,8 +629,8 @@ void read_component(checker& chk, const registry& reg, component_kind kind, cons
   pc.name_where = chk.at(key.source());
   pc.inputs_where = pc.decl.where;
   if (!valid_component_name(name))
-    chk.error(key.source(), "invalid component name '" + name +
-                                "': use letters, digits, '_' and '-' only");
+    chk.error(key.source(),
+              "invalid component name '" + name + "': use letters, digits, '_' and '-' only");
 
   // The common keys first; unknown-key checks need the type's options, so they come after.
   const component_type* type = nullptr;
@@ -631,8 +650,9 @@ void read_component(checker& chk, const registry& reg, component_kind kind, cons
       for (const auto* d : reg.list(kind))
         known.push_back(d->name);
       chk.error(node.source(),
-                where + " has no 'type', so it is a plugin detector, but detector type 'plugin' "
-                        "is not available in this build (no plugin host registered it)" +
+                where +
+                    " has no 'type', so it is a plugin detector, but detector type 'plugin' "
+                    "is not available in this build (no plugin host registered it)" +
                     (known.empty() ? std::string(" and no detector types are registered")
                                    : "; known detector types: " + join(known, ", ")));
     }
@@ -641,7 +661,8 @@ void read_component(checker& chk, const registry& reg, component_kind kind, cons
   for (const auto& [k, v] : *t) {
     const std::string ks(k.str());
     const auto& common = common_specs();
-    auto it = std::find_if(common.begin(), common.end(), [&](const auto& s) { return s.key == ks; });
+    auto it =
+        std::find_if(common.begin(), common.end(), [&](const auto& s) { return s.key == ks; });
     if (it == common.end() || ks == "type")
       continue;
     if (!chk.check_value(*it, v, where))
@@ -672,8 +693,8 @@ void read_component(checker& chk, const registry& reg, component_kind kind, cons
     }
   }
   if (pc.decl.schedule.interval && !pc.decl.schedule.cron.empty())
-    chk.error(t->get("schedule")->source(), "'interval' and 'schedule' in " + where +
-                                                " exclude each other: keep one");
+    chk.error(t->get("schedule")->source(),
+              "'interval' and 'schedule' in " + where + " exclude each other: keep one");
 
   // Type-specific keys: everything else, checked against the type's option list.
   toml::table settings;
@@ -705,18 +726,16 @@ void check_graph(checker& chk, const std::vector<parsed_component>& comps) {
     if (!fresh) {
       const auto& first = comps[it->second];
       chk.error(c.name_where, "duplicate component name '" + c.decl.name + "': [" +
-                                  section_of(c.decl.kind) + "." + c.decl.name +
-                                  "] and [" + section_of(first.decl.kind) + "." + first.decl.name +
-                                  "] (line " + std::to_string(first.decl.where.line) +
-                                  ") need different names");
+                                  section_of(c.decl.kind) + "." + c.decl.name + "] and [" +
+                                  section_of(first.decl.kind) + "." + first.decl.name + "] (line " +
+                                  std::to_string(first.decl.where.line) + ") need different names");
     } else {
       names.push_back(c.decl.name);
     }
   }
 
   for (const auto& c : comps) {
-    const std::string where =
-        "[" + std::string(section_of(c.decl.kind)) + "." + c.decl.name + "]";
+    const std::string where = "[" + std::string(section_of(c.decl.kind)) + "." + c.decl.name + "]";
     if (c.decl.kind == component_kind::source && c.has_inputs_key && !c.input_refs.empty()) {
       chk.error(c.inputs_where, "source '" + c.decl.name +
                                     "' cannot have inputs: sources collect on their own "
@@ -725,8 +744,9 @@ void check_graph(checker& chk, const std::vector<parsed_component>& comps) {
     }
     if (c.decl.kind == component_kind::sink && c.input_refs.empty()) {
       chk.error(c.has_inputs_key ? c.inputs_where : c.decl.where,
-                "sink '" + c.decl.name + "' has no inputs: add inputs = [\"NAME\", ...] naming the "
-                                         "sources, analyzers or detectors it delivers");
+                "sink '" + c.decl.name +
+                    "' has no inputs: add inputs = [\"NAME\", ...] naming the "
+                    "sources, analyzers or detectors it delivers");
     }
     std::set<std::string> seen;
     for (const auto& in : c.input_refs) {
@@ -736,8 +756,8 @@ void check_graph(checker& chk, const std::vector<parsed_component>& comps) {
       }
       auto it = by_name.find(in.name);
       if (it == by_name.end()) {
-        chk.error(in.where, "unknown input '" + in.name + "' in " + where +
-                                did_you_mean(in.name, names));
+        chk.error(in.where,
+                  "unknown input '" + in.name + "' in " + where + did_you_mean(in.name, names));
         continue;
       }
       const auto& target = comps[it->second].decl;
@@ -860,9 +880,9 @@ config_result load_config_string(std::string_view text, std::string origin, cons
     root = toml::parse(text, std::string_view(origin));
   } catch (const toml::parse_error& e) {
     config_result r;
-    r.errors.push_back(diagnostic{
-        source_position{origin, e.source().begin.line, e.source().begin.column},
-        "syntax error: " + std::string(e.description())});
+    r.errors.push_back(
+        diagnostic{source_position{origin, e.source().begin.line, e.source().begin.column},
+                   "syntax error: " + std::string(e.description())});
     return r;
   }
   return load_table(root, std::move(origin), reg);
@@ -876,16 +896,17 @@ config_result load_config_file(const std::string& path, const registry& reg) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {
     config_result r;
-    r.errors.push_back(diagnostic{source_position{path, 0, 0},
-                                  "cannot read the config file: it is a directory"});
+    r.errors.push_back(
+        diagnostic{source_position{path, 0, 0}, "cannot read the config file: it is a directory"});
     return r;
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     const int err = errno;
     config_result r;
-    r.errors.push_back(diagnostic{source_position{path, 0, 0},
-                                  "cannot read the config file: " + std::string(std::strerror(err))});
+    r.errors.push_back(
+        diagnostic{source_position{path, 0, 0},
+                   "cannot read the config file: " + std::string(std::strerror(err))});
     return r;
   }
   std::ostringstream buf;

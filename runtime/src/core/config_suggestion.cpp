@@ -20,7 +20,8 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
     for (std::size_t j = 1; j <= m; ++j) {
       const std::size_t cost = lower(a[i - 1]) == lower(b[j - 1]) ? 0 : 1;
       d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-      if (i > 1 && j > 1 && lower(a[i - 1]) == lower(b[j - 2]) && lower(a[i - 2]) == lower(b[j - 1]))
+      if (i > 1 && j > 1 && lower(a[i - 1]) == lower(b[j - 2]) &&
+          lower(a[i - 2]) == lower(b[j - 1]))
         d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
     }
   }
@@ -30,7 +31,8 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 // The closest candidate within a distance that still looks like a typo (about a third of the
 // word), or empty. Ties go to the first candidate, so callers list the likely ones first.
 std::string closest_match(std::string_view word, const std::vector<std::string>& candidates) {
-  const std::size_t limit = std::max<std::size_t>(1, std::min<std::size_t>(3, (word.size() + 1) / 3));
+  const std::size_t limit =
+      std::max<std::size_t>(1, std::min<std::size_t>(3, (word.size() + 1) / 3));
   std::string best;
   std::size_t best_d = limit + 1;
   for (const auto& c : candidates) {

@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "phantomguard/actors/sink/rotating_file.hpp"
 #include "phantomguard/runtime/component.hpp"
 #include "phantomguard/runtime/finding.hpp"
 #include "phantomguard/runtime/options.hpp"
-#include "phantomguard/actors/sink/rotating_file.hpp"
 
 namespace pg::actors::sink {
 
@@ -49,10 +49,10 @@ private:
   std::chrono::steady_clock::duration flush_interval_ = std::chrono::seconds(1);
   std::uint64_t max_pending_ = 16u << 20;
 
-  std::string pending_;              // lines not yet written
-  std::uint64_t pending_lines_ = 0;  // since the last flush
+  std::string pending_;             // lines not yet written
+  std::uint64_t pending_lines_ = 0; // since the last flush
   std::chrono::steady_clock::time_point last_flush_{};
-  bool failing_ = false;             // inside a failure episode
+  bool failing_ = false; // inside a failure episode
 };
 
 } // namespace pg::actors::sink

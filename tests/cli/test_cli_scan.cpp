@@ -1,0 +1,124 @@
+// phantomguard scan: report formats, --fail-on, --only, --output, through the real binary.
+#include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include "cli_process.hpp"
+
+using namespace pg::test;
+
+namespace {
+
+std::vector<nlohmann::json> jsonl(const std::string& text) {
+  std::vector<nlohmann::json> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);)
+    out.push_back(nlohmann::json::parse(line));
+  return out;
+}
+
+std::size_t count_rule(const std::vector<nlohmann::json>& findings, const std::string& rule) {
+  std::size_t n = 0;
+  for (const auto& f : findings)
+    n += f["rule"] == rule ? 1 : 0;
+  return n;
+}
+
+} // namespace
+
+SCENARIO("scan reports findings as JSON Lines and exits by severity") {
+  GIVEN("a pipeline whose jsonl sink writes to /dev/full") {
+    auto r = run_cli({"scan", "--config", "configs/scan_devfull.toml", "--format", "jsonl"});
+    THEN("the sink's failure is one high finding, and the default --fail-on high exits 1") {
+      CHECK(r.code == 1);
+      const auto findings = jsonl(r.out);
+      CHECK(count_rule(findings, "engine.sink_write_failed") == 1);
+      for (const auto& f : findings) {
+        if (f["rule"] != "engine.sink_write_failed")
+          continue;
+        CHECK(f["severity"] == "high");
+        CHECK(f["entity"]["path"] == "/dev/full");
+        CHECK(f["analyzer"] == "full");
+      }
+      // The console sink was replaced by the report: nothing but JSON on stdout.
+      CHECK(r.out.find("SEVERITY") == std::string::npos);
+      // The summary goes to stderr.
+      CHECK(r.err.find("scan: ") != std::string::npos);
+      CHECK(r.err.find("COMPONENT") != std::string::npos);
+    }
+  }
+  GIVEN("the same pipeline with other --fail-on thresholds") {
+    THEN("critical exits 0, medium exits 1") {
+      CHECK(run_cli({"scan", "-c", "configs/scan_devfull.toml", "--fail-on", "critical", "-q"})
+                .code == 0);
+      CHECK(
+          run_cli({"scan", "-c", "configs/scan_devfull.toml", "--fail-on", "medium", "-q"}).code ==
+          1);
+    }
+  }
+  GIVEN("a pipeline that finds nothing") {
+    auto r = run_cli({"scan", "-c", "configs/scan_quiet.toml", "--format", "jsonl"});
+    THEN("no output, exit 0, and a summary naming the source") {
+      CHECK(r.code == 0);
+      CHECK(r.out.empty());
+      CHECK(r.err.rfind("scan: 0 findings from 1 components", 0) == 0);
+      CHECK(r.err.find("\nprocfs ") != std::string::npos);
+    }
+    THEN("--quiet drops the summary") {
+      auto q = run_cli({"scan", "-c", "configs/scan_quiet.toml", "--format", "jsonl", "--quiet"});
+      CHECK(q.code == 0);
+      CHECK(q.err.empty());
+    }
+    THEN("the table format prints the count line") {
+      auto t = run_cli({"scan", "-c", "configs/scan_quiet.toml", "-q"});
+      CHECK(t.code == 0);
+      CHECK(t.out.find("0 findings") != std::string::npos);
+    }
+  }
+}
+
+SCENARIO("scan --only and --output") {
+  THEN("--only with an unknown name is a usage error") {
+    auto r = run_cli({"scan", "-c", "configs/scan_devfull.toml", "--only", "procfs,nosuch"});
+    CHECK(r.code == 2);
+    CHECK(r.err == "phantomguard scan: --only names unknown component 'nosuch' (known: procfs)\n");
+  }
+  THEN("--only naming a sink is a usage error") {
+    auto r = run_cli({"scan", "-c", "configs/scan_devfull.toml", "--only", "full"});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("'full' is a sink") != std::string::npos);
+  }
+  THEN("--only keeping the source still feeds every sink") {
+    auto r = run_cli(
+        {"scan", "-c", "configs/scan_devfull.toml", "--only", "procfs", "--format", "jsonl", "-q"});
+    CHECK(r.code == 1);
+    CHECK(count_rule(jsonl(r.out), "engine.sink_write_failed") == 1);
+  }
+  THEN("--output writes the report to the file, not to stdout") {
+    char tmpl[] = "/tmp/pg_cli_report_XXXXXX";
+    const int fd = ::mkstemp(tmpl);
+    ::close(fd);
+    auto r = run_cli(
+        {"scan", "-c", "configs/scan_devfull.toml", "--format", "json", "-q", "--output", tmpl});
+    CHECK(r.code == 1);
+    CHECK(r.out.empty());
+    auto report = nlohmann::json::parse(slurp(tmpl));
+    REQUIRE(report.is_array());
+    std::size_t failed = 0;
+    for (const auto& f : report)
+      failed += f["rule"] == "engine.sink_write_failed" ? 1 : 0;
+    CHECK(failed == 1);
+    ::unlink(tmpl);
+  }
+  THEN("an --output that cannot be written is refused before the scan") {
+    auto r = run_cli({"scan", "-c", "configs/scan_quiet.toml", "--output", "/nonexistent/r.txt"});
+    CHECK(r.code == 2);
+    CHECK(r.err == "phantomguard scan: cannot write --output /nonexistent/r.txt: No such file or "
+                   "directory\n");
+  }
+  THEN("a broken config is a config error with the diagnostics on stderr") {
+    auto r = run_cli({"scan", "-c", "configs/broken.toml"});
+    CHECK(r.code == 2);
+    CHECK(r.err == golden("validate_broken.stderr", r.err));
+  }
+}
