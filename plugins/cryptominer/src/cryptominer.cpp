@@ -23,7 +23,7 @@ public:
   void on_event(const pg::sdk::event_view& e) override {
     ++events_;
     const process_facts p{e.get_string("comm"), e.get_string("exe"), e.get_string("cmdline")};
-    auto m = classify(p, rules_);
+    auto m = classify(p, rules_, scratch_);
     if (!m)
       return;
     const std::int64_t pid = e.get_int("pid", -1);
@@ -55,6 +55,7 @@ private:
   pg::sdk::host host_;
   rules_config rules_;
   reported_set reported_;
+  std::string scratch_;
   std::uint64_t events_ = 0;
   std::uint64_t findings_ = 0;
 };

@@ -72,8 +72,18 @@ inline bool icontains(std::string_view hay, std::string_view needle) noexcept {
          }) != hay.end();
 }
 
+/// Lower-cases `in` into `out` (reused between calls, so no allocation once warm).
+inline std::string_view lower_into(std::string_view in, std::string& out) {
+  out.resize(in.size());
+  std::transform(in.begin(), in.end(), out.begin(),
+                 [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); });
+  return out;
+}
+
 /// The strongest match for one process, or nullopt. Order: name, stratum URL, pool, flags.
-inline std::optional<match> classify(const process_facts& p, const rules_config& cfg) {
+/// `scratch` is a buffer the caller keeps between calls (the lower-cased command line).
+inline std::optional<match> classify(const process_facts& p, const rules_config& cfg,
+                                     std::string& scratch) {
   for (const auto& allowed : cfg.allow_exe)
     if (!p.exe.empty() && p.exe == allowed)
       return std::nullopt;
@@ -89,17 +99,22 @@ inline std::optional<match> classify(const process_facts& p, const rules_config&
       return match{"miner.known_binary", 3, "known crypto-miner binary running", n};
   if (p.cmdline.empty())
     return std::nullopt;
-  for (auto s : stratum_schemes)
-    if (icontains(p.cmdline, s))
-      return match{"miner.stratum_url", 3, "process connects to a mining pool (stratum URL)",
-                   std::string(s)};
+  // Every needle below is lower case: fold the command line once, then plain find().
+  const std::string_view cmd = lower_into(p.cmdline, scratch);
+  if (cmd.find("stratum") != std::string_view::npos)
+    for (auto s : stratum_schemes)
+      if (cmd.find(s) != std::string_view::npos)
+        return match{"miner.stratum_url", 3, "process connects to a mining pool (stratum URL)",
+                     std::string(s)};
   for (auto d : pool_domains)
-    if (icontains(p.cmdline, d))
+    if (cmd.find(d) != std::string_view::npos)
       return match{"miner.pool_domain", 3, "process names a known mining pool", std::string(d)};
+  if (cmd.find('-') == std::string_view::npos && cmd.find("cryptonight") == std::string_view::npos)
+    return std::nullopt; // every remaining indicator is a flag or "cryptonight"
   int flags = 0;
   std::string seen;
   for (auto f : miner_flags) {
-    if (icontains(p.cmdline, f)) {
+    if (cmd.find(f) != std::string_view::npos) {
       ++flags;
       seen += (seen.empty() ? "" : " ") + std::string(f);
     }

@@ -1,6 +1,7 @@
 // elf_image.cpp — a bounds-checked ELF reader (32/64-bit, either byte order) for load-time checks.
 #include "plugin/elf_image.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 
@@ -29,8 +30,12 @@ std::optional<elf_image> elf_image::read(const std::string& path, std::string* e
     return std::nullopt;
   }
   elf_image img;
-  img.bytes_.resize(max_bytes);
-  in.read(img.bytes_.data(), static_cast<std::streamsize>(max_bytes));
+  // Size the buffer from the file, not from the cap: a 100 KiB plugin needs 100 KiB.
+  in.seekg(0, std::ios::end);
+  const auto size = static_cast<std::size_t>(std::max<std::streamoff>(0, in.tellg()));
+  in.seekg(0, std::ios::beg);
+  img.bytes_.resize(std::min(size, max_bytes));
+  in.read(img.bytes_.data(), static_cast<std::streamsize>(img.bytes_.size()));
   img.bytes_.resize(static_cast<std::size_t>(in.gcount()));
   if (img.bytes_.size() < 52 || img.bytes_.compare(0, 4, "\x7f" "ELF") != 0) {
     if (error) {

@@ -72,10 +72,15 @@ public:
   [[nodiscard]] const pg_field* begin() const noexcept { return e_->fields; }
   [[nodiscard]] const pg_field* end() const noexcept { return e_->fields + e_->field_count; }
 
-  /// The field `key`, or nullptr. Linear: events carry a handful of fields.
+  /// The field `key`, or nullptr. Linear: events carry a handful of fields. Keys are short
+  /// words of similar length ("pid", "uid", "exe"), so the size and first byte reject most
+  /// candidates before a byte comparison.
   [[nodiscard]] const pg_value* get(std::string_view key) const noexcept {
+    if (key.empty())
+      return nullptr;
     for (const pg_field& f : *this)
-      if (view(f.key) == key)
+      if (f.key.size == key.size() && f.key.data[0] == key[0] &&
+          std::memcmp(f.key.data, key.data(), key.size()) == 0)
         return &f.value;
     return nullptr;
   }
@@ -417,7 +422,17 @@ struct thunks {
     return st == PG_OK ? reinterpret_cast<pg_detector*>(inst) : nullptr;
   }
   static pg_status on_batch(pg_detector* p, const pg_event_batch* b, pg_error* err) noexcept {
-    return guarded(err, [&] { self(p)->impl->on_batch(batch_view{b}); });
+    return guarded(err, [&] {
+      D& d = *self(p)->impl;
+      // When D keeps the default on_batch, loop here and call D::on_event by its qualified name:
+      // a direct (inlinable) call per event instead of a virtual one.
+      if constexpr (std::is_same_v<decltype(&D::on_batch), decltype(&detector::on_batch)>) {
+        for (event_view e : batch_view{b})
+          d.D::on_event(e);
+      } else {
+        d.on_batch(batch_view{b});
+      }
+    });
   }
   static pg_status on_timer(pg_detector* p, std::int64_t now, pg_error* err) noexcept {
     return guarded(err, [&] { self(p)->impl->on_timer(now); });
