@@ -2,7 +2,10 @@
 BUILD_DIR ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
-CMAKE_FLAGS ?=
+CMAKE_FLAGS ?= -DPG_WERROR=ON
+# ccache keys on paths relative to the checkout, so a fresh clone (CI) reuses earlier compiles.
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := 1
 CTEST_FLAGS ?=
 
 .PHONY: all deps configure build test run bench clean
