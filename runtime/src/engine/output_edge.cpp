@@ -138,17 +138,26 @@ void output_edge::enforce_policy() {
         auto b = pending_.back();
         pending_.pop_back();
         auto every = std::max<std::uint64_t>(1, mb.sample_every);
-        std::vector<event> kept;
-        for (const auto& ev : b->events)
-          if (sample_counter_++ % every == 0)
-            kept.push_back(ev);
+        thinned_target_ = std::max(thinned_target_, b->size());
+        std::int64_t kept = 0;
+        std::int64_t kept_bytes = 0;
+        for (const auto& ev : b->events) {
+          if (sample_counter_++ % every == 0) {
+            thinned_.push_back(ev);
+            kept_bytes += static_cast<std::int64_t>(ev.approx_bytes());
+            ++kept;
+          }
+        }
         drop(drop_reason::sampled, static_cast<std::int64_t>(b->size()),
              static_cast<std::int64_t>(b->bytes));
-        if (!kept.empty()) {
-          auto k = make_batch(std::move(kept));
-          push_pending(k);
-          stats().add_dropped(drop_reason::sampled, -static_cast<std::int64_t>(k->size()));
-        }
+        // The survivors stay pending (in thinned_) and are not dropped.
+        stats().add_dropped(drop_reason::sampled, -kept);
+        pending_events_ += kept;
+        pending_bytes_ += kept_bytes;
+        stats().pending_events.fetch_add(kept, std::memory_order_relaxed);
+        stats().pending_bytes.fetch_add(kept_bytes, std::memory_order_relaxed);
+        if (thinned_.size() >= thinned_target_)
+          release_thinned();
       }
       while (over() && pending_.size() > 1)
         drop_pending_front(reason);
@@ -166,6 +175,24 @@ void output_edge::enforce_policy() {
       return;
     }
   }
+}
+
+void output_edge::release_thinned() {
+  if (thinned_.empty())
+    return;
+  std::vector<event> events;
+  events.swap(thinned_);
+  auto b = make_batch(std::move(events));
+  // The events are already counted pending; re-base the byte estimate on the batch's own.
+  auto e = static_cast<std::int64_t>(b->size());
+  std::int64_t est = 0;
+  for (const auto& ev : b->events)
+    est += static_cast<std::int64_t>(ev.approx_bytes());
+  pending_events_ -= e;
+  pending_bytes_ -= est;
+  stats().pending_events.fetch_sub(e, std::memory_order_relaxed);
+  stats().pending_bytes.fetch_sub(est, std::memory_order_relaxed);
+  push_pending(std::move(b));
 }
 
 void output_edge::on_ack(std::uint64_t epoch, std::int64_t grant_events, std::int64_t grant_bytes) {
@@ -217,6 +244,7 @@ void output_edge::drop_front_unacked(drop_reason reason) {
 }
 
 void output_edge::close(drop_reason reason) {
+  release_thinned();
   while (!unacked_.empty())
     drop_front_unacked(reason);
   while (!pending_.empty())

@@ -55,6 +55,8 @@ public:
   void pump(Send&& send) {
     if (!connected_)
       return;
+    if (pending_.empty() && !thinned_.empty() && credit_events_ > 0)
+      release_thinned();
     while (!pending_.empty()) {
       auto b = take_sendable();
       if (!b)
@@ -77,7 +79,9 @@ public:
   /// The consumer is down (restarting): hold everything until rewire().
   void disconnect() noexcept { connected_ = false; }
 
-  [[nodiscard]] bool has_pending() const noexcept { return !pending_.empty(); }
+  [[nodiscard]] bool has_pending() const noexcept {
+    return !pending_.empty() || !thinned_.empty();
+  }
   [[nodiscard]] bool has_unacked() const noexcept { return !unacked_.empty(); }
   /// Full for the producer's purposes: a block edge with events waiting for credit.
   [[nodiscard]] bool blocking() const noexcept {
@@ -100,6 +104,7 @@ private:
   void enforce_policy();
   void drop_pending_front(drop_reason r);
   void drop(drop_reason r, std::int64_t events, std::int64_t bytes);
+  void release_thinned();
 
   out_edge_spec spec_;
   bool connected_ = true;
@@ -110,6 +115,10 @@ private:
   std::int64_t pending_bytes_ = 0;
   std::deque<batch_ptr> unacked_;
   std::uint64_t sample_counter_ = 0;
+  // `sample` keeps 1 in N of each batch; the survivors are gathered here into full-size batches,
+  // so thinning does not turn one message of N events into N messages of one.
+  std::vector<event> thinned_;
+  std::size_t thinned_target_ = 0;
   bool congested_ = false;
   std::int64_t drops_at_episode_start_ = 0;
   std::int64_t episode_drops_ = 0;
