@@ -147,7 +147,8 @@ public:
         fail_every_(init.settings.get_int("fail_every", 0)),
         hang_(init.settings.get_bool("hang", false)),
         fail_start_(init.settings.get_string("fail_start", "")),
-        burn_ms_(init.settings.get_int("burn_ms", 0)) {
+        burn_ms_(init.settings.get_int("burn_ms", 0)),
+        stop_sleep_ms_(init.settings.get_int("stop_sleep_ms", 0)) {
     if (init.settings.get_string("fail_factory", "") == "refuse")
       throw runtime::component_refused("engine.plugin_refused", "factory of " + name_ + " refused");
   }
@@ -185,7 +186,12 @@ public:
     if (burn_ms_ > 0)
       burn_cpu(burn_ms_, ctx);
   }
-  void stop(runtime::context&) override { probe::instance().at(name_).stops++; }
+  void stop(runtime::context&) override {
+    probe::instance().at(name_).stops++;
+    // A slow flush that ignores should_stop(): the shutdown deadline must cut it short.
+    if (stop_sleep_ms_ > 0)
+      std::this_thread::sleep_for(std::chrono::milliseconds(stop_sleep_ms_));
+  }
   std::string snapshot() override { return std::to_string(seen_); }
   void restore(std::string_view s) override {
     seen_ = std::stoll(std::string(s));
@@ -200,6 +206,7 @@ private:
   bool hang_;
   std::string fail_start_;
   std::int64_t burn_ms_;
+  std::int64_t stop_sleep_ms_;
   std::int64_t seen_ = 0;
 };
 

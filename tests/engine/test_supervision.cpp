@@ -285,3 +285,22 @@ SCENARIO("in run mode a restarted producer is re-wired and its consumer keeps re
     }
   }
 }
+
+SCENARIO("a sibling that does not stop within shutdown_timeout is killed and restarted",
+         "[engine][supervision]") {
+  register_test_components();
+  probe::instance().reset();
+  GIVEN("one_for_all; `bad` fails once; `good` takes 600 ms in stop(), deadline 100 ms") {
+    auto cfg = two_sinks(toml::table{{"fail_every", 5}}, fast_restarts(1));
+    cfg.engine.strategy = restart_strategy::one_for_all;
+    cfg.components[2].settings = component_settings(toml::table{{"stop_sleep_ms", 600}});
+    cfg.components[2].restart = fast_restarts(5);
+    cfg.components[2].restart.shutdown_timeout = std::chrono::milliseconds(100);
+    auto report = scan_of(cfg);
+    THEN("the deadline is reported, the sibling is replaced anyway, and the scan completes") {
+      CHECK_FALSE(report.timed_out);
+      CHECK(rules_for(report.findings, "good").front() == "engine.shutdown_timeout");
+      CHECK(probe::instance().at("good").starts >= 2);
+    }
+  }
+}
