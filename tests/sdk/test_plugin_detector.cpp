@@ -51,9 +51,9 @@ SCENARIO("a plugin detector turns subscribed events into findings", "[sdk][adapt
     WHEN("a batch of process events and an unsubscribed socket event arrives") {
       event sock = process_event(99, true);
       sock.kind = "socket";
-      c->on_batch(batch_of({process_event(1, true), process_event(2, false), sock,
-                            process_event(3, true)}),
-                  ctx);
+      c->on_batch(
+          batch_of({process_event(1, true), process_event(2, false), sock, process_event(3, true)}),
+          ctx);
       THEN("only the subscribed flagged events become findings, with the defaults as evidence") {
         auto found = ctx.with_rule("fixture.flagged");
         REQUIRE(found.size() == 2);
@@ -173,7 +173,9 @@ SCENARIO("a detector that fails in create", "[sdk][adapter][failure]") {
     }
     AND_WHEN("the config is corrected") {
       r.config.insert("threshold", 10);
-      THEN("it is created") { CHECK(make_plugin_component(r) != nullptr); }
+      THEN("it is created") {
+        CHECK(make_plugin_component(r) != nullptr);
+      }
     }
   }
 }

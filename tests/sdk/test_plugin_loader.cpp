@@ -33,7 +33,9 @@ std::string refusal_of(const plugin_request& r) {
   return i.refusal;
 }
 
-std::string failed_check(const plugin_request& r) { return inspect_plugin(r).checks.back().name; }
+std::string failed_check(const plugin_request& r) {
+  return inspect_plugin(r).checks.back().name;
+}
 
 std::string sha256_of(const std::string& path) {
   std::string cmd = "sha256sum '" + path + "'";
@@ -78,7 +80,7 @@ SCENARIO("a well-formed plugin passes every load-time check, in order", "[sdk][l
         CHECK(i.manifest->version.to_string() == "1.4.2");
         CHECK(i.manifest->abi_major == 1);
         CHECK(i.manifest->abi_minor == 0);
-        CHECK(i.manifest->detectors.size() == 5);
+        CHECK(i.manifest->detectors.size() == 7);
       }
     }
     WHEN("it is loaded") {
@@ -117,10 +119,13 @@ SCENARIO("plugins are found by id in the plugin directory", "[sdk][loader]") {
       r.version = ">=3";
       THEN("the refusal lists the versions found") {
         CHECK(refusal_of(r) ==
-              "plugin \"" + fixture_id + "\" (" PG_SDK_FIXTURE_DIR ") refused: no installed "
-              "version satisfies the requirement: expected version >=3, found version 1.4.2, "
-              "2.1.0; fix: install a version of " + fixture_id + " that satisfies \">=3\", or "
-              "change `version`");
+              "plugin \"" + fixture_id +
+                  "\" (" PG_SDK_FIXTURE_DIR ") refused: no installed "
+                  "version satisfies the requirement: expected version >=3, found version 1.4.2, "
+                  "2.1.0; fix: install a version of " +
+                  fixture_id +
+                  " that satisfies \">=3\", or "
+                  "change `version`");
       }
     }
     WHEN("the id is unknown") {
@@ -142,29 +147,35 @@ SCENARIO("ABI mismatches are refused with both versions", "[sdk][loader][abi]") 
   WHEN("the plugin's ABI major is older than the engine's") {
     const std::string path = fixture("fixture_abi0.so");
     THEN("it is refused before dlopen, naming both versions and the fix") {
-      CHECK(refusal_of(request_for(path)) ==
-            "plugin \"org.phantomguard.test.abi0\" (" + path + ") refused: incompatible ABI major "
-            "version: expected ABI 1.x (this engine speaks ABI 1.0), found ABI 0.0; fix: rebuild "
-            "the plugin against PhantomGuard SDK 1.x");
+      CHECK(
+          refusal_of(request_for(path)) ==
+          "plugin \"org.phantomguard.test.abi0\" (" + path +
+              ") refused: incompatible ABI major "
+              "version: expected ABI 1.x (this engine speaks ABI 1.0), found ABI 0.0; fix: rebuild "
+              "the plugin against PhantomGuard SDK 1.x");
     }
   }
   WHEN("the plugin's ABI major is newer than the engine's") {
     const std::string path = fixture("fixture_abi2.so");
     THEN("it is refused, pointing at an engine upgrade") {
-      CHECK(refusal_of(request_for(path)) ==
-            "plugin \"org.phantomguard.test.abi2\" (" + path + ") refused: incompatible ABI major "
-            "version: expected ABI 1.x (this engine speaks ABI 1.0), found ABI 2.0; fix: upgrade "
-            "the engine to one that speaks ABI 2.x, or use a build of the plugin for ABI 1");
+      CHECK(
+          refusal_of(request_for(path)) ==
+          "plugin \"org.phantomguard.test.abi2\" (" + path +
+              ") refused: incompatible ABI major "
+              "version: expected ABI 1.x (this engine speaks ABI 1.0), found ABI 2.0; fix: upgrade "
+              "the engine to one that speaks ABI 2.x, or use a build of the plugin for ABI 1");
     }
   }
   WHEN("the plugin requires a newer minor than the engine's") {
     const std::string path = fixture("fixture_minor1.so");
     THEN("it is refused") {
-      CHECK(refusal_of(request_for(path)) ==
-            "plugin \"org.phantomguard.test.minor1\" (" + path + ") refused: requires a newer ABI "
-            "minor version: expected ABI 1.x requiring at most minor 0 (this engine speaks ABI "
-            "1.0), found ABI 1.1 required; fix: upgrade the engine to one that speaks ABI 1.1 or "
-            "newer, or use a version of the plugin built for ABI 1.0");
+      CHECK(
+          refusal_of(request_for(path)) ==
+          "plugin \"org.phantomguard.test.minor1\" (" + path +
+              ") refused: requires a newer ABI "
+              "minor version: expected ABI 1.x requiring at most minor 0 (this engine speaks ABI "
+              "1.0), found ABI 1.1 required; fix: upgrade the engine to one that speaks ABI 1.1 or "
+              "newer, or use a version of the plugin built for ABI 1.0");
     }
   }
   WHEN("load_plugin is asked for it") {
@@ -182,11 +193,13 @@ SCENARIO("ABI mismatches are refused with both versions", "[sdk][loader][abi]") 
 
 SCENARIO("a plugin without the entry point is refused before it runs", "[sdk][loader]") {
   const std::string path = fixture("fixture_noentry.so");
-  CHECK(refusal_of(request_for(path)) ==
-        "plugin \"org.phantomguard.test.noentry\" (" + path + ") refused: missing required "
-        "symbol: expected exported function pg_plugin_entry, found exports "
-        "fixture_something_else; fix: register the detectors with PHANTOMGUARD_PLUGIN(...) (C++) "
-        "or export pg_plugin_entry (C, with PG_EXPORT)");
+  CHECK(
+      refusal_of(request_for(path)) ==
+      "plugin \"org.phantomguard.test.noentry\" (" + path +
+          ") refused: missing required "
+          "symbol: expected exported function pg_plugin_entry, found exports "
+          "fixture_something_else; fix: register the detectors with PHANTOMGUARD_PLUGIN(...) (C++) "
+          "or export pg_plugin_entry (C, with PG_EXPORT)");
 }
 
 SCENARIO("files that are not plugins for this machine are refused", "[sdk][loader][elf]") {
@@ -194,10 +207,11 @@ SCENARIO("files that are not plugins for this machine are refused", "[sdk][loade
   WHEN("the file is not ELF") {
     const std::string path = dir.write("notes.so", "hello, I am text\n");
     THEN("the refusal quotes what the file starts with") {
-      CHECK(refusal_of(request_for(path)) ==
-            "plugin \"" + path + "\" (" + path + ") refused: not an ELF shared object: expected "
-            "an ELF .so, found not an ELF file (starts with \"hell\"); fix: point `plugin` at the "
-            ".so built by phantomguard_add_plugin");
+      CHECK(refusal_of(request_for(path)) == "plugin \"" + path + "\" (" + path +
+                                                 ") refused: not an ELF shared object: expected "
+                                                 "an ELF .so, found not an ELF file (starts with "
+                                                 "\"hell\"); fix: point `plugin` at the "
+                                                 ".so built by phantomguard_add_plugin");
     }
   }
 #if defined(__x86_64__)
@@ -211,18 +225,21 @@ SCENARIO("files that are not plugins for this machine are refused", "[sdk][loade
     }
     THEN("the refusal names both architectures") {
       CHECK(refusal_of(request_for(path)) ==
-            "plugin \"" + fixture_id + "\" (" + path + ") refused: built for another "
-            "architecture: expected x86-64 (64-bit), found AArch64 (64-bit); fix: rebuild the "
-            "plugin for x86-64");
+            "plugin \"" + fixture_id + "\" (" + path +
+                ") refused: built for another "
+                "architecture: expected x86-64 (64-bit), found AArch64 (64-bit); fix: rebuild the "
+                "plugin for x86-64");
     }
   }
 #endif
   WHEN("the file is a file that does not exist") {
     const std::string path = dir / "gone.so";
-    CHECK(refusal_of(request_for(path)) ==
-          "plugin \"" + path + "\" (" + path + ") refused: plugin file not found: expected an "
-          "existing .so, found nothing at this path; fix: correct the path, or give the plugin's "
-          "id and set engine.plugin_dir");
+    CHECK(
+        refusal_of(request_for(path)) ==
+        "plugin \"" + path + "\" (" + path +
+            ") refused: plugin file not found: expected an "
+            "existing .so, found nothing at this path; fix: correct the path, or give the plugin's "
+            "id and set engine.plugin_dir");
   }
 }
 
@@ -234,8 +251,9 @@ SCENARIO("plugins others could have replaced are refused", "[sdk][loader][permis
       CHECK(failed_check(request_for(path)) == "file");
       CHECK(refusal_of(request_for(path)) ==
             "plugin \"" + fixture_id + "\" (" + path + ") refused: the file " + path +
-            " is writable by group or others: expected mode without group/other write (e.g. "
-            "0644), found mode 0666; fix: chmod go-w " + path);
+                " is writable by group or others: expected mode without group/other write (e.g. "
+                "0644), found mode 0666; fix: chmod go-w " +
+                path);
     }
   }
   WHEN("the directory is group-writable") {
@@ -244,8 +262,9 @@ SCENARIO("plugins others could have replaced are refused", "[sdk][loader][permis
     THEN("the directory is refused") {
       CHECK(refusal_of(request_for(path)) ==
             "plugin \"" + fixture_id + "\" (" + path + ") refused: the directory " + dir.path() +
-            " is writable by group or others: expected mode without group/other write (e.g. "
-            "0755), found mode 0775; fix: chmod go-w " + dir.path());
+                " is writable by group or others: expected mode without group/other write (e.g. "
+                "0755), found mode 0775; fix: chmod go-w " +
+                dir.path());
     }
   }
   WHEN("the file belongs to another user") {
@@ -258,8 +277,9 @@ SCENARIO("plugins others could have replaced are refused", "[sdk][loader][permis
     THEN("the owner is refused") {
       CHECK(refusal_of(request_for(path)) ==
             "plugin \"" + fixture_id + "\" (" + path + ") refused: the file " + path +
-            " has an untrusted owner: expected owner root (uid 0), found owner uid 54321; fix: "
-            "chown root " + path);
+                " has an untrusted owner: expected owner root (uid 0), found owner uid 54321; fix: "
+                "chown root " +
+                path);
     }
   }
 }
@@ -273,34 +293,46 @@ SCENARIO("the sha256 pin and the version requirement hold or the plugin is refus
     r.sha256 = std::string(64, '0');
     THEN("the refusal gives both digests") {
       CHECK(refusal_of(r) ==
-            "plugin \"" + fixture_id + "\" (" + path + ") refused: sha256 pin mismatch: expected "
-            "sha256 " + std::string(64, '0') + ", found sha256 " + actual + "; fix: reinstall "
-            "the plugin you pinned, or if this build is trusted set `sha256` to " + actual);
+            "plugin \"" + fixture_id + "\" (" + path +
+                ") refused: sha256 pin mismatch: expected "
+                "sha256 " +
+                std::string(64, '0') + ", found sha256 " + actual +
+                "; fix: reinstall "
+                "the plugin you pinned, or if this build is trusted set `sha256` to " +
+                actual);
     }
   }
   WHEN("the pin is given in upper case") {
     plugin_request r = request_for(path);
     for (char c : actual)
       r.sha256 += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    THEN("it matches") { CHECK(inspect_plugin(r).ok()); }
+    THEN("it matches") {
+      CHECK(inspect_plugin(r).ok());
+    }
   }
   WHEN("the pin is malformed") {
     plugin_request r = request_for(path);
     r.sha256 = "abc";
     THEN("it is refused as malformed") {
-      CHECK(refusal_of(r) == "plugin \"" + fixture_id + "\" (" + path + ") refused: malformed "
-                             "sha256 pin: expected 64 hex digits, found \"abc\"; fix: set `sha256` "
-                             "to the output of sha256sum " + path);
+      CHECK(refusal_of(r) ==
+            "plugin \"" + fixture_id + "\" (" + path +
+                ") refused: malformed "
+                "sha256 pin: expected 64 hex digits, found \"abc\"; fix: set `sha256` "
+                "to the output of sha256sum " +
+                path);
     }
   }
   WHEN("the version does not satisfy the requirement") {
     plugin_request r = request_for(path);
     r.version = ">=2";
     THEN("it is refused with both") {
-      CHECK(refusal_of(r) == "plugin \"" + fixture_id + "\" (" + path + ") refused: version does "
-                             "not satisfy the requirement: expected version >=2, found version "
-                             "1.4.2; fix: install a version of " + fixture_id + " that satisfies "
-                             "\">=2\", or change `version`");
+      CHECK(refusal_of(r) == "plugin \"" + fixture_id + "\" (" + path +
+                                 ") refused: version does "
+                                 "not satisfy the requirement: expected version >=2, found version "
+                                 "1.4.2; fix: install a version of " +
+                                 fixture_id +
+                                 " that satisfies "
+                                 "\">=2\", or change `version`");
     }
   }
 }
@@ -311,9 +343,11 @@ SCENARIO("the detector's config is checked against the manifest", "[sdk][loader]
     plugin_request r = request_for(path);
     r.config.insert("threshold", "high");
     THEN("the refusal names the key, the type and the value") {
-      CHECK(refusal_of(r) == "plugin \"" + fixture_id + "\" (" + path + ") refused: config key "
-                             "\"threshold\" has the wrong type: expected an integer, found string "
-                             "\"high\"; fix: set config.threshold to an integer");
+      CHECK(refusal_of(r) ==
+            "plugin \"" + fixture_id + "\" (" + path +
+                ") refused: config key "
+                "\"threshold\" has the wrong type: expected an integer, found string "
+                "\"high\"; fix: set config.threshold to an integer");
     }
   }
   WHEN("a list holds a number") {
@@ -323,39 +357,47 @@ SCENARIO("the detector's config is checked against the manifest", "[sdk][loader]
     names.push_back(3);
     r.config.insert("names", names);
     THEN("it is refused") {
-      CHECK(refusal_of(r) == "plugin \"" + fixture_id + "\" (" + path + ") refused: config key "
-                             "\"names\" has the wrong type: expected an array of strings, found "
-                             "array; fix: set config.names to an array of strings");
+      CHECK(refusal_of(r) ==
+            "plugin \"" + fixture_id + "\" (" + path +
+                ") refused: config key "
+                "\"names\" has the wrong type: expected an array of strings, found "
+                "array; fix: set config.names to an array of strings");
     }
   }
   WHEN("a key is unknown") {
     plugin_request r = request_for(path);
     r.config.insert("treshold", 3);
     THEN("the refusal lists the declared keys") {
-      CHECK(refusal_of(r) == "plugin \"" + fixture_id + "\" (" + path + ") refused: unknown "
-                             "config key \"treshold\": expected one of threshold, label, ratio, "
-                             "enabled, names, found \"treshold\"; fix: remove config.treshold or "
-                             "correct its spelling");
+      CHECK(refusal_of(r) ==
+            "plugin \"" + fixture_id + "\" (" + path +
+                ") refused: unknown "
+                "config key \"treshold\": expected one of threshold, label, ratio, "
+                "enabled, names, found \"treshold\"; fix: remove config.treshold or "
+                "correct its spelling");
     }
   }
   WHEN("the detector does not exist") {
     plugin_request r = request_for(path);
     r.detector = "nope";
     THEN("the refusal lists the detectors") {
-      CHECK(refusal_of(r) == "plugin \"" + fixture_id + "\" (" + path + ") refused: no such "
-                             "detector: expected one of echo, throws, rejects, flaky, mute, found "
-                             "\"nope\"; fix: set `detector` to one of echo, throws, rejects, "
-                             "flaky, mute");
+      CHECK(refusal_of(r) ==
+            "plugin \"" + fixture_id + "\" (" + path +
+                ") refused: no such "
+                "detector: expected one of echo, throws, rejects, flaky, mute, burner, "
+                "hoarder, found \"nope\"; fix: set `detector` to one of echo, "
+                "throws, rejects, flaky, mute, burner, hoarder");
     }
   }
   WHEN("process isolation is asked for") {
     plugin_request r = request_for(path);
     r.isolation = "process";
     THEN("it is refused as not yet supported") {
-      CHECK(refusal_of(r) == "plugin \"" + fixture_id + "\" (" + path + ") refused: isolation "
-                             "\"process\" is not supported yet: expected isolation \"in_process\", "
-                             "found isolation \"process\"; fix: set isolation = \"in_process\" "
-                             "(the sandboxed child host is not available in this engine)");
+      CHECK(refusal_of(r) ==
+            "plugin \"" + fixture_id + "\" (" + path +
+                ") refused: isolation "
+                "\"process\" is not supported yet: expected isolation \"in_process\", "
+                "found isolation \"process\"; fix: set isolation = \"in_process\" "
+                "(the sandboxed child host is not available in this engine)");
     }
   }
 }

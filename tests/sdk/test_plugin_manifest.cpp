@@ -69,9 +69,12 @@ SCENARIO("a manifest is parsed with every declared field", "[sdk][manifest]") {
 
 SCENARIO("a broken manifest is rejected with the key at fault", "[sdk][manifest]") {
   CHECK(parse_error("{") == "the manifest is not valid JSON");
-  CHECK(parse_error(R"({"id": "detector", "version": "1.0.0", "vendor": "v", "detectors": [{"name": "d"}]})") ==
-        "\"id\" \"detector\" is not reverse-DNS (e.g. \"org.example.detector\")");
-  CHECK(parse_error(R"({"id": "a.b", "version": "1.0", "vendor": "v", "detectors": [{"name": "d"}]})") ==
+  CHECK(
+      parse_error(
+          R"({"id": "detector", "version": "1.0.0", "vendor": "v", "detectors": [{"name": "d"}]})") ==
+      "\"id\" \"detector\" is not reverse-DNS (e.g. \"org.example.detector\")");
+  CHECK(parse_error(
+            R"({"id": "a.b", "version": "1.0", "vendor": "v", "detectors": [{"name": "d"}]})") ==
         "\"version\" \"1.0\" is not a semantic version (e.g. \"1.2.0\")");
   CHECK(parse_error(R"({"id": "a.b", "version": "1.0.0", "detectors": [{"name": "d"}]})") ==
         "\"vendor\" must be a non-empty string");
@@ -85,7 +88,8 @@ SCENARIO("a broken manifest is rejected with the key at fault", "[sdk][manifest]
         "detector \"d\": config key \"k\": \"default\" does not match type integer");
   CHECK(parse_error(R"({"id": "a.b", "version": "1.0.0", "vendor": "v",
                         "detectors": [{"name": "d", "config": [{"key": "k", "type": "map"}]}]})") ==
-        "detector \"d\": config key \"k\": unknown type \"map\" (string, integer, float, boolean, string_list)");
+        "detector \"d\": config key \"k\": unknown type \"map\" (string, integer, float, boolean, "
+        "string_list)");
   CHECK(parse_error(R"({"id": "a.b", "version": "1.0.0", "vendor": "v",
                         "detectors": [{"name": "d"}, {"name": "d"}]})") ==
         "detector \"d\" declared twice");

@@ -87,8 +87,8 @@ SCENARIO("the factory of type plugin refuses a bad plugin with engine.plugin_ref
   toml::table cfg;
   cfg.insert("label", "from-toml");
   settings.insert("config", cfg);
-  auto c = reg.find(component_kind::detector, "plugin")->factory(
-      component_init{"det", component_settings(settings), "/tmp"});
+  auto c = reg.find(component_kind::detector, "plugin")
+               ->factory(component_init{"det", component_settings(settings), "/tmp"});
   CHECK(c != nullptr);
 }
 
@@ -96,11 +96,13 @@ SCENARIO("plugins list shows every plugin of a directory", "[sdk][cli]") {
   auto r = run({"list", "--plugin-dir", PG_SDK_FIXTURE_DIR});
   CHECK(r.code == 0);
   CHECK(has_line(r.out, "org.phantomguard.test.fixture  1.4.2  abi 1.0  detectors: echo, throws, "
-                        "rejects, flaky, mute  " + fixture("fixture.so")));
+                        "rejects, flaky, mute, burner, hoarder  " +
+                            fixture("fixture.so")));
   CHECK(has_line(r.out, "org.phantomguard.test.abi2  2.0.0  abi 2.0  detectors: echo, throws, "
-                        "rejects, flaky, mute  " + fixture("fixture_abi2.so")));
+                        "rejects, flaky, mute  " +
+                            fixture("fixture_abi2.so")));
   CHECK(has_line(r.out, "org.phantomguard.test.plain-c  0.3.1  abi 1.0  detectors: count  " +
-                        fixture("plain_c.so")));
+                            fixture("plain_c.so")));
 }
 
 SCENARIO("plugins info prints the manifest without loading the plugin", "[sdk][cli]") {
@@ -128,7 +130,8 @@ SCENARIO("plugins info prints the manifest without loading the plugin", "[sdk][c
     const std::string path = dir.write("x.so", "text");
     auto r = run({"info", path});
     CHECK(r.code == 1);
-    CHECK(r.err == "phantomguard plugins info: " + path + ": not an ELF file (starts with \"text\")\n");
+    CHECK(r.err ==
+          "phantomguard plugins info: " + path + ": not an ELF file (starts with \"text\")\n");
   }
 }
 
@@ -138,7 +141,8 @@ SCENARIO("plugins check runs every load-time check and exits 0 or 1", "[sdk][cli
     CHECK(r.code == 0);
     CHECK(has_line(r.out, "ok    abi: requires ABI 1.0, engine speaks 1.0"));
     CHECK(has_line(r.out, "ok    version: 1.4.2 satisfies >=1"));
-    CHECK(has_line(r.out, "plugin org.phantomguard.test.fixture 1.4.2 passes every load-time check"));
+    CHECK(
+        has_line(r.out, "plugin org.phantomguard.test.fixture 1.4.2 passes every load-time check"));
   }
   WHEN("the plugin is checked by id") {
     auto r = run({"check", "org.phantomguard.test.plain-c", "--plugin-dir", PG_SDK_FIXTURE_DIR});

@@ -39,15 +39,16 @@ SCENARIO("an outside author builds the example against the installed SDK", "[sdk
   const std::string prefix = tmp / "prefix";
   const std::string cmake = PG_CMAKE_COMMAND;
   GIVEN("the SDK installed with cmake --install --component sdk") {
-    REQUIRE(sh(cmake + " --install '" PG_BINARY_DIR "' --component sdk --prefix '" + prefix + "'") ==
-            0);
+    REQUIRE(sh(cmake + " --install '" PG_BINARY_DIR "' --component sdk --prefix '" + prefix +
+               "'") == 0);
     THEN("the headers, the package files and the pkg-config file are there") {
       CHECK(fs::exists(prefix + "/include/phantomguard/sdk/plugin.h"));
       CHECK(fs::exists(prefix + "/include/phantomguard/sdk/detector.hpp"));
       CHECK(fs::exists(prefix + "/lib/cmake/PhantomGuardSDK/PhantomGuardSDKConfig.cmake"));
       CHECK(fs::exists(prefix + "/lib/cmake/PhantomGuardSDK/PhantomGuardSDKConfigVersion.cmake"));
       CHECK(fs::exists(prefix + "/lib/cmake/PhantomGuardSDK/PhantomGuardSDKPlugin.cmake"));
-      CHECK(capture("PKG_CONFIG_PATH='" + prefix + "/lib/pkgconfig' pkg-config --modversion "
+      CHECK(capture("PKG_CONFIG_PATH='" + prefix +
+                    "/lib/pkgconfig' pkg-config --modversion "
                     "phantomguard-sdk") == "1.0.0\n");
       const std::string cflags = capture("PKG_CONFIG_PATH='" + prefix +
                                          "/lib/pkgconfig' pkg-config --cflags phantomguard-sdk");
@@ -61,8 +62,9 @@ SCENARIO("an outside author builds the example against the installed SDK", "[sdk
       fs::copy(PG_SOURCE_DIR "/examples/detector-plugin", src, fs::copy_options::recursive);
       const std::string build = tmp / "build";
       const int configured =
-          sh(cmake + " -S '" + src + "' -B '" + build + "' -G '" PG_CMAKE_GENERATOR
-                     "' -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH='" + prefix + "'");
+          sh(cmake + " -S '" + src + "' -B '" + build +
+             "' -G '" PG_CMAKE_GENERATOR "' -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH='" +
+             prefix + "'");
       REQUIRE(configured == 0);
       REQUIRE(sh(cmake + " --build '" + build + "'") == 0);
       const std::string so = build + "/suspicious_tmp_exec.so";

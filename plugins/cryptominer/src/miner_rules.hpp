@@ -20,10 +20,10 @@ struct process_facts {
 };
 
 struct match {
-  std::string_view rule;      // "miner.known_binary", ...
-  int severity = 3;           // 0 info .. 4 critical, as pg_severity
+  std::string_view rule; // "miner.known_binary", ...
+  int severity = 3;      // 0 info .. 4 critical, as pg_severity
   std::string_view title;
-  std::string indicator;      // what matched
+  std::string indicator; // what matched
 };
 
 struct rules_config {
@@ -33,21 +33,22 @@ struct rules_config {
 };
 
 inline constexpr std::array<std::string_view, 18> known_miners = {
-    "xmrig", "xmr-stak", "xmr-stak-cpu", "minerd", "cpuminer", "cpuminer-multi", "ccminer",
-    "cgminer", "bfgminer", "ethminer", "nbminer", "t-rex", "lolminer", "phoenixminer",
-    "nanominer", "gminer", "teamredminer", "srbminer-multi"};
+    "xmrig",    "xmr-stak",     "xmr-stak-cpu", "minerd",   "cpuminer",     "cpuminer-multi",
+    "ccminer",  "cgminer",      "bfgminer",     "ethminer", "nbminer",      "t-rex",
+    "lolminer", "phoenixminer", "nanominer",    "gminer",   "teamredminer", "srbminer-multi"};
 
 inline constexpr std::array<std::string_view, 5> stratum_schemes = {
     "stratum+tcp://", "stratum+ssl://", "stratum+tls://", "stratum2+tcp://", "stratum1+tcp://"};
 
 inline constexpr std::array<std::string_view, 12> pool_domains = {
-    "minexmr.com", "supportxmr.com", "moneroocean.stream", "nanopool.org", "2miners.com",
-    "f2pool.com", "hashvault.pro", "c3pool.com", "herominers.com", "nicehash.com",
-    "minergate.com", "xmrpool.eu"};
+    "minexmr.com",    "supportxmr.com", "moneroocean.stream", "nanopool.org",
+    "2miners.com",    "f2pool.com",     "hashvault.pro",      "c3pool.com",
+    "herominers.com", "nicehash.com",   "minergate.com",      "xmrpool.eu"};
 
 inline constexpr std::array<std::string_view, 11> miner_flags = {
-    "--donate-level", "--randomx", "--rig-id", "--nicehash", "--cpu-priority", "--max-cpu-usage",
-    "--coin=", "--algo=rx", "-a rx/", "cryptonight", "--cpu-max-threads-hint"};
+    "--donate-level",        "--randomx", "--rig-id",  "--nicehash", "--cpu-priority",
+    "--max-cpu-usage",       "--coin=",   "--algo=rx", "-a rx/",     "cryptonight",
+    "--cpu-max-threads-hint"};
 
 inline std::string_view basename(std::string_view path) noexcept {
   auto slash = path.rfind('/');
@@ -55,8 +56,7 @@ inline std::string_view basename(std::string_view path) noexcept {
 }
 
 inline bool iequals(std::string_view a, std::string_view b) noexcept {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) ==
                   std::tolower(static_cast<unsigned char>(y));
          });
@@ -75,8 +75,9 @@ inline bool icontains(std::string_view hay, std::string_view needle) noexcept {
 /// Lower-cases `in` into `out` (reused between calls, so no allocation once warm).
 inline std::string_view lower_into(std::string_view in, std::string& out) {
   out.resize(in.size());
-  std::transform(in.begin(), in.end(), out.begin(),
-                 [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); });
+  std::transform(in.begin(), in.end(), out.begin(), [](char c) {
+    return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  });
   return out;
 }
 
@@ -88,9 +89,7 @@ inline std::optional<match> classify(const process_facts& p, const rules_config&
     if (!p.exe.empty() && p.exe == allowed)
       return std::nullopt;
   const std::string_view exe_name = basename(p.exe);
-  auto is_name = [&](std::string_view n) {
-    return iequals(exe_name, n) || iequals(p.comm, n);
-  };
+  auto is_name = [&](std::string_view n) { return iequals(exe_name, n) || iequals(p.comm, n); };
   for (auto n : known_miners)
     if (is_name(n))
       return match{"miner.known_binary", 3, "known crypto-miner binary running", std::string(n)};

@@ -21,8 +21,7 @@ public:
   static constexpr std::string_view name = "reverse_shell";
 
   reverse_shell(const pg::sdk::config& cfg, pg::sdk::host host)
-      : host_(host),
-        shells_(cfg.get_string_list("shells")),
+      : host_(host), shells_(cfg.get_string_list("shells")),
         ignore_loopback_(cfg.get_bool("ignore_loopback", true)),
         max_tracked_(cfg.get_int("max_tracked", 16384)) {
     if (max_tracked_ <= 0)
@@ -127,7 +126,8 @@ private:
       return;
     const std::int64_t fd = e.get_int("fd", -1);
     const bool stdio = fd >= 0 && fd <= 2;
-    const std::string_view rule = stdio ? "reverse_shell.stdio_socket" : "reverse_shell.shell_socket";
+    const std::string_view rule =
+        stdio ? "reverse_shell.stdio_socket" : "reverse_shell.shell_socket";
     pg::sdk::finding f(std::string(rule),
                        stdio ? pg::sdk::severity::critical : pg::sdk::severity::high,
                        stdio ? "shell's standard input/output is a network socket"

@@ -51,8 +51,8 @@ inline std::optional<match> classify_cmdline(std::string_view cmdline) {
     return match{"reverse_shell.dev_tcp", 4, "shell redirected to a network socket (/dev/tcp)",
                  "/dev/tcp"};
   const std::string_view prog = program(cmdline);
-  const bool netcat = prog == "nc" || prog == "ncat" || prog == "netcat" || prog == "nc.traditional" ||
-                      prog == "nc.openbsd";
+  const bool netcat = prog == "nc" || prog == "ncat" || prog == "netcat" ||
+                      prog == "nc.traditional" || prog == "nc.openbsd";
   if (netcat && any_of(cmdline, {" -e ", " -c ", " --exec", " --sh-exec", " -e/", " -c/"}))
     return match{"reverse_shell.netcat_exec", 4, "netcat hands a program to a network peer",
                  std::string(prog) + " -e"};
@@ -66,10 +66,11 @@ inline std::optional<match> classify_cmdline(std::string_view cmdline) {
     return match{"reverse_shell.fifo_relay", 4, "shell relayed through a named pipe to the network",
                  "mkfifo + nc"};
   const bool interpreter = prog.starts_with("python") || prog.starts_with("perl") ||
-                           prog.starts_with("ruby") || prog.starts_with("php") ||
-                           prog == "node" || prog.starts_with("lua");
+                           prog.starts_with("ruby") || prog.starts_with("php") || prog == "node" ||
+                           prog.starts_with("lua");
   if (interpreter && any_of(cmdline, {"socket", "fsockopen", "tcpsocket", "net.connect"}) &&
-      any_of(cmdline, {"dup2", "pty.spawn", "subprocess", "/bin/sh", "/bin/bash", "exec(", "spawn("}))
+      any_of(cmdline,
+             {"dup2", "pty.spawn", "subprocess", "/bin/sh", "/bin/bash", "exec(", "spawn("}))
     return match{"reverse_shell.interpreter_oneliner", 3,
                  "script one-liner connects a shell to a network socket", std::string(prog)};
   return std::nullopt;

@@ -15,7 +15,8 @@ std::uint64_t elf_image::u(std::size_t off, std::size_t width) const noexcept {
     return 0;
   std::uint64_t v = 0;
   for (std::size_t i = 0; i < width; ++i) {
-    const auto byte = static_cast<std::uint8_t>(bytes_[off + (little_endian() ? width - 1 - i : i)]);
+    const auto byte =
+        static_cast<std::uint8_t>(bytes_[off + (little_endian() ? width - 1 - i : i)]);
     v = (v << 8) | byte;
   }
   return v;
@@ -37,13 +38,16 @@ std::optional<elf_image> elf_image::read(const std::string& path, std::string* e
   img.bytes_.resize(std::min(size, max_bytes));
   in.read(img.bytes_.data(), static_cast<std::streamsize>(img.bytes_.size()));
   img.bytes_.resize(static_cast<std::size_t>(in.gcount()));
-  if (img.bytes_.size() < 52 || img.bytes_.compare(0, 4, "\x7f" "ELF") != 0) {
+  if (img.bytes_.size() < 52 || img.bytes_.compare(0, 4,
+                                                   "\x7f"
+                                                   "ELF") != 0) {
     if (error) {
       std::string head;
       for (std::size_t i = 0; i < img.bytes_.size() && i < 4; ++i) {
         const unsigned char c = static_cast<unsigned char>(img.bytes_[i]);
-        head += (c >= 0x20 && c < 0x7f) ? std::string(1, static_cast<char>(c)) : "\\x" +
-               std::string(1, "0123456789abcdef"[c >> 4]) + "0123456789abcdef"[c & 15];
+        head += (c >= 0x20 && c < 0x7f) ? std::string(1, static_cast<char>(c))
+                                        : "\\x" + std::string(1, "0123456789abcdef"[c >> 4]) +
+                                              "0123456789abcdef"[c & 15];
       }
       *error = "not an ELF file (starts with \"" + head + "\")";
     }
@@ -67,17 +71,28 @@ std::optional<elf_image> elf_image::self(std::string* error) {
 
 std::string elf_image::machine_name(std::uint16_t m) {
   switch (m) {
-    case 3: return "x86 (i386)";
-    case 8: return "MIPS";
-    case 20: return "PowerPC";
-    case 21: return "PowerPC64";
-    case 22: return "S/390";
-    case 40: return "ARM";
-    case 62: return "x86-64";
-    case 183: return "AArch64";
-    case 243: return "RISC-V";
-    case 258: return "LoongArch";
-    default: return "machine " + std::to_string(m);
+  case 3:
+    return "x86 (i386)";
+  case 8:
+    return "MIPS";
+  case 20:
+    return "PowerPC";
+  case 21:
+    return "PowerPC64";
+  case 22:
+    return "S/390";
+  case 40:
+    return "ARM";
+  case 62:
+    return "x86-64";
+  case 183:
+    return "AArch64";
+  case 243:
+    return "RISC-V";
+  case 258:
+    return "LoongArch";
+  default:
+    return "machine " + std::to_string(m);
   }
 }
 

@@ -4,12 +4,12 @@
 // within a few percent of a built-in component doing the same work.
 #include "phantomguard/runtime/plugin_detector.hpp"
 
-#include <chrono>
-#include <cstddef>
-#include <cstring>
-#include <cmath>
 #include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <map>
 #include <stdexcept>
@@ -20,7 +20,9 @@
 namespace pg::runtime {
 namespace {
 
-pg_str str(std::string_view s) noexcept { return pg_str{s.data(), s.size()}; }
+pg_str str(std::string_view s) noexcept {
+  return pg_str{s.data(), s.size()};
+}
 std::string_view view(pg_str s) noexcept {
   return s.data == nullptr ? std::string_view{} : std::string_view{s.data, s.size};
 }
@@ -31,17 +33,22 @@ std::int64_t to_ns(wall_clock::time_point t) noexcept {
 
 nlohmann::json to_json(const pg_value& v) {
   switch (v.type) {
-    case PG_VALUE_BOOL: return v.as.b != 0;
-    case PG_VALUE_INT: return v.as.i;
-    case PG_VALUE_DOUBLE: return v.as.d;
-    case PG_VALUE_STRING: return std::string(view(v.as.s));
-    case PG_VALUE_STRING_LIST: {
-      nlohmann::json a = nlohmann::json::array();
-      for (std::size_t i = 0; v.as.list.items != nullptr && i < v.as.list.count; ++i)
-        a.push_back(std::string(view(v.as.list.items[i])));
-      return a;
-    }
-    default: return nullptr;
+  case PG_VALUE_BOOL:
+    return v.as.b != 0;
+  case PG_VALUE_INT:
+    return v.as.i;
+  case PG_VALUE_DOUBLE:
+    return v.as.d;
+  case PG_VALUE_STRING:
+    return std::string(view(v.as.s));
+  case PG_VALUE_STRING_LIST: {
+    nlohmann::json a = nlohmann::json::array();
+    for (std::size_t i = 0; v.as.list.items != nullptr && i < v.as.list.count; ++i)
+      a.push_back(std::string(view(v.as.list.items[i])));
+    return a;
+  }
+  default:
+    return nullptr;
   }
 }
 
@@ -72,59 +79,59 @@ struct config_storage {
     v.type = PG_VALUE_NONE;
     const nlohmann::json& d = spec.default_value;
     switch (spec.type) {
-      case config_key_type::string:
-        if (node != nullptr && node->is_string()) {
-          v.type = PG_VALUE_STRING;
-          v.as.s = keep(*node->value<std::string>());
-        } else if (d.is_string()) {
-          v.type = PG_VALUE_STRING;
-          v.as.s = keep(d.get<std::string>());
-        }
-        break;
-      case config_key_type::integer:
-        if (node != nullptr && node->is_integer()) {
-          v.type = PG_VALUE_INT;
-          v.as.i = *node->value<std::int64_t>();
-        } else if (d.is_number_integer()) {
-          v.type = PG_VALUE_INT;
-          v.as.i = d.get<std::int64_t>();
-        }
-        break;
-      case config_key_type::floating:
-        if (node != nullptr && (node->is_floating_point() || node->is_integer())) {
-          v.type = PG_VALUE_DOUBLE;
-          v.as.d = *node->value<double>();
-        } else if (d.is_number()) {
-          v.type = PG_VALUE_DOUBLE;
-          v.as.d = d.get<double>();
-        }
-        break;
-      case config_key_type::boolean:
-        if (node != nullptr && node->is_boolean()) {
-          v.type = PG_VALUE_BOOL;
-          v.as.b = *node->value<bool>() ? 1 : 0;
-        } else if (d.is_boolean()) {
-          v.type = PG_VALUE_BOOL;
-          v.as.b = d.get<bool>() ? 1 : 0;
-        }
-        break;
-      case config_key_type::string_list: {
-        std::vector<pg_str> items;
-        if (node != nullptr && node->is_array()) {
-          for (const auto& e : *node->as_array())
-            if (e.is_string())
-              items.push_back(keep(*e.value<std::string>()));
-        } else if (d.is_array()) {
-          for (const auto& e : d)
-            items.push_back(keep(e.get<std::string>()));
-        } else {
-          break;
-        }
-        lists.push_back(std::move(items));
-        v.type = PG_VALUE_STRING_LIST;
-        v.as.list = pg_str_list{lists.back().data(), lists.back().size()};
+    case config_key_type::string:
+      if (node != nullptr && node->is_string()) {
+        v.type = PG_VALUE_STRING;
+        v.as.s = keep(*node->value<std::string>());
+      } else if (d.is_string()) {
+        v.type = PG_VALUE_STRING;
+        v.as.s = keep(d.get<std::string>());
+      }
+      break;
+    case config_key_type::integer:
+      if (node != nullptr && node->is_integer()) {
+        v.type = PG_VALUE_INT;
+        v.as.i = *node->value<std::int64_t>();
+      } else if (d.is_number_integer()) {
+        v.type = PG_VALUE_INT;
+        v.as.i = d.get<std::int64_t>();
+      }
+      break;
+    case config_key_type::floating:
+      if (node != nullptr && (node->is_floating_point() || node->is_integer())) {
+        v.type = PG_VALUE_DOUBLE;
+        v.as.d = *node->value<double>();
+      } else if (d.is_number()) {
+        v.type = PG_VALUE_DOUBLE;
+        v.as.d = d.get<double>();
+      }
+      break;
+    case config_key_type::boolean:
+      if (node != nullptr && node->is_boolean()) {
+        v.type = PG_VALUE_BOOL;
+        v.as.b = *node->value<bool>() ? 1 : 0;
+      } else if (d.is_boolean()) {
+        v.type = PG_VALUE_BOOL;
+        v.as.b = d.get<bool>() ? 1 : 0;
+      }
+      break;
+    case config_key_type::string_list: {
+      std::vector<pg_str> items;
+      if (node != nullptr && node->is_array()) {
+        for (const auto& e : *node->as_array())
+          if (e.is_string())
+            items.push_back(keep(*e.value<std::string>()));
+      } else if (d.is_array()) {
+        for (const auto& e : d)
+          items.push_back(keep(e.get<std::string>()));
+      } else {
         break;
       }
+      lists.push_back(std::move(items));
+      v.type = PG_VALUE_STRING_LIST;
+      v.as.list = pg_str_list{lists.back().data(), lists.back().size()};
+      break;
+    }
     }
     entries.push_back(f);
   }
@@ -134,11 +141,16 @@ struct config_storage {
 
 log_level to_log_level(std::int32_t l) noexcept {
   switch (l) {
-    case PG_LOG_TRACE: return log_level::trace;
-    case PG_LOG_DEBUG: return log_level::debug;
-    case PG_LOG_INFO: return log_level::info;
-    case PG_LOG_WARN: return log_level::warn;
-    default: return log_level::error;
+  case PG_LOG_TRACE:
+    return log_level::trace;
+  case PG_LOG_DEBUG:
+    return log_level::debug;
+  case PG_LOG_INFO:
+    return log_level::info;
+  case PG_LOG_WARN:
+    return log_level::warn;
+  default:
+    return log_level::error;
   }
 }
 
@@ -146,8 +158,8 @@ class plugin_detector final : public component {
 public:
   plugin_detector(std::shared_ptr<loaded_plugin> plugin, const detector_manifest& det,
                   const pg_detector_vtable* vt, const toml::table& config)
-      : plugin_(std::move(plugin)), det_(det), vt_(vt), label_(quote(plugin_->manifest().id) +
-                                                             " detector " + quote(det.name)) {
+      : plugin_(std::move(plugin)), det_(det), vt_(vt),
+        label_(quote(plugin_->manifest().id) + " detector " + quote(det.name)) {
     for (const auto& spec : det_.config)
       config_.add(spec, config.get(spec.key));
     config_.finish();
@@ -158,12 +170,13 @@ public:
     api_.metric = &host_metric;
     api_.now = &host_now;
     api_.should_stop = &host_should_stop;
+    api_.account_memory = &host_account_memory;
 
     pg_error err = fresh_error();
     instance_ = vt_->create(&config_.view, &api_, &err);
     if (instance_ == nullptr) {
-      const std::string msg = "plugin " + label_ + " (" + plugin_->path() + ") failed in create" +
-                              describe(err);
+      const std::string msg =
+          "plugin " + label_ + " (" + plugin_->path() + ") failed in create" + describe(err);
       if (err.code == PG_ERR_CONFIG)
         throw component_refused("engine.plugin_refused",
                                 msg + "; fix: correct the detector's config");
@@ -400,6 +413,10 @@ private:
   void keep_log(log_level l, std::string m) { keep(kept_log{l, std::move(m)}); }
 
   void replay(context& ctx) {
+    if (pending_memory_ != 0) {
+      ctx.account_memory(pending_memory_);
+      pending_memory_ = 0;
+    }
     if (kept_.empty() && kept_dropped_ == 0)
       return;
     for (auto& k : kept_) {
@@ -492,6 +509,19 @@ private:
     return to_ns(d->ctx_ != nullptr ? d->ctx_->now() : wall_clock::now());
   }
 
+  static void host_account_memory(void* host, std::int64_t delta) {
+    auto* d = static_cast<plugin_detector*>(host);
+    try {
+      if (d->ctx_ != nullptr) {
+        d->ctx_->account_memory(d->pending_memory_ + delta);
+        d->pending_memory_ = 0;
+      } else {
+        d->pending_memory_ += delta; // handed over at the next hook
+      }
+    } catch (...) {
+    }
+  }
+
   static std::int32_t host_should_stop(void* host) {
     auto* d = static_cast<plugin_detector*>(host);
     return d->ctx_ != nullptr && d->ctx_->should_stop() ? 1 : 0;
@@ -510,6 +540,7 @@ private:
   std::vector<kept> kept_;
   std::size_t kept_dropped_ = 0;
   std::map<std::string, std::int64_t> counter_totals_;
+  std::int64_t pending_memory_ = 0; // accounted outside a hook, not yet passed on
 };
 
 } // namespace
@@ -522,7 +553,8 @@ std::unique_ptr<component> make_plugin_detector(std::shared_ptr<loaded_plugin> p
   if (vt == nullptr)
     throw component_refused(
         "engine.plugin_refused",
-        "plugin \"" + plugin->manifest().id + "\" (" + plugin->path() + ") refused: no usable detector " +
+        "plugin \"" + plugin->manifest().id + "\" (" + plugin->path() +
+            ") refused: no usable detector " +
             (detector.empty() ? std::string("(the first)") : "\"" + detector + "\"") +
             ": expected a vtable with create and destroy from pg_plugin_entry, found none; fix: "
             "register the detector class in PHANTOMGUARD_PLUGIN(...) under the manifest's name");

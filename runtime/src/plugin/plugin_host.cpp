@@ -17,8 +17,9 @@ std::string& dir_value() {
   return dir;
 }
 
-option_spec opt(std::string key, option_type type, std::string default_text, std::string description,
-                bool required = false, std::vector<std::string> choices = {}) {
+option_spec opt(std::string key, option_type type, std::string default_text,
+                std::string description, bool required = false,
+                std::vector<std::string> choices = {}) {
   option_spec o;
   o.key = std::move(key);
   o.type = type;
@@ -61,7 +62,8 @@ void register_plugin_support(registry& reg) {
           "in_process, or process (sandboxed child; not yet supported)", false,
           {"in_process", "process"}),
       opt("detector", option_type::string, "", "which detector of the plugin (default: the first)"),
-      opt("config", option_type::table, "", "the detector's settings, checked against its manifest"),
+      opt("config", option_type::table, "",
+          "the detector's settings, checked against its manifest"),
       opt("plugin_dir", option_type::string, "", "overrides engine.plugin_dir for this detector"),
   };
   t.factory = [](const component_init& init) -> std::unique_ptr<component> {

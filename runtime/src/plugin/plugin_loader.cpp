@@ -50,7 +50,9 @@ std::string join(const std::vector<std::string>& items, std::string_view sep = "
   return out;
 }
 
-std::string quote_text(std::string_view s) { return "\"" + std::string(s) + "\""; }
+std::string quote_text(std::string_view s) {
+  return "\"" + std::string(s) + "\"";
+}
 
 /// The one-line refusal every check produces: who, where, what, expected vs found, and the fix.
 std::string refusal_line(const std::string& who, const std::string& path, const std::string& what,
@@ -134,37 +136,54 @@ std::optional<std::string> sha256_file(const std::string& path) {
 
 std::string describe_toml(const toml::node& n) {
   switch (n.type()) {
-    case toml::node_type::string: return "string " + quote_text(n.value<std::string>().value_or(""));
-    case toml::node_type::integer: return "integer " + std::to_string(n.value<std::int64_t>().value_or(0));
-    case toml::node_type::floating_point: return "float";
-    case toml::node_type::boolean: return n.value<bool>().value_or(false) ? "boolean true" : "boolean false";
-    case toml::node_type::array: return "array";
-    case toml::node_type::table: return "table";
-    default: return "date/time";
+  case toml::node_type::string:
+    return "string " + quote_text(n.value<std::string>().value_or(""));
+  case toml::node_type::integer:
+    return "integer " + std::to_string(n.value<std::int64_t>().value_or(0));
+  case toml::node_type::floating_point:
+    return "float";
+  case toml::node_type::boolean:
+    return n.value<bool>().value_or(false) ? "boolean true" : "boolean false";
+  case toml::node_type::array:
+    return "array";
+  case toml::node_type::table:
+    return "table";
+  default:
+    return "date/time";
   }
 }
 
 bool toml_fits(const toml::node& n, config_key_type t) {
   switch (t) {
-    case config_key_type::string: return n.is_string();
-    case config_key_type::integer: return n.is_integer();
-    case config_key_type::floating: return n.is_floating_point() || n.is_integer();
-    case config_key_type::boolean: return n.is_boolean();
-    case config_key_type::string_list: {
-      const toml::array* a = n.as_array();
-      return a != nullptr && std::all_of(a->begin(), a->end(), [](const toml::node& e) { return e.is_string(); });
-    }
+  case config_key_type::string:
+    return n.is_string();
+  case config_key_type::integer:
+    return n.is_integer();
+  case config_key_type::floating:
+    return n.is_floating_point() || n.is_integer();
+  case config_key_type::boolean:
+    return n.is_boolean();
+  case config_key_type::string_list: {
+    const toml::array* a = n.as_array();
+    return a != nullptr &&
+           std::all_of(a->begin(), a->end(), [](const toml::node& e) { return e.is_string(); });
+  }
   }
   return false;
 }
 
 std::string a_type(config_key_type t) {
   switch (t) {
-    case config_key_type::integer: return "an integer";
-    case config_key_type::floating: return "a number";
-    case config_key_type::boolean: return "true or false";
-    case config_key_type::string_list: return "an array of strings";
-    case config_key_type::string: break;
+  case config_key_type::integer:
+    return "an integer";
+  case config_key_type::floating:
+    return "a number";
+  case config_key_type::boolean:
+    return "true or false";
+  case config_key_type::string_list:
+    return "an array of strings";
+  case config_key_type::string:
+    break;
   }
   return "a string";
 }
@@ -228,7 +247,8 @@ std::string check_owner_mode(const std::string& who, const std::string& shown, c
                              bool is_dir) {
   struct stat st {};
   if (::stat(p.c_str(), &st) != 0)
-    return refusal_line(who, shown, std::string("cannot stat the ") + (is_dir ? "directory" : "file"),
+    return refusal_line(who, shown,
+                        std::string("cannot stat the ") + (is_dir ? "directory" : "file"),
                         "a readable " + std::string(is_dir ? "directory" : "file"),
                         std::strerror(errno), "check the path");
   const char* what = is_dir ? "directory" : "file";
@@ -238,19 +258,22 @@ std::string check_owner_mode(const std::string& who, const std::string& shown, c
                         "point `plugin` at the .so file");
   const uid_t me = ::geteuid();
   if (st.st_uid != 0 && st.st_uid != me)
-    return refusal_line(who, shown, std::string("the ") + what + " " + p.string() + " has an untrusted owner",
+    return refusal_line(who, shown,
+                        std::string("the ") + what + " " + p.string() + " has an untrusted owner",
                         me == 0 ? "owner root (uid 0)" : "owner root or " + user_name(me),
-                        "owner " + user_name(st.st_uid),
-                        "chown root " + p.string());
+                        "owner " + user_name(st.st_uid), "chown root " + p.string());
   if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
-    return refusal_line(who, shown, std::string("the ") + what + " " + p.string() + " is writable by group or others",
-                        std::string("mode without group/other write (e.g. ") + (is_dir ? "0755" : "0644") + ")",
-                        "mode " + octal_mode(st.st_mode), "chmod go-w " + p.string());
+    return refusal_line(
+        who, shown,
+        std::string("the ") + what + " " + p.string() + " is writable by group or others",
+        std::string("mode without group/other write (e.g. ") + (is_dir ? "0755" : "0644") + ")",
+        "mode " + octal_mode(st.st_mode), "chmod go-w " + p.string());
   return {};
 }
 
 std::string host_machine_text(const detail::elf_image& self) {
-  return detail::elf_image::machine_name(self.machine()) + (self.is_64() ? " (64-bit)" : " (32-bit)");
+  return detail::elf_image::machine_name(self.machine()) +
+         (self.is_64() ? " (64-bit)" : " (32-bit)");
 }
 
 } // namespace
@@ -372,8 +395,9 @@ plugin_inspection inspect_plugin(const plugin_request& request) {
                                          "embeds manifest.json)"));
   auto manifest = parse_plugin_manifest(note->json, note->abi_major, note->abi_minor, &err);
   if (!manifest)
-    return fail("manifest", refusal_line(who, r.path, "invalid manifest", "a valid manifest.json",
-                                         err, "correct manifest.json (see docs/sdk.md) and rebuild"));
+    return fail("manifest",
+                refusal_line(who, r.path, "invalid manifest", "a valid manifest.json", err,
+                             "correct manifest.json (see docs/sdk.md) and rebuild"));
   who = manifest->id;
   pass("manifest", manifest->id + " " + manifest->version.to_string());
 
@@ -382,28 +406,27 @@ plugin_inspection inspect_plugin(const plugin_request& request) {
       std::to_string(note->abi_major) + "." + std::to_string(note->abi_minor);
   if (note->abi_major != PG_ABI_MAJOR) {
     const bool older = note->abi_major < PG_ABI_MAJOR;
-    return fail("abi", refusal_line(
-                           who, r.path, "incompatible ABI major version",
-                           "ABI " + std::to_string(PG_ABI_MAJOR) + ".x (this engine speaks ABI " +
-                               host_abi_version() + ")",
-                           "ABI " + theirs,
-                           older ? "rebuild the plugin against PhantomGuard SDK " +
-                                       std::to_string(PG_ABI_MAJOR) + ".x"
-                                 : "upgrade the engine to one that speaks ABI " +
-                                       std::to_string(note->abi_major) +
-                                       ".x, or use a build of the plugin for ABI " +
-                                       std::to_string(PG_ABI_MAJOR)));
+    return fail("abi", refusal_line(who, r.path, "incompatible ABI major version",
+                                    "ABI " + std::to_string(PG_ABI_MAJOR) +
+                                        ".x (this engine speaks ABI " + host_abi_version() + ")",
+                                    "ABI " + theirs,
+                                    older ? "rebuild the plugin against PhantomGuard SDK " +
+                                                std::to_string(PG_ABI_MAJOR) + ".x"
+                                          : "upgrade the engine to one that speaks ABI " +
+                                                std::to_string(note->abi_major) +
+                                                ".x, or use a build of the plugin for ABI " +
+                                                std::to_string(PG_ABI_MAJOR)));
   }
   if (note->abi_minor > PG_ABI_MINOR)
-    return fail("abi", refusal_line(who, r.path, "requires a newer ABI minor version",
-                                    "ABI " + std::to_string(PG_ABI_MAJOR) +
-                                        ".x requiring at most minor " +
-                                        std::to_string(PG_ABI_MINOR) + " (this engine speaks ABI " +
-                                        host_abi_version() + ")",
-                                    "ABI " + theirs + " required",
-                                    "upgrade the engine to one that speaks ABI " + theirs +
-                                        " or newer, or use a version of the plugin built for ABI " +
-                                        host_abi_version()));
+    return fail("abi",
+                refusal_line(who, r.path, "requires a newer ABI minor version",
+                             "ABI " + std::to_string(PG_ABI_MAJOR) + ".x requiring at most minor " +
+                                 std::to_string(PG_ABI_MINOR) + " (this engine speaks ABI " +
+                                 host_abi_version() + ")",
+                             "ABI " + theirs + " required",
+                             "upgrade the engine to one that speaks ABI " + theirs +
+                                 " or newer, or use a version of the plugin built for ABI " +
+                                 host_abi_version()));
   pass("abi", "requires ABI " + theirs + ", engine speaks " + host_abi_version());
 
   // 6. The symbols the engine will look up.
@@ -426,11 +449,12 @@ plugin_inspection inspect_plugin(const plugin_request& request) {
                                           "a requirement such as \">=1.2, <2\"",
                                           quote_text(request.version), "correct `version`"));
     if (!req->matches(manifest->version))
-      return fail("version", refusal_line(who, r.path, "version does not satisfy the requirement",
-                                          "version " + request.version,
-                                          "version " + manifest->version.to_string(),
-                                          "install a version of " + who + " that satisfies " +
-                                              quote_text(request.version) + ", or change `version`"));
+      return fail("version",
+                  refusal_line(who, r.path, "version does not satisfy the requirement",
+                               "version " + request.version,
+                               "version " + manifest->version.to_string(),
+                               "install a version of " + who + " that satisfies " +
+                                   quote_text(request.version) + ", or change `version`"));
     pass("version", manifest->version.to_string() + " satisfies " + request.version);
   }
 
@@ -453,7 +477,8 @@ plugin_inspection inspect_plugin(const plugin_request& request) {
       return fail("sha256", refusal_line(who, r.path, "sha256 pin mismatch", "sha256 " + pin,
                                          "sha256 " + *actual,
                                          "reinstall the plugin you pinned, or if this build is "
-                                         "trusted set `sha256` to " + *actual));
+                                         "trusted set `sha256` to " +
+                                             *actual));
     pass("sha256", "matches the pin");
   }
 
@@ -463,8 +488,8 @@ plugin_inspection inspect_plugin(const plugin_request& request) {
     std::vector<std::string> names;
     for (const auto& d : manifest->detectors)
       names.push_back(d.name);
-    return fail("detector", refusal_line(who, r.path, "no such detector",
-                                         "one of " + join(names), quote_text(request.detector),
+    return fail("detector", refusal_line(who, r.path, "no such detector", "one of " + join(names),
+                                         quote_text(request.detector),
                                          "set `detector` to one of " + join(names)));
   }
   pass("detector", det->name);
@@ -476,23 +501,24 @@ plugin_inspection inspect_plugin(const plugin_request& request) {
       std::vector<std::string> keys;
       for (const auto& s : det->config)
         keys.push_back(s.key);
-      return fail("config", refusal_line(who, r.path, "unknown config key " + quote_text(key),
-                                         keys.empty() ? std::string("no config keys")
-                                                      : "one of " + join(keys),
-                                         quote_text(key),
-                                         "remove config." + key + " or correct its spelling"));
+      return fail(
+          "config",
+          refusal_line(who, r.path, "unknown config key " + quote_text(key),
+                       keys.empty() ? std::string("no config keys") : "one of " + join(keys),
+                       quote_text(key), "remove config." + key + " or correct its spelling"));
     }
     if (!toml_fits(node, spec->type))
-      return fail("config", refusal_line(who, r.path, "config key " + quote_text(key) + " has the wrong type",
-                                         a_type(spec->type), describe_toml(node),
-                                         "set config." + key + " to " + a_type(spec->type)));
+      return fail("config",
+                  refusal_line(who, r.path, "config key " + quote_text(key) + " has the wrong type",
+                               a_type(spec->type), describe_toml(node),
+                               "set config." + key + " to " + a_type(spec->type)));
   }
   for (const auto& spec : det->config)
     if (spec.required && !request.config.contains(spec.key))
-      return fail("config", refusal_line(who, r.path, "required config key missing",
-                                         "config." + spec.key + " (" + a_type(spec.type) + ")",
-                                         "nothing",
-                                         "add config." + spec.key + " to the detector's table"));
+      return fail("config",
+                  refusal_line(who, r.path, "required config key missing",
+                               "config." + spec.key + " (" + a_type(spec.type) + ")", "nothing",
+                               "add config." + spec.key + " to the detector's table"));
   pass("config", std::to_string(request.config.size()) + " key(s) match the manifest");
 
   // 10. Isolation.
@@ -502,9 +528,9 @@ plugin_inspection inspect_plugin(const plugin_request& request) {
                                           "set isolation = \"in_process\" (the sandboxed child "
                                           "host is not available in this engine)"));
   if (request.isolation != "in_process")
-    return fail("isolation", refusal_line(who, r.path, "unknown isolation",
-                                          "\"in_process\" or \"process\"",
-                                          quote_text(request.isolation), "correct `isolation`"));
+    return fail("isolation",
+                refusal_line(who, r.path, "unknown isolation", "\"in_process\" or \"process\"",
+                             quote_text(request.isolation), "correct `isolation`"));
   pass("isolation", request.isolation);
 
   r.manifest = std::move(manifest);
@@ -514,7 +540,8 @@ plugin_inspection inspect_plugin(const plugin_request& request) {
 loaded_plugin::~loaded_plugin() = default;
 
 const pg_detector_vtable* loaded_plugin::vtable(const std::string& detector) const noexcept {
-  if (table_ == nullptr || !PG_HAS_MEMBER(table_, pg_plugin, detector) || table_->detector == nullptr)
+  if (table_ == nullptr || !PG_HAS_MEMBER(table_, pg_plugin, detector) ||
+      table_->detector == nullptr)
     return nullptr;
   const pg_detector_vtable* vt = table_->detector(pg_str{detector.data(), detector.size()});
   if (vt == nullptr || !PG_HAS_MEMBER(vt, pg_detector_vtable, destroy) || vt->create == nullptr ||
@@ -549,7 +576,8 @@ std::shared_ptr<loaded_plugin> load_plugin(const plugin_request& request,
                                          "exported function " PG_PLUGIN_ENTRY_SYMBOL,
                                          "no such symbol after loading",
                                          "export " PG_PLUGIN_ENTRY_SYMBOL));
-  auto entry = p->lib_->lib.get<const pg_plugin*(std::uint32_t, std::uint32_t)>(PG_PLUGIN_ENTRY_SYMBOL);
+  auto entry =
+      p->lib_->lib.get<const pg_plugin*(std::uint32_t, std::uint32_t)>(PG_PLUGIN_ENTRY_SYMBOL);
   // From here the plugin's code runs; what it says about itself must agree with its note.
   const pg_plugin* table = entry(PG_ABI_MAJOR, PG_ABI_MINOR);
   const std::string note_abi =
@@ -560,7 +588,8 @@ std::shared_ptr<loaded_plugin> load_plugin(const plugin_request& request,
                                          "a pg_plugin table for ABI " + host_abi_version(),
                                          table == nullptr ? "NULL" : "a truncated table",
                                          "rebuild the plugin against this SDK"));
-  const std::string code_abi = std::to_string(table->abi_major) + "." + std::to_string(table->abi_minor);
+  const std::string code_abi =
+      std::to_string(table->abi_major) + "." + std::to_string(table->abi_minor);
   if (table->abi_major != PG_ABI_MAJOR || table->abi_minor > PG_ABI_MINOR ||
       table->abi_major != r.manifest->abi_major)
     throw component_refused("engine.plugin_refused",

@@ -1,5 +1,6 @@
 // plugin_manifest.cpp — parses and checks the manifest JSON a plugin embeds in its ELF note.
-// Every error names the key at fault so `phantomguard plugins check` can tell the author what to fix.
+// Every error names the key at fault so `phantomguard plugins check` can tell the author what to
+// fix.
 #include "phantomguard/runtime/plugin_manifest.hpp"
 
 #include <algorithm>
@@ -8,11 +9,16 @@ namespace pg::runtime {
 
 std::string_view to_string(config_key_type t) noexcept {
   switch (t) {
-    case config_key_type::string: return "string";
-    case config_key_type::integer: return "integer";
-    case config_key_type::floating: return "float";
-    case config_key_type::boolean: return "boolean";
-    case config_key_type::string_list: return "string list";
+  case config_key_type::string:
+    return "string";
+  case config_key_type::integer:
+    return "integer";
+  case config_key_type::floating:
+    return "float";
+  case config_key_type::boolean:
+    return "boolean";
+  case config_key_type::string_list:
+    return "string list";
   }
   return "?";
 }
@@ -22,7 +28,8 @@ bool is_reverse_dns_id(std::string_view id) noexcept {
   std::size_t start = 0;
   while (start <= id.size()) {
     auto dot = id.find('.', start);
-    auto label = id.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+    auto label =
+        id.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
     if (label.empty())
       return false;
     for (char c : label)
@@ -100,12 +107,17 @@ std::vector<std::string> string_list(const nlohmann::json& j, const char* key,
 
 bool default_fits(const nlohmann::json& v, config_key_type t) {
   switch (t) {
-    case config_key_type::string: return v.is_string();
-    case config_key_type::integer: return v.is_number_integer();
-    case config_key_type::floating: return v.is_number();
-    case config_key_type::boolean: return v.is_boolean();
-    case config_key_type::string_list:
-      return v.is_array() && std::all_of(v.begin(), v.end(), [](const auto& e) { return e.is_string(); });
+  case config_key_type::string:
+    return v.is_string();
+  case config_key_type::integer:
+    return v.is_number_integer();
+  case config_key_type::floating:
+    return v.is_number();
+  case config_key_type::boolean:
+    return v.is_boolean();
+  case config_key_type::string_list:
+    return v.is_array() &&
+           std::all_of(v.begin(), v.end(), [](const auto& e) { return e.is_string(); });
   }
   return false;
 }
@@ -162,7 +174,8 @@ detector_manifest parse_detector(const nlohmann::json& j, std::size_t index) {
   }
   if (auto it = j.find("config"); it != j.end()) {
     if (!it->is_array())
-      throw manifest_error{where + "\"config\" must be an array of {key, type, default, description}"};
+      throw manifest_error{where +
+                           "\"config\" must be an array of {key, type, default, description}"};
     for (const auto& k : *it) {
       config_key_spec spec = parse_key(k, where);
       if (d.find_key(spec.key) != nullptr)

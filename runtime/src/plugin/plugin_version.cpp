@@ -58,7 +58,9 @@ std::optional<semver> parse_impl(std::string_view text, bool partial) {
 
 } // namespace
 
-std::optional<semver> semver::parse(std::string_view text) { return parse_impl(text, false); }
+std::optional<semver> semver::parse(std::string_view text) {
+  return parse_impl(text, false);
+}
 std::optional<semver> semver::parse_partial(std::string_view text) {
   return parse_impl(text, true);
 }
@@ -121,7 +123,8 @@ std::optional<version_requirement> version_requirement::parse(std::string_view t
     auto v = semver::parse_partial(item);
     if (!v) {
       if (error)
-        *error = "malformed version requirement \"" + req.text_ + "\" (expected e.g. \">=1.2, <2\")";
+        *error =
+            "malformed version requirement \"" + req.text_ + "\" (expected e.g. \">=1.2, <2\")";
       return std::nullopt;
     }
     req.clauses_.push_back({kind, *v});
@@ -134,11 +137,21 @@ bool version_requirement::matches(const semver& v) const noexcept {
     const int r = compare(v, c.version);
     bool ok = false;
     switch (c.kind) {
-      case op::ge: ok = r >= 0; break;
-      case op::gt: ok = r > 0; break;
-      case op::le: ok = r <= 0; break;
-      case op::lt: ok = r < 0; break;
-      case op::eq: ok = r == 0; break;
+    case op::ge:
+      ok = r >= 0;
+      break;
+    case op::gt:
+      ok = r > 0;
+      break;
+    case op::le:
+      ok = r <= 0;
+      break;
+    case op::lt:
+      ok = r < 0;
+      break;
+    case op::eq:
+      ok = r == 0;
+      break;
     }
     if (!ok)
       return false;

@@ -6,9 +6,9 @@
 // Rounds alternate between the two so machine noise hits both; the median round is reported.
 #include <algorithm>
 #include <chrono>
-#include <ctime>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -61,14 +61,18 @@ private:
 
 /// A procfs-like snapshot: mostly ordinary processes, a few miners (reported once each).
 std::vector<event_batch> make_batches(std::size_t nbatches, std::size_t batch_size) {
-  static const char* comms[] = {"systemd", "sshd", "bash", "nginx", "postgres", "python3",
-                                "containerd", "kworker/1:2", "cron", "rsyslogd"};
-  static const char* cmdlines[] = {
-      "/sbin/init splash", "sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups", "-bash",
-      "nginx: worker process", "postgres: 15/main: checkpointer",
-      "python3 /opt/app/manage.py runserver 0.0.0.0:8000 --noreload",
-      "/usr/bin/containerd --config /etc/containerd/config.toml", "", "/usr/sbin/cron -f -P",
-      "/usr/sbin/rsyslogd -n -iNONE"};
+  static const char* comms[] = {"systemd", "sshd",       "bash",        "nginx", "postgres",
+                                "python3", "containerd", "kworker/1:2", "cron",  "rsyslogd"};
+  static const char* cmdlines[] = {"/sbin/init splash",
+                                   "sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups",
+                                   "-bash",
+                                   "nginx: worker process",
+                                   "postgres: 15/main: checkpointer",
+                                   "python3 /opt/app/manage.py runserver 0.0.0.0:8000 --noreload",
+                                   "/usr/bin/containerd --config /etc/containerd/config.toml",
+                                   "",
+                                   "/usr/sbin/cron -f -P",
+                                   "/usr/sbin/rsyslogd -n -iNONE"};
   std::vector<event_batch> out(nbatches);
   std::int64_t pid = 1;
   for (std::size_t b = 0; b < nbatches; ++b) {
@@ -121,7 +125,9 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-double best(const std::vector<double>& v) { return *std::max_element(v.begin(), v.end()); }
+double best(const std::vector<double>& v) {
+  return *std::max_element(v.begin(), v.end());
+}
 
 } // namespace
 

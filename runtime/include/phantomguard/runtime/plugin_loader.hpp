@@ -18,25 +18,25 @@ namespace pg::runtime {
 
 /// What a `[detectors.NAME]` table of type "plugin" asks for.
 struct plugin_request {
-  std::string plugin;      // an id looked up in plugin_dir, or a path (contains '/' or ends in .so)
-  std::string version;     // a requirement (">=1.2, <2"); empty = any
-  std::string sha256;      // a pin (64 hex digits, optionally "sha256:"-prefixed); empty = none
-  std::string detector;    // which detector of the .so; empty = the first
+  std::string plugin;   // an id looked up in plugin_dir, or a path (contains '/' or ends in .so)
+  std::string version;  // a requirement (">=1.2, <2"); empty = any
+  std::string sha256;   // a pin (64 hex digits, optionally "sha256:"-prefixed); empty = none
+  std::string detector; // which detector of the .so; empty = the first
   std::string isolation = "in_process";
-  toml::table config;      // checked against the detector's declared keys
-  std::string plugin_dir;  // where ids are looked up
+  toml::table config;     // checked against the detector's declared keys
+  std::string plugin_dir; // where ids are looked up
 };
 
 /// One load-time check and its outcome (for `phantomguard plugins check`).
 struct plugin_check {
-  std::string name;   // "file", "elf", "manifest", "abi", ...
+  std::string name; // "file", "elf", "manifest", "abi", ...
   bool ok = false;
   std::string detail; // what was found; on failure the one-line refusal
 };
 
 /// The outcome of every load-time check on one plugin file. No plugin code has run.
 struct plugin_inspection {
-  std::string path;                       // resolved path (empty when not found)
+  std::string path;                        // resolved path (empty when not found)
   std::optional<plugin_manifest> manifest; // when the note could be read and parsed
   std::vector<plugin_check> checks;        // in order; stops at the first failure
   std::string refusal;                     // empty when every check passed

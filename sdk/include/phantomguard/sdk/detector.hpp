@@ -36,7 +36,9 @@ namespace pg::sdk {
 constexpr std::string_view view(pg_str s) noexcept {
   return s.data == nullptr ? std::string_view{} : std::string_view{s.data, s.size};
 }
-constexpr pg_str str(std::string_view s) noexcept { return pg_str{s.data(), s.size()}; }
+constexpr pg_str str(std::string_view s) noexcept {
+  return pg_str{s.data(), s.size()};
+}
 
 enum class severity : std::int32_t {
   info = PG_SEVERITY_INFO,
@@ -87,7 +89,8 @@ public:
   [[nodiscard]] bool has(std::string_view key) const noexcept { return get(key) != nullptr; }
 
   /// Typed accessors: the fallback when the field is absent or has another type.
-  [[nodiscard]] std::int64_t get_int(std::string_view key, std::int64_t fallback = 0) const noexcept {
+  [[nodiscard]] std::int64_t get_int(std::string_view key,
+                                     std::int64_t fallback = 0) const noexcept {
     const pg_value* v = get(key);
     return v != nullptr && v->type == PG_VALUE_INT ? v->as.i : fallback;
   }
@@ -186,8 +189,8 @@ public:
     const pg_value* v = get(key);
     return v != nullptr && v->type == PG_VALUE_BOOL ? v->as.b != 0 : fallback;
   }
-  [[nodiscard]] std::vector<std::string> get_string_list(std::string_view key,
-                                                         std::vector<std::string> fallback = {}) const {
+  [[nodiscard]] std::vector<std::string>
+  get_string_list(std::string_view key, std::vector<std::string> fallback = {}) const {
     const pg_value* v = get(key);
     if (v == nullptr || v->type != PG_VALUE_STRING_LIST)
       return fallback;
@@ -337,6 +340,13 @@ public:
   [[nodiscard]] std::int64_t now_ns() const noexcept {
     return api_ != nullptr && api_->now != nullptr ? api_->now(api_->host) : 0;
   }
+  /// Tells the engine this instance took (`delta` > 0) or released (< 0) memory: the memory
+  /// quota of an in-process detector is enforced on this account.
+  void account_memory(std::int64_t delta) const noexcept {
+    if (api_ != nullptr && PG_HAS_MEMBER(api_, pg_host_api, account_memory) &&
+        api_->account_memory != nullptr)
+      api_->account_memory(api_->host, delta);
+  }
   /// True when a long loop inside a hook should return early.
   [[nodiscard]] bool should_stop() const noexcept {
     return api_ != nullptr && api_->should_stop != nullptr && api_->should_stop(api_->host) != 0;
@@ -396,7 +406,8 @@ pg_status guarded(pg_error* err, F&& f) noexcept {
   } catch (const std::exception& e) {
     return pg_error_set(err, PG_ERR_INTERNAL, e.what());
   } catch (...) {
-    return pg_error_set(err, PG_ERR_INTERNAL, "unknown exception (not derived from std::exception)");
+    return pg_error_set(err, PG_ERR_INTERNAL,
+                        "unknown exception (not derived from std::exception)");
   }
 }
 
@@ -462,8 +473,8 @@ struct thunks {
       s->metric_data = s->impl->metrics();
       s->metric_view.resize(s->metric_data.size());
       for (std::size_t i = 0; i < s->metric_data.size(); ++i)
-        s->metric_view[i] = pg_metric{str(s->metric_data[i].name), s->metric_data[i].kind,
-                                      s->metric_data[i].value};
+        s->metric_view[i] =
+            pg_metric{str(s->metric_data[i].name), s->metric_data[i].kind, s->metric_data[i].value};
       *out = s->metric_view.data();
       *count = s->metric_view.size();
     });
@@ -477,8 +488,14 @@ struct thunks {
   }
 
   static const pg_detector_vtable* table() noexcept {
-    static const pg_detector_vtable vt = {sizeof(pg_detector_vtable), &create, &on_batch,
-                                          &on_timer, &drain, &snapshot, &restore, &metrics,
+    static const pg_detector_vtable vt = {sizeof(pg_detector_vtable),
+                                          &create,
+                                          &on_batch,
+                                          &on_timer,
+                                          &drain,
+                                          &snapshot,
+                                          &restore,
+                                          &metrics,
                                           &destroy};
     return &vt;
   }
@@ -547,5 +564,5 @@ const pg_plugin* plugin_table(std::uint32_t host_major, std::uint32_t /*host_min
 #define PHANTOMGUARD_PLUGIN(...)                                                                   \
   extern "C" PG_EXPORT const pg_plugin* pg_plugin_entry(std::uint32_t host_abi_major,              \
                                                         std::uint32_t host_abi_minor) {            \
-    return ::pg::sdk::detail::plugin_table<__VA_ARGS__>(host_abi_major, host_abi_minor);          \
+    return ::pg::sdk::detail::plugin_table<__VA_ARGS__>(host_abi_major, host_abi_minor);           \
   }

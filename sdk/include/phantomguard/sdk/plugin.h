@@ -226,6 +226,10 @@ typedef struct pg_host_api {
   int64_t (*now)(void* host);
   /** Non-zero when the engine wants the current call to return soon (shutdown, deadline). */
   int32_t (*should_stop)(void* host);
+  /** Memory the instance holds: + when it takes memory, - when it gives it back. In-process the
+   *  engine cannot see a plugin's malloc, so its memory quota (memory_mb) is enforced on what
+   *  the plugin accounts here; an isolated plugin is measured by its child's RSS instead. */
+  void (*account_memory)(void* host, int64_t delta_bytes);
 } pg_host_api;
 
 /* ---- detector vtable (plugin -> engine) ------------------------------------------------------- */
