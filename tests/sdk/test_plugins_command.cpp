@@ -125,6 +125,18 @@ SCENARIO("plugins info prints the manifest without loading the plugin", "[sdk][c
       CHECK(has_line(r.out, "abi:         2.0 required (engine speaks 1.0)"));
     }
   }
+  WHEN("the plugin is named by id") {
+    auto r = run({"info", "org.phantomguard.test.fixture", "--plugin-dir", PG_SDK_FIXTURE_DIR});
+    THEN("the highest version in the directory is shown") {
+      CHECK(r.code == 0);
+      CHECK(has_line(r.out, "version:     2.1.0"));
+    }
+    auto missing = run({"info", "org.example.none", "--plugin-dir", PG_SDK_FIXTURE_DIR});
+    CHECK(missing.code == 1);
+    CHECK(missing.err ==
+          "phantomguard plugins info: no plugin with id org.example.none in " PG_SDK_FIXTURE_DIR
+          " (set --plugin-dir, or give a path)\n");
+  }
   WHEN("the file is not a plugin") {
     pg::test::scratch_dir dir;
     const std::string path = dir.write("x.so", "text");

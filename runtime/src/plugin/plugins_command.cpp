@@ -129,9 +129,18 @@ int info(const parsed_args& a) {
   // An id resolves through the same lookup the loader uses, a path is read directly.
   std::string path = a.target;
   if (a.target.find('/') == std::string::npos && !a.target.ends_with(".so")) {
+    path.clear();
+    std::optional<semver> best;
     for (const auto& e : list_plugins(a.request.plugin_dir))
-      if (e.manifest && e.manifest->id == a.target)
+      if (e.manifest && e.manifest->id == a.target && (!best || *best < e.manifest->version)) {
+        best = e.manifest->version;
         path = e.path;
+      }
+    if (path.empty()) {
+      std::cerr << "phantomguard plugins info: no plugin with id " << a.target << " in "
+                << a.request.plugin_dir << " (set --plugin-dir, or give a path)\n";
+      return 1;
+    }
   }
   std::string error;
   auto m = read_plugin_manifest(path, &error);
