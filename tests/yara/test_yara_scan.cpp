@@ -122,6 +122,8 @@ SCENARIO("size limits, exclusions and symlinks") {
   dir.write("t/cache/inner.txt", "PG-PLAIN-MARKER");
   auto outside = dir.write("outside.txt", "PG-PLAIN-MARKER");
   std::filesystem::create_symlink(outside, dir.path("t/link.txt"));
+  std::filesystem::create_symlink(".", dir.path("t/loop")); // like /usr/bin/X11 -> .
+  std::filesystem::create_symlink(dir.path("t/cache"), dir.path("t/cache-link"));
   target_options opts;
   opts.max_file_size = 1000;
   opts.exclude = {"*.log", "re:/t/cache$"};
@@ -135,6 +137,7 @@ SCENARIO("size limits, exclusions and symlinks") {
   opts.max_file_size = 0;
   opts.exclude.clear();
   target_scanner follow(rules_from(dir, tagged_rule), nullptr, opts);
+  // big, small, skip.log, cache/inner.txt and link.txt; directory symlinks are not descended
   CHECK(scan(follow, {dir.path("t")}).size() == 5);
 }
 

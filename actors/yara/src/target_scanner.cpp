@@ -154,7 +154,9 @@ struct target_scanner::impl {
         std::error_code ec;
         const auto& entry = *it;
         std::string p = entry.path().string();
-        bool is_dir = entry.is_directory(ec) && (opts.follow_symlinks || !entry.is_symlink(ec));
+        // Symlinks to directories are never descended into (as `yara -r`, and /usr/bin/X11 -> .
+        // would loop); a symlink to a file is scanned when following.
+        bool is_dir = !entry.is_symlink(ec) && entry.is_directory(ec);
         if (is_dir) {
           if (excluded(p)) {
             ++totals.skipped;
@@ -180,10 +182,7 @@ struct target_scanner::impl {
         continue;
       }
       if (fs::is_directory(status)) {
-        auto options = fs::directory_options::skip_permission_denied;
-        if (opts.follow_symlinks)
-          options |= fs::directory_options::follow_directory_symlink;
-        fs::recursive_directory_iterator it(t, options, ec);
+        fs::recursive_directory_iterator it(t, fs::directory_options::skip_permission_denied, ec);
         if (ec)
           note_error(t + ": " + ec.message());
         else
