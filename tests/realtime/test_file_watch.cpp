@@ -191,7 +191,7 @@ SCENARIO("home directory paths expand for every account with a home") {
   temp_dir d;
   std::filesystem::create_directories(d / "alice");
   auto passwd = "alice:x:1000:1000::" + d / "alice" + ":/bin/bash\nnobody:x:65534:65534::" +
-                "/nonexistent:/usr/sbin/nologin\n";
+                "/nonexistent:/usr/sbin/nologin\nsys:x:3:3:sys:/dev:/usr/sbin/nologin\n";
   auto out = expand_watch_path("~/.bashrc", passwd);
   CHECK(std::find(out.begin(), out.end(), d / "alice/.bashrc") != out.end());
   CHECK(std::find(out.begin(), out.end(), "/root/.bashrc") != out.end());

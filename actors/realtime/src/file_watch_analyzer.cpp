@@ -28,6 +28,7 @@ using runtime::option_type;
 using runtime::severity;
 
 constexpr int cap_sys_admin = 21;
+constexpr std::size_t max_pending_changes = 65536;
 constexpr std::uint64_t fanotify_mask = FAN_MODIFY | FAN_CLOSE_WRITE | FAN_EVENT_ON_CHILD;
 
 constexpr std::uint32_t watch_mask = IN_CREATE | IN_DELETE | IN_MODIFY | IN_CLOSE_WRITE |
@@ -147,6 +148,9 @@ std::vector<option_spec> file_watch_options() {
   v.push_back({"fanotify", option_type::boolean, "true",
                "with CAP_SYS_ADMIN, learn the PID of each writer from fanotify", false, {}, {},
                {}});
+  v.push_back({"report_delay", option_type::duration, "300ms",
+               "a change is reported this long after it happened, so the writer's exec event "
+               "and fanotify record can join it", false, 0, 10, {}});
   v.push_back({"exec_window", option_type::duration, "5s",
                "how far back process_exec inputs are matched against a change", false, 0, 600,
                {}});
@@ -161,6 +165,8 @@ file_watch_settings file_watch_settings::from(const runtime::component_settings&
   r.depth = static_cast<int>(s.get_int("depth", 1));
   r.scan_fds = s.get_bool("scan_fds", true);
   r.fanotify = s.get_bool("fanotify", true);
+  r.report_delay = std::chrono::duration_cast<std::chrono::milliseconds>(
+    s.get_duration("report_delay", std::chrono::milliseconds(300)));
   r.exec_window = std::chrono::duration_cast<std::chrono::milliseconds>(
     s.get_duration("exec_window", std::chrono::seconds(5)));
   return r;
@@ -180,7 +186,13 @@ std::vector<std::string> expand_watch_path(const std::string& path,
       std::string part;
       while (std::getline(ls, part, ':'))
         f.push_back(part);
-      if (f.size() >= 6 && f[5].size() > 1 && f[5][0] == '/' && f[5] != "/nonexistent") {
+      // Root and regular users (uid >= 1000) only: system accounts have homes such as /bin or
+      // /dev, and watching those (fanotify on /dev sees every write to /dev/null) costs much
+      // for nothing a login could use.
+      long uid = f.size() >= 3 ? std::strtol(f[2].c_str(), nullptr, 10) : -1;
+      bool person = uid == 0 || (uid >= 1000 && uid != 65534);
+      if (person && f.size() >= 6 && f[5].size() > 1 && f[5][0] == '/' &&
+          f[5] != "/nonexistent") {
         struct stat st{};
         if (::stat(f[5].c_str(), &st) == 0 && S_ISDIR(st.st_mode))
           homes.insert(normalize(f[5]));
@@ -469,6 +481,10 @@ void file_watch_analyzer::handle(int wd, std::uint32_t mask, const std::string& 
     std::vector<std::pair<int, std::string>> holders;
     if (settings_.scan_fds && (mask & (IN_MODIFY | IN_CREATE | IN_CLOSE_WRITE | IN_MOVED_TO)) &&
         !(mask & IN_ISDIR)) {
+      if (last_scan_.size() > 1024) // remember recent scans only: no growth over months
+        for (auto old = last_scan_.begin(); old != last_scan_.end();)
+          old = now - old->second > std::chrono::seconds(2) ? last_scan_.erase(old)
+                                                             : std::next(old);
       auto& last = last_scan_[full];
       if (now - last > std::chrono::milliseconds(500)) {
         last = now;
@@ -481,6 +497,10 @@ void file_watch_analyzer::handle(int wd, std::uint32_t mask, const std::string& 
       for (auto& h : holders)
         pending_.back().holders.push_back(std::move(h));
       continue;
+    }
+    if (pending_.size() >= max_pending_changes) {
+      ++overflows_; // a flood between two ticks: counted and reported like an inotify overflow
+      break;
     }
     pending_.push_back({full, kind, tgt.category, now, runtime::wall_clock::now(),
                         std::move(holders)});
@@ -510,7 +530,18 @@ void file_watch_analyzer::on_tick(runtime::context& ctx) {
   std::size_t watches = 0;
   {
     std::lock_guard lock(mutex_);
-    drained.swap(pending_);
+    // A change waits report_delay before it is reported: the process_exec event of its writer
+    // (another component's tick) and the fanotify record arrive independently of inotify.
+    // All pending events of a path that is due go together, so one change is one finding.
+    auto due = std::chrono::steady_clock::now() - settings_.report_delay;
+    std::set<std::string> ready;
+    for (const auto& c : pending_)
+      if (flushing_ || c.when <= due)
+        ready.insert(c.path);
+    std::deque<change> keep;
+    for (auto& c : pending_)
+      (ready.count(c.path) ? drained : keep).push_back(std::move(c));
+    pending_.swap(keep);
     // Writers stay a little longer than one tick: fanotify and inotify report independently.
     auto horizon = runtime::wall_clock::now() - std::chrono::seconds(5);
     while (!writers_.empty() && writers_.front().time < horizon)
@@ -593,6 +624,8 @@ void file_watch_analyzer::on_tick(runtime::context& ctx) {
           comm = x.comm;
           cmdline = x.cmdline;
         }
+      if (comm.empty() && holders.count(w.pid)) // or the fd scan saw it while it was alive
+        comm = holders[w.pid];
       writers_json.push_back({{"pid", w.pid}, {"comm", comm}, {"cmdline", cmdline}});
       if (!exact)
         exact = &w;
@@ -649,6 +682,7 @@ void file_watch_analyzer::stop(runtime::context& ctx) {
     [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
     thread_.join();
   }
+  flushing_ = true;
   on_tick(ctx);
 }
 

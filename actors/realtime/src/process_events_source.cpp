@@ -201,7 +201,17 @@ runtime::event process_events_source::make_exit(const process_info& p, const cha
 void process_events_source::run_netlink() {
   std::vector<proc_connector_event> batch;
   pollfd fds[2] = {{connector_->fd(), POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+  auto last_prune = std::chrono::steady_clock::now();
   while (!stopping_) {
+    // An exit lost to ENOBUFS would leave its entry behind forever: once a minute, forget
+    // processes the /proc listing no longer shows, so the table tracks live processes only.
+    if (std::chrono::steady_clock::now() - last_prune > std::chrono::seconds(60)) {
+      last_prune = std::chrono::steady_clock::now();
+      auto live = host::list_pids_raw(settings_.proc_root);
+      for (auto it = table_.begin(); it != table_.end();)
+        it = std::binary_search(live.begin(), live.end(), it->first) ? std::next(it)
+                                                                     : table_.erase(it);
+    }
     int rc = ::poll(fds, 2, 1000);
     if (rc < 0 && errno != EINTR)
       break;

@@ -47,13 +47,15 @@ struct file_watch_settings {
   bool scan_fds = true;                    // fuser-style attribution
   bool fanotify = true;                    // writer PIDs via fanotify when CAP_SYS_ADMIN
   std::chrono::milliseconds exec_window{5000};
+  std::chrono::milliseconds report_delay{300}; // wait for the writer's exec event / fanotify
 
   static file_watch_settings from(const runtime::component_settings& s);
 };
 
 std::vector<runtime::option_spec> file_watch_options();
 
-/// Expands "~/x" to "<home>/x" for each home directory in `passwd_text` (plus /root), and glob
+/// Expands "~/x" to "<home>/x" for the existing home directory of root and of each regular user
+/// (1000 <= uid < 65534) in `passwd_text` (plus /root), and glob
 /// patterns (/etc/cron.*) to what exists; other paths are returned unchanged.
 std::vector<std::string> expand_watch_path(const std::string& path, const std::string& passwd_text);
 
@@ -139,6 +141,7 @@ private:
 
   std::deque<recent_exec> execs_; // engine thread only
   bool limitation_reported_ = false;
+  bool flushing_ = false; // stop(): report everything pending without waiting report_delay
 };
 
 } // namespace pg::actors::realtime
