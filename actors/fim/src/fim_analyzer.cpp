@@ -62,11 +62,12 @@ void fim_analyzer::on_tick(runtime::context& ctx) {
   auto emit = [&ctx](runtime::finding f) { ctx.emit_finding(std::move(f)); };
   bool need_full = !settings_.realtime || !last_full_ || scanner_->active() ||
                    ctx.now() - *last_full_ >= settings_.full_scan_interval;
-  if (watcher_) {
+  // Changed paths wait in the watcher while a pass is in progress or no baseline exists yet
+  // (they are checked once it does, so nothing seen during the first pass is lost).
+  if (watcher_ && !scanner_->active() && db_->initialized()) {
     bool overflowed = false;
     auto changed = watcher_->drain(&overflowed);
-    // Until a baseline exists the full pass records everything; nothing to compare yet.
-    if (!changed.empty() && db_->initialized() && !scanner_->active())
+    if (!changed.empty())
       scanner_->check_paths(changed, emit);
     if (overflowed) {
       ctx.count("watch_overflows");
