@@ -13,6 +13,7 @@
 
 #include "phantomguard/actors/host/proc_stat.hpp"
 #include "phantomguard/actors/process/process_analyzer.hpp"
+#include "phantomguard/actors/process/procfs_source.hpp"
 
 extern char** environ;
 
@@ -425,6 +426,44 @@ SCENARIO("a restarted analyzer does not repeat findings about processes it alrea
       after.scan(c2);
       THEN("it starts empty and reports again") {
         CHECK(about(c2, "process.exe_in_temp", child.pid()).size() == 1);
+      }
+    }
+  }
+}
+
+SCENARIO("fed by the procfs source, the analyzer finds the technique without scanning itself") {
+  GIVEN("a copy of sleep running from /tmp, and the procfs source's events for one tick") {
+    test::temp_dir dir("/tmp");
+    const std::string copy = dir.path() + "/dropper";
+    REQUIRE(test::copy_executable("/bin/sleep", copy));
+    auto child = test::spawn([&] {
+      ::execl(copy.c_str(), "dropper", "30", static_cast<char*>(nullptr));
+      return 1;
+    });
+    REQUIRE(test::eventually([&] { return test::exe_of(child.pid()) == copy; }));
+    actors::process::procfs_source source({});
+    test::test_context sctx("procfs");
+    source.on_tick(sctx);
+    auto batch = runtime::make_batch(std::move(sctx.events));
+    WHEN("the analyzer (self_scan auto) receives the batch, then ticks") {
+      process_analyzer a(process_analyzer::default_options());
+      test::test_context ctx("proc");
+      a.on_batch(*batch, ctx);
+      auto analyzed = ctx.counters["analyzed"];
+      a.on_tick(ctx);
+      THEN("the finding comes from the events, and the tick does not scan /proc again") {
+        CHECK(about(ctx, "process.exe_in_temp", child.pid()).size() == 1);
+        CHECK(analyzed >= static_cast<std::int64_t>(batch->size()) / 2);
+        CHECK(ctx.counters["analyzed"] == analyzed);
+      }
+      AND_WHEN("the same events arrive again") {
+        test::test_context again("proc");
+        a.on_batch(*batch, again);
+        THEN("every process is a cache hit, without a single read") {
+          CHECK(again.counters["analyzed"] == 0);
+          CHECK(again.counters["cache_hits"] == static_cast<std::int64_t>(a.cached()));
+          CHECK(again.findings.empty());
+        }
       }
     }
   }
