@@ -32,8 +32,7 @@ std::vector<memory_mapping> parse_proc_maps(std::string_view text,
                                             std::size_t* malformed = nullptr);
 
 /// Reads and parses `proc_root`/PID/maps; nullopt when gone or unreadable (errno in `*err`).
-std::optional<std::vector<memory_mapping>> read_proc_maps(pid_t pid,
-                                                          const std::string& proc_root = "/proc",
-                                                          int* err = nullptr);
+std::optional<std::vector<memory_mapping>>
+read_proc_maps(pid_t pid, const std::string& proc_root = "/proc", int* err = nullptr);
 
 } // namespace pg::actors::host
