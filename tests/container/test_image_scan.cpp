@@ -12,6 +12,8 @@
 
 #include "container_fixture.hpp"
 #include "phantomguard/actors/container/container_command.hpp"
+#include "phantomguard/actors/container/register.hpp"
+#include "test_context.hpp"
 #include "phantomguard/actors/container/image_scan.hpp"
 #include "phantomguard/actors/container/image_source.hpp"
 #include "vuln_fixture.hpp"
@@ -206,4 +208,58 @@ SCENARIO("phantomguard container scan prints findings and exits as scan does") {
   CHECK(run_command({"scan", (root.path() / "missing").string()}, out) == 2);
   CHECK(run_command({"scan"}, out) == 2);
   CHECK(run_command({"nonsense"}, out) == 2);
+}
+
+SCENARIO("the family registers the container analyzer type and the container command") {
+  pg::runtime::registry reg;
+  pg::actors::container::register_components(reg);
+  const auto* type = reg.find(pg::runtime::component_kind::analyzer, "container");
+  REQUIRE(type != nullptr);
+  std::set<std::string> keys;
+  for (const auto& o : type->options)
+    keys.insert(o.key);
+  for (auto k : {"live", "images", "advisories", "max_secret_scan_size", "max_extract_size",
+                 "work_dir", "report", "workers", "segment_size", "max_memory", "io_class",
+                 "io_level", "nice"})
+    CHECK(keys.count(k) == 1);
+  REQUIRE(reg.find_command("container") != nullptr);
+
+  GIVEN("an analyzer with one image, a state folder and report = \"new\"") {
+    pg::test::temp_dir root("pg-img");
+    auto evil = root.write("usr/local/bin/evil-suid", "x");
+    ::chmod(evil.c_str(), 04755);
+    pg::test::temp_dir state("pg-img-state");
+    pg::runtime::component_init init;
+    init.name = "container";
+    init.state_dir = state.str();
+    toml::table t;
+    t.insert("live", false);
+    toml::array images;
+    images.push_back(root.str());
+    images.push_back((root.path() / "does-not-exist").string());
+    t.insert("images", images);
+    t.insert("report", "new");
+    init.settings = pg::runtime::component_settings(t);
+    pg::test::test_context first("container");
+    {
+      auto c = type->factory(init);
+      c->start(first);
+      c->on_tick(first);
+    }
+    pg::test::test_context second("container");
+    auto c = type->factory(init);
+    c->start(second);
+    c->on_tick(second);
+    THEN("the first tick reports the setuid file and the broken image, the second nothing new") {
+      CHECK(first.with_rule("container.setuid").size() == 1);
+      auto err = first.with_rule("container.image_error");
+      REQUIRE(err.size() == 1);
+      CHECK(err[0]->level == severity::medium);
+      CHECK(first.counters["images_scanned"] == 1);
+      CHECK(first.counters["scans_completed"] == 1);
+      CHECK(second.with_rule("container.setuid").empty());
+      CHECK(second.counters["scans_completed"] == 1);
+      CHECK(std::filesystem::exists(state.path() / "container" / "container.db"));
+    }
+  }
 }

@@ -3,11 +3,13 @@
 #include <catch2/catch.hpp>
 
 #include <iostream>
+#include <set>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "phantomguard/actors/vuln/dpkg_database.hpp"
+#include "phantomguard/actors/vuln/register.hpp"
 #include "phantomguard/actors/vuln/vuln_analyzer.hpp"
 #include "phantomguard/actors/vuln/vuln_command.hpp"
 #include "phantomguard/actors/vuln/vuln_scan.hpp"
@@ -358,4 +360,36 @@ SCENARIO("phantomguard vuln prints findings and exits as scan does") {
     CHECK(run_command({"--root", root.str()}, out) == 2);
     CHECK(run_command({"--advisories", adv, "--format", "xml"}, out) == 2);
   }
+}
+
+SCENARIO("the family registers the vuln analyzer type and the vuln command") {
+  pg::runtime::registry reg;
+  pg::actors::vuln::register_components(reg);
+  const auto* type = reg.find(pg::runtime::component_kind::analyzer, "vuln");
+  REQUIRE(type != nullptr);
+  std::set<std::string> keys;
+  for (const auto& o : type->options)
+    keys.insert(o.key);
+  for (auto k : {"root", "advisories", "release", "default_severity", "report", "workers",
+                 "segment_size", "max_memory", "io_class", "io_level", "nice"})
+    CHECK(keys.count(k) == 1);
+  pg::runtime::component_init init;
+  init.name = "v";
+  auto c = type->factory(init);
+  CHECK(c != nullptr);
+  const auto* cmd = reg.find_command("vuln");
+  REQUIRE(cmd != nullptr);
+  pg::test::temp_dir root;
+  make_root(root);
+  std::vector<std::string> args{"phantomguard vuln", "--root", root.str(), "--advisories",
+                                pg::test::fixtures_dir() + "/osv", "--format", "json"};
+  std::vector<char*> argv;
+  for (auto& a : args)
+    argv.push_back(a.data());
+  std::ostringstream captured;
+  auto* old = std::cout.rdbuf(captured.rdbuf());
+  int rc = cmd->run(static_cast<int>(argv.size()), argv.data());
+  std::cout.rdbuf(old);
+  CHECK(rc == 1);
+  CHECK(nlohmann::json::parse(captured.str()).size() == 8);
 }

@@ -232,7 +232,8 @@ image_scan_result scan_image(const opened_image& img, const image_scan_options& 
         return result;
     }
     const auto& full = it->path();
-    auto rel = "/" + fs::relative(full, root, ec).generic_string();
+    // Lexical: fs::relative would resolve symlinks, possibly to host paths.
+    auto rel = "/" + full.lexically_relative(root).generic_string();
     if (host_root && it.depth() == 0 &&
         (rel == "/proc" || rel == "/sys" || rel == "/dev" || rel == "/run")) {
       it.disable_recursion_pending(); // kernel views, not files of the image

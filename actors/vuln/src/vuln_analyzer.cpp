@@ -110,7 +110,9 @@ void vuln_analyzer::on_tick(runtime::context& ctx) {
     request.throttle = throttle_;
 
     auto adv_print = fingerprint(advisories_);
-    auto inputs = adv_print + "|" + fingerprint((fs::path(root_) / "var/lib/dpkg").string());
+    auto dpkg = fs::path(root_) / "var/lib/dpkg";
+    auto inputs = adv_print + "|" + fingerprint((dpkg / "status").string()) + "|" +
+                  fingerprint((dpkg / "status.d").string());
     if (index_ && index_fingerprint_ != adv_print)
       index_.reset();
     if (!index_ && adv_print != "missing") {
