@@ -61,7 +61,7 @@ SCENARIO("scan reports findings as JSON Lines and exits by severity") {
     THEN("no output, exit 0, and a summary naming the source") {
       CHECK(r.code == 0);
       CHECK(r.out.empty());
-      CHECK(r.err.rfind("scan: 0 findings from 1 components", 0) == 0);
+      CHECK(r.err.rfind("scan: 0 findings from 1 component in ", 0) == 0);
       CHECK(r.err.find("\nprocfs ") != std::string::npos);
     }
     THEN("--quiet drops the summary") {

@@ -1,0 +1,35 @@
+// commands.hpp — the built-in subcommands of `phantomguard`. Each returns the process exit code:
+// 0 clean, 1 a finding at or above --fail-on (scan), 2 a usage or config error.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "phantomguard/runtime/finding.hpp"
+#include "phantomguard/runtime/report.hpp"
+
+namespace pg::cli {
+
+/// Options every subcommand shares.
+struct global_options {
+  std::string config_path;               // empty: the embedded default config
+  std::optional<std::string> log_level;  // overrides engine.log_level
+  std::optional<std::string> plugin_dir; // overrides engine.plugin_dir
+  bool quiet = false;
+};
+
+struct scan_arguments {
+  std::vector<std::string> only;
+  runtime::output_format format = runtime::output_format::table;
+  runtime::severity fail_on = runtime::severity::high;
+  std::string output; // empty: stdout
+  std::string timeout = "30m";
+};
+
+int scan_command(const global_options& global, const scan_arguments& args);
+int run_command(const global_options& global);
+int validate_command(const global_options& global);
+int graph_command(const global_options& global);
+
+} // namespace pg::cli

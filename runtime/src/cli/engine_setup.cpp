@@ -1,0 +1,22 @@
+#include "cli/engine_setup.hpp"
+
+#ifdef PG_HAVE_PLUGIN_HOST
+#include "phantomguard/runtime/plugin_host.hpp"
+#endif
+
+namespace pg::cli {
+
+void prepare_engine(const runtime::pipeline_config& cfg, const global_options& global) {
+#ifdef PG_HAVE_PLUGIN_HOST
+  // Only an explicit setting overrides $PHANTOMGUARD_PLUGIN_DIR, which the host reads itself.
+  if (global.plugin_dir)
+    runtime::set_plugin_dir(*global.plugin_dir);
+  else if (cfg.engine.plugin_dir != runtime::engine_settings{}.plugin_dir)
+    runtime::set_plugin_dir(cfg.engine.plugin_dir);
+#else
+  (void)cfg;
+  (void)global;
+#endif
+}
+
+} // namespace pg::cli

@@ -1,0 +1,171 @@
+// `phantomguard scan`: one pass of every source, analyzer and detector, a report, an exit code.
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <set>
+
+#include <spdlog/spdlog.h>
+
+#include "cli/commands.hpp"
+#include "cli/config_source.hpp"
+#include "cli/engine_setup.hpp"
+#include "cli/logging.hpp"
+#include "phantomguard/runtime/engine.hpp"
+
+namespace pg::cli {
+
+using namespace pg::runtime;
+
+namespace {
+
+// --only: keeps the named sources, analyzers and detectors and every sink; inputs that point at
+// a removed component are dropped, and sinks left with no input go too (they would get nothing).
+bool restrict_to(pipeline_config& cfg, const std::vector<std::string>& only) {
+  std::set<std::string> keep;
+  bool ok = true;
+  for (const auto& name : only) {
+    const auto* c = cfg.find(name);
+    if (!c) {
+      std::vector<std::string> known;
+      for (const auto& d : cfg.components)
+        if (d.kind != component_kind::sink)
+          known.push_back(d.name);
+      std::string list;
+      for (const auto& k : known)
+        list += (list.empty() ? "" : ", ") + k;
+      std::cerr << "phantomguard scan: --only names unknown component '" << name
+                << "' (known: " << (list.empty() ? "none" : list) << ")\n";
+      ok = false;
+    } else if (c->kind == component_kind::sink) {
+      std::cerr << "phantomguard scan: --only selects sources, analyzers and detectors; '" << name
+                << "' is a sink (sinks are always kept)\n";
+      ok = false;
+    } else {
+      keep.insert(name);
+    }
+  }
+  if (!ok)
+    return false;
+  std::erase_if(cfg.components, [&](const component_decl& c) {
+    return c.kind != component_kind::sink && !keep.contains(c.name);
+  });
+  for (auto& c : cfg.components)
+    std::erase_if(c.inputs, [&](const std::string& in) { return !keep.contains(in); });
+  std::erase_if(cfg.components, [](const component_decl& c) {
+    return c.kind == component_kind::sink && c.inputs.empty();
+  });
+  return true;
+}
+
+// The scan's own report replaces console sinks (they would print the same findings twice).
+void drop_console_sinks(pipeline_config& cfg) {
+  std::erase_if(cfg.components, [](const component_decl& c) {
+    return c.kind == component_kind::sink && c.type == "console";
+  });
+}
+
+std::int64_t sum_prefixed(const component_metrics& m, std::string_view prefix) {
+  std::int64_t total = 0;
+  for (const auto& [name, value] : m.counters)
+    if (name.rfind(prefix, 0) == 0)
+      total += value;
+  return total;
+}
+
+void print_summary(std::ostream& out, const scan_report& report, const pipeline_config& cfg,
+                   std::chrono::steady_clock::duration took) {
+  std::size_t per_level[5] = {};
+  for (const auto& f : report.findings)
+    ++per_level[static_cast<std::size_t>(f.level)];
+  char secs[32];
+  std::snprintf(secs, sizeof secs, "%.2fs", std::chrono::duration<double>(took).count());
+  out << "scan: " << report.findings.size()
+      << (report.findings.size() == 1 ? " finding" : " findings");
+  std::string levels;
+  for (int i = 4; i >= 0; --i)
+    if (per_level[i] > 0)
+      levels += (levels.empty() ? "" : ", ") + std::to_string(per_level[i]) + " " +
+                std::string(to_string(static_cast<severity>(i)));
+  if (!levels.empty())
+    out << " (" << levels << ")";
+  out << " from " << cfg.components.size()
+      << (cfg.components.size() == 1 ? " component in " : " components in ") << secs;
+  if (report.timed_out)
+    out << " (TIMED OUT: busy components were stopped)";
+  out << '\n';
+  std::size_t width = 9;
+  for (const auto& m : report.metrics.components)
+    width = std::max(width, m.name.size());
+  out << std::left << std::setw(static_cast<int>(width)) << "COMPONENT" << std::right
+      << std::setw(11) << "EVENTS_IN" << std::setw(12) << "EVENTS_OUT" << std::setw(9) << "DROPPED"
+      << std::setw(10) << "RESTARTS" << '\n';
+  for (const auto& m : report.metrics.components) {
+    out << std::left << std::setw(static_cast<int>(width)) << m.name << std::right << std::setw(11)
+        << sum_prefixed(m, "events_in") << std::setw(12) << sum_prefixed(m, "events_out")
+        << std::setw(9) << sum_prefixed(m, "dropped") << std::setw(10)
+        << sum_prefixed(m, "restarts") << '\n';
+  }
+}
+
+} // namespace
+
+int scan_command(const global_options& global, const scan_arguments& args) {
+  auto loaded = load_config(global.config_path);
+  if (!loaded.ok()) {
+    print_diagnostics(std::cerr, loaded.errors, global.config_path);
+    return 2;
+  }
+  auto cfg = std::move(*loaded.config);
+  configure_logging(global.log_level.value_or(cfg.engine.log_level), cfg.engine.log_fmt);
+  const auto timeout = parse_duration(args.timeout);
+  if (!timeout || timeout->count() <= 0) {
+    std::cerr << "phantomguard scan: --timeout '" << args.timeout
+              << "' is not a duration such as \"10m\"\n";
+    return 2;
+  }
+  if (!args.only.empty() && !restrict_to(cfg, args.only))
+    return 2;
+  drop_console_sinks(cfg);
+
+  // Open the report file before scanning: a typo in --output should not cost a whole scan.
+  std::ofstream file;
+  if (!args.output.empty()) {
+    file.open(args.output, std::ios::out | std::ios::trunc);
+    if (!file) {
+      std::cerr << "phantomguard scan: cannot write --output " << args.output << ": "
+                << std::strerror(errno) << '\n';
+      return 2;
+    }
+  }
+  prepare_engine(cfg, global);
+
+  scan_report report;
+  const auto started = std::chrono::steady_clock::now();
+  try {
+    engine eng(cfg);
+    scan_options opts;
+    opts.timeout = *timeout;
+    report = eng.scan(opts);
+  } catch (const std::exception& e) {
+    spdlog::critical("scan failed: {}", e.what());
+    return 2;
+  }
+  const auto took = std::chrono::steady_clock::now() - started;
+
+  std::ostream& out = args.output.empty() ? std::cout : file;
+  write_findings(out, report.findings, args.format);
+  if (!out) {
+    std::cerr << "phantomguard scan: writing the report failed: " << std::strerror(errno) << '\n';
+    return 2;
+  }
+  if (!global.quiet)
+    print_summary(std::cerr, report, cfg, took);
+  return exit_code_for(report.findings, args.fail_on);
+}
+
+} // namespace pg::cli
