@@ -197,20 +197,37 @@ public:
   void on_batch(const event_batch& batch, context& ctx) override {
     if (!has(&pg_detector_vtable::on_batch, offsetof(pg_detector_vtable, on_batch)))
       return;
-    // One pass over the batch, touching each event once (batches arrive cold from another
-    // actor: a second pass would pay the cache misses twice). Field views are recorded as
-    // offsets while the vector may still grow, and turned into pointers once it is final.
-    if (events_.size() < batch.events.size())
-      events_.resize(batch.events.size());
+    // The plugin gets the batch in slices of at most chunk_events: the C views of a slice
+    // (~40 bytes per field) are still in L1 when the plugin reads them, where the views of a
+    // whole 256-event batch would not be (measured: 32 beats 64 and 256 by 1-2 points).
+    scope s(*this, ctx);
+    const std::size_t total = batch.events.size();
+    std::size_t next = 0;
+    while (next < total) {
+      const std::size_t nevents = convert(batch, next, total);
+      if (nevents == 0)
+        continue;
+      const pg_event_batch b{sizeof(pg_event_batch), events_.data(), nevents};
+      pg_error err = fresh_error();
+      if (vt_->on_batch(instance_, &b, &err) != PG_OK)
+        fail(ctx, "on_batch", err);
+    }
+  }
+
+  /// Builds the C views of up to chunk_events subscribed events starting at `next`, advancing it.
+  /// One pass, touching each event once (batches arrive cold from another actor). Field views
+  /// are offsets while the vector may still grow, turned into pointers once it is final.
+  std::size_t convert(const event_batch& batch, std::size_t& next, std::size_t total) {
+    if (events_.size() < chunk_events)
+      events_.resize(chunk_events);
     std::size_t nevents = 0;
     std::size_t nfields = 0;
-    const std::size_t total = batch.events.size();
-    for (std::size_t idx = 0; idx < total; ++idx) {
-      const event& e = batch.events[idx];
-      // The conversion is a run of dependent loads over memory another actor wrote: ask for the
-      // field block two events ahead so its cache misses overlap with this event's work.
-      if (idx + 2 < total) {
-        const auto& ahead = batch.events[idx + 2].fields;
+    for (; next < total && nevents < chunk_events; ++next) {
+      const event& e = batch.events[next];
+      // A run of dependent loads over memory another actor wrote: ask for the field block two
+      // events ahead so its cache misses overlap with this event's work.
+      if (next + 2 < total) {
+        const auto& ahead = batch.events[next + 2].fields;
         const char* p = reinterpret_cast<const char*>(ahead.data());
         const std::size_t bytes = ahead.size() * sizeof(field);
         for (std::size_t off = 0; off < bytes; off += 64)
@@ -228,7 +245,6 @@ public:
         fill_value(out->value, f.value);
         ++out;
       }
-      // `fields` holds the offset for now (see the fix-up below).
       pg_event& pe = events_[nevents++]; // member by member, for the reason fill_value gives
       pe.struct_size = sizeof(pg_event);
       pe.kind.data = e.kind.data();
@@ -236,19 +252,13 @@ public:
       pe.time_ns = to_ns(e.time);
       pe.source.data = e.source.data();
       pe.source.size = e.source.size();
-      pe.fields = reinterpret_cast<const pg_field*>(nfields);
+      pe.fields = reinterpret_cast<const pg_field*>(nfields); // an offset until the fix-up
       pe.field_count = n;
       nfields += n;
     }
-    if (nevents == 0)
-      return;
     for (std::size_t i = 0; i < nevents; ++i)
       events_[i].fields = fields_.data() + reinterpret_cast<std::uintptr_t>(events_[i].fields);
-    const pg_event_batch b{sizeof(pg_event_batch), events_.data(), nevents};
-    scope s(*this, ctx);
-    pg_error err = fresh_error();
-    if (vt_->on_batch(instance_, &b, &err) != PG_OK)
-      fail(ctx, "on_batch", err);
+    return nevents;
   }
 
   void on_tick(context& ctx) override {
@@ -321,6 +331,7 @@ private:
   };
   using kept = std::variant<kept_log, finding, kept_metric>;
   static constexpr std::size_t max_kept = 256;
+  static constexpr std::size_t chunk_events = 32;
 
   static std::string quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
 

@@ -165,7 +165,8 @@ typedef struct pg_event {
   size_t field_count;
 } pg_event;
 
-/** A batch: only events of kinds the detector subscribes to, in arrival order. */
+/** A batch: only events of kinds the detector subscribes to, in arrival order. The engine may
+ *  hand one of its batches over in several calls: do not give batch boundaries a meaning. */
 typedef struct pg_event_batch {
   uint32_t struct_size;
   const pg_event* events;
