@@ -55,7 +55,7 @@ inline std::chrono::milliseconds tick_until(runtime::component& c, test_context&
   for (;;) {
     c.on_tick(ctx);
     auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(
-      std::chrono::steady_clock::now() - t0);
+        std::chrono::steady_clock::now() - t0);
     if (done() || spent > limit)
       return spent;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -69,6 +69,8 @@ inline toml::array list_of(std::initializer_list<std::string> items) {
   return a;
 }
 
-inline bool is_root() { return ::geteuid() == 0; }
+inline bool is_root() {
+  return ::geteuid() == 0;
+}
 
 } // namespace pg::test

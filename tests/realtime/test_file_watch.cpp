@@ -44,12 +44,12 @@ SCENARIO("touching a watched cron file is a persistence change within a second")
       pg::test::write_file(d / "cron.d/backdoor", "* * * * * root /tmp/x\n");
       REQUIRE(std::system(("touch " + d / "crontab").c_str()) == 0);
       auto took = pg::test::tick_until(
-        fw, ctx,
-        [&] {
-          return finding_for(ctx, "realtime.persistence_change", d / "cron.d/backdoor") &&
-                 finding_for(ctx, "realtime.persistence_change", d / "crontab");
-        },
-        1000ms);
+          fw, ctx,
+          [&] {
+            return finding_for(ctx, "realtime.persistence_change", d / "cron.d/backdoor") &&
+                   finding_for(ctx, "realtime.persistence_change", d / "crontab");
+          },
+          1000ms);
       fw.stop(ctx);
       THEN("both are realtime.persistence_change findings naming file and change") {
         CHECK(took <= 1000ms);
@@ -85,8 +85,8 @@ SCENARIO("modifying a watched passwd file is a credential change, with the write
     }
     pg::test::append_file(d / "unrelated", "y\n"); // same folder, not watched
     pg::test::tick_until(
-      fw, ctx, [&] { return finding_for(ctx, "realtime.credential_change", d / "passwd"); },
-      1000ms);
+        fw, ctx, [&] { return finding_for(ctx, "realtime.credential_change", d / "passwd"); },
+        1000ms);
     ::waitpid(child, nullptr, 0);
     fw.stop(ctx);
     THEN("a high realtime.credential_change names the file, the change and the process") {
@@ -126,8 +126,8 @@ SCENARIO("a writer that closed the file at once is still named, through fanotify
     ::_exit(0);
   }
   pg::test::tick_until(
-    fw, ctx, [&] { return finding_for(ctx, "realtime.credential_change", d / "sudoers"); },
-    1000ms);
+      fw, ctx, [&] { return finding_for(ctx, "realtime.credential_change", d / "sudoers"); },
+      1000ms);
   ::waitpid(child, nullptr, 0);
   fw.stop(ctx);
   const auto* f = finding_for(ctx, "realtime.credential_change", d / "sudoers");
@@ -147,8 +147,8 @@ SCENARIO("a watched path that does not exist yet is reported when it is created"
     std::filesystem::create_directories(d / "home/.ssh");
     std::this_thread::sleep_for(50ms); // let the watch move down to .ssh
     pg::test::write_file(keys, "ssh-ed25519 AAAA attacker\n");
-    pg::test::tick_until(fw, ctx, [&] { return finding_for(ctx, "realtime.credential_change", keys); },
-                         1000ms);
+    pg::test::tick_until(
+        fw, ctx, [&] { return finding_for(ctx, "realtime.credential_change", keys); }, 1000ms);
     fw.stop(ctx);
     THEN("authorized_keys is a credential change") {
       const auto* f = finding_for(ctx, "realtime.credential_change", keys);
@@ -176,9 +176,9 @@ SCENARIO("a recent exec whose command line names the file is given as the candid
   fw.on_batch(*pg::runtime::make_batch({exec}), ctx);
   pg::test::write_file(d / "profile.d/evil.sh", "curl x | sh\n");
   pg::test::tick_until(
-    fw, ctx,
-    [&] { return finding_for(ctx, "realtime.persistence_change", d / "profile.d/evil.sh"); },
-    1000ms);
+      fw, ctx,
+      [&] { return finding_for(ctx, "realtime.persistence_change", d / "profile.d/evil.sh"); },
+      1000ms);
   fw.stop(ctx);
   const auto* f = finding_for(ctx, "realtime.persistence_change", d / "profile.d/evil.sh");
   REQUIRE(f);

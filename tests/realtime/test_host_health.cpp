@@ -35,11 +35,13 @@ SCENARIO("memory above its threshold is a finding; back below the clear level it
   auto meminfo = [&](int avail_kb) {
     pg::test::write_file(d / "meminfo", "MemTotal:       1000000 kB\nMemFree:          10000 kB\n"
                                         "MemAvailable:    " +
-                                          std::to_string(avail_kb) + " kB\n");
+                                            std::to_string(avail_kb) + " kB\n");
   };
   pg::test::write_file(d / "stat", "cpu  100 0 100 800 0 0 0 0 0 0\n");
   pg::test::write_file(d / "loadavg", "0.10 0.20 0.30 1/100 4242\n");
-  toml::table t{{"proc_root", d.path()}, {"memory_percent", 80.0}, {"cpu_sample", "10ms"},
+  toml::table t{{"proc_root", d.path()},
+                {"memory_percent", 80.0},
+                {"cpu_sample", "10ms"},
                 {"disk_paths", toml::array{}}};
   host_health_analyzer a(host_health_settings::from(pg::runtime::component_settings(t)));
   pg::test::test_context ctx("health");

@@ -44,9 +44,11 @@ void check_lifecycle(const std::string& mode) {
   int status = 0;
   ::waitpid(child, &status, 0);
   pg::test::tick_until(
-    src, ctx,
-    [&] { return event_for(ctx, "process_exec", child) && event_for(ctx, "process_exit", child); },
-    2000ms);
+      src, ctx,
+      [&] {
+        return event_for(ctx, "process_exec", child) && event_for(ctx, "process_exit", child);
+      },
+      2000ms);
   src.stop(ctx);
 
   const auto* exec = event_for(ctx, "process_exec", child);
@@ -93,11 +95,50 @@ SCENARIO("a short-lived process is seen by netlink even if it lives a millisecon
     ::_exit(127);
   }
   ::waitpid(child, nullptr, 0);
-  pg::test::tick_until(src, ctx, [&] { return event_for(ctx, "process_exit", child) != nullptr; },
-                       2000ms);
+  pg::test::tick_until(
+      src, ctx, [&] { return event_for(ctx, "process_exit", child) != nullptr; }, 2000ms);
   src.stop(ctx);
   CHECK(event_for(ctx, "process_exec", child));
   CHECK(event_for(ctx, "process_exit", child));
+}
+
+SCENARIO("without CAP_NET_ADMIN, auto mode polls and says so, naming the capability") {
+  if (!pg::test::is_root()) {
+    WARN("not root: cannot drop privileges for this test");
+    return;
+  }
+  // Drop to nobody in a child (privileges cannot be regained in this process) and report back.
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(fds[0]);
+    if (::setgid(65534) != 0 || ::setuid(65534) != 0)
+      ::_exit(3);
+    process_events_source src(settings_for("auto"));
+    pg::test::test_context ctx("procs");
+    src.start(ctx);
+    src.on_tick(ctx);
+    src.stop(ctx);
+    std::string out = src.active_mode() + "\n";
+    for (const auto* f : ctx.with_rule("realtime.privilege_limited"))
+      out += f->evidence["missing_capabilities"].dump() + "\n";
+    [[maybe_unused]] auto n = ::write(fds[1], out.data(), out.size());
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  std::string got;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fds[0], buf, sizeof buf)) > 0)
+    got.append(buf, static_cast<std::size_t>(n));
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  CHECK(got.rfind("poll\n", 0) == 0);
+  CHECK(got.find("CAP_NET_ADMIN") != std::string::npos);
 }
 
 SCENARIO("the realtime types are registered and a bad mode is refused") {

@@ -62,6 +62,8 @@ inline toml::array list_of(std::initializer_list<const char*> items) {
   return a;
 }
 
-inline bool is_root() { return ::geteuid() == 0; }
+inline bool is_root() {
+  return ::geteuid() == 0;
+}
 
 } // namespace pg::test

@@ -53,9 +53,9 @@ SCENARIO("the whole PID space agrees with the /proc listing on this clean host")
       t.join();
       THEN("no process is hidden, the thread is recognised as a thread, and it is fast") {
         for (const auto& a : res.anomalies)
-          UNSCOPED_INFO("anomaly pid " << a.pid << " comm " << a.comm << " kind "
-                                       << (a.what == pid_anomaly::kind::hidden ? "hidden"
-                                                                               : "ghost"));
+          UNSCOPED_INFO("anomaly pid "
+                        << a.pid << " comm " << a.comm << " kind "
+                        << (a.what == pid_anomaly::kind::hidden ? "hidden" : "ghost"));
         CHECK(res.anomalies.empty());
         CHECK(res.pid_max == read_pid_max());
         CHECK(res.threads >= 1);
@@ -92,8 +92,7 @@ SCENARIO("a process missing from the /proc listing is reported, a dead listed PI
     std::filesystem::create_directory(view / std::to_string(dead));
 
     WHEN("the analyzer compares that listing with the system calls") {
-      toml::table t{{"checks", pg::test::list_of({"hidden_process"})},
-                    {"proc_view", view.path()}};
+      toml::table t{{"checks", pg::test::list_of({"hidden_process"})}, {"proc_view", view.path()}};
       auto ctx = pg::test::run_rootkit(t);
       THEN("the child is a hidden process and the dead PID a ghost") {
         bool child_found = false;

@@ -20,8 +20,8 @@ SCENARIO("a non-empty ld.so.preload names each preloaded library") {
     pg::test::write_file(d / "ld.so.preload",
                          "# injected\n/usr/local/lib/libprocesshider.so:/lib/x86_64-linux-gnu/"
                          "libc.so.6\n");
-    auto ctx = pg::test::run_rootkit({{"checks", pg::test::list_of({"ld_so_preload"})},
-                                      {"ld_so_preload", d / "ld.so.preload"}});
+    auto ctx = pg::test::run_rootkit(
+        {{"checks", pg::test::list_of({"ld_so_preload"})}, {"ld_so_preload", d / "ld.so.preload"}});
     THEN("one high finding lists both libraries, and whether each exists") {
       auto f = ctx.with_rule("rootkit.ld_so_preload");
       REQUIRE(f.size() == 1);
@@ -36,10 +36,10 @@ SCENARIO("a non-empty ld.so.preload names each preloaded library") {
   }
   GIVEN("an empty preload file and a missing one") {
     pg::test::write_file(d / "empty", "\n");
-    auto empty = pg::test::run_rootkit({{"checks", pg::test::list_of({"ld_so_preload"})},
-                                       {"ld_so_preload", d / "empty"}});
-    auto missing = pg::test::run_rootkit({{"checks", pg::test::list_of({"ld_so_preload"})},
-                                         {"ld_so_preload", d / "nope"}});
+    auto empty = pg::test::run_rootkit(
+        {{"checks", pg::test::list_of({"ld_so_preload"})}, {"ld_so_preload", d / "empty"}});
+    auto missing = pg::test::run_rootkit(
+        {{"checks", pg::test::list_of({"ld_so_preload"})}, {"ld_so_preload", d / "nope"}});
     THEN("neither is a finding") {
       CHECK(empty.with_rule("rootkit.ld_so_preload").empty());
       CHECK(missing.with_rule("rootkit.ld_so_preload").empty());
@@ -62,7 +62,8 @@ SCENARIO("the shipped known-rootkit list is well-formed and clean on this host")
 SCENARIO("a file of a known rootkit under the scanned root is reported") {
   temp_dir root;
   GIVEN("the Jynx2 library and the Phalanx2 folder created below a temporary root") {
-    pg::test::write_file(root / "XxJynx/jynx2.so", "\x7f" "ELF");
+    pg::test::write_file(root / "XxJynx/jynx2.so", "\x7f"
+                                                   "ELF");
     std::filesystem::create_directories(root / "etc/khubd.p2");
     auto ctx = pg::test::run_rootkit({{"checks", pg::test::list_of({"known_file"})},
                                       {"known_files", shipped_list},
@@ -84,8 +85,8 @@ SCENARIO("a file of a known rootkit under the scanned root is reported") {
   }
   GIVEN("a malformed data file") {
     pg::test::write_file(root / "bad.toml", "[[rootkit]]\nname = \"x\"\nfiles = [\"relative\"]\n");
-    auto ctx = pg::test::run_rootkit({{"checks", pg::test::list_of({"known_file"})},
-                                      {"known_files", root / "bad.toml"}});
+    auto ctx = pg::test::run_rootkit(
+        {{"checks", pg::test::list_of({"known_file"})}, {"known_files", root / "bad.toml"}});
     THEN("the check says where and why it could not run") {
       auto f = ctx.with_rule("rootkit.check_incomplete");
       REQUIRE(f.size() == 1);
@@ -117,10 +118,10 @@ SCENARIO("directory link counts match visible subdirectories on real directories
     CHECK(scan.findings.empty());
     CHECK(scan.directories == 4);
   }
-  CHECK_FALSE(link_count_mismatch(1, 7, true)); // ext4 dir_nlink overflow
+  CHECK_FALSE(link_count_mismatch(1, 7, true));  // ext4 dir_nlink overflow
   CHECK_FALSE(link_count_mismatch(1, 3, false)); // btrfs, overlayfs
-  CHECK_FALSE(link_count_reliable(0x9123683E)); // btrfs
-  CHECK_FALSE(link_count_reliable(0x794C7630)); // overlayfs
+  CHECK_FALSE(link_count_reliable(0x9123683E));  // btrfs
+  CHECK_FALSE(link_count_reliable(0x794C7630));  // overlayfs
 }
 
 SCENARIO("no hidden files in the default system directories of this clean host") {

@@ -20,8 +20,8 @@ SCENARIO("taint values decode into the kernel's letters and meanings") {
   CHECK(taint_letters(decode_taint(512)) == "W");
   auto flags = decode_taint((1u << 13) | (1u << 9));
   REQUIRE(flags.size() == 2);
-  CHECK(flags[0].level == severity::info);    // W: a warning
-  CHECK(flags[1].level == severity::medium);  // E: unsigned module
+  CHECK(flags[0].level == severity::info);   // W: a warning
+  CHECK(flags[1].level == severity::medium); // E: unsigned module
   CHECK(flags[1].meaning.find("unsigned") != std::string_view::npos);
   CHECK(decode_taint(1ull << 40)[0].letter == '?');
   CHECK(parse_taint("12288\n") == 12288u);
@@ -33,7 +33,7 @@ SCENARIO("a tainted kernel is a finding whose severity follows its worst flag") 
   auto run = [&](const std::string& value) {
     pg::test::write_file(d / "tainted", value + "\n");
     return pg::test::run_rootkit(
-      {{"checks", pg::test::list_of({"kernel_tainted"})}, {"tainted", d / "tainted"}});
+        {{"checks", pg::test::list_of({"kernel_tainted"})}, {"tainted", d / "tainted"}});
   };
   auto oe = run("12289"); // P + O + E
   auto f = oe.with_rule("rootkit.kernel_tainted");
@@ -71,9 +71,8 @@ SCENARIO("this clean host has no hidden process, module or port and the default 
   auto ctx = pg::test::run_rootkit({});
   for (const auto& f : ctx.findings)
     UNSCOPED_INFO(f.rule << " " << pg::runtime::to_string(f.level) << " " << f.title);
-  for (const char* rule : {"rootkit.hidden_process", "rootkit.hidden_module",
-                           "rootkit.hidden_port", "rootkit.known_file", "rootkit.hidden_file",
-                           "rootkit.ld_so_preload"})
+  for (const char* rule : {"rootkit.hidden_process", "rootkit.hidden_module", "rootkit.hidden_port",
+                           "rootkit.known_file", "rootkit.hidden_file", "rootkit.ld_so_preload"})
     for (const auto* f : ctx.with_rule(rule))
       CHECK(f->level < severity::high);
   CHECK(ctx.counters["checks_run"] == 7);

@@ -3,11 +3,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
 #include <glob.h>
 #include <poll.h>
 #include <sstream>
 #include <stdexcept>
-#include <fcntl.h>
 #include <sys/eventfd.h>
 #include <sys/fanotify.h>
 #include <sys/inotify.h>
@@ -36,18 +36,34 @@ constexpr std::uint32_t watch_mask = IN_CREATE | IN_DELETE | IN_MODIFY | IN_CLOS
                                      IN_MOVE_SELF | IN_ONLYDIR | IN_EXCL_UNLINK;
 
 const std::vector<std::string>& default_persistence() {
-  static const std::vector<std::string> v{
-    "/etc/crontab", "/etc/cron.*", "/var/spool/cron", "/etc/anacrontab",
-    "/etc/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system",
-    "~/.config/systemd/user", "/etc/profile", "/etc/profile.d", "/etc/bash.bashrc",
-    "~/.bashrc", "~/.profile", "~/.bash_profile", "/etc/ld.so.preload", "/etc/rc.local"};
+  static const std::vector<std::string> v{"/etc/crontab",
+                                          "/etc/cron.*",
+                                          "/var/spool/cron",
+                                          "/etc/anacrontab",
+                                          "/etc/systemd/system",
+                                          "/lib/systemd/system",
+                                          "/usr/lib/systemd/system",
+                                          "~/.config/systemd/user",
+                                          "/etc/profile",
+                                          "/etc/profile.d",
+                                          "/etc/bash.bashrc",
+                                          "~/.bashrc",
+                                          "~/.profile",
+                                          "~/.bash_profile",
+                                          "/etc/ld.so.preload",
+                                          "/etc/rc.local"};
   return v;
 }
 
 const std::vector<std::string>& default_credential() {
-  static const std::vector<std::string> v{
-    "/etc/passwd", "/etc/shadow", "/etc/group", "/etc/gshadow", "/etc/sudoers",
-    "/etc/sudoers.d", "~/.ssh/authorized_keys", "~/.ssh/authorized_keys2"};
+  static const std::vector<std::string> v{"/etc/passwd",
+                                          "/etc/shadow",
+                                          "/etc/group",
+                                          "/etc/gshadow",
+                                          "/etc/sudoers",
+                                          "/etc/sudoers.d",
+                                          "~/.ssh/authorized_keys",
+                                          "~/.ssh/authorized_keys2"};
   return v;
 }
 
@@ -94,7 +110,7 @@ const char* kind_of(std::uint32_t mask) {
 }
 
 int kind_rank(const std::string& k) {
-  static const char* order[] = {"created", "deleted",  "moved_in",  "moved_out",
+  static const char* order[] = {"created",  "deleted", "moved_in",  "moved_out",
                                 "modified", "written", "attributes"};
   for (int i = 0; i < 7; ++i)
     if (k == order[i])
@@ -132,27 +148,71 @@ std::vector<option_spec> file_watch_options() {
     return s;
   };
   std::vector<option_spec> v;
-  v.push_back({"persistence_paths", option_type::string_list, join(default_persistence()),
+  v.push_back({"persistence_paths",
+               option_type::string_list,
+               join(default_persistence()),
                "files and directories whose changes are realtime.persistence_change ('~/' = "
-               "every home directory, globs allowed)", false, {}, {}, {}});
-  v.push_back({"credential_paths", option_type::string_list, join(default_credential()),
-               "files and directories whose changes are realtime.credential_change", false, {}, {},
+               "every home directory, globs allowed)",
+               false,
+               {},
+               {},
                {}});
-  v.push_back({"passwd_file", option_type::string, "/etc/passwd",
-               "where '~/' finds home directories", false, {}, {}, {}});
-  v.push_back({"depth", option_type::integer, "1",
-               "subdirectory levels watched below a watched directory", false, 0, 8, {}});
-  v.push_back({"scan_fds", option_type::boolean, "true",
-               "name the processes holding a changed file open (scan of /proc/*/fd)", false, {},
-               {}, {}});
-  v.push_back({"fanotify", option_type::boolean, "true",
-               "with CAP_SYS_ADMIN, learn the PID of each writer from fanotify", false, {}, {},
+  v.push_back({"credential_paths",
+               option_type::string_list,
+               join(default_credential()),
+               "files and directories whose changes are realtime.credential_change",
+               false,
+               {},
+               {},
                {}});
-  v.push_back({"report_delay", option_type::duration, "300ms",
+  v.push_back({"passwd_file",
+               option_type::string,
+               "/etc/passwd",
+               "where '~/' finds home directories",
+               false,
+               {},
+               {},
+               {}});
+  v.push_back({"depth",
+               option_type::integer,
+               "1",
+               "subdirectory levels watched below a watched directory",
+               false,
+               0,
+               8,
+               {}});
+  v.push_back({"scan_fds",
+               option_type::boolean,
+               "true",
+               "name the processes holding a changed file open (scan of /proc/*/fd)",
+               false,
+               {},
+               {},
+               {}});
+  v.push_back({"fanotify",
+               option_type::boolean,
+               "true",
+               "with CAP_SYS_ADMIN, learn the PID of each writer from fanotify",
+               false,
+               {},
+               {},
+               {}});
+  v.push_back({"report_delay",
+               option_type::duration,
+               "300ms",
                "a change is reported this long after it happened, so the writer's exec event "
-               "and fanotify record can join it", false, 0, 10, {}});
-  v.push_back({"exec_window", option_type::duration, "5s",
-               "how far back process_exec inputs are matched against a change", false, 0, 600,
+               "and fanotify record can join it",
+               false,
+               0,
+               10,
+               {}});
+  v.push_back({"exec_window",
+               option_type::duration,
+               "5s",
+               "how far back process_exec inputs are matched against a change",
+               false,
+               0,
+               600,
                {}});
   return v;
 }
@@ -166,9 +226,9 @@ file_watch_settings file_watch_settings::from(const runtime::component_settings&
   r.scan_fds = s.get_bool("scan_fds", true);
   r.fanotify = s.get_bool("fanotify", true);
   r.report_delay = std::chrono::duration_cast<std::chrono::milliseconds>(
-    s.get_duration("report_delay", std::chrono::milliseconds(300)));
+      s.get_duration("report_delay", std::chrono::milliseconds(300)));
   r.exec_window = std::chrono::duration_cast<std::chrono::milliseconds>(
-    s.get_duration("exec_window", std::chrono::seconds(5)));
+      s.get_duration("exec_window", std::chrono::seconds(5)));
   return r;
 }
 
@@ -191,9 +251,8 @@ std::vector<std::string> expand_watch_path(const std::string& path,
       // for nothing a login could use.
       long uid = f.size() >= 3 ? std::strtol(f[2].c_str(), nullptr, 10) : -1;
       bool person = uid == 0 || (uid >= 1000 && uid != 65534);
-      if (person && f.size() >= 6 && f[5].size() > 1 && f[5][0] == '/' &&
-          f[5] != "/nonexistent") {
-        struct stat st{};
+      if (person && f.size() >= 6 && f[5].size() > 1 && f[5][0] == '/' && f[5] != "/nonexistent") {
+        struct stat st {};
         if (::stat(f[5].c_str(), &st) == 0 && S_ISDIR(st.st_mode))
           homes.insert(normalize(f[5]));
       }
@@ -276,13 +335,14 @@ void file_watch_analyzer::add_dir_watch(const std::string& dir, const rule& r, i
   w.depth_left = std::max(w.depth_left, depth_left);
   bool dup = false;
   for (const auto& x : w.rules)
-    dup = dup || (x.name == r.name && x.target_index == r.target_index && x.is_target == r.is_target);
+    dup =
+        dup || (x.name == r.name && x.target_index == r.target_index && x.is_target == r.is_target);
   if (!dup)
     w.rules.push_back(r);
   if (r.name.empty() && depth_left > 0) {
     if (auto entries = host::list_directory_raw(dir))
       for (const auto& e : *entries) {
-        struct stat st{};
+        struct stat st {};
         auto sub = child_path(dir, e.name);
         if (::lstat(sub.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
           add_dir_watch(sub, r, depth_left - 1);
@@ -292,7 +352,7 @@ void file_watch_analyzer::add_dir_watch(const std::string& dir, const rule& r, i
 
 void file_watch_analyzer::resolve(std::size_t ti) {
   const auto path = targets_[ti].path;
-  struct stat st{};
+  struct stat st {};
   if (::lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
     add_dir_watch(path, rule{"", ti, true}, settings_.depth);
     if (path != "/")
@@ -306,7 +366,7 @@ void file_watch_analyzer::resolve(std::size_t ti) {
   while (cur != "/") {
     next = base_of(cur);
     cur = parent_of(cur);
-    struct stat ds{};
+    struct stat ds {};
     if (::stat(cur.c_str(), &ds) == 0 && S_ISDIR(ds.st_mode)) {
       add_dir_watch(cur, rule{next, ti, direct}, 0);
       return;
@@ -421,8 +481,7 @@ void file_watch_analyzer::read_fanotify() {
     // Many writes by the same process to the same file are one fact.
     bool dup = false;
     for (auto it = writers_.rbegin(); it != writers_.rend() && !dup; ++it)
-      dup = it->path == w.path && it->pid == w.pid &&
-            w.time - it->time < std::chrono::seconds(1);
+      dup = it->path == w.path && it->pid == w.pid && w.time - it->time < std::chrono::seconds(1);
     if (!dup)
       writers_.push_back(std::move(w));
   }
@@ -460,10 +519,14 @@ void file_watch_analyzer::handle(int wd, std::uint32_t mask, const std::string& 
       // target if it already exists (created before our new watch was in place).
       if (mask & (IN_CREATE | IN_MOVED_TO)) {
         resolve(r.target_index);
-        struct stat st{};
+        struct stat st {};
         if (::lstat(tgt.path.c_str(), &st) == 0)
-          pending_.push_back({tgt.path, "created", tgt.category, std::chrono::steady_clock::now(),
-                              runtime::wall_clock::now(), {}});
+          pending_.push_back({tgt.path,
+                              "created",
+                              tgt.category,
+                              std::chrono::steady_clock::now(),
+                              runtime::wall_clock::now(),
+                              {}});
       }
       continue;
     }
@@ -483,8 +546,8 @@ void file_watch_analyzer::handle(int wd, std::uint32_t mask, const std::string& 
         !(mask & IN_ISDIR)) {
       if (last_scan_.size() > 1024) // remember recent scans only: no growth over months
         for (auto old = last_scan_.begin(); old != last_scan_.end();)
-          old = now - old->second > std::chrono::seconds(2) ? last_scan_.erase(old)
-                                                             : std::next(old);
+          old =
+              now - old->second > std::chrono::seconds(2) ? last_scan_.erase(old) : std::next(old);
       auto& last = last_scan_[full];
       if (now - last > std::chrono::milliseconds(500)) {
         last = now;
@@ -502,8 +565,8 @@ void file_watch_analyzer::handle(int wd, std::uint32_t mask, const std::string& 
       ++overflows_; // a flood between two ticks: counted and reported like an inotify overflow
       break;
     }
-    pending_.push_back({full, kind, tgt.category, now, runtime::wall_clock::now(),
-                        std::move(holders)});
+    pending_.push_back(
+        {full, kind, tgt.category, now, runtime::wall_clock::now(), std::move(holders)});
     break; // one rule per event is enough (the first names the category)
   }
 }
@@ -512,10 +575,10 @@ void file_watch_analyzer::on_batch(const runtime::event_batch& batch, runtime::c
   for (const auto& e : batch.events) {
     if (e.kind != "process_exec")
       continue;
-    execs_.push_back({e.time == runtime::wall_clock::time_point{} ? runtime::wall_clock::now()
-                                                                   : e.time,
-                      e.get_int("pid"), std::string(e.get_string("comm")),
-                      std::string(e.get_string("exe")), std::string(e.get_string("cmdline"))});
+    execs_.push_back(
+        {e.time == runtime::wall_clock::time_point{} ? runtime::wall_clock::now() : e.time,
+         e.get_int("pid"), std::string(e.get_string("comm")), std::string(e.get_string("exe")),
+         std::string(e.get_string("cmdline"))});
   }
   auto horizon = runtime::wall_clock::now() - settings_.exec_window - std::chrono::seconds(5);
   while (!execs_.empty() && (execs_.front().time < horizon || execs_.size() > 4096))
@@ -609,8 +672,8 @@ void file_watch_analyzer::on_tick(runtime::context& ctx) {
       bool names = x.cmdline.find(path) != std::string::npos ||
                    (base.size() >= 3 && x.cmdline.find(base) != std::string::npos);
       if (names)
-        candidates.push_back({{"pid", x.pid}, {"comm", x.comm}, {"exe", x.exe},
-                              {"cmdline", x.cmdline}});
+        candidates.push_back(
+            {{"pid", x.pid}, {"comm", x.comm}, {"exe", x.exe}, {"cmdline", x.cmdline}});
     }
     auto writers_json = nlohmann::json::array();
     const writer* exact = nullptr;
@@ -659,9 +722,9 @@ void file_watch_analyzer::on_tick(runtime::context& ctx) {
                   {"attribution",
                    exact ? "fanotify: the writing process"
                    : holders.empty() && candidates.empty()
-                     ? "unknown: no process held the file open when scanned and no recent exec "
-                       "named it"
-                     : "best effort: open file descriptors and recent execs"}};
+                       ? "unknown: no process held the file open when scanned and no recent exec "
+                         "named it"
+                       : "best effort: open file descriptors and recent execs"}};
     runtime::event ev;
     ev.kind = "file_change";
     ev.time = first;

@@ -27,26 +27,86 @@ std::string fmt(double v) {
 
 std::vector<option_spec> host_health_options() {
   std::vector<option_spec> v;
-  v.push_back({"cpu_percent", option_type::floating, "90", "CPU busy threshold (percent, 0 = off)",
-               false, 0, 100, {}});
-  v.push_back({"memory_percent", option_type::floating, "90",
-               "used memory threshold (percent of MemTotal, 0 = off)", false, 0, 100, {}});
-  v.push_back({"load_per_cpu", option_type::floating, "2.0",
-               "1-minute load average per CPU threshold (0 = off)", false, 0, 1000, {}});
-  v.push_back({"disk_percent", option_type::floating, "90",
-               "used disk threshold (percent, 0 = off)", false, 0, 100, {}});
-  v.push_back({"disk_paths", option_type::string_list, "/",
-               "mount points whose use is measured", false, {}, {}, {}});
-  v.push_back({"hysteresis", option_type::floating, "0.1",
-               "a raised threshold clears below threshold * (1 - hysteresis)", false, 0, 0.9, {}});
-  v.push_back({"ratio_medium", option_type::floating, "1.05",
-               "value / threshold from which a finding is medium (below: low)", false, 1, 100, {}});
-  v.push_back({"ratio_high", option_type::floating, "1.15",
-               "value / threshold from which a finding is high", false, 1, 100, {}});
-  v.push_back({"ratio_critical", option_type::floating, "1.3",
-               "value / threshold from which a finding is critical", false, 1, 100, {}});
-  v.push_back({"cpu_sample", option_type::duration, "200ms",
-               "first tick (and scan mode): CPU measured over this long", false, 0.01, 5, {}});
+  v.push_back({"cpu_percent",
+               option_type::floating,
+               "90",
+               "CPU busy threshold (percent, 0 = off)",
+               false,
+               0,
+               100,
+               {}});
+  v.push_back({"memory_percent",
+               option_type::floating,
+               "90",
+               "used memory threshold (percent of MemTotal, 0 = off)",
+               false,
+               0,
+               100,
+               {}});
+  v.push_back({"load_per_cpu",
+               option_type::floating,
+               "2.0",
+               "1-minute load average per CPU threshold (0 = off)",
+               false,
+               0,
+               1000,
+               {}});
+  v.push_back({"disk_percent",
+               option_type::floating,
+               "90",
+               "used disk threshold (percent, 0 = off)",
+               false,
+               0,
+               100,
+               {}});
+  v.push_back({"disk_paths",
+               option_type::string_list,
+               "/",
+               "mount points whose use is measured",
+               false,
+               {},
+               {},
+               {}});
+  v.push_back({"hysteresis",
+               option_type::floating,
+               "0.1",
+               "a raised threshold clears below threshold * (1 - hysteresis)",
+               false,
+               0,
+               0.9,
+               {}});
+  v.push_back({"ratio_medium",
+               option_type::floating,
+               "1.05",
+               "value / threshold from which a finding is medium (below: low)",
+               false,
+               1,
+               100,
+               {}});
+  v.push_back({"ratio_high",
+               option_type::floating,
+               "1.15",
+               "value / threshold from which a finding is high",
+               false,
+               1,
+               100,
+               {}});
+  v.push_back({"ratio_critical",
+               option_type::floating,
+               "1.3",
+               "value / threshold from which a finding is critical",
+               false,
+               1,
+               100,
+               {}});
+  v.push_back({"cpu_sample",
+               option_type::duration,
+               "200ms",
+               "first tick (and scan mode): CPU measured over this long",
+               false,
+               0.01,
+               5,
+               {}});
   return v;
 }
 
@@ -62,7 +122,7 @@ host_health_settings host_health_settings::from(const runtime::component_setting
   r.bands.high = s.get_double("ratio_high", r.bands.high);
   r.bands.critical = s.get_double("ratio_critical", r.bands.critical);
   r.cpu_sample = std::chrono::duration_cast<std::chrono::milliseconds>(
-    s.get_duration("cpu_sample", std::chrono::milliseconds(200)));
+      s.get_duration("cpu_sample", std::chrono::milliseconds(200)));
   r.proc_root = s.get_string("proc_root", "/proc");
   return r;
 }
@@ -109,8 +169,8 @@ std::optional<double> parse_memory_percent(const std::string& text) {
   }
   if (!total || *total == 0)
     return std::nullopt;
-  std::uint64_t avail = available ? *available
-                                  : free_kb.value_or(0) + buffers.value_or(0) + cached.value_or(0);
+  std::uint64_t avail =
+      available ? *available : free_kb.value_or(0) + buffers.value_or(0) + cached.value_or(0);
   if (avail > *total)
     avail = *total;
   return 100.0 * static_cast<double>(*total - avail) / static_cast<double>(*total);
@@ -135,8 +195,10 @@ void host_health_analyzer::judge(runtime::context& ctx, const std::string& resou
   f.entity = {{"resource", resource}};
   if (!entity_key.empty())
     f.entity[entity_key] = entity_value;
-  f.evidence = {{"value", value},         {"threshold", threshold},
-                {"ratio", tracker->ratio(value)}, {"unit", unit},
+  f.evidence = {{"value", value},
+                {"threshold", threshold},
+                {"ratio", tracker->ratio(value)},
+                {"unit", unit},
                 {"clear_below", tracker->clear_level()}};
   if (t == threshold_tracker::transition::cleared) {
     f.rule = "realtime.threshold_cleared";
@@ -207,7 +269,7 @@ void host_health_analyzer::on_tick(runtime::context& ctx) {
   }
 
   for (const auto& path : settings_.disk_paths) {
-    struct statvfs vfs{};
+    struct statvfs vfs {};
     if (::statvfs(path.c_str(), &vfs) != 0) {
       ctx.count("read_errors");
       ctx.log(runtime::log_level::warn,

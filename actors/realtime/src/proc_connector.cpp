@@ -65,7 +65,9 @@ proc_connector& proc_connector::operator=(proc_connector&& other) noexcept {
   return *this;
 }
 
-proc_connector::~proc_connector() { close(); }
+proc_connector::~proc_connector() {
+  close();
+}
 
 void proc_connector::close() noexcept {
   if (fd_ >= 0) {
@@ -100,27 +102,27 @@ bool proc_connector::read(std::vector<proc_connector_event>& out, std::uint64_t*
     std::memcpy(&ev, msg->data, std::min<std::size_t>(msg->len, sizeof ev));
     proc_connector_event e;
     switch (ev.what) {
-      case proc_event::PROC_EVENT_FORK:
-        e.what = proc_connector_event::kind::fork;
-        e.pid = ev.event_data.fork.child_pid;
-        e.tgid = ev.event_data.fork.child_tgid;
-        e.parent_pid = ev.event_data.fork.parent_tgid;
-        break;
-      case proc_event::PROC_EVENT_EXEC:
-        e.what = proc_connector_event::kind::exec;
-        e.pid = ev.event_data.exec.process_pid;
-        e.tgid = ev.event_data.exec.process_tgid;
-        break;
-      case proc_event::PROC_EVENT_EXIT:
-        e.what = proc_connector_event::kind::exit;
-        e.pid = ev.event_data.exit.process_pid;
-        e.tgid = ev.event_data.exit.process_tgid;
-        e.exit_code = ev.event_data.exit.exit_code;
-        e.exit_signal = ev.event_data.exit.exit_signal;
-        e.parent_pid = ev.event_data.exit.parent_tgid;
-        break;
-      default:
-        continue;
+    case proc_event::PROC_EVENT_FORK:
+      e.what = proc_connector_event::kind::fork;
+      e.pid = ev.event_data.fork.child_pid;
+      e.tgid = ev.event_data.fork.child_tgid;
+      e.parent_pid = ev.event_data.fork.parent_tgid;
+      break;
+    case proc_event::PROC_EVENT_EXEC:
+      e.what = proc_connector_event::kind::exec;
+      e.pid = ev.event_data.exec.process_pid;
+      e.tgid = ev.event_data.exec.process_tgid;
+      break;
+    case proc_event::PROC_EVENT_EXIT:
+      e.what = proc_connector_event::kind::exit;
+      e.pid = ev.event_data.exit.process_pid;
+      e.tgid = ev.event_data.exit.process_tgid;
+      e.exit_code = ev.event_data.exit.exit_code;
+      e.exit_signal = ev.event_data.exit.exit_signal;
+      e.parent_pid = ev.event_data.exit.parent_tgid;
+      break;
+    default:
+      continue;
     }
     out.push_back(e);
   }

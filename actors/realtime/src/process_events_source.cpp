@@ -37,15 +37,31 @@ std::string join_cmdline(const std::string& raw) {
 
 std::vector<option_spec> process_events_options() {
   std::vector<option_spec> v;
-  v.push_back({"mode", option_type::string, "auto",
+  v.push_back({"mode",
+               option_type::string,
+               "auto",
                "auto: netlink process connector when privileged (CAP_NET_ADMIN), else /proc "
                "polling; netlink; poll",
-               false, {}, {}, {"auto", "netlink", "poll"}});
-  v.push_back({"poll_interval", option_type::duration, "250ms",
-               "how often the /proc listing is compared in poll mode", false, 0.01, 60, {}});
-  v.push_back({"max_pending", option_type::integer, "65536",
-               "events queued between ticks at most (the oldest are dropped and counted)", false,
-               16, 16777216, {}});
+               false,
+               {},
+               {},
+               {"auto", "netlink", "poll"}});
+  v.push_back({"poll_interval",
+               option_type::duration,
+               "250ms",
+               "how often the /proc listing is compared in poll mode",
+               false,
+               0.01,
+               60,
+               {}});
+  v.push_back({"max_pending",
+               option_type::integer,
+               "65536",
+               "events queued between ticks at most (the oldest are dropped and counted)",
+               false,
+               16,
+               16777216,
+               {}});
   return v;
 }
 
@@ -56,7 +72,7 @@ process_events_settings process_events_settings::from(const runtime::component_s
     throw std::invalid_argument("process_events: mode must be auto, netlink or poll, not '" +
                                 r.mode + "'");
   r.poll_interval = std::chrono::duration_cast<std::chrono::milliseconds>(
-    s.get_duration("poll_interval", std::chrono::milliseconds(250)));
+      s.get_duration("poll_interval", std::chrono::milliseconds(250)));
   if (r.poll_interval.count() < 10)
     r.poll_interval = std::chrono::milliseconds(10);
   r.max_pending = static_cast<std::size_t>(s.get_int("max_pending", 65536));
@@ -86,7 +102,9 @@ process_info read_process_info(int pid, const std::string& proc_root) {
 process_events_source::process_events_source(process_events_settings settings)
     : settings_(std::move(settings)) {}
 
-process_events_source::~process_events_source() { join(); }
+process_events_source::~process_events_source() {
+  join();
+}
 
 void process_events_source::start(runtime::context& ctx) {
   name_ = ctx.name();
@@ -102,7 +120,8 @@ void process_events_source::start(runtime::context& ctx) {
     if (!connector_) {
       if (settings_.mode == "netlink")
         throw std::runtime_error(std::string("process_events: netlink process connector: ") +
-                                 std::strerror(err) + " (needs CAP_NET_ADMIN and "
+                                 std::strerror(err) +
+                                 " (needs CAP_NET_ADMIN and "
                                  "CONFIG_PROC_EVENTS; use mode = \"poll\" otherwise)");
       limitation_ = std::string("netlink process connector refused (") + std::strerror(err) +
                     "): polling /proc instead";
@@ -232,46 +251,46 @@ void process_events_source::run_netlink() {
       if (ce.pid != ce.tgid)
         continue; // a thread starting or ending, not a process
       switch (ce.what) {
-        case proc_connector_event::kind::fork: {
-          // Not emitted (a forking server would flood the pipeline), but remembered so that the
-          // child's exit names its parent.
-          process_info p;
-          p.pid = ce.pid;
+      case proc_connector_event::kind::fork: {
+        // Not emitted (a forking server would flood the pipeline), but remembered so that the
+        // child's exit names its parent.
+        process_info p;
+        p.pid = ce.pid;
+        p.ppid = ce.parent_pid;
+        auto parent = table_.find(ce.parent_pid);
+        if (parent != table_.end()) {
+          p.comm = parent->second.comm;
+          p.exe = parent->second.exe;
+          p.uid = parent->second.uid;
+          p.cmdline = parent->second.cmdline;
+        }
+        table_[ce.pid] = std::move(p);
+        break;
+      }
+      case proc_connector_event::kind::exec: {
+        // Read /proc now, while the process most likely still exists.
+        auto p = read_process_info(ce.pid, settings_.proc_root);
+        auto old = table_.find(ce.pid);
+        if (p.ppid == 0 && old != table_.end())
+          p.ppid = old->second.ppid;
+        push(make_exec(p, "netlink"));
+        table_[ce.pid] = std::move(p);
+        break;
+      }
+      case proc_connector_event::kind::exit: {
+        process_info p;
+        auto it = table_.find(ce.pid);
+        if (it != table_.end()) {
+          p = std::move(it->second);
+          table_.erase(it);
+        }
+        p.pid = ce.pid;
+        if (ce.parent_pid)
           p.ppid = ce.parent_pid;
-          auto parent = table_.find(ce.parent_pid);
-          if (parent != table_.end()) {
-            p.comm = parent->second.comm;
-            p.exe = parent->second.exe;
-            p.uid = parent->second.uid;
-            p.cmdline = parent->second.cmdline;
-          }
-          table_[ce.pid] = std::move(p);
-          break;
-        }
-        case proc_connector_event::kind::exec: {
-          // Read /proc now, while the process most likely still exists.
-          auto p = read_process_info(ce.pid, settings_.proc_root);
-          auto old = table_.find(ce.pid);
-          if (p.ppid == 0 && old != table_.end())
-            p.ppid = old->second.ppid;
-          push(make_exec(p, "netlink"));
-          table_[ce.pid] = std::move(p);
-          break;
-        }
-        case proc_connector_event::kind::exit: {
-          process_info p;
-          auto it = table_.find(ce.pid);
-          if (it != table_.end()) {
-            p = std::move(it->second);
-            table_.erase(it);
-          }
-          p.pid = ce.pid;
-          if (ce.parent_pid)
-            p.ppid = ce.parent_pid;
-          push(make_exit(p, "netlink", static_cast<int>(ce.exit_code),
-                         static_cast<int>(ce.exit_signal)));
-          break;
-        }
+        push(make_exit(p, "netlink", static_cast<int>(ce.exit_code),
+                       static_cast<int>(ce.exit_signal)));
+        break;
+      }
       }
     }
   }
@@ -335,7 +354,8 @@ void process_events_source::on_tick(runtime::context& ctx) {
     f.level = runtime::severity::info;
     f.title = "Process events degraded to /proc polling without CAP_NET_ADMIN";
     f.entity = {{"component", ctx.name()}};
-    f.evidence = {{"missing_capabilities", {"CAP_NET_ADMIN"}}, {"detail", limitation_},
+    f.evidence = {{"missing_capabilities", {"CAP_NET_ADMIN"}},
+                  {"detail", limitation_},
                   {"poll_interval_ms", settings_.poll_interval.count()}};
     ctx.emit_finding(std::move(f));
   }
@@ -349,7 +369,8 @@ void process_events_source::on_tick(runtime::context& ctx) {
     ctx.count("netlink_overruns", static_cast<std::int64_t>(overruns));
     ctx.log(runtime::log_level::warn,
             "process_events: the kernel dropped process connector messages (receive buffer "
-            "full) " + std::to_string(overruns) + " time(s)");
+            "full) " +
+                std::to_string(overruns) + " time(s)");
   }
   if (!error.empty()) {
     // The thread ended; fail the hook so the supervisor restarts the component.

@@ -11,13 +11,13 @@ namespace pg::actors::rootkit {
 
 bool link_count_reliable(std::int64_t magic) noexcept {
   switch (static_cast<std::uint32_t>(magic)) {
-    case 0xEF53u:     // ext2/3/4
-    case 0x58465342u: // xfs
-    case 0x01021994u: // tmpfs (and devtmpfs)
-    case 0x858458F6u: // ramfs
-      return true;
-    default:
-      return false;
+  case 0xEF53u:     // ext2/3/4
+  case 0x58465342u: // xfs
+  case 0x01021994u: // tmpfs (and devtmpfs)
+  case 0x858458F6u: // ramfs
+    return true;
+  default:
+    return false;
   }
 }
 
@@ -30,14 +30,14 @@ bool link_count_mismatch(std::uint64_t nlink, std::size_t subdirs, bool reliable
 directory_census take_census(const std::string& path) {
   directory_census c;
   c.path = path;
-  struct stat st{};
+  struct stat st {};
   if (::lstat(path.c_str(), &st) != 0) {
     c.error = errno;
     return c;
   }
   c.nlink = st.st_nlink;
   c.device = st.st_dev;
-  struct statfs fs{};
+  struct statfs fs {};
   c.reliable = ::statfs(path.c_str(), &fs) == 0 && link_count_reliable(fs.f_type);
   int err = 0;
   auto entries = host::list_directory_raw(path, &err);
@@ -48,7 +48,7 @@ directory_census take_census(const std::string& path) {
   c.entries = entries->size();
   std::string base = path == "/" ? std::string() : path;
   for (const auto& e : *entries) {
-    struct stat est{};
+    struct stat est {};
     auto full = base + "/" + e.name;
     if (::lstat(full.c_str(), &est) != 0) {
       if (errno == ENOENT)
@@ -96,10 +96,9 @@ void examine(const std::string& path, int depth, dev_t root_dev, hidden_file_sca
         if (name == name2)
           out.findings.push_back({path, hidden_file_finding::kind::unstatable_name, name, 0, 0});
     if (link_count_mismatch(c.nlink, c.subdirs, c.reliable) &&
-        link_count_mismatch(again.nlink, again.subdirs, again.reliable) &&
-        again.nlink == c.nlink && again.subdirs == c.subdirs)
-      out.findings.push_back(
-        {path, hidden_file_finding::kind::link_count, {}, c.nlink, c.subdirs});
+        link_count_mismatch(again.nlink, again.subdirs, again.reliable) && again.nlink == c.nlink &&
+        again.subdirs == c.subdirs)
+      out.findings.push_back({path, hidden_file_finding::kind::link_count, {}, c.nlink, c.subdirs});
   }
   if (depth <= 0)
     return;

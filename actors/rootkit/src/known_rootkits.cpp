@@ -90,8 +90,8 @@ std::optional<std::string> find_known_rootkit_file() {
   if (auto exe = host::read_link("/proc/self/exe")) {
     fs::path dir = fs::path(*exe).parent_path();
     for (int up = 0; up < 6 && !dir.empty(); ++up, dir = dir.parent_path()) {
-      for (const char* rel : {"share/phantomguard/rootkits/known_files.toml",
-                              "config/rootkits/known_files.toml"}) {
+      for (const char* rel :
+           {"share/phantomguard/rootkits/known_files.toml", "config/rootkits/known_files.toml"}) {
         auto candidate = dir / rel;
         if (fs::exists(candidate, ec))
           return candidate.string();
@@ -110,7 +110,7 @@ std::vector<known_file_hit> find_known_files(const known_rootkit_list& list,
     prefix.pop_back();
   std::vector<known_file_hit> hits;
   auto check = [&](const std::string& name, const std::string& p, bool dir) {
-    struct stat st{};
+    struct stat st {};
     auto real = prefix + p;
     if (::lstat(real.c_str(), &st) != 0)
       return;

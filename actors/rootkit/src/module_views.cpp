@@ -22,8 +22,7 @@ std::set<std::string> parse_proc_modules(const std::string& text) {
   return out;
 }
 
-module_views read_module_views(const std::string& sys_module_dir,
-                               const std::string& proc_modules) {
+module_views read_module_views(const std::string& sys_module_dir, const std::string& proc_modules) {
   module_views v;
   if (auto text = host::read_file(proc_modules, 4 << 20)) {
     v.proc_modules_present = true;
@@ -31,7 +30,7 @@ module_views read_module_views(const std::string& sys_module_dir,
   }
   if (auto entries = host::list_directory_raw(sys_module_dir)) {
     for (const auto& e : *entries) {
-      struct stat st{};
+      struct stat st {};
       auto base = sys_module_dir + "/" + e.name;
       if (::stat((base + "/initstate").c_str(), &st) == 0 ||
           ::stat((base + "/sections").c_str(), &st) == 0)

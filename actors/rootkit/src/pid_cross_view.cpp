@@ -40,7 +40,7 @@ std::uint8_t probe_with(int pid, proc_path& path) {
     mask |= probe_getsid;
   if (::sched_getscheduler(pid) >= 0 || errno == EPERM)
     mask |= probe_sched;
-  struct stat st{};
+  struct stat st {};
   if (::stat(path.of(pid), &st) == 0)
     mask |= probe_proc_stat;
   return mask;
@@ -141,8 +141,8 @@ pid_scan_result scan_pid_space(const pid_scan_options& opts) {
       auto mask = probe_with(c.pid, path);
       bool listed = listed_in(fresh, c.pid);
       bool still = c.what == pid_anomaly::kind::hidden
-                     ? (mask && !listed && start_of(c.pid, opts.proc_root) == c.start)
-                     : (!mask && listed);
+                       ? (mask && !listed && start_of(c.pid, opts.proc_root) == c.start)
+                       : (!mask && listed);
       if (c.what == pid_anomaly::kind::hidden && still) {
         int tgid = tgid_of(c.pid, opts.proc_root);
         if (tgid != 0 && tgid != c.pid)

@@ -145,8 +145,8 @@ port_probe_result probe_hidden_ports(const port_probe_options& opts) {
       const auto& known = tcp ? fresh.tcp : fresh.udp;
       bool still = !known.test(c.port);
       if (still && opts.recheck)
-        still = try_bind(v6 ? AF_INET6 : AF_INET, tcp ? SOCK_STREAM : SOCK_DGRAM, c.port) ==
-                EADDRINUSE;
+        still =
+            try_bind(v6 ? AF_INET6 : AF_INET, tcp ? SOCK_STREAM : SOCK_DGRAM, c.port) == EADDRINUSE;
       if (still)
         res.hidden.push_back(c);
       else

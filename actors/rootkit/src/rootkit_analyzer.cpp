@@ -36,9 +36,9 @@ const std::vector<std::string>& all_checks() {
 }
 
 const std::vector<std::string>& default_hidden_file_dirs() {
-  static const std::vector<std::string> v{"/bin", "/sbin", "/usr/bin", "/usr/sbin", "/lib",
-                                          "/usr/lib", "/etc", "/dev", "/tmp", "/var/tmp",
-                                          "/dev/shm", "/root"};
+  static const std::vector<std::string> v{"/bin", "/sbin",    "/usr/bin", "/usr/sbin",
+                                          "/lib", "/usr/lib", "/etc",     "/dev",
+                                          "/tmp", "/var/tmp", "/dev/shm", "/root"};
   return v;
 }
 
@@ -52,7 +52,9 @@ std::string join(const std::vector<std::string>& v, const char* sep = ", ") {
   return out;
 }
 
-double ms(std::chrono::nanoseconds d) { return std::chrono::duration<double, std::milli>(d).count(); }
+double ms(std::chrono::nanoseconds d) {
+  return std::chrono::duration<double, std::milli>(d).count();
+}
 
 // /proc mounted with hidepid hides other users' processes from an unprivileged reader: every
 // one of them would look hidden, so the check cannot run meaningfully.
@@ -80,40 +82,111 @@ bool proc_hides_pids() {
 
 std::vector<option_spec> rootkit_options() {
   std::vector<option_spec> v;
-  option_spec checks{"checks", option_type::string_list, "all",
-                     "checks to run: all, or any of " + join(all_checks()), false, {}, {}, {}};
+  option_spec checks{"checks", option_type::string_list,
+                     "all",    "checks to run: all, or any of " + join(all_checks()),
+                     false,    {},
+                     {},       {}};
   checks.choices = all_checks();
   checks.choices.insert(checks.choices.begin(), "all");
   v.push_back(checks);
-  v.push_back({"pid_max", option_type::integer, "0",
-               "highest PID to walk; 0 reads /proc/sys/kernel/pid_max", false, 0, 4194304, {}});
-  v.push_back({"port_range", option_type::string, "1-65535",
-               "ports probed by hidden_port (\"FIRST-LAST\")", false, {}, {}, {}});
-  v.push_back({"port_ipv6", option_type::boolean, "false",
-               "also probe IPv6 ([::], v6-only) in hidden_port", false, {}, {}, {}});
-  v.push_back({"ld_so_preload", option_type::string, "/etc/ld.so.preload",
-               "the preload file checked by ld_so_preload", false, {}, {}, {}});
-  v.push_back({"known_files", option_type::string, "",
+  v.push_back({"pid_max",
+               option_type::integer,
+               "0",
+               "highest PID to walk; 0 reads /proc/sys/kernel/pid_max",
+               false,
+               0,
+               4194304,
+               {}});
+  v.push_back({"port_range",
+               option_type::string,
+               "1-65535",
+               "ports probed by hidden_port (\"FIRST-LAST\")",
+               false,
+               {},
+               {},
+               {}});
+  v.push_back({"port_ipv6",
+               option_type::boolean,
+               "false",
+               "also probe IPv6 ([::], v6-only) in hidden_port",
+               false,
+               {},
+               {},
+               {}});
+  v.push_back({"ld_so_preload",
+               option_type::string,
+               "/etc/ld.so.preload",
+               "the preload file checked by ld_so_preload",
+               false,
+               {},
+               {},
+               {}});
+  v.push_back({"known_files",
+               option_type::string,
+               "",
                "known-rootkit data file (TOML); empty searches /etc/phantomguard/rootkits, "
                "/usr/share/phantomguard/rootkits and config/rootkits near the executable",
-               false, {}, {}, {}});
-  v.push_back({"root", option_type::string, "",
-               "prefix for known_file paths (a mounted image; empty = this host)", false, {}, {},
+               false,
+               {},
+               {},
                {}});
-  v.push_back({"hidden_file_dirs", option_type::string_list, join(default_hidden_file_dirs()),
-               "directories examined by hidden_file", false, {}, {}, {}});
-  v.push_back({"hidden_file_depth", option_type::integer, "1",
-               "subdirectory levels below each hidden_file directory (same file system)", false, 0,
-               16, {}});
-  v.push_back({"sys_module_dir", option_type::string, "/sys/module",
-               "sysfs module folder compared by hidden_module", false, {}, {}, {}});
-  v.push_back({"proc_modules", option_type::string, "/proc/modules",
-               "module list compared by hidden_module", false, {}, {}, {}});
-  v.push_back({"tainted", option_type::string, "/proc/sys/kernel/tainted",
-               "taint file decoded by kernel_tainted", false, {}, {}, {}});
-  v.push_back({"proc_view", option_type::string, "/proc",
+  v.push_back({"root",
+               option_type::string,
+               "",
+               "prefix for known_file paths (a mounted image; empty = this host)",
+               false,
+               {},
+               {},
+               {}});
+  v.push_back({"hidden_file_dirs",
+               option_type::string_list,
+               join(default_hidden_file_dirs()),
+               "directories examined by hidden_file",
+               false,
+               {},
+               {},
+               {}});
+  v.push_back({"hidden_file_depth",
+               option_type::integer,
+               "1",
+               "subdirectory levels below each hidden_file directory (same file system)",
+               false,
+               0,
+               16,
+               {}});
+  v.push_back({"sys_module_dir",
+               option_type::string,
+               "/sys/module",
+               "sysfs module folder compared by hidden_module",
+               false,
+               {},
+               {},
+               {}});
+  v.push_back({"proc_modules",
+               option_type::string,
+               "/proc/modules",
+               "module list compared by hidden_module",
+               false,
+               {},
+               {},
+               {}});
+  v.push_back({"tainted",
+               option_type::string,
+               "/proc/sys/kernel/tainted",
+               "taint file decoded by kernel_tainted",
+               false,
+               {},
+               {},
+               {}});
+  v.push_back({"proc_view",
+               option_type::string,
+               "/proc",
                "the /proc whose PID listing and socket tables are compared with what system "
-               "calls answer (tests point it at a doctored copy)", false, {}, {}, {}});
+               "calls answer (tests point it at a doctored copy)",
+               false,
+               {},
+               {},
+               {}});
   return v;
 }
 
@@ -129,8 +202,8 @@ rootkit_settings rootkit_settings::from(const runtime::component_settings& s) {
     for (const auto& k : all_checks())
       known = known || k == c;
     if (!known)
-      throw std::invalid_argument("rootkit: unknown check '" + c + "' (known: " +
-                                  join(all_checks()) + ")");
+      throw std::invalid_argument("rootkit: unknown check '" + c +
+                                  "' (known: " + join(all_checks()) + ")");
     r.checks.insert(c);
   }
   r.pid_max = static_cast<int>(s.get_int("pid_max", 0));
@@ -180,13 +253,13 @@ void rootkit_analyzer::on_tick(runtime::context& ctx) {
   limits_.clear();
   using check_fn = void (rootkit_analyzer::*)(runtime::context&);
   const std::pair<const char*, check_fn> checks[] = {
-    {"hidden_process", &rootkit_analyzer::check_hidden_process},
-    {"hidden_port", &rootkit_analyzer::check_hidden_port},
-    {"ld_so_preload", &rootkit_analyzer::check_ld_so_preload},
-    {"hidden_module", &rootkit_analyzer::check_hidden_module},
-    {"kernel_tainted", &rootkit_analyzer::check_kernel_tainted},
-    {"known_file", &rootkit_analyzer::check_known_file},
-    {"hidden_file", &rootkit_analyzer::check_hidden_file},
+      {"hidden_process", &rootkit_analyzer::check_hidden_process},
+      {"hidden_port", &rootkit_analyzer::check_hidden_port},
+      {"ld_so_preload", &rootkit_analyzer::check_ld_so_preload},
+      {"hidden_module", &rootkit_analyzer::check_hidden_module},
+      {"kernel_tainted", &rootkit_analyzer::check_kernel_tainted},
+      {"known_file", &rootkit_analyzer::check_known_file},
+      {"hidden_file", &rootkit_analyzer::check_hidden_file},
   };
   for (const auto& [name, fn] : checks) {
     if (!settings_.checks.count(name))
@@ -210,8 +283,8 @@ void rootkit_analyzer::on_tick(runtime::context& ctx) {
         seen = seen || c == l.capability;
       if (!seen)
         caps.push_back(l.capability);
-      checks_json.push_back({{"check", l.check}, {"capability", l.capability},
-                             {"detail", l.detail}});
+      checks_json.push_back(
+          {{"check", l.check}, {"capability", l.capability}, {"detail", l.detail}});
     }
     f.title = "Rootkit checks incomplete without " + join(caps);
     f.entity = {{"uid", static_cast<std::int64_t>(::geteuid())}};
@@ -255,11 +328,12 @@ void rootkit_analyzer::check_hidden_process(runtime::context& ctx) {
       f.entity["comm"] = a.comm;
     if (!a.exe.empty())
       f.entity["exe"] = a.exe;
-    f.evidence = {{"answered", probe_names(a.probes)}, {"pid_max", res.pid_max},
-                  {"rechecked", true}};
+    f.evidence = {
+        {"answered", probe_names(a.probes)}, {"pid_max", res.pid_max}, {"rechecked", true}};
     if (a.what == pid_anomaly::kind::hidden) {
       f.level = severity::high;
-      f.title = "Process " + std::to_string(a.pid) + " answers system calls but is missing "
+      f.title = "Process " + std::to_string(a.pid) +
+                " answers system calls but is missing "
                 "from the /proc listing";
       f.evidence["in_proc_listing"] = false;
     } else {
@@ -285,14 +359,14 @@ void rootkit_analyzer::check_hidden_port(runtime::context& ctx) {
   if (res.errors > 0)
     incomplete(ctx, "hidden_port",
                std::to_string(res.errors) + " bind attempts failed for reasons other than "
-               "EADDRINUSE/EACCES (file descriptor limit?)");
+                                            "EADDRINUSE/EACCES (file descriptor limit?)");
   for (const auto& h : res.hidden) {
     finding f;
     f.rule = "rootkit.hidden_port";
     f.level = severity::high;
     f.mitre = {"T1014", "T1205"};
-    f.title = h.proto + " port " + std::to_string(h.port) +
-              " is in use but appears in no socket table";
+    f.title =
+        h.proto + " port " + std::to_string(h.port) + " is in use but appears in no socket table";
     f.entity = {{"port", h.port}, {"proto", h.proto}};
     f.evidence = {{"bind_error", "EADDRINUSE"}, {"in_socket_table", false}, {"rechecked", true}};
     ctx.emit_finding(std::move(f));
@@ -321,7 +395,7 @@ void rootkit_analyzer::check_ld_so_preload(runtime::context& ctx) {
   f.entity = {{"path", settings_.ld_so_preload}};
   auto libs_json = nlohmann::json::array();
   for (const auto& l : libs) {
-    struct stat st{};
+    struct stat st {};
     nlohmann::json j = {{"library", l}, {"exists", ::stat(l.c_str(), &st) == 0}};
     if (j["exists"].get<bool>()) {
       j["size"] = static_cast<std::int64_t>(st.st_size);
@@ -343,7 +417,7 @@ void rootkit_analyzer::check_hidden_module(runtime::context& ctx) {
       return; // kernel without loadable module support: nothing to compare
     incomplete(ctx, "hidden_module",
                settings_.proc_modules + " is missing although " + settings_.sys_module_dir +
-                 " shows loadable modules: " + join({first.sysfs.begin(), first.sysfs.end()}));
+                   " shows loadable modules: " + join({first.sysfs.begin(), first.sysfs.end()}));
     return;
   }
   auto d1 = compare_modules(first);
@@ -405,7 +479,8 @@ void rootkit_analyzer::check_kernel_tainted(runtime::context& ctx) {
       f.level = fl.level;
     module_flag = module_flag || fl.letter == 'P' || fl.letter == 'F' || fl.letter == 'R' ||
                   fl.letter == 'O' || fl.letter == 'E';
-    flags_json.push_back({{"bit", fl.bit}, {"letter", std::string(1, fl.letter)},
+    flags_json.push_back({{"bit", fl.bit},
+                          {"letter", std::string(1, fl.letter)},
                           {"meaning", std::string(fl.meaning)},
                           {"severity", std::string(runtime::to_string(fl.level))}});
   }
@@ -443,10 +518,12 @@ void rootkit_analyzer::check_known_file(runtime::context& ctx) {
     f.rule = "rootkit.known_file";
     f.level = severity::high;
     f.mitre = {"T1014"};
-    f.title = (hit.directory ? "Directory " : "File ") + hit.real_path + " of the " +
-              hit.rootkit + " rootkit exists";
+    f.title = (hit.directory ? "Directory " : "File ") + hit.real_path + " of the " + hit.rootkit +
+              " rootkit exists";
     f.entity = {{"path", hit.real_path}};
-    f.evidence = {{"rootkit", hit.rootkit}, {"listed_path", hit.path}, {"directory", hit.directory},
+    f.evidence = {{"rootkit", hit.rootkit},
+                  {"listed_path", hit.path},
+                  {"directory", hit.directory},
                   {"data_file", list.origin}};
     ctx.emit_finding(std::move(f));
   }
@@ -459,8 +536,8 @@ void rootkit_analyzer::check_hidden_file(runtime::context& ctx) {
   if (res.denied > 0 || !res.denied_paths.empty())
     limits_.push_back({"hidden_file", host::capability_name(cap_dac_read_search),
                        std::to_string(res.denied) + " names and " +
-                         std::to_string(res.denied_paths.size()) +
-                         " directories not readable (" + join(res.denied_paths) + ")"});
+                           std::to_string(res.denied_paths.size()) + " directories not readable (" +
+                           join(res.denied_paths) + ")"});
   for (const auto& h : res.findings) {
     finding f;
     f.rule = "rootkit.hidden_file";
@@ -477,8 +554,10 @@ void rootkit_analyzer::check_hidden_file(runtime::context& ctx) {
                 std::to_string(h.subdirs) + " visible subdirectories (expected " +
                 std::to_string(h.subdirs + 2) + ")";
       f.entity = {{"path", h.directory}};
-      f.evidence = {{"nlink", h.nlink}, {"visible_subdirectories", h.subdirs},
-                    {"expected_nlink", h.subdirs + 2}, {"rechecked", true}};
+      f.evidence = {{"nlink", h.nlink},
+                    {"visible_subdirectories", h.subdirs},
+                    {"expected_nlink", h.subdirs + 2},
+                    {"rechecked", true}};
     }
     ctx.emit_finding(std::move(f));
   }

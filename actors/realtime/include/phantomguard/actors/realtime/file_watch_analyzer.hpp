@@ -87,7 +87,7 @@ private:
   struct rule {
     std::string name;
     std::size_t target_index;
-    bool is_target;   // the child is the watched path itself (or inside a watched directory)
+    bool is_target; // the child is the watched path itself (or inside a watched directory)
   };
   struct watch {
     std::string dir;

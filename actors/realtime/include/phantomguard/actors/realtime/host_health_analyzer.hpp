@@ -18,12 +18,12 @@
 namespace pg::actors::realtime {
 
 struct host_health_settings {
-  double cpu_percent = 90;     // whole-host busy time, percent
-  double memory_percent = 90;  // (MemTotal - MemAvailable) / MemTotal, percent
-  double load_per_cpu = 2.0;   // 1-minute load average divided by the CPU count
-  double disk_percent = 90;    // used / (used + available to unprivileged users), percent
+  double cpu_percent = 90;    // whole-host busy time, percent
+  double memory_percent = 90; // (MemTotal - MemAvailable) / MemTotal, percent
+  double load_per_cpu = 2.0;  // 1-minute load average divided by the CPU count
+  double disk_percent = 90;   // used / (used + available to unprivileged users), percent
   std::vector<std::string> disk_paths{"/"};
-  double hysteresis = 0.10;    // clear below threshold * (1 - hysteresis)
+  double hysteresis = 0.10; // clear below threshold * (1 - hysteresis)
   severity_bands bands;
   std::chrono::milliseconds cpu_sample{200}; // first tick: measure CPU over this long
   std::string proc_root = "/proc";

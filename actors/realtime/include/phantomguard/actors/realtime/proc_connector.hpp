@@ -12,9 +12,9 @@ namespace pg::actors::realtime {
 
 struct proc_connector_event {
   enum class kind { fork, exec, exit } what = kind::exec;
-  int pid = 0;  // the thread (fork: the child)
-  int tgid = 0; // its process (equal to pid for a process, not a thread)
-  int parent_pid = 0; // fork: the parent's tgid; exit: the parent's tgid (kernel >= 6.1)
+  int pid = 0;                   // the thread (fork: the child)
+  int tgid = 0;                  // its process (equal to pid for a process, not a thread)
+  int parent_pid = 0;            // fork: the parent's tgid; exit: the parent's tgid (kernel >= 6.1)
   std::uint32_t exit_code = 0;   // exit: wait status as the kernel stores it
   std::uint32_t exit_signal = 0; // exit: the signal sent to the parent
 };

@@ -20,9 +20,9 @@
 #include <thread>
 #include <vector>
 
+#include "phantomguard/actors/realtime/proc_connector.hpp"
 #include "phantomguard/runtime/component.hpp"
 #include "phantomguard/runtime/options.hpp"
-#include "phantomguard/actors/realtime/proc_connector.hpp"
 
 namespace pg::actors::realtime {
 
@@ -77,15 +77,15 @@ private:
   std::string active_mode_;
   std::string name_;
   std::optional<proc_connector> connector_; // netlink mode; read only by the thread
-  int wake_fd_ = -1;                         // eventfd that wakes the thread for stop()
+  int wake_fd_ = -1;                        // eventfd that wakes the thread for stop()
   std::thread thread_;
   std::atomic<bool> stopping_{false};
 
   std::mutex mutex_;
   std::deque<runtime::event> queue_;
-  std::uint64_t dropped_ = 0;   // guarded by mutex_
-  std::uint64_t overruns_ = 0;  // guarded by mutex_: kernel-side ENOBUFS
-  std::string thread_error_;    // guarded by mutex_
+  std::uint64_t dropped_ = 0;  // guarded by mutex_
+  std::uint64_t overruns_ = 0; // guarded by mutex_: kernel-side ENOBUFS
+  std::string thread_error_;   // guarded by mutex_
 
   std::map<int, process_info> table_; // only touched by the collector thread after start()
   bool limitation_reported_ = false;

@@ -23,14 +23,14 @@ bool link_count_mismatch(std::uint64_t nlink, std::size_t subdirs, bool reliable
 struct directory_census {
   std::string path;
   std::uint64_t nlink = 0;
-  std::size_t entries = 0;              // names the listing returned
-  std::size_t subdirs = 0;              // of which directories
-  std::vector<std::string> unstatable;  // listed names lstat reports as absent (ENOENT)
+  std::size_t entries = 0;             // names the listing returned
+  std::size_t subdirs = 0;             // of which directories
+  std::vector<std::string> unstatable; // listed names lstat reports as absent (ENOENT)
   std::vector<std::string> subdir_names;
-  std::size_t denied = 0;               // names lstat refused (EACCES)
-  bool reliable = false;                // link_count_reliable() of its file system
+  std::size_t denied = 0; // names lstat refused (EACCES)
+  bool reliable = false;  // link_count_reliable() of its file system
   dev_t device = 0;
-  int error = 0;                        // errno when the directory could not be read
+  int error = 0; // errno when the directory could not be read
 };
 
 /// Lists `path` with getdents64 and lstats every name.
@@ -39,17 +39,17 @@ directory_census take_census(const std::string& path);
 struct hidden_file_finding {
   std::string directory;
   enum class kind { unstatable_name, link_count } what = kind::link_count;
-  std::string name;            // for unstatable_name
-  std::uint64_t nlink = 0;     // for link_count
+  std::string name;        // for unstatable_name
+  std::uint64_t nlink = 0; // for link_count
   std::size_t subdirs = 0;
 };
 
 struct hidden_file_scan {
   std::vector<hidden_file_finding> findings;
-  std::size_t directories = 0;   // directories examined
-  std::size_t unreliable = 0;    // directories on file systems where link counts say nothing
-  std::size_t unreadable = 0;    // directories that could not be listed (EACCES, ...)
-  std::size_t denied = 0;        // names lstat refused
+  std::size_t directories = 0; // directories examined
+  std::size_t unreliable = 0;  // directories on file systems where link counts say nothing
+  std::size_t unreadable = 0;  // directories that could not be listed (EACCES, ...)
+  std::size_t denied = 0;      // names lstat refused
   std::vector<std::string> denied_paths; // a few of them, for the privilege report
 };
 

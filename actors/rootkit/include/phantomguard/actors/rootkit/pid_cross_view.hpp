@@ -51,10 +51,10 @@ struct pid_scan_options {
 struct pid_scan_result {
   std::vector<pid_anomaly> anomalies;
   int pid_max = 0;
-  std::size_t listed = 0;     // PIDs in the /proc listing
-  std::size_t answering = 0;  // PIDs that answered at least one probe
-  std::size_t threads = 0;    // answering, unlisted, but a thread (Tgid != TID): not a finding
-  std::size_t transient = 0;  // candidates gone at the re-check (exited, started, PID reused)
+  std::size_t listed = 0;    // PIDs in the /proc listing
+  std::size_t answering = 0; // PIDs that answered at least one probe
+  std::size_t threads = 0;   // answering, unlisted, but a thread (Tgid != TID): not a finding
+  std::size_t transient = 0; // candidates gone at the re-check (exited, started, PID reused)
   std::chrono::nanoseconds elapsed{};
 };
 

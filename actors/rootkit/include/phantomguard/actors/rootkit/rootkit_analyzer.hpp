@@ -20,8 +20,8 @@ struct rootkit_settings {
   std::string port_range = "1-65535";
   bool port_ipv6 = false;
   std::string ld_so_preload = "/etc/ld.so.preload";
-  std::string known_files;      // empty: find_known_rootkit_file()
-  std::string root;             // prefix for known_file paths (tests, mounted images)
+  std::string known_files; // empty: find_known_rootkit_file()
+  std::string root;        // prefix for known_file paths (tests, mounted images)
   std::vector<std::string> hidden_file_dirs;
   int hidden_file_depth = 1;
   std::string sys_module_dir = "/sys/module";
