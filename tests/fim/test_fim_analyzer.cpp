@@ -44,6 +44,7 @@ SCENARIO("the analyzer records a baseline on its first tick and reports changes 
       CHECK(ctx.findings[0].evidence["entries"] == 41);
       CHECK(ctx.counters["files_hashed"] == 40);
       CHECK(ctx.counters["segments"] >= 3);
+      CHECK(ctx.accounted_memory == 0); // what the tick accounted is given back
     }
     AND_WHEN("a file changes and the next tick runs") {
       ctx.findings.clear();

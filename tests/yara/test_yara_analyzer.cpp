@@ -45,6 +45,7 @@ SCENARIO("the yara analyzer scans its paths, reports rule errors and reuses its 
     CHECK(hits[0]->evidence["rule"] == "dropper");
     CHECK(ctx.counters["files_scanned"] == 40);
     CHECK(ctx.counters["segments"] >= 3);
+    CHECK(ctx.accounted_memory == 0); // what the tick accounted is given back
     yara.on_tick(ctx);
     CHECK(ctx.counters["files_scanned"] == 40); // second pass: all from the cache
     CHECK(ctx.counters["cache_hits"] == 40);

@@ -1,5 +1,6 @@
 #include "phantomguard/actors/yara/yara_analyzer.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <unistd.h>
 
@@ -8,6 +9,31 @@
 #include "phantomguard/runtime/refusal.hpp"
 
 namespace pg::actors::yara {
+
+namespace {
+
+// Reports to the engine's memory quota what a tick holds outside memory(): a segment's
+// bookkeeping and, per scanner thread, libyara's scan context and match buffers (about 1 MiB;
+// files themselves are mapped, not copied). Given back when the tick ends, however it ends.
+class accounted {
+public:
+  accounted(runtime::context& ctx, const target_options& o)
+      : ctx_(ctx),
+        bytes_(static_cast<std::int64_t>(
+            std::min<std::uint64_t>(o.segment_size * 2048ull, o.max_memory) +
+            (static_cast<std::uint64_t>(o.workers) << 20))) {
+    ctx_.account_memory(bytes_);
+  }
+  accounted(const accounted&) = delete;
+  accounted& operator=(const accounted&) = delete;
+  ~accounted() { ctx_.account_memory(-bytes_); }
+
+private:
+  runtime::context& ctx_;
+  std::int64_t bytes_;
+};
+
+} // namespace
 
 yara_analyzer::yara_analyzer(const runtime::component_init& init) : name_(init.name) {
   std::string error;
@@ -73,6 +99,7 @@ void yara_analyzer::start(runtime::context& ctx) {
 void yara_analyzer::on_tick(runtime::context& ctx) {
   if (!scanner_)
     return;
+  accounted memory(ctx, settings_.targets);
   auto emit = [&ctx](runtime::finding f) { ctx.emit_finding(std::move(f)); };
   if (!scanner_->active()) {
     if (ruleset_hash(settings_.rules) != scanner_->rules().hash)
