@@ -24,8 +24,12 @@ build: configure
 test: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) $(CTEST_FLAGS)
 
+# A scan exits 1 when it finds something at or above --fail-on: that is a result, not a failed
+# command, so `make run` succeeds on 0 and 1 and fails only on a usage or config error (2) or worse.
 run: build
-	@$(BUILD_DIR)/bin/phantomguard scan
+	@$(BUILD_DIR)/bin/phantomguard scan; rc=$$?; \
+	  if [ $$rc -eq 1 ]; then echo "phantomguard: findings at or above 'high' (scan exit code 1)"; fi; \
+	  [ $$rc -le 1 ]
 
 bench: build
 	@scripts/run-benchmarks $(BUILD_DIR)
