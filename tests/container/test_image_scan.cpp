@@ -12,10 +12,10 @@
 
 #include "container_fixture.hpp"
 #include "phantomguard/actors/container/container_command.hpp"
-#include "phantomguard/actors/container/register.hpp"
-#include "test_context.hpp"
 #include "phantomguard/actors/container/image_scan.hpp"
 #include "phantomguard/actors/container/image_source.hpp"
+#include "phantomguard/actors/container/register.hpp"
+#include "test_context.hpp"
 #include "vuln_fixture.hpp"
 
 using namespace pg::actors::container;
@@ -218,9 +218,9 @@ SCENARIO("the family registers the container analyzer type and the container com
   std::set<std::string> keys;
   for (const auto& o : type->options)
     keys.insert(o.key);
-  for (auto k : {"live", "images", "advisories", "max_secret_scan_size", "max_extract_size",
-                 "work_dir", "report", "workers", "segment_size", "max_memory", "io_class",
-                 "io_level", "nice"})
+  for (auto k :
+       {"live", "images", "advisories", "max_secret_scan_size", "max_extract_size", "work_dir",
+        "report", "workers", "segment_size", "max_memory", "io_class", "io_level", "nice"})
     CHECK(keys.count(k) == 1);
   REQUIRE(reg.find_command("container") != nullptr);
 

@@ -126,3 +126,11 @@ SCENARIO("max_memory bounds the advisory text read") {
   CHECK(index.stats().files < 9);
   CHECK(index.stats().bytes <= 1500);
 }
+
+SCENARIO("a single advisory file is an advisory source too") {
+  auto index = advisory_index::load(pg::test::fixtures_dir() + "/real/PGTEST-GLIBC.json");
+  CHECK(index.stats().found);
+  CHECK(index.stats().files == 1);
+  CHECK(index.stats().advisories == 1);
+  CHECK(index.lookup("Debian", "glibc").size() == 1);
+}

@@ -10,6 +10,7 @@
 
 #include "phantomguard/actors/vuln/dpkg_database.hpp"
 #include "phantomguard/actors/vuln/register.hpp"
+#include "phantomguard/actors/vuln/scan_state.hpp"
 #include "phantomguard/actors/vuln/vuln_analyzer.hpp"
 #include "phantomguard/actors/vuln/vuln_command.hpp"
 #include "phantomguard/actors/vuln/vuln_scan.hpp"
@@ -381,8 +382,9 @@ SCENARIO("the family registers the vuln analyzer type and the vuln command") {
   REQUIRE(cmd != nullptr);
   pg::test::temp_dir root;
   make_root(root);
-  std::vector<std::string> args{"phantomguard vuln", "--root", root.str(), "--advisories",
-                                pg::test::fixtures_dir() + "/osv", "--format", "json"};
+  std::vector<std::string> args{
+      "phantomguard vuln", "--root", root.str(), "--advisories", pg::test::fixtures_dir() + "/osv",
+      "--format",          "json"};
   std::vector<char*> argv;
   for (auto& a : args)
     argv.push_back(a.data());
@@ -392,4 +394,36 @@ SCENARIO("the family registers the vuln analyzer type and the vuln command") {
   std::cout.rdbuf(old);
   CHECK(rc == 1);
   CHECK(nlohmann::json::parse(captured.str()).size() == 8);
+}
+
+SCENARIO("damaged state values start the scan over instead of failing it") {
+  CHECK(stored_number(std::string("12")) == 12);
+  CHECK(stored_number(std::string("12x")) == 0);
+  CHECK(stored_number(std::string("-3")) == 0);
+  CHECK(stored_number(std::nullopt) == 0);
+  GIVEN("a state database whose cursor is garbage") {
+    pg::test::temp_dir root;
+    make_root(root);
+    pg::test::temp_dir state("pg-vuln-state");
+    {
+      std::string error;
+      auto db = scan_state::open((state.path() / "vuln" / "vuln.db").string(), &error);
+      REQUIRE(db);
+      db->set("cursor", "not a number");
+      db->set("inputs", "whatever");
+    }
+    pg::runtime::component_init init;
+    init.name = "vuln";
+    init.state_dir = state.str();
+    toml::table t;
+    t.insert("root", root.str());
+    t.insert("advisories", pg::test::fixtures_dir() + "/osv");
+    init.settings = pg::runtime::component_settings(t);
+    vuln_analyzer a(init);
+    pg::test::test_context ctx("vuln");
+    a.start(ctx);
+    a.on_tick(ctx);
+    CHECK(ctx.with_rule("vuln.package").size() == 7);
+    CHECK(ctx.counters["scans_completed"] == 1);
+  }
 }

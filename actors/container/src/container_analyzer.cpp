@@ -171,7 +171,7 @@ void container_analyzer::on_tick(runtime::context& ctx) {
       scan_live(sink);
     std::size_t next = 0;
     if (state_)
-      next = std::stoull(state_->get("next_image").value_or("0"));
+      next = vuln::stored_number(state_->get("next_image"));
     if (next >= images_.size())
       next = 0;
     for (; next < images_.size(); ++next) {

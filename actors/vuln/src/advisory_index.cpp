@@ -120,6 +120,9 @@ void read_zip(const std::string& path, const advisory_load_options& options,
         (archive_error_string(a.get()) ? archive_error_string(a.get()) : "broken archive"));
 }
 
+void read_file_list(const std::vector<fs::path>& paths, const advisory_load_options& options,
+                    advisory_load_stats& stats, std::vector<raw_file>& files);
+
 void read_directory(const std::string& path, const advisory_load_options& options,
                     advisory_load_stats& stats, std::vector<raw_file>& files) {
   std::vector<fs::path> paths;
@@ -133,6 +136,12 @@ void read_directory(const std::string& path, const advisory_load_options& option
   if (ec)
     stats.errors.push_back(path + ": " + ec.message());
   std::sort(paths.begin(), paths.end());
+  read_file_list(paths, options, stats, files);
+}
+
+void read_file_list(const std::vector<fs::path>& paths, const advisory_load_options& options,
+                    advisory_load_stats& stats, std::vector<raw_file>& files) {
+  std::error_code ec;
   for (const auto& p : paths) {
     if (stopping(options)) {
       stats.truncated = true;
@@ -181,6 +190,9 @@ advisory_index advisory_index::load(const std::string& path, const advisory_load
   if (fs::is_directory(path, ec)) {
     stats.found = true;
     read_directory(path, options, stats, files);
+  } else if (fs::is_regular_file(path, ec) && fs::path(path).extension() == ".json") {
+    stats.found = true; // one advisory file (or one array of advisories)
+    read_file_list({fs::path(path)}, options, stats, files);
   } else if (fs::is_regular_file(path, ec)) {
     stats.found = true;
     read_zip(path, options, stats, files);

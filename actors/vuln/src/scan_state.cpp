@@ -1,5 +1,6 @@
 #include "phantomguard/actors/vuln/scan_state.hpp"
 
+#include <charconv>
 #include <filesystem>
 
 #include <sqlite3.h>
@@ -99,6 +100,14 @@ bool scan_state::remember(std::string_view key) {
   if (st.step() != SQLITE_DONE)
     return true;
   return sqlite3_changes(db_.get()) > 0;
+}
+
+std::size_t stored_number(const std::optional<std::string>& text) noexcept {
+  if (!text)
+    return 0;
+  std::size_t value = 0;
+  auto [ptr, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+  return ec == std::errc() && ptr == text->data() + text->size() ? value : 0;
 }
 
 bool scan_state::forget_all() {

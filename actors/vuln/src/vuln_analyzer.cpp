@@ -123,7 +123,7 @@ void vuln_analyzer::on_tick(runtime::context& ctx) {
     if (state_) {
       // Resume only a scan of the very same inputs; a new advisory set also re-arms "new".
       if (state_->get("inputs").value_or("") == inputs) {
-        request.resume_from = std::stoull(state_->get("cursor").value_or("0"));
+        request.resume_from = stored_number(state_->get("cursor"));
       } else {
         if (state_->get("advisories").value_or("") != adv_print && !state_->forget_all())
           sink.count("state_write_failures");

@@ -4,6 +4,7 @@
 // Every change is its own transaction (WAL journal): a kill mid-write leaves the last commit.
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <string>
@@ -40,5 +41,9 @@ private:
   bool exec(const char* sql);
   std::unique_ptr<sqlite3, closer> db_;
 };
+
+/// A non-negative number stored as text; 0 when absent or not a number (a damaged value must not
+/// stop the scanner: it starts over instead).
+std::size_t stored_number(const std::optional<std::string>& text) noexcept;
 
 } // namespace pg::actors::vuln
