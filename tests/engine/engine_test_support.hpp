@@ -46,7 +46,7 @@ inline std::vector<std::string> rules_of(const std::vector<runtime::finding>& fs
 
 inline std::size_t count_rule(const std::vector<runtime::finding>& fs, const std::string& rule) {
   return static_cast<std::size_t>(
-    std::count_if(fs.begin(), fs.end(), [&](const auto& f) { return f.rule == rule; }));
+      std::count_if(fs.begin(), fs.end(), [&](const auto& f) { return f.rule == rule; }));
 }
 
 /// Sum of dropped_<reason> counters on edge producer -> consumer.

@@ -23,7 +23,7 @@ namespace pg::test {
 
 /// What one named component instance family did (across restarts).
 struct probe_record {
-  std::atomic<std::int64_t> events{0};        // events received in on_batch (non-engine)
+  std::atomic<std::int64_t> events{0};          // events received in on_batch (non-engine)
   std::atomic<std::int64_t> engine_findings{0}; // "finding" events from the engine
   std::atomic<std::int64_t> finding_events{0};  // "finding" events from components
   std::atomic<std::int64_t> batches{0};
@@ -62,8 +62,7 @@ private:
 class generator final : public runtime::component {
 public:
   explicit generator(const runtime::component_init& init)
-      : name_(init.name),
-        per_tick_(init.settings.get_int("per_tick", 100)),
+      : name_(init.name), per_tick_(init.settings.get_int("per_tick", 100)),
         total_(init.settings.get_int("total", 0)),
         pad_(static_cast<std::size_t>(init.settings.get_int("pad", 0))) {}
   void start(runtime::context&) override { probe::instance().at(name_).starts++; }
@@ -142,8 +141,7 @@ inline void burn_cpu(std::int64_t ms, runtime::context& ctx) {
 class collector final : public runtime::component {
 public:
   explicit collector(const runtime::component_init& init)
-      : name_(init.name),
-        sleep_us_(init.settings.get_int("sleep_us", 0)),
+      : name_(init.name), sleep_us_(init.settings.get_int("sleep_us", 0)),
         fail_every_(init.settings.get_int("fail_every", 0)),
         hang_(init.settings.get_bool("hang", false)),
         fail_start_(init.settings.get_string("fail_start", "")),
@@ -155,8 +153,8 @@ public:
   void start(runtime::context&) override {
     probe::instance().at(name_).starts++;
     if (fail_start_ == "refuse")
-      throw runtime::component_refused("engine.plugin_refused",
-                                       "plugin " + name_ + " refused: ABI 2.0 needed, host has 1.3");
+      throw runtime::component_refused(
+          "engine.plugin_refused", "plugin " + name_ + " refused: ABI 2.0 needed, host has 1.3");
     if (fail_start_ == "throw")
       throw std::runtime_error("start failed");
   }
@@ -215,8 +213,7 @@ private:
 class hog final : public runtime::component {
 public:
   explicit hog(const runtime::component_init& init)
-      : name_(init.name),
-        burn_ms_(init.settings.get_int("burn_ms", 0)),
+      : name_(init.name), burn_ms_(init.settings.get_int("burn_ms", 0)),
         alloc_mb_(init.settings.get_int("alloc_mb", 0)),
         per_tick_(init.settings.get_int("per_tick", 0)) {}
   void start(runtime::context&) override { probe::instance().at(name_).starts++; }

@@ -14,10 +14,14 @@ namespace {
 
 const char* reason_of(overflow_policy p) {
   switch (p) {
-    case overflow_policy::drop_newest: return "newest";
-    case overflow_policy::drop_oldest: return "oldest";
-    case overflow_policy::sample: return "sampled";
-    case overflow_policy::block: return "";
+  case overflow_policy::drop_newest:
+    return "newest";
+  case overflow_policy::drop_oldest:
+    return "oldest";
+  case overflow_policy::sample:
+    return "sampled";
+  case overflow_policy::block:
+    return "";
   }
   return "";
 }
@@ -33,9 +37,9 @@ SCENARIO("every event is accounted for under each overflow policy", "[engine][fl
         std::string(to_string(policy))) {
     auto cfg = base_config();
     cfg.components.push_back(
-      decl("fgen", component_kind::source, "generator", {}, toml::table{{"per_tick", 20000}}));
-    auto sink = decl("fsink", component_kind::sink, "collector", {"fgen"},
-                     toml::table{{"sleep_us", 300}});
+        decl("fgen", component_kind::source, "generator", {}, toml::table{{"per_tick", 20000}}));
+    auto sink =
+        decl("fsink", component_kind::sink, "collector", {"fgen"}, toml::table{{"sleep_us", 300}});
     sink.mailbox.window_events = 256;
     sink.mailbox.window_bytes = 1 << 20;
     sink.mailbox.policy = policy;
@@ -68,7 +72,7 @@ SCENARIO("every event is accounted for under each overflow policy", "[engine][fl
           CHECK(count_rule(report.findings, "engine.events_dropped") == 0);
         } else {
           auto by_reason =
-            m.counter("fgen", std::string("edge.fsink.dropped_") + reason_of(policy));
+              m.counter("fgen", std::string("edge.fsink.dropped_") + reason_of(policy));
           CHECK(by_reason > 0);
           CHECK(by_reason == dropped);
           CHECK(count_rule(report.findings, "engine.events_dropped") >= 1);
@@ -95,8 +99,8 @@ SCENARIO("a million events into a sleeping sink stay within the window", "[engin
     cfg.engine.tick_interval = std::chrono::milliseconds(1);
     cfg.components.push_back(decl("mgen", component_kind::source, "generator", {},
                                   toml::table{{"per_tick", 20000}, {"total", 1000000}}));
-    auto sink = decl("msink", component_kind::sink, "collector", {"mgen"},
-                     toml::table{{"sleep_us", 2000}});
+    auto sink =
+        decl("msink", component_kind::sink, "collector", {"mgen"}, toml::table{{"sleep_us", 2000}});
     sink.mailbox.window_events = 1024;
     sink.mailbox.window_bytes = 512 * 1024;
     sink.mailbox.policy = overflow_policy::drop_newest;
@@ -109,13 +113,13 @@ SCENARIO("a million events into a sleeping sink stay within the window", "[engin
       {
         running_engine run(eng);
         bool all = eventually(
-          [&] {
-            auto m = eng.metrics();
-            max_seen_queued = std::max(max_seen_queued, gauge(m, "msink", "queued_events"));
-            rss_peak = std::max(rss_peak, rss_bytes());
-            return m.counter("mgen", "edge.msink.produced") >= 1000000;
-          },
-          std::chrono::seconds(30));
+            [&] {
+              auto m = eng.metrics();
+              max_seen_queued = std::max(max_seen_queued, gauge(m, "msink", "queued_events"));
+              rss_peak = std::max(rss_peak, rss_bytes());
+              return m.counter("mgen", "edge.msink.produced") >= 1000000;
+            },
+            std::chrono::seconds(30));
         REQUIRE(all);
         CHECK(run.stop() == 0);
       }
@@ -130,7 +134,7 @@ SCENARIO("a million events into a sleeping sink stay within the window", "[engin
         auto produced = m.counter("mgen", "edge.msink.produced");
         CHECK(produced == 1000000);
         CHECK(produced == m.counter("mgen", "edge.msink.delivered") +
-                            m.counter("mgen", "edge.msink.dropped_newest"));
+                              m.counter("mgen", "edge.msink.dropped_newest"));
         CHECK(m.counter("mgen", "edge.msink.dropped_newest") > 900000);
       }
     }
@@ -144,7 +148,7 @@ SCENARIO("block backpressure propagates through an analyzer to the source", "[en
     auto cfg = base_config();
     cfg.engine.tick_interval = std::chrono::milliseconds(1);
     cfg.components.push_back(
-      decl("bgen", component_kind::source, "generator", {}, toml::table{{"per_tick", 256}}));
+        decl("bgen", component_kind::source, "generator", {}, toml::table{{"per_tick", 256}}));
     auto pass = decl("bpass", component_kind::analyzer, "passthrough", {"bgen"});
     pass.mailbox.window_events = 512;
     cfg.components.push_back(pass);
@@ -169,7 +173,8 @@ SCENARIO("block backpressure propagates through an analyzer to the source", "[en
         CHECK(edge_dropped(m, "bpass", "bsink") == 0);
         CHECK(gauge(m, "bgen", "edge.bpass.max_queued_events") <= 512);
         CHECK(gauge(m, "bpass", "edge.bsink.max_queued_events") <= 512);
-        CHECK(m.counter("bgen", "edge.bpass.produced") == m.counter("bgen", "edge.bpass.delivered"));
+        CHECK(m.counter("bgen", "edge.bpass.produced") ==
+              m.counter("bgen", "edge.bpass.delivered"));
         CHECK(m.counter("bpass", "edge.bsink.produced") ==
               m.counter("bpass", "edge.bsink.delivered"));
         CHECK(probe::instance().at("bsink").events == m.counter("bgen", "events_out"));

@@ -55,8 +55,8 @@ component_decl quota_hog(std::string name, toml::table settings, quota_settings 
 
 void expect_full_ladder(finding_log& log, const std::string& name, const std::string& quota,
                         double limit) {
-  bool reached = eventually([&] { return log.quota_rules(name).size() >= 4; },
-                            std::chrono::seconds(8));
+  bool reached =
+      eventually([&] { return log.quota_rules(name).size() >= 4; }, std::chrono::seconds(8));
   for (const auto& f : log.quota_findings(name))
     UNSCOPED_INFO(f.rule << " " << f.evidence.dump());
   REQUIRE(reached);
@@ -138,7 +138,8 @@ SCENARIO("nothing is enforced during the start-up grace", "[engine][quota]") {
   engine eng(cfg);
   auto t0 = std::chrono::steady_clock::now();
   running_engine run(eng, log.options());
-  REQUIRE(eventually([&] { return !log.quota_rules("gracehog").empty(); }, std::chrono::seconds(5)));
+  REQUIRE(
+      eventually([&] { return !log.quota_rules("gracehog").empty(); }, std::chrono::seconds(5)));
   CHECK(std::chrono::steady_clock::now() - t0 >= std::chrono::milliseconds(800));
   CHECK(log.quota_rules("gracehog").front() == "engine.quota_throttle");
 }
@@ -169,9 +170,9 @@ SCENARIO("a consumer over its CPU quota shrinks its credit, then sheds its input
   auto cfg = base_config();
   cfg.engine.tick_interval = std::chrono::milliseconds(5);
   cfg.components.push_back(
-    decl("feed", component_kind::source, "generator", {}, toml::table{{"per_tick", 64}}));
-  auto sink = decl("slowcpu", component_kind::sink, "collector", {"feed"},
-                   toml::table{{"burn_ms", 5}});
+      decl("feed", component_kind::source, "generator", {}, toml::table{{"per_tick", 64}}));
+  auto sink =
+      decl("slowcpu", component_kind::sink, "collector", {"feed"}, toml::table{{"burn_ms", 5}});
   sink.mailbox.window_events = 1024;
   sink.mailbox.policy = overflow_policy::drop_newest;
   sink.quota.cpu_percent = 10;
@@ -181,26 +182,23 @@ SCENARIO("a consumer over its CPU quota shrinks its credit, then sheds its input
   finding_log log;
   engine eng(cfg);
   running_engine run(eng, log.options());
-  REQUIRE(eventually([&] { return log.quota_rules("slowcpu").size() >= 2; },
-                     std::chrono::seconds(8)));
+  REQUIRE(
+      eventually([&] { return log.quota_rules("slowcpu").size() >= 2; }, std::chrono::seconds(8)));
   auto rules = log.quota_rules("slowcpu");
   CHECK(rules[0] == "engine.quota_throttle");
   CHECK(rules[1] == "engine.quota_shed");
   // Throttled: the window granted to the producer shrank to a quarter.
-  CHECK(eventually([&] {
-    return eng.metrics().counter("feed", "edge.slowcpu.dropped_shed") > 0;
-  }));
+  CHECK(eventually([&] { return eng.metrics().counter("feed", "edge.slowcpu.dropped_shed") > 0; }));
 }
 
-SCENARIO("a scan that outlives its timeout says which component was still busy",
-         "[engine][scan]") {
+SCENARIO("a scan that outlives its timeout says which component was still busy", "[engine][scan]") {
   register_test_components();
   probe::instance().reset();
   auto cfg = base_config();
   cfg.components.push_back(
-    decl("tgen", component_kind::source, "generator", {}, toml::table{{"per_tick", 10}}));
+      decl("tgen", component_kind::source, "generator", {}, toml::table{{"per_tick", 10}}));
   cfg.components.push_back(
-    decl("tstuck", component_kind::sink, "collector", {"tgen"}, toml::table{{"hang", true}}));
+      decl("tstuck", component_kind::sink, "collector", {"tgen"}, toml::table{{"hang", true}}));
   engine eng(cfg);
   scan_options opts;
   opts.timeout = std::chrono::milliseconds(300);

@@ -18,7 +18,7 @@ pipeline_config run_pipeline() {
   auto cfg = base_config();
   cfg.engine.tick_interval = std::chrono::milliseconds(10);
   cfg.components.push_back(
-    decl("dgen", component_kind::source, "generator", {}, toml::table{{"per_tick", 50}}));
+      decl("dgen", component_kind::source, "generator", {}, toml::table{{"per_tick", 50}}));
   cfg.components.push_back(decl("dpass", component_kind::analyzer, "passthrough", {"dgen"}));
   auto sched = decl("dsched", component_kind::analyzer, "passthrough", {"dgen"});
   sched.schedule.interval = std::chrono::milliseconds(20);
@@ -52,7 +52,8 @@ SCENARIO("run ticks on schedule and drains on request_stop", "[engine][run]") {
         CHECK(probe::instance().at("dpass").stops == 1);
         CHECK(probe::instance().at("dsink").stops == 1);
         CHECK(probe::instance().at("dsink").events == m.counter("dgen", "events_out"));
-        CHECK(m.counter("dgen", "edge.dpass.produced") == m.counter("dgen", "edge.dpass.delivered"));
+        CHECK(m.counter("dgen", "edge.dpass.produced") ==
+              m.counter("dgen", "edge.dpass.delivered"));
       }
       THEN("sources tick on their interval; analyzers with inputs only when they have a schedule") {
         CHECK(probe::instance().at("dgen").ticks >= 5);
@@ -124,7 +125,7 @@ SCENARIO("run logs the metrics every metrics_interval", "[engine][run][metrics]"
   std::ostringstream out;
   auto previous = spdlog::default_logger();
   auto logger = std::make_shared<spdlog::logger>(
-    "capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
+      "capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
   spdlog::set_default_logger(logger);
   {
     auto cfg = run_pipeline();

@@ -14,8 +14,8 @@ SCENARIO("a scan runs every component once and drains the graph", "[engine][scan
   probe::instance().reset();
   GIVEN("generator -> passthrough (emits a finding) -> sink, and a disabled sink") {
     auto cfg = pg::test::base_config();
-    cfg.components.push_back(decl("s1gen", component_kind::source, "generator", {},
-                                  toml::table{{"per_tick", 1000}}));
+    cfg.components.push_back(
+        decl("s1gen", component_kind::source, "generator", {}, toml::table{{"per_tick", 1000}}));
     cfg.components.push_back(decl("s1pass", component_kind::analyzer, "passthrough", {"s1gen"},
                                   toml::table{{"finding", true}}));
     cfg.components.push_back(decl("s1sink", component_kind::sink, "collector", {"s1pass"}));

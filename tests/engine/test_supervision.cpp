@@ -22,7 +22,7 @@ std::vector<std::string> rules_for(const std::vector<finding>& fs, const std::st
 pipeline_config two_sinks(toml::table failing, restart_settings rs = {}) {
   auto cfg = base_config();
   cfg.components.push_back(
-    decl("gen", component_kind::source, "generator", {}, toml::table{{"per_tick", 640}}));
+      decl("gen", component_kind::source, "generator", {}, toml::table{{"per_tick", 640}}));
   auto bad = decl("bad", component_kind::sink, "collector", {"gen"}, std::move(failing));
   bad.restart = rs;
   cfg.components.push_back(bad);
@@ -48,7 +48,8 @@ scan_report scan_of(const pipeline_config& cfg) {
 
 } // namespace
 
-SCENARIO("a sink that throws every 3rd batch is restarted with its state", "[engine][supervision]") {
+SCENARIO("a sink that throws every 3rd batch is restarted with its state",
+         "[engine][supervision]") {
   register_test_components();
   probe::instance().reset();
   GIVEN("640 events in batches of 64 into a sink failing on batches 3, 6 and 9") {
@@ -202,18 +203,18 @@ SCENARIO("strategies decide which siblings restart with a failing component",
     auto gen_starts = probe::instance().at("gen").starts.load();
     CHECK(probe::instance().at("bad").starts >= 2);
     switch (strategy) {
-      case restart_strategy::one_for_one:
-        CHECK(good_starts == 1);
-        CHECK(gen_starts == 1);
-        break;
-      case restart_strategy::one_for_all:
-        CHECK(good_starts >= 2);
-        CHECK(gen_starts >= 2);
-        break;
-      case restart_strategy::rest_for_one:
-        CHECK(good_starts >= 2);
-        CHECK(gen_starts == 1);
-        break;
+    case restart_strategy::one_for_one:
+      CHECK(good_starts == 1);
+      CHECK(gen_starts == 1);
+      break;
+    case restart_strategy::one_for_all:
+      CHECK(good_starts >= 2);
+      CHECK(gen_starts >= 2);
+      break;
+    case restart_strategy::rest_for_one:
+      CHECK(good_starts >= 2);
+      CHECK(gen_starts == 1);
+      break;
     }
   }
 }
@@ -255,9 +256,9 @@ SCENARIO("in run mode a restarted producer is re-wired and its consumer keeps re
     cfg.engine.tick_interval = std::chrono::milliseconds(5);
     cfg.engine.strategy = restart_strategy::one_for_all;
     cfg.components.push_back(
-      decl("rgen", component_kind::source, "generator", {}, toml::table{{"per_tick", 64}}));
-    auto bad = decl("rbad", component_kind::sink, "collector", {"rgen"},
-                    toml::table{{"fail_every", 10}});
+        decl("rgen", component_kind::source, "generator", {}, toml::table{{"per_tick", 64}}));
+    auto bad =
+        decl("rbad", component_kind::sink, "collector", {"rgen"}, toml::table{{"fail_every", 10}});
     bad.restart = fast_restarts(50);
     cfg.components.push_back(bad);
     cfg.components.push_back(decl("rgood", component_kind::sink, "collector", {"rgen"}));

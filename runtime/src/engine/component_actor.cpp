@@ -21,12 +21,18 @@ std::int64_t thread_cpu_ns() noexcept {
 
 spdlog::level::level_enum to_spdlog(log_level l) noexcept {
   switch (l) {
-    case log_level::trace: return spdlog::level::trace;
-    case log_level::debug: return spdlog::level::debug;
-    case log_level::info: return spdlog::level::info;
-    case log_level::warn: return spdlog::level::warn;
-    case log_level::error: return spdlog::level::err;
-    case log_level::critical: return spdlog::level::critical;
+  case log_level::trace:
+    return spdlog::level::trace;
+  case log_level::debug:
+    return spdlog::level::debug;
+  case log_level::info:
+    return spdlog::level::info;
+  case log_level::warn:
+    return spdlog::level::warn;
+  case log_level::error:
+    return spdlog::level::err;
+  case log_level::critical:
+    return spdlog::level::critical;
   }
   return spdlog::level::info;
 }
@@ -51,7 +57,8 @@ component_actor::component_actor(caf::actor_config& cfg, component_spec spec)
   }
   if (!spec_.decl->schedule.cron.empty())
     cron_ = parse_cron(spec_.decl->schedule.cron);
-  out_buffer_.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(spec_.engine->batch_size, 4096)));
+  out_buffer_.reserve(
+      static_cast<std::size_t>(std::min<std::uint64_t>(spec_.engine->batch_size, 4096)));
 }
 
 component_actor::~component_actor() = default;
@@ -324,8 +331,8 @@ void component_actor::grant_inputs() {
       continue;
     in.outstanding_events += ge;
     in.outstanding_bytes += gb;
-    send<caf::message_priority::high>(in.producer, credit_atom::value, in.edge_id, in.epoch, ge,
-                                      gb, false);
+    send<caf::message_priority::high>(in.producer, credit_atom::value, in.edge_id, in.epoch, ge, gb,
+                                      false);
   }
 }
 
@@ -424,8 +431,7 @@ void component_actor::on_batch_msg(std::uint32_t edge, std::uint64_t epoch, cons
       flush_output();
     } else if (!flush_armed_) {
       flush_armed_ = true;
-      delayed_send(caf::actor_cast<caf::actor>(this), spec_.engine->batch_delay,
-                   flush_atom::value);
+      delayed_send(caf::actor_cast<caf::actor>(this), spec_.engine->batch_delay, flush_atom::value);
     }
   }
 }
@@ -495,11 +501,21 @@ void component_actor::finish() {
 }
 
 void component_actor::maybe_finish() {
-  if (inputs_.empty())
+  if (inputs_.empty() || finished_ || dead_)
     return;
   for (const auto& in : inputs_)
     if (!in.ended)
       return;
+  if (spec_.decl->kind == component_kind::sink) {
+    // A sink finishes only after a round trip through the supervisor: every engine.* finding
+    // raised before our inputs ended was sent to the supervisor before that end-of-stream, so
+    // its injection reaches us before the supervisor's answer.
+    if (!finish_requested_) {
+      finish_requested_ = true;
+      send(spec_.supervisor, fin_req_atom::value, spec_.decl->name, spec_.slot->instance);
+    }
+    return;
+  }
   finish();
 }
 
@@ -525,8 +541,10 @@ caf::behavior component_actor::make_behavior() {
     flush_output();
     auto self = caf::actor_cast<caf::actor>(this);
     if (spec_.mode == engine_mode::scan) {
+      // Tick right here, before any message: batches and end-of-stream from our inputs may
+      // already be queued, and a tick behind them would come after we finished.
       if (spec_.decl->kind != component_kind::sink)
-        send(self, tick_atom::value);
+        on_tick();
       maybe_finish(); // every input may already be gone (disabled producers)
     } else if (has_schedule()) {
       if (spec_.decl->kind == component_kind::source || inputs_.empty())
@@ -536,116 +554,120 @@ caf::behavior component_actor::make_behavior() {
     }
   }
   return {
-    [this](batch_atom, std::uint32_t edge, std::uint64_t epoch, const batch_ptr& b) {
-      on_batch_msg(edge, epoch, b);
-    },
-    [this](eos_atom, std::uint32_t edge) {
-      if (auto* in = find_in(edge)) {
-        in->ended = true;
-        maybe_finish();
-      }
-    },
-    [this](credit_atom, std::uint32_t edge, std::uint64_t epoch, std::int64_t ge, std::int64_t gb,
-           bool is_ack) {
-      auto* l = find_out(edge);
-      if (!l || dead_)
-        return;
-      if (is_ack)
-        l->edge.on_ack(epoch, ge, gb);
-      else
-        l->edge.on_grant(epoch, ge, gb);
-      pump(*l);
-      after_output_change();
-    },
-    [this](tick_atom) { on_tick(); },
-    [this](flush_atom) {
-      if (flush_armed_)
-        flush_output();
-    },
-    [this](inject_atom, const batch_ptr& b) {
-      // engine.* findings delivered to a sink outside flow control (they are rare).
-      if (finished_ || dead_ || !component_)
-        return;
-      spec_.stats->engine_findings_in.fetch_add(static_cast<std::int64_t>(b->size()));
-      run_hook(hook_kind::batch, -1, [&] { component_->on_batch(*b, ctx_); });
-    },
-    [this](stop_atom, bool forward_eos) {
-      if (dead_)
-        return;
-      if (forward_eos) {
-        // Drain: a component without inputs finishes now; the others when their inputs end.
-        if (inputs_.empty())
-          finish();
-        return;
-      }
-      // Graceful stop for a restart or reload: no end-of-stream downstream.
-      std::string snap;
-      if (!finished_ && started_) {
-        if (!run_hook(hook_kind::stop, -1, [&] { component_->stop(ctx_); }))
-          return;
-        flush_output();
-      }
-      if (started_) {
-        try {
-          snap = component_->snapshot();
-        } catch (...) {
+      [this](batch_atom, std::uint32_t edge, std::uint64_t epoch, const batch_ptr& b) {
+        on_batch_msg(edge, epoch, b);
+      },
+      [this](eos_atom, std::uint32_t edge) {
+        if (auto* in = find_in(edge)) {
+          in->ended = true;
+          maybe_finish();
         }
-      }
-      dead_ = true;
-      send<caf::message_priority::high>(spec_.supervisor, stopped_atom::value, spec_.decl->name,
-                                        spec_.slot->instance, std::move(snap));
-      quit(caf::exit_reason::user_shutdown);
-    },
-    [this](wire_atom, std::uint32_t edge, const caf::actor& consumer, std::uint64_t epoch) {
-      if (auto* l = find_out(edge)) {
-        l->consumer = consumer;
-        l->edge.rewire(epoch);
+      },
+      [this](credit_atom, std::uint32_t edge, std::uint64_t epoch, std::int64_t ge, std::int64_t gb,
+             bool is_ack) {
+        auto* l = find_out(edge);
+        if (!l || dead_)
+          return;
+        if (is_ack)
+          l->edge.on_ack(epoch, ge, gb);
+        else
+          l->edge.on_grant(epoch, ge, gb);
         pump(*l);
         after_output_change();
-      }
-    },
-    [this](unwire_atom, std::uint32_t edge, int reason) {
-      if (reason < 0) {
-        if (auto* l = find_out(edge))
-          l->edge.disconnect();
-        return;
-      }
-      for (auto it = outputs_.begin(); it != outputs_.end(); ++it) {
-        if (it->edge.id() == edge) {
-          it->edge.close(static_cast<drop_reason>(reason));
-          outputs_.erase(it);
-          break;
+      },
+      [this](tick_atom) { on_tick(); },
+      [this](fin_ok_atom) { finish(); },
+      [this](sync_atom) {
+        send<caf::message_priority::high>(spec_.supervisor, synced_atom::value, spec_.decl->name);
+      },
+      [this](flush_atom) {
+        if (flush_armed_)
+          flush_output();
+      },
+      [this](inject_atom, const batch_ptr& b) {
+        // engine.* findings delivered to a sink outside flow control (they are rare).
+        if (finished_ || dead_ || !component_)
+          return;
+        spec_.stats->engine_findings_in.fetch_add(static_cast<std::int64_t>(b->size()));
+        run_hook(hook_kind::batch, -1, [&] { component_->on_batch(*b, ctx_); });
+      },
+      [this](stop_atom, bool forward_eos) {
+        if (dead_)
+          return;
+        if (forward_eos) {
+          // Drain: a component without inputs finishes now; the others when their inputs end.
+          if (inputs_.empty())
+            finish();
+          return;
         }
-      }
-      after_output_change();
-    },
-    [this](drop_atom, std::uint32_t edge, int reason) {
-      if (auto* l = find_out(edge))
-        l->edge.drop_front_unacked(static_cast<drop_reason>(reason));
-    },
-    [this](add_out_atom, const new_output& o) {
-      out_link l{output_edge{o.spec}, o.consumer};
-      if (!o.consumer)
-        l.edge.disconnect();
-      outputs_.push_back(std::move(l));
-    },
-    [this](add_in_atom, const in_edge_spec& i) {
-      in_link l;
-      l.edge_id = i.edge_id;
-      l.ended = i.ended;
-      l.stats = i.stats;
-      inputs_.push_back(l);
-    },
-    [this](rm_in_atom, std::uint32_t edge) {
-      std::erase_if(inputs_, [&](const in_link& l) { return l.edge_id == edge; });
-      maybe_finish();
-    },
-    [this](quota_atom, int level) {
-      int before = quota_level_;
-      quota_level_ = level;
-      if (level < before)
-        grant_inputs();
-    },
+        // Graceful stop for a restart or reload: no end-of-stream downstream.
+        std::string snap;
+        if (!finished_ && started_) {
+          if (!run_hook(hook_kind::stop, -1, [&] { component_->stop(ctx_); }))
+            return;
+          flush_output();
+        }
+        if (started_) {
+          try {
+            snap = component_->snapshot();
+          } catch (...) {
+          }
+        }
+        dead_ = true;
+        send<caf::message_priority::high>(spec_.supervisor, stopped_atom::value, spec_.decl->name,
+                                          spec_.slot->instance, std::move(snap));
+        quit(caf::exit_reason::user_shutdown);
+      },
+      [this](wire_atom, std::uint32_t edge, const caf::actor& consumer, std::uint64_t epoch) {
+        if (auto* l = find_out(edge)) {
+          l->consumer = consumer;
+          l->edge.rewire(epoch);
+          pump(*l);
+          after_output_change();
+        }
+      },
+      [this](unwire_atom, std::uint32_t edge, int reason) {
+        if (reason < 0) {
+          if (auto* l = find_out(edge))
+            l->edge.disconnect();
+          return;
+        }
+        for (auto it = outputs_.begin(); it != outputs_.end(); ++it) {
+          if (it->edge.id() == edge) {
+            it->edge.close(static_cast<drop_reason>(reason));
+            outputs_.erase(it);
+            break;
+          }
+        }
+        after_output_change();
+      },
+      [this](drop_atom, std::uint32_t edge, int reason) {
+        if (auto* l = find_out(edge))
+          l->edge.drop_front_unacked(static_cast<drop_reason>(reason));
+      },
+      [this](add_out_atom, const new_output& o) {
+        out_link l{output_edge{o.spec}, o.consumer};
+        if (!o.consumer)
+          l.edge.disconnect();
+        outputs_.push_back(std::move(l));
+      },
+      [this](add_in_atom, const in_edge_spec& i) {
+        in_link l;
+        l.edge_id = i.edge_id;
+        l.ended = i.ended;
+        l.stats = i.stats;
+        inputs_.push_back(l);
+      },
+      [this](rm_in_atom, std::uint32_t edge) {
+        std::erase_if(inputs_, [&](const in_link& l) { return l.edge_id == edge; });
+        maybe_finish();
+      },
+      [this](quota_atom, int level) {
+        int before = quota_level_;
+        quota_level_ = level;
+        if (level < before)
+          grant_inputs();
+      },
   };
 }
 

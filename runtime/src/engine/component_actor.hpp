@@ -107,8 +107,7 @@ private:
   void schedule_next_tick();
   void finish();
   void maybe_finish();
-  void engine_finding(std::string rule, severity level, std::string title,
-                      nlohmann::json evidence);
+  void engine_finding(std::string rule, severity level, std::string title, nlohmann::json evidence);
   out_link* find_out(std::uint32_t edge);
   in_link* find_in(std::uint32_t edge);
   [[nodiscard]] bool outputs_blocked() const;
@@ -125,10 +124,11 @@ private:
   std::optional<cron_expr> cron_;
   bool started_ = false;
   bool finished_ = false;
-  bool dead_ = false;       // failed or abandoned: ignore everything until the actor is gone
+  bool dead_ = false; // failed or abandoned: ignore everything until the actor is gone
   bool flush_armed_ = false;
+  bool finish_requested_ = false;
   bool was_blocked_ = false;
-  int quota_level_ = 0;     // 0 normal, 1 throttle (shrink credit / thin ticks), 2 shed
+  int quota_level_ = 0; // 0 normal, 1 throttle (shrink credit / thin ticks), 2 shed
   std::uint64_t throttle_counter_ = 0;
   std::uint64_t shed_counter_ = 0;
 };

@@ -8,14 +8,22 @@ namespace pg::runtime::detail {
 
 std::string_view to_string(drop_reason r) noexcept {
   switch (r) {
-    case drop_reason::newest: return "newest";
-    case drop_reason::oldest: return "oldest";
-    case drop_reason::sampled: return "sampled";
-    case drop_reason::shed: return "shed";
-    case drop_reason::failure: return "failure";
-    case drop_reason::timeout: return "timeout";
-    case drop_reason::restart: return "restart";
-    case drop_reason::disabled: return "disabled";
+  case drop_reason::newest:
+    return "newest";
+  case drop_reason::oldest:
+    return "oldest";
+  case drop_reason::sampled:
+    return "sampled";
+  case drop_reason::shed:
+    return "shed";
+  case drop_reason::failure:
+    return "failure";
+  case drop_reason::timeout:
+    return "timeout";
+  case drop_reason::restart:
+    return "restart";
+  case drop_reason::disabled:
+    return "disabled";
   }
   return "?";
 }
@@ -86,11 +94,16 @@ histogram_snapshot latency_histogram::snapshot() const noexcept {
 
 std::string_view to_string(component_status s) noexcept {
   switch (s) {
-    case component_status::starting: return "starting";
-    case component_status::running: return "running";
-    case component_status::finished: return "finished";
-    case component_status::stopped: return "stopped";
-    case component_status::disabled: return "disabled";
+  case component_status::starting:
+    return "starting";
+  case component_status::running:
+    return "running";
+  case component_status::finished:
+    return "finished";
+  case component_status::stopped:
+    return "stopped";
+  case component_status::disabled:
+    return "disabled";
   }
   return "?";
 }

@@ -51,20 +51,22 @@ struct engine::impl {
   impl(pipeline_config cfg, const registry& r) : config(std::move(cfg)), reg(r) {
     host = config.engine.host.empty() ? local_host_name() : config.engine.host;
     const auto& e = config.engine;
-    sys_cfg.set("scheduler.max-threads", static_cast<std::size_t>(std::max<std::uint32_t>(1, e.worker_threads)));
-    sys_cfg.set("scheduler.max-throughput", static_cast<std::size_t>(std::max<std::uint32_t>(1, e.max_throughput)));
+    sys_cfg.set("scheduler.max-threads",
+                static_cast<std::size_t>(std::max<std::uint32_t>(1, e.worker_threads)));
+    sys_cfg.set("scheduler.max-throughput",
+                static_cast<std::size_t>(std::max<std::uint32_t>(1, e.max_throughput)));
     sys = std::make_unique<caf::actor_system>(sys_cfg);
-    dog = std::make_unique<watchdog>([this](const std::shared_ptr<instance_slot>& s,
-                                            std::int64_t elapsed) {
-      caf::actor target;
-      {
-        std::lock_guard guard{sup_mutex};
-        target = sup;
-      }
-      if (target)
-        caf::anon_send<caf::message_priority::high>(target, hung_atom::value, s->name,
-                                                    s->instance, elapsed, s->edge.load());
-    });
+    dog = std::make_unique<watchdog>(
+        [this](const std::shared_ptr<instance_slot>& s, std::int64_t elapsed) {
+          caf::actor target;
+          {
+            std::lock_guard guard{sup_mutex};
+            target = sup;
+          }
+          if (target)
+            caf::anon_send<caf::message_priority::high>(target, hung_atom::value, s->name,
+                                                        s->instance, elapsed, s->edge.load());
+        });
   }
 
   std::future<void> start(engine_mode mode) {
@@ -109,8 +111,7 @@ struct engine::impl {
 };
 
 engine::engine(pipeline_config cfg, const registry& reg)
-    : impl_(std::make_unique<impl>(std::move(cfg), reg)) {
-}
+    : impl_(std::make_unique<impl>(std::move(cfg), reg)) {}
 
 engine::~engine() = default;
 

@@ -15,8 +15,8 @@ std::string_view to_string(hook_kind k) noexcept;
 
 inline std::int64_t steady_now_ns() noexcept {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
-           std::chrono::steady_clock::now().time_since_epoch())
-    .count();
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
 }
 
 struct instance_slot {
@@ -28,8 +28,8 @@ struct instance_slot {
   std::atomic<int> hook{0};
   std::atomic<std::int64_t> edge{-1}; // the input edge of the running on_batch, or -1
   std::atomic<bool> hang_reported{false};
-  std::atomic<bool> abandoned{false};      // replaced: must not touch anything shared again
-  std::atomic<bool> stop_requested{false}; // context::should_stop()
+  std::atomic<bool> abandoned{false};        // replaced: must not touch anything shared again
+  std::atomic<bool> stop_requested{false};   // context::should_stop()
   std::atomic<std::int64_t> memory_bytes{0}; // pmr resource + account_memory
   std::atomic<std::int64_t> cpu_ns{0};
   std::atomic<std::int64_t> events{0}; // events_in (consumers) or events_out (sources)

@@ -20,11 +20,11 @@
 namespace pg::runtime::detail {
 
 // Data path (producer → consumer, normal priority, FIFO with the batches).
-using batch_atom = caf::atom_constant<caf::atom("batch")>;     // edge, epoch, batch_ptr
-using eos_atom = caf::atom_constant<caf::atom("eos")>;         // edge
-using inject_atom = caf::atom_constant<caf::atom("inject")>;   // batch_ptr (engine findings → sinks)
+using batch_atom = caf::atom_constant<caf::atom("batch")>;   // edge, epoch, batch_ptr
+using eos_atom = caf::atom_constant<caf::atom("eos")>;       // edge
+using inject_atom = caf::atom_constant<caf::atom("inject")>; // batch_ptr (engine findings → sinks)
 // Credit path (consumer → producer, high priority).
-using credit_atom = caf::atom_constant<caf::atom("credit")>;   // edge, epoch, events, bytes, is_ack
+using credit_atom = caf::atom_constant<caf::atom("credit")>; // edge, epoch, events, bytes, is_ack
 // Control (supervisor → component).
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
@@ -37,11 +37,11 @@ using rm_in_atom = caf::atom_constant<caf::atom("rm_in")>;     // edge
 using drop_atom = caf::atom_constant<caf::atom("dropfront")>;  // edge, int reason
 using quota_atom = caf::atom_constant<caf::atom("quota")>;     // int level
 // Reports (component / watchdog → supervisor).
-using failed_atom = caf::atom_constant<caf::atom("failed")>;   // failure_report
-using stopped_atom = caf::atom_constant<caf::atom("stopped")>; // name, instance, snapshot
+using failed_atom = caf::atom_constant<caf::atom("failed")>;     // failure_report
+using stopped_atom = caf::atom_constant<caf::atom("stopped")>;   // name, instance, snapshot
 using finished_atom = caf::atom_constant<caf::atom("finished")>; // name, instance
-using finding_atom = caf::atom_constant<caf::atom("finding")>; // finding
-using hung_atom = caf::atom_constant<caf::atom("hung")>;       // name, instance, elapsed_ns, edge
+using finding_atom = caf::atom_constant<caf::atom("finding")>;   // finding
+using hung_atom = caf::atom_constant<caf::atom("hung")>;         // name, instance, elapsed_ns, edge
 // Supervisor's own.
 using restart_atom = caf::atom_constant<caf::atom("restart")>; // name, generation
 using stop_to_atom = caf::atom_constant<caf::atom("stop_to")>; // name, instance (stop deadline)
@@ -51,6 +51,12 @@ using go_atom = caf::atom_constant<caf::atom("go")>;           // start all comp
 using drain_atom = caf::atom_constant<caf::atom("drain")>;
 using timeout_atom = caf::atom_constant<caf::atom("timeout")>; // the scan's deadline passed
 using reload_atom = caf::atom_constant<caf::atom("reload")>;   // reload_request
+// Ordering round trips.
+using fin_req_atom = caf::atom_constant<caf::atom("fin_req")>; // name, instance (sink → sup)
+using fin_ok_atom = caf::atom_constant<caf::atom("fin_ok")>;   // (sup → sink)
+using sync_atom = caf::atom_constant<caf::atom("sync")>;       // (sup → component, high)
+using synced_atom = caf::atom_constant<caf::atom("synced")>;   // name (component → sup)
+using sync_to_atom = caf::atom_constant<caf::atom("sync_to")>; // the settle round's deadline
 
 struct failure_report {
   std::string name;

@@ -13,8 +13,7 @@ batch_ptr slice_batch(const event_batch& b, std::size_t from, std::size_t to) {
 output_edge::output_edge(out_edge_spec spec)
     : spec_(std::move(spec)),
       credit_events_(static_cast<std::int64_t>(spec_.mailbox.window_events)),
-      credit_bytes_(static_cast<std::int64_t>(spec_.mailbox.window_bytes)) {
-}
+      credit_bytes_(static_cast<std::int64_t>(spec_.mailbox.window_bytes)) {}
 
 void output_edge::push_pending(batch_ptr b) {
   auto e = static_cast<std::int64_t>(b->size());
@@ -59,8 +58,8 @@ batch_ptr output_edge::take_sendable() {
     auto rest = slice_batch(*b, fit, n);
     pending_.push_front(rest);
     // The byte estimate of the two halves may differ slightly from the whole: re-base.
-    auto diff = static_cast<std::int64_t>(out->bytes + rest->bytes) -
-                static_cast<std::int64_t>(b->bytes);
+    auto diff =
+        static_cast<std::int64_t>(out->bytes + rest->bytes) - static_cast<std::int64_t>(b->bytes);
     pending_bytes_ += diff;
     stats().pending_bytes.fetch_add(diff, std::memory_order_relaxed);
   }
@@ -97,83 +96,82 @@ void output_edge::enforce_policy() {
   const auto cap_b = static_cast<std::int64_t>(mb.window_bytes);
   auto over = [&] { return pending_events_ > cap_e || pending_bytes_ > cap_b; };
   switch (mb.policy) {
-    case overflow_policy::block:
-      return; // the producer pauses instead (see blocking())
-    case overflow_policy::drop_newest:
-      while (over() && !pending_.empty()) {
-        auto b = pending_.back();
-        pending_.pop_back();
-        auto e = static_cast<std::int64_t>(b->size());
-        auto by = static_cast<std::int64_t>(b->bytes);
-        // Keep the prefix that still fits, drop the newest tail.
-        auto room_e = cap_e - (pending_events_ - e);
-        auto room_b = cap_b - (pending_bytes_ - by);
-        std::size_t keep = 0;
-        std::int64_t kb = 0;
-        while (keep < b->size() && static_cast<std::int64_t>(keep) < room_e) {
-          auto eb = static_cast<std::int64_t>(b->events[keep].approx_bytes());
-          if (kb + eb > room_b)
-            break;
-          kb += eb;
-          ++keep;
-        }
-        if (keep == 0) {
-          drop(drop_reason::newest, e, by);
-          continue;
-        }
-        auto head = slice_batch(*b, 0, keep);
+  case overflow_policy::block:
+    return; // the producer pauses instead (see blocking())
+  case overflow_policy::drop_newest:
+    while (over() && !pending_.empty()) {
+      auto b = pending_.back();
+      pending_.pop_back();
+      auto e = static_cast<std::int64_t>(b->size());
+      auto by = static_cast<std::int64_t>(b->bytes);
+      // Keep the prefix that still fits, drop the newest tail.
+      auto room_e = cap_e - (pending_events_ - e);
+      auto room_b = cap_b - (pending_bytes_ - by);
+      std::size_t keep = 0;
+      std::int64_t kb = 0;
+      while (keep < b->size() && static_cast<std::int64_t>(keep) < room_e) {
+        auto eb = static_cast<std::int64_t>(b->events[keep].approx_bytes());
+        if (kb + eb > room_b)
+          break;
+        kb += eb;
+        ++keep;
+      }
+      if (keep == 0) {
         drop(drop_reason::newest, e, by);
-        push_pending(head);
-        // push_pending added the kept head back; count only the tail as dropped.
-        stats().add_dropped(drop_reason::newest, -static_cast<std::int64_t>(head->size()));
-        break;
+        continue;
       }
-      return;
-    case overflow_policy::drop_oldest:
-    case overflow_policy::sample: {
-      auto reason =
-        mb.policy == overflow_policy::sample ? drop_reason::sampled : drop_reason::oldest;
-      if (mb.policy == overflow_policy::sample && !pending_.empty() && credit_events_ <= 0) {
-        // The window is full: thin the newest batch to 1 in N.
-        auto b = pending_.back();
-        pending_.pop_back();
-        auto every = std::max<std::uint64_t>(1, mb.sample_every);
-        thinned_target_ = std::max(thinned_target_, b->size());
-        std::int64_t kept = 0;
-        std::int64_t kept_bytes = 0;
-        for (const auto& ev : b->events) {
-          if (sample_counter_++ % every == 0) {
-            thinned_.push_back(ev);
-            kept_bytes += static_cast<std::int64_t>(ev.approx_bytes());
-            ++kept;
-          }
-        }
-        drop(drop_reason::sampled, static_cast<std::int64_t>(b->size()),
-             static_cast<std::int64_t>(b->bytes));
-        // The survivors stay pending (in thinned_) and are not dropped.
-        stats().add_dropped(drop_reason::sampled, -kept);
-        pending_events_ += kept;
-        pending_bytes_ += kept_bytes;
-        stats().pending_events.fetch_add(kept, std::memory_order_relaxed);
-        stats().pending_bytes.fetch_add(kept_bytes, std::memory_order_relaxed);
-        if (thinned_.size() >= thinned_target_)
-          release_thinned();
-      }
-      while (over() && pending_.size() > 1)
-        drop_pending_front(reason);
-      if (over() && !pending_.empty()) {
-        // One batch bigger than the window: keep its newest events.
-        auto b = pending_.front();
-        pending_.pop_front();
-        auto n = b->size();
-        auto keep = std::min<std::size_t>(n, static_cast<std::size_t>(cap_e));
-        auto tail = slice_batch(*b, n - keep, n);
-        drop(reason, static_cast<std::int64_t>(n), static_cast<std::int64_t>(b->bytes));
-        push_pending(tail);
-        stats().add_dropped(reason, -static_cast<std::int64_t>(tail->size()));
-      }
-      return;
+      auto head = slice_batch(*b, 0, keep);
+      drop(drop_reason::newest, e, by);
+      push_pending(head);
+      // push_pending added the kept head back; count only the tail as dropped.
+      stats().add_dropped(drop_reason::newest, -static_cast<std::int64_t>(head->size()));
+      break;
     }
+    return;
+  case overflow_policy::drop_oldest:
+  case overflow_policy::sample: {
+    auto reason = mb.policy == overflow_policy::sample ? drop_reason::sampled : drop_reason::oldest;
+    if (mb.policy == overflow_policy::sample && !pending_.empty() && credit_events_ <= 0) {
+      // The window is full: thin the newest batch to 1 in N.
+      auto b = pending_.back();
+      pending_.pop_back();
+      auto every = std::max<std::uint64_t>(1, mb.sample_every);
+      thinned_target_ = std::max(thinned_target_, b->size());
+      std::int64_t kept = 0;
+      std::int64_t kept_bytes = 0;
+      for (const auto& ev : b->events) {
+        if (sample_counter_++ % every == 0) {
+          thinned_.push_back(ev);
+          kept_bytes += static_cast<std::int64_t>(ev.approx_bytes());
+          ++kept;
+        }
+      }
+      drop(drop_reason::sampled, static_cast<std::int64_t>(b->size()),
+           static_cast<std::int64_t>(b->bytes));
+      // The survivors stay pending (in thinned_) and are not dropped.
+      stats().add_dropped(drop_reason::sampled, -kept);
+      pending_events_ += kept;
+      pending_bytes_ += kept_bytes;
+      stats().pending_events.fetch_add(kept, std::memory_order_relaxed);
+      stats().pending_bytes.fetch_add(kept_bytes, std::memory_order_relaxed);
+      if (thinned_.size() >= thinned_target_)
+        release_thinned();
+    }
+    while (over() && pending_.size() > 1)
+      drop_pending_front(reason);
+    if (over() && !pending_.empty()) {
+      // One batch bigger than the window: keep its newest events.
+      auto b = pending_.front();
+      pending_.pop_front();
+      auto n = b->size();
+      auto keep = std::min<std::size_t>(n, static_cast<std::size_t>(cap_e));
+      auto tail = slice_batch(*b, n - keep, n);
+      drop(reason, static_cast<std::int64_t>(n), static_cast<std::int64_t>(b->bytes));
+      push_pending(tail);
+      stats().add_dropped(reason, -static_cast<std::int64_t>(tail->size()));
+    }
+    return;
+  }
   }
 }
 

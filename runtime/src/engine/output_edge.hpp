@@ -79,9 +79,7 @@ public:
   /// The consumer is down (restarting): hold everything until rewire().
   void disconnect() noexcept { connected_ = false; }
 
-  [[nodiscard]] bool has_pending() const noexcept {
-    return !pending_.empty() || !thinned_.empty();
-  }
+  [[nodiscard]] bool has_pending() const noexcept { return !pending_.empty() || !thinned_.empty(); }
   [[nodiscard]] bool has_unacked() const noexcept { return !unacked_.empty(); }
   /// Full for the producer's purposes: a block edge with events waiting for credit.
   [[nodiscard]] bool blocking() const noexcept {

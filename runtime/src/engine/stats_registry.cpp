@@ -48,7 +48,9 @@ metrics_snapshot stats_registry::snapshot() const {
     double max_e = 0;
     double max_b = 0;
     for (const auto& e : edges_) {
-      auto ld = [](const std::atomic<std::int64_t>& a) { return a.load(std::memory_order_relaxed); };
+      auto ld = [](const std::atomic<std::int64_t>& a) {
+        return a.load(std::memory_order_relaxed);
+      };
       if (e->consumer == c->name) {
         queued_e += static_cast<double>(ld(e->queued_events));
         queued_b += static_cast<double>(ld(e->queued_bytes));

@@ -133,8 +133,7 @@ void supervisor_actor::publish(std::string rule, severity level, std::string tit
   // engine.* findings also reach every sink, outside flow control (they are rare).
   auto b = make_batch({make_finding_event(f, "engine")});
   for (auto& [name, n] : nodes_)
-    if (n.decl->kind == component_kind::sink && alive(n) &&
-        n.status != component_status::finished)
+    if (n.decl->kind == component_kind::sink && alive(n) && n.status != component_status::finished)
       send(n.handle, inject_atom::value, b);
 }
 
@@ -172,7 +171,8 @@ void supervisor_actor::spawn(node& n) {
   auto timeout = n.decl->quota.handler_timeout ? n.decl->quota.handler_timeout
                                                : engine_->quota.handler_timeout;
   if (timeout)
-    slot->handler_timeout_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(*timeout).count();
+    slot->handler_timeout_ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(*timeout).count();
   component_spec spec;
   spec.decl = n.decl;
   spec.factory = n.type->factory;
@@ -200,8 +200,8 @@ void supervisor_actor::spawn(node& n) {
   for (auto id : n.ins) {
     auto& e = edges_.at(id);
     auto* p = find(e.producer);
-    bool gone = !p || p->status == component_status::disabled ||
-                p->status == component_status::stopped;
+    bool gone =
+        !p || p->status == component_status::disabled || p->status == component_status::stopped;
     spec.inputs.push_back(in_edge_spec{e.id, ending && gone, e.stats});
   }
   n.slot = slot;
@@ -274,26 +274,26 @@ void supervisor_actor::on_failure(const failure_report& r) {
 
 void supervisor_actor::on_exit_of(node& n, bool abnormal, const std::string& reason) {
   switch (n.decl->restart.type) {
-    case restart_type::temporary:
+  case restart_type::temporary:
+    n.status = component_status::stopped;
+    n.stats->status.store(static_cast<int>(component_status::stopped));
+    publish("engine.component_stopped", severity::medium,
+            "temporary component " + n.decl->name + " is not restarted", n.decl->name,
+            {{"restart", "temporary"}, {"reason", reason}});
+    end_outputs_on_behalf(n);
+    check_done();
+    return;
+  case restart_type::transient:
+    if (!abnormal) {
       n.status = component_status::stopped;
       n.stats->status.store(static_cast<int>(component_status::stopped));
-      publish("engine.component_stopped", severity::medium,
-              "temporary component " + n.decl->name + " is not restarted", n.decl->name,
-              {{"restart", "temporary"}, {"reason", reason}});
       end_outputs_on_behalf(n);
       check_done();
       return;
-    case restart_type::transient:
-      if (!abnormal) {
-        n.status = component_status::stopped;
-        n.stats->status.store(static_cast<int>(component_status::stopped));
-        end_outputs_on_behalf(n);
-        check_done();
-        return;
-      }
-      break;
-    case restart_type::permanent:
-      break;
+    }
+    break;
+  case restart_type::permanent:
+    break;
   }
   restart_or_disable(n, reason);
 }
@@ -305,7 +305,8 @@ std::chrono::milliseconds supervisor_actor::backoff_for(node& n) {
     n.consecutive = 0; // it ran healthy long enough: start the backoff over
   ++n.consecutive;
   double base = static_cast<double>(to_ms(rs.backoff).count());
-  double d = base * std::pow(2.0, static_cast<double>(std::min<std::uint32_t>(n.consecutive - 1, 30)));
+  double d =
+      base * std::pow(2.0, static_cast<double>(std::min<std::uint32_t>(n.consecutive - 1, 30)));
   d = std::min(d, static_cast<double>(to_ms(rs.max_backoff).count()));
   // Jitter of +-25% keeps components that failed together from restarting in lockstep.
   std::uniform_real_distribution<double> jitter(0.75, 1.25);
@@ -402,6 +403,8 @@ void supervisor_actor::end_outputs_on_behalf(node& n) {
 void supervisor_actor::disable(node& n, const std::string& rule, severity level,
                                const std::string& title, nlohmann::json evidence) {
   ++n.generation; // cancels a pending restart
+  // The status first: the instance's on_exit reads it to publish its final memory figure.
+  n.stats->status.store(static_cast<int>(component_status::disabled));
   if (alive(n)) {
     n.slot->abandoned.store(true);
     n.slot->stop_requested.store(true);
@@ -447,43 +450,64 @@ void supervisor_actor::check_done() {
   } else {
     return;
   }
-  if (all) {
-    done_ = true;
-    env_->done.set_value();
+  if (!all || settling_)
+    return;
+  // Settle: every live component answers a high-priority sync after the control messages we
+  // sent it before (unwire, drop), so the edge accounting is final when scan() reads it.
+  settling_ = true;
+  unsynced_ = 0;
+  for (auto& [name, n] : nodes_) {
+    if (!alive(n))
+      continue;
+    ++unsynced_;
+    send<caf::message_priority::high>(n.handle, sync_atom::value);
   }
+  if (unsynced_ == 0) {
+    finish_done();
+    return;
+  }
+  // A component stuck in a hook never answers: do not let it hold the result back.
+  delayed_send(caf::actor_cast<caf::actor>(this), ms(1000), sync_to_atom::value);
+}
+
+void supervisor_actor::finish_done() {
+  if (done_)
+    return;
+  done_ = true;
+  env_->done.set_value();
 }
 
 // -- quotas -------------------------------------------------------------------------------------
 
 void supervisor_actor::escalate(node& n, const std::string& quota, double measured, double limit) {
   nlohmann::json ev = {{"quota", quota}, {"measured", measured}, {"limit", limit}};
-  auto subject = "component " + n.decl->name + " over " + quota + " (" +
-                 std::to_string(measured) + " > " + std::to_string(limit) + ")";
+  auto subject = "component " + n.decl->name + " over " + quota + " (" + std::to_string(measured) +
+                 " > " + std::to_string(limit) + ")";
   switch (n.ladder) {
-    case 0:
-      n.ladder = 1;
-      ev["step"] = "throttle";
-      publish("engine.quota_throttle", severity::medium, subject + ": throttled", n.decl->name, ev);
-      send<caf::message_priority::high>(n.handle, quota_atom::value, 1);
-      break;
-    case 1:
-      n.ladder = 2;
-      ev["step"] = "shed";
-      publish("engine.quota_shed", severity::medium, subject + ": shedding input", n.decl->name, ev);
-      send<caf::message_priority::high>(n.handle, quota_atom::value, 2);
-      break;
-    case 2:
-      n.ladder = 3;
-      ev["step"] = "restart";
-      publish("engine.quota_restart", severity::high, subject + ": restarting", n.decl->name, ev);
-      n.restart_delay = to_ms(n.decl->restart.backoff);
-      graceful_stop(n, true);
-      break;
-    default:
-      n.ladder = 4;
-      ev["step"] = "disable";
-      disable(n, "engine.quota_disable", severity::high, subject + ": disabled", ev);
-      break;
+  case 0:
+    n.ladder = 1;
+    ev["step"] = "throttle";
+    publish("engine.quota_throttle", severity::medium, subject + ": throttled", n.decl->name, ev);
+    send<caf::message_priority::high>(n.handle, quota_atom::value, 1);
+    break;
+  case 1:
+    n.ladder = 2;
+    ev["step"] = "shed";
+    publish("engine.quota_shed", severity::medium, subject + ": shedding input", n.decl->name, ev);
+    send<caf::message_priority::high>(n.handle, quota_atom::value, 2);
+    break;
+  case 2:
+    n.ladder = 3;
+    ev["step"] = "restart";
+    publish("engine.quota_restart", severity::high, subject + ": restarting", n.decl->name, ev);
+    n.restart_delay = to_ms(n.decl->restart.backoff);
+    graceful_stop(n, true);
+    break;
+  default:
+    n.ladder = 4;
+    ev["step"] = "disable";
+    disable(n, "engine.quota_disable", severity::high, subject + ": disabled", ev);
+    break;
   }
   n.stats->quota_level.store(n.ladder);
 }
@@ -509,12 +533,12 @@ void supervisor_actor::check_quotas() {
     while (n.event_samples.size() > 2 && now - n.event_samples[1].first >= q.window)
       n.event_samples.pop_front();
     auto span = to_seconds(now - n.cpu_samples.front().first);
-    double cpu_pct = span > 0 ? static_cast<double>(cpu - n.cpu_samples.front().second) / 1e9 /
-                                  span * 100.0
-                              : 0.0;
+    double cpu_pct =
+        span > 0 ? static_cast<double>(cpu - n.cpu_samples.front().second) / 1e9 / span * 100.0
+                 : 0.0;
     auto espan = to_seconds(now - n.event_samples.front().first);
-    double rate = espan > 0 ? static_cast<double>(events - n.event_samples.front().second) / espan
-                            : 0.0;
+    double rate =
+        espan > 0 ? static_cast<double>(events - n.event_samples.front().second) / espan : 0.0;
     double mem_mb = static_cast<double>(n.slot->memory_bytes.load()) / (1024.0 * 1024.0);
     n.last_cpu = cpu_pct;
     n.last_rate = rate;
@@ -578,11 +602,10 @@ void supervisor_actor::check_quotas() {
   if (eq.cpu_percent && total_cpu > *eq.cpu_percent && top_cpu)
     over = std::make_tuple("engine.cpu_percent", total_cpu, *eq.cpu_percent, top_cpu);
   else if (eq.memory_mb && total_mem > static_cast<double>(*eq.memory_mb) && top_mem)
-    over = std::make_tuple("engine.memory_mb", total_mem, static_cast<double>(*eq.memory_mb),
-                           top_mem);
+    over =
+        std::make_tuple("engine.memory_mb", total_mem, static_cast<double>(*eq.memory_mb), top_mem);
   else if (eq.events_per_second && total_rate > *eq.events_per_second && top_rate)
-    over = std::make_tuple("engine.events_per_second", total_rate, *eq.events_per_second,
-                           top_rate);
+    over = std::make_tuple("engine.events_per_second", total_rate, *eq.events_per_second, top_rate);
   if (over) {
     auto* n = std::get<3>(*over);
     if (!engine_excess_since_)
@@ -614,8 +637,7 @@ void supervisor_actor::log_metrics() {
     spdlog::info("metrics {}: in={} out={} dropped={} restarts={} failures={} cpu_ms={} "
                  "memory_bytes={} queued_events={}",
                  c.name, get("events_in"), get("events_out"), dropped, get("restarts"),
-                 get("failures"), get("cpu_time_us") / 1000, g("memory_bytes"),
-                 g("queued_events"));
+                 get("failures"), get("cpu_time_us") / 1000, g("memory_bytes"), g("queued_events"));
   }
 }
 
@@ -626,7 +648,7 @@ diagnostics supervisor_actor::reload(pipeline_config next) {
   for (const auto& d : next.components) {
     if (d.enabled && !env_->reg->find(d.kind, d.type))
       errs.push_back({d.where, "unknown " + std::string(to_string(d.kind)) + " type '" + d.type +
-                                 "' for component '" + d.name + "'"});
+                                   "' for component '" + d.name + "'"});
     for (const auto& i : d.inputs)
       if (!next.find(i))
         errs.push_back({d.where, "component '" + d.name + "' has unknown input '" + i + "'"});
@@ -822,135 +844,145 @@ caf::behavior supervisor_actor::make_behavior() {
   if (env_->mode == engine_mode::run && engine_->metrics_interval.count() > 0)
     delayed_send(self, engine_->metrics_interval, metrics_atom::value);
   return {
-    [this](go_atom) { start_all(); },
-    [this](failed_atom, const failure_report& r) { on_failure(r); },
-    [this](stopped_atom, const std::string& name, std::uint64_t instance, std::string& snap) {
-      auto* n = find(name);
-      if (!n || !n->slot || n->slot->instance != instance || !n->handle)
-        return;
-      on_stopped(*n, std::move(snap));
-    },
-    [this](finished_atom, const std::string& name, std::uint64_t instance) {
-      auto* n = find(name);
-      if (!n || !n->slot || n->slot->instance != instance)
-        return;
-      n->status = component_status::finished;
-      check_done();
-    },
-    [this](finding_atom, const finding& f) {
-      env_->stats->engine().count("findings", 1);
-      env_->hub->publish(f);
-      auto b = make_batch({make_finding_event(f, "engine")});
-      for (auto& [name, n] : nodes_)
-        if (n.decl->kind == component_kind::sink && alive(n) &&
-            n.status != component_status::finished)
-          send(n.handle, inject_atom::value, b);
-    },
-    [this](hung_atom, const std::string& name, std::uint64_t instance, std::int64_t elapsed_ns,
-           std::int64_t edge) {
-      auto* n = find(name);
-      if (!n || !n->slot || n->slot->instance != instance || !alive(*n))
-        return;
-      auto timeout_ns = n->slot->handler_timeout_ns;
-      // Abandon the instance: its thread may stay in the hook, but nothing it does counts now.
-      n->slot->abandoned.store(true);
-      n->slot->stop_requested.store(true);
-      send_exit(n->handle, caf::exit_reason::kill);
-      if (edge >= 0) {
-        auto it = edges_.find(static_cast<std::uint32_t>(edge));
-        if (it != edges_.end())
-          if (auto* p = find(it->second.producer); p && alive(*p))
-            send<caf::message_priority::high>(p->handle, drop_atom::value, it->second.id,
-                                              static_cast<int>(drop_reason::timeout));
-      }
-      n->stats->failures.fetch_add(1);
-      detach(*n);
-      ++n->hangs;
-      nlohmann::json ev = {{"quota", "handler_timeout"},
-                           {"measured", static_cast<double>(elapsed_ns) / 1e6},
-                           {"limit", static_cast<double>(timeout_ns) / 1e6},
-                           {"unit", "ms"},
-                           {"hook", std::string(to_string(static_cast<hook_kind>(
-                                      n->slot->hook.load())))}};
-      auto subject = "component " + name + " hook did not return within handler_timeout";
-      if (n->hangs == 1) {
-        ev["step"] = "restart";
-        publish("engine.quota_restart", severity::high, subject + ": replaced", name, ev);
-        schedule_restart(*n, to_ms(n->decl->restart.backoff));
-      } else {
-        ev["step"] = "disable";
-        disable(*n, "engine.quota_disable", severity::high, subject + ": disabled", ev);
-      }
-    },
-    [this](restart_atom, const std::string& name, std::uint64_t generation) {
-      auto* n = find(name);
-      if (!n || n->generation != generation || alive(*n) ||
-          n->status == component_status::disabled || done_)
-        return;
-      n->stats->restarts.fetch_add(1);
-      spawn(*n);
-    },
-    [this](stop_to_atom, const std::string& name, std::uint64_t instance) {
-      auto* n = find(name);
-      if (!n || !n->slot || n->slot->instance != instance || !n->awaiting_stop || !alive(*n))
-        return;
-      n->slot->abandoned.store(true);
-      send_exit(n->handle, caf::exit_reason::kill);
-      publish("engine.shutdown_timeout", severity::medium,
-              "component " + name + " did not stop within its shutdown_timeout: killed", name,
-              {{"shutdown_timeout_ms", to_ms(n->decl->restart.shutdown_timeout).count()}});
-      on_stopped(*n, {});
-    },
-    [this](check_atom) {
-      if (!done_)
-        check_quotas();
-      delayed_send(caf::actor_cast<caf::actor>(this), check_interval(), check_atom::value);
-    },
-    [this](metrics_atom) {
-      log_metrics();
-      delayed_send(caf::actor_cast<caf::actor>(this), engine_->metrics_interval,
-                   metrics_atom::value);
-    },
-    [this](drain_atom) {
-      draining_ = true;
-      for (auto& [name, n] : nodes_) {
-        if (!alive(n)) {
-          if (n.status == component_status::starting) {
-            ++n.generation; // a pending restart is cancelled by the drain
-            n.status = component_status::stopped;
-            n.stats->status.store(static_cast<int>(component_status::stopped));
-          }
-          end_outputs_on_behalf(n);
-          continue;
+      [this](go_atom) { start_all(); },
+      [this](fin_req_atom, const std::string& name, std::uint64_t instance) {
+        auto* n = find(name);
+        if (n && n->slot && n->slot->instance == instance && alive(*n))
+          send(n->handle, fin_ok_atom::value);
+      },
+      [this](synced_atom, const std::string&) {
+        if (settling_ && unsynced_ > 0 && --unsynced_ == 0)
+          finish_done();
+      },
+      [this](sync_to_atom) {
+        if (settling_)
+          finish_done();
+      },
+      [this](failed_atom, const failure_report& r) { on_failure(r); },
+      [this](stopped_atom, const std::string& name, std::uint64_t instance, std::string& snap) {
+        auto* n = find(name);
+        if (!n || !n->slot || n->slot->instance != instance || !n->handle)
+          return;
+        on_stopped(*n, std::move(snap));
+      },
+      [this](finished_atom, const std::string& name, std::uint64_t instance) {
+        auto* n = find(name);
+        if (!n || !n->slot || n->slot->instance != instance)
+          return;
+        n->status = component_status::finished;
+        check_done();
+      },
+      [this](finding_atom, const finding& f) {
+        env_->stats->engine().count("findings", 1);
+        env_->hub->publish(f);
+        auto b = make_batch({make_finding_event(f, "engine")});
+        for (auto& [name, n] : nodes_)
+          if (n.decl->kind == component_kind::sink && alive(n) &&
+              n.status != component_status::finished)
+            send(n.handle, inject_atom::value, b);
+      },
+      [this](hung_atom, const std::string& name, std::uint64_t instance, std::int64_t elapsed_ns,
+             std::int64_t edge) {
+        auto* n = find(name);
+        if (!n || !n->slot || n->slot->instance != instance || !alive(*n))
+          return;
+        auto timeout_ns = n->slot->handler_timeout_ns;
+        // Abandon the instance: its thread may stay in the hook, but nothing it does counts now.
+        n->slot->abandoned.store(true);
+        n->slot->stop_requested.store(true);
+        send_exit(n->handle, caf::exit_reason::kill);
+        if (edge >= 0) {
+          auto it = edges_.find(static_cast<std::uint32_t>(edge));
+          if (it != edges_.end())
+            if (auto* p = find(it->second.producer); p && alive(*p))
+              send<caf::message_priority::high>(p->handle, drop_atom::value, it->second.id,
+                                                static_cast<int>(drop_reason::timeout));
         }
-        if (n.ins.empty())
-          send(n.handle, stop_atom::value, true);
-      }
-      check_done();
-    },
-    [this](timeout_atom) {
-      for (auto& [name, n] : nodes_) {
-        if (n.status == component_status::finished || n.status == component_status::disabled ||
-            n.status == component_status::stopped)
-          continue;
-        publish("engine.scan_timeout", severity::high,
-                "component " + name + " had not finished when the scan timed out", name,
-                {{"status", std::string(to_string(n.status))}});
-      }
-      if (!done_) {
-        done_ = true;
-        env_->done.set_value();
-      }
-    },
-    [this](reload_atom, const reload_request& req) {
-      diagnostics d;
-      try {
-        d = reload(*req.next);
-      } catch (const std::exception& e) {
-        d.push_back({{}, std::string("reload failed: ") + e.what()});
-      }
-      req.reply->set_value(std::move(d));
-    },
+        n->stats->failures.fetch_add(1);
+        detach(*n);
+        ++n->hangs;
+        nlohmann::json ev = {
+            {"quota", "handler_timeout"},
+            {"measured", static_cast<double>(elapsed_ns) / 1e6},
+            {"limit", static_cast<double>(timeout_ns) / 1e6},
+            {"unit", "ms"},
+            {"hook", std::string(to_string(static_cast<hook_kind>(n->slot->hook.load())))}};
+        auto subject = "component " + name + " hook did not return within handler_timeout";
+        if (n->hangs == 1) {
+          ev["step"] = "restart";
+          publish("engine.quota_restart", severity::high, subject + ": replaced", name, ev);
+          schedule_restart(*n, to_ms(n->decl->restart.backoff));
+        } else {
+          ev["step"] = "disable";
+          disable(*n, "engine.quota_disable", severity::high, subject + ": disabled", ev);
+        }
+      },
+      [this](restart_atom, const std::string& name, std::uint64_t generation) {
+        auto* n = find(name);
+        if (!n || n->generation != generation || alive(*n) ||
+            n->status == component_status::disabled || done_)
+          return;
+        n->stats->restarts.fetch_add(1);
+        spawn(*n);
+      },
+      [this](stop_to_atom, const std::string& name, std::uint64_t instance) {
+        auto* n = find(name);
+        if (!n || !n->slot || n->slot->instance != instance || !n->awaiting_stop || !alive(*n))
+          return;
+        n->slot->abandoned.store(true);
+        send_exit(n->handle, caf::exit_reason::kill);
+        publish("engine.shutdown_timeout", severity::medium,
+                "component " + name + " did not stop within its shutdown_timeout: killed", name,
+                {{"shutdown_timeout_ms", to_ms(n->decl->restart.shutdown_timeout).count()}});
+        on_stopped(*n, {});
+      },
+      [this](check_atom) {
+        if (!done_)
+          check_quotas();
+        delayed_send(caf::actor_cast<caf::actor>(this), check_interval(), check_atom::value);
+      },
+      [this](metrics_atom) {
+        log_metrics();
+        delayed_send(caf::actor_cast<caf::actor>(this), engine_->metrics_interval,
+                     metrics_atom::value);
+      },
+      [this](drain_atom) {
+        draining_ = true;
+        for (auto& [name, n] : nodes_) {
+          if (!alive(n)) {
+            if (n.status == component_status::starting) {
+              ++n.generation; // a pending restart is cancelled by the drain
+              n.status = component_status::stopped;
+              n.stats->status.store(static_cast<int>(component_status::stopped));
+            }
+            end_outputs_on_behalf(n);
+            continue;
+          }
+          if (n.ins.empty())
+            send(n.handle, stop_atom::value, true);
+        }
+        check_done();
+      },
+      [this](timeout_atom) {
+        for (auto& [name, n] : nodes_) {
+          if (n.status == component_status::finished || n.status == component_status::disabled ||
+              n.status == component_status::stopped)
+            continue;
+          publish("engine.scan_timeout", severity::high,
+                  "component " + name + " had not finished when the scan timed out", name,
+                  {{"status", std::string(to_string(n.status))}});
+        }
+        finish_done();
+      },
+      [this](reload_atom, const reload_request& req) {
+        diagnostics d;
+        try {
+          d = reload(*req.next);
+        } catch (const std::exception& e) {
+          d.push_back({{}, std::string("reload failed: ") + e.what()});
+        }
+        req.reply->set_value(std::move(d));
+      },
   };
 }
 

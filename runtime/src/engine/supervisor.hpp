@@ -105,6 +105,7 @@ private:
                nlohmann::json evidence);
   void end_outputs_on_behalf(node& n);
   void check_done();
+  void finish_done();
   void check_quotas();
   void escalate(node& n, const std::string& quota, double measured, double limit);
   void log_metrics();
@@ -124,6 +125,8 @@ private:
   std::deque<clock::time_point> engine_restarts_;
   bool draining_ = false;
   bool done_ = false;
+  bool settling_ = false; // waiting for every live component to answer a sync
+  std::size_t unsynced_ = 0;
   std::optional<clock::time_point> engine_excess_since_;
   std::minstd_rand rng_{std::random_device{}()};
 };

@@ -6,20 +6,24 @@ namespace pg::runtime::detail {
 
 std::string_view to_string(hook_kind k) noexcept {
   switch (k) {
-    case hook_kind::none: return "none";
-    case hook_kind::start: return "start";
-    case hook_kind::tick: return "on_tick";
-    case hook_kind::batch: return "on_batch";
-    case hook_kind::stop: return "stop";
-    case hook_kind::factory: return "factory";
+  case hook_kind::none:
+    return "none";
+  case hook_kind::start:
+    return "start";
+  case hook_kind::tick:
+    return "on_tick";
+  case hook_kind::batch:
+    return "on_batch";
+  case hook_kind::stop:
+    return "stop";
+  case hook_kind::factory:
+    return "factory";
   }
   return "?";
 }
 
-watchdog::watchdog(
-  std::function<void(const std::shared_ptr<instance_slot>&, std::int64_t)> on_hung)
-    : on_hung_(std::move(on_hung)), thread_([this] { loop(); }) {
-}
+watchdog::watchdog(std::function<void(const std::shared_ptr<instance_slot>&, std::int64_t)> on_hung)
+    : on_hung_(std::move(on_hung)), thread_([this] { loop(); }) {}
 
 watchdog::~watchdog() {
   {

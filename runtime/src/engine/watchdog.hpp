@@ -16,7 +16,8 @@ namespace pg::runtime::detail {
 class watchdog {
 public:
   /// `on_hung(slot, elapsed_ns)` runs on the watchdog thread.
-  explicit watchdog(std::function<void(const std::shared_ptr<instance_slot>&, std::int64_t)> on_hung);
+  explicit watchdog(
+      std::function<void(const std::shared_ptr<instance_slot>&, std::int64_t)> on_hung);
   ~watchdog();
   watchdog(const watchdog&) = delete;
   watchdog& operator=(const watchdog&) = delete;

@@ -19,8 +19,8 @@ inline std::atomic<std::int64_t> first_event_ns{0}; // steady clock, 0 until the
 
 inline std::int64_t steady_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
-           std::chrono::steady_clock::now().time_since_epoch())
-    .count();
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
 }
 
 inline std::int64_t rss_bytes(const std::string& status = "/proc/self/status") {

@@ -17,10 +17,9 @@ int main(int argc, char** argv) {
   runtime::pipeline_config cfg;
   cfg.engine.host = "bench";
   cfg.engine.tick_interval = std::chrono::seconds(10);
+  cfg.components.push_back(bench_decl("procfs", runtime::component_kind::source, "bench_proc", {}));
   cfg.components.push_back(
-    bench_decl("procfs", runtime::component_kind::source, "bench_proc", {}));
-  cfg.components.push_back(
-    bench_decl("console", runtime::component_kind::sink, "bench_sink", {"procfs"}));
+      bench_decl("console", runtime::component_kind::sink, "bench_sink", {"procfs"}));
   auto t0 = steady_ns();
   runtime::engine eng(cfg);
   std::thread runner([&] { eng.run(); });

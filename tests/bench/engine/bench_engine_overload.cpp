@@ -46,8 +46,8 @@ int run_one(int seconds, const std::string& policy_name) {
   auto produced = m.counter("gen", "edge.sink.produced");
   auto delivered = m.counter("gen", "edge.sink.delivered");
   std::int64_t dropped = 0;
-  for (const char* r : {"newest", "oldest", "sampled", "shed", "failure", "timeout", "restart",
-                        "disabled"})
+  for (const char* r :
+       {"newest", "oldest", "sampled", "shed", "failure", "timeout", "restart", "disabled"})
     dropped += m.counter("gen", std::string("edge.sink.dropped_") + r);
   std::printf("%-12s %8.2f %12lld %12lld %12lld %10lld %s\n", policy_name.c_str(),
               static_cast<double>(peak) / 1048576.0, static_cast<long long>(produced),
