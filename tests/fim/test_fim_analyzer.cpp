@@ -16,8 +16,8 @@ using namespace std::chrono_literals;
 namespace {
 
 pg::runtime::component_init make_init(const pg::test::temp_tree& tree, const std::string& extra) {
-  std::string text = "rules = [{ path = \"" + tree.path("watched") +
-                     "\", exclude = [\"*.tmp\"] }]\n" + extra;
+  std::string text =
+      "rules = [{ path = \"" + tree.path("watched") + "\", exclude = [\"*.tmp\"] }]\n" + extra;
   pg::runtime::component_init init;
   init.name = "fim";
   init.settings = pg::runtime::component_settings(toml::parse(text));

@@ -77,7 +77,8 @@ SCENARIO("fim uses the rules of a config file") {
   tree.write("etc/app.conf", "a");
   tree.write("etc/app.conf.swp", "b");
   tree.write("cfg.toml", "[analyzers.integrity]\ntype = \"fim\"\ninterval = \"1h\"\n"
-                         "rules = [{ path = \"" + tree.path("etc") +
+                         "rules = [{ path = \"" +
+                             tree.path("etc") +
                              "\", exclude = [\"*.swp\"], attributes = \"CONTENT\" }]\n");
   std::string db = tree.path("cfg.db");
   REQUIRE(run({"init", "--config", tree.path("cfg.toml"), "--db", db}).code == 0);

@@ -9,7 +9,8 @@ using namespace pg::actors::fim;
 SCENARIO("attribute groups and +/- modifiers parse like AIDE's") {
   auto perms = attribute_set::parse("PERMS");
   REQUIRE(perms);
-  CHECK(perms->names() == std::vector<std::string>{"type", "perms", "uid", "gid", "xattrs", "caps"});
+  CHECK(perms->names() ==
+        std::vector<std::string>{"type", "perms", "uid", "gid", "xattrs", "caps"});
   auto content = attribute_set::parse("content");
   REQUIRE(content);
   CHECK(content->names() == std::vector<std::string>{"type", "sha256"});

@@ -1,10 +1,10 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <csignal>
 #include <fcntl.h>
 #include <filesystem>
 #include <map>
-#include <csignal>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <thread>
@@ -30,7 +30,7 @@ rule_set rules_for(const std::string& root, const std::vector<std::string>& excl
 }
 
 std::map<std::string, const finding*> by_path(const std::vector<finding>& fs,
-                                               const std::string& rule) {
+                                              const std::string& rule) {
   std::map<std::string, const finding*> out;
   for (const auto& f : fs)
     if (f.rule == rule)
@@ -83,7 +83,9 @@ SCENARIO("a check reports exactly the files added, removed and changed since ini
   CHECK(db.count() == 6); // root, a, b, sub, sub/c, sub/d (skip.swp excluded)
 
   GIVEN("no change") {
-    THEN("the check is clean") { CHECK(check(rules, db).empty()); }
+    THEN("the check is clean") {
+      CHECK(check(rules, db).empty());
+    }
   }
 
   GIVEN("one file added, one removed, one rewritten, one chmod'ed") {
@@ -219,7 +221,8 @@ SCENARIO("a corrupt database is refused with its path and the reason") {
 SCENARIO("a scan killed mid-write leaves a consistent database") {
   pg::test::temp_tree tree;
   for (int i = 0; i < 3000; ++i)
-    tree.write("d" + std::to_string(i % 30) + "/f" + std::to_string(i), std::string(512, 'a' + i % 26));
+    tree.write("d" + std::to_string(i % 30) + "/f" + std::to_string(i),
+               std::string(512, 'a' + i % 26));
   auto rules = rules_for(tree.path());
   std::string db_path = tree.path() + ".db";
   pid_t child = ::fork();

@@ -11,13 +11,14 @@ using namespace pg::actors::yara;
 
 namespace {
 
-pg::runtime::component_init make_init(const pg::test::scratch_dir& dir, const std::string& extra = {}) {
+pg::runtime::component_init make_init(const pg::test::scratch_dir& dir,
+                                      const std::string& extra = {}) {
   pg::runtime::component_init init;
   init.name = "yara";
   init.state_dir = dir.path("state");
-  init.settings = pg::runtime::component_settings(toml::parse(
-      "rules = [\"" + dir.path("rules") + "\"]\npaths = [\"" + dir.path("target") +
-      "\"]\nsegment_size = 16\nworkers = 2\n" + extra));
+  init.settings = pg::runtime::component_settings(
+      toml::parse("rules = [\"" + dir.path("rules") + "\"]\npaths = [\"" + dir.path("target") +
+                  "\"]\nsegment_size = 16\nworkers = 2\n" + extra));
   return init;
 }
 

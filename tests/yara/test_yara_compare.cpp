@@ -88,7 +88,8 @@ SCENARIO("the same matches as the yara command on the public capabilities rules"
   dir.write("t/crafted/clean.txt", "nothing interesting");
   dir.write("t/crafted/empty", "");
 
-  auto theirs = from_yara(run_shell("yara -w -r '" + index + "' '" + dir.path("t") + "' 2>/dev/null"));
+  auto theirs =
+      from_yara(run_shell("yara -w -r '" + index + "' '" + dir.path("t") + "' 2>/dev/null"));
   REQUIRE(theirs.size() >= 3);
   auto r = run({"--rules", index, "--no-cache", "--format", "jsonl", dir.path("t")});
   INFO(r.err);
@@ -99,10 +100,10 @@ SCENARIO("the same matches as the yara command on the public capabilities rules"
   CHECK(ours.count({"ldpreload", dir.path("t/crafted/preload.c")}) == 1);
 
   WHEN("run again with a cache") {
-    auto first = run({"--rules", index, "--cache-dir", dir.path("cache"), "--stats",
-                      "--format", "jsonl", dir.path("t")});
-    auto second = run({"--rules", index, "--cache-dir", dir.path("cache"), "--stats",
-                       "--format", "jsonl", dir.path("t")});
+    auto first = run({"--rules", index, "--cache-dir", dir.path("cache"), "--stats", "--format",
+                      "jsonl", dir.path("t")});
+    auto second = run({"--rules", index, "--cache-dir", dir.path("cache"), "--stats", "--format",
+                       "jsonl", dir.path("t")});
     THEN("the second run compiles nothing, scans nothing and reports the same") {
       CHECK(first.err.find("(compiled, from cache)") == std::string::npos);
       CHECK(second.err.find("(compiled, from cache)") != std::string::npos);
@@ -118,8 +119,8 @@ SCENARIO("the yara command's errors and exit codes") {
   auto bad = dir.write("r/bad.yar", "rule oops {\n condition:\n  undefined_thing\n}\n");
   dir.write("t/a.txt", "please HIT-ME");
   GIVEN("one broken rule file among good ones") {
-    auto r = run({"--rules", dir.path("r"), "--no-cache", "--fail-on", "medium",
-                  "--format", "jsonl", dir.path("t")});
+    auto r = run({"--rules", dir.path("r"), "--no-cache", "--fail-on", "medium", "--format",
+                  "jsonl", dir.path("t")});
     THEN("the error names file and line, and the good rules still match") {
       CHECK(r.err.find(bad + ":3: error:") != std::string::npos);
       CHECK(r.code == 1);
@@ -143,8 +144,8 @@ SCENARIO("the yara command's errors and exit codes") {
   }
   GIVEN("a corrupt result cache") {
     dir.write("cache/results.db", std::string(4096, 'Z'));
-    auto r = run({"--rules", good, "--cache-dir", dir.path("cache"), "--format", "jsonl",
-                  dir.path("t")});
+    auto r = run(
+        {"--rules", good, "--cache-dir", dir.path("cache"), "--format", "jsonl", dir.path("t")});
     THEN("it is reported and the scan still runs without it") {
       CHECK(r.err.find("not a database") != std::string::npos);
       CHECK(from_jsonl(r.out) == match_set{{"hit", dir.path("t/a.txt")}});

@@ -29,7 +29,7 @@ SCENARIO("a broken rule file is reported with file and line and the others still
   dir.write("rules/a_good.yar", "rule first_marker { strings: $a = \"PG-FIRST\" condition: $a }\n");
   // `yara` itself reports: rule "broken" in b_bad.yar(3): undefined identifier "nope"
   auto bad = dir.write("rules/b_bad.yar", "rule broken {\n  condition:\n    nope and\n"
-                                           "    true\n}\n");
+                                          "    true\n}\n");
   dir.write("rules/sub/c_good.yara",
             "rule second_marker { strings: $b = \"PG-SECOND\" condition: $b }\n");
   dir.write("rules/readme.txt", "not a rule file");
@@ -51,7 +51,8 @@ SCENARIO("a broken rule file is reported with file and line and the others still
 SCENARIO("two files that clash keep the first and report the second") {
   pg::test::scratch_dir dir;
   auto one = dir.write("one.yar", "rule same { condition: true }\n");
-  auto two = dir.write("two.yar", "rule other { condition: true }\nrule same { condition: false }\n");
+  auto two =
+      dir.write("two.yar", "rule other { condition: true }\nrule same { condition: false }\n");
   auto rs = load_ruleset({one, two});
   REQUIRE(rs.rules);
   CHECK(rs.loaded == std::vector<std::string>{one});
@@ -63,7 +64,8 @@ SCENARIO("two files that clash keep the first and report the second") {
 SCENARIO("compiled rules are cached on disk by the hash of their sources") {
   pg::test::scratch_dir dir;
   auto index = dir.write("rules/index.yar", "include \"./inc/part.yar\"\n");
-  auto part = dir.write("rules/inc/part.yar", "rule part { strings: $p = \"PART-ONE\" condition: $p }\n");
+  auto part =
+      dir.write("rules/inc/part.yar", "rule part { strings: $p = \"PART-ONE\" condition: $p }\n");
   dir.write("rules/broken.yar", "rule {\n");
   std::string cache = dir.path("cache");
 

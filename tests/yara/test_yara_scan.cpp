@@ -60,7 +60,8 @@ SCENARIO("a match carries the rule, its tags, its meta and the strings that matc
   target_scanner s(rules_from(dir, tagged_rule), nullptr, {});
   auto fs = scan(s, {dir.path("www")});
   REQUIRE(fs.size() == 2);
-  std::sort(fs.begin(), fs.end(), [](auto& a, auto& b) { return a.evidence["rule"] < b.evidence["rule"]; });
+  std::sort(fs.begin(), fs.end(),
+            [](auto& a, auto& b) { return a.evidence["rule"] < b.evidence["rule"]; });
   const auto& p = fs[0];
   CHECK(p.rule == "yara.match");
   CHECK(p.evidence["rule"] == "plain_marker");
@@ -82,7 +83,8 @@ SCENARIO("a match carries the rule, its tags, its meta and the strings that matc
 SCENARIO("unchanged files are answered from the result cache") {
   pg::test::scratch_dir dir;
   for (int i = 0; i < 30; ++i)
-    dir.write("t/f" + std::to_string(i), i % 10 == 0 ? "PG-PLAIN-MARKER" : "clean " + std::to_string(i));
+    dir.write("t/f" + std::to_string(i),
+              i % 10 == 0 ? "PG-PLAIN-MARKER" : "clean " + std::to_string(i));
   result_cache cache(dir.path("results.db"));
   target_options opts;
   opts.workers = 2;
@@ -159,8 +161,10 @@ SCENARIO("a marker in another process's memory is found by a process scan") {
     std::snprintf(b, sizeof b, "%02X ", c);
     hex += b;
   }
-  auto rs = rules_from(dir, "rule in_memory { strings: $m = { " + hex + "} condition: $m }\n"
-                            "rule absent { strings: $n = \"PGMARK-NOT-THERE\" condition: $n }\n");
+  auto rs =
+      rules_from(dir, "rule in_memory { strings: $m = { " + hex +
+                          "} condition: $m }\n"
+                          "rule absent { strings: $n = \"PGMARK-NOT-THERE\" condition: $n }\n");
   std::string script = "sleep 30; : " + marker;
   pid_t child = ::fork();
   REQUIRE(child >= 0);
@@ -173,7 +177,8 @@ SCENARIO("a marker in another process's memory is found by a process scan") {
   target_scanner s(rs, nullptr, {});
   std::vector<finding> fs;
   std::string error;
-  bool ok = s.scan_process(child, [&](finding f) { fs.push_back(std::move(f)); }, &error);
+  bool ok = s.scan_process(
+      child, [&](finding f) { fs.push_back(std::move(f)); }, &error);
   ::kill(-child, SIGKILL);
   ::waitpid(child, nullptr, 0);
   INFO(error);
@@ -184,6 +189,7 @@ SCENARIO("a marker in another process's memory is found by a process scan") {
   CHECK(fs[0].entity["exe"] == std::filesystem::canonical("/bin/sh").string());
 
   std::string gone_error;
-  CHECK_FALSE(s.scan_process(child, [](finding) {}, &gone_error)); // reaped: no such process
+  CHECK_FALSE(s.scan_process(
+      child, [](finding) {}, &gone_error)); // reaped: no such process
   CHECK_FALSE(gone_error.empty());
 }

@@ -6,15 +6,17 @@
 namespace pg::actors::fim {
 
 const attribute_info all_attributes[12] = {
-    {attribute::type, "type"},   {attribute::perms, "perms"},   {attribute::inode, "inode"},
-    {attribute::links, "links"}, {attribute::uid, "uid"},       {attribute::gid, "gid"},
-    {attribute::size, "size"},   {attribute::mtime, "mtime"},   {attribute::ctime, "ctime"},
+    {attribute::type, "type"},     {attribute::perms, "perms"}, {attribute::inode, "inode"},
+    {attribute::links, "links"},   {attribute::uid, "uid"},     {attribute::gid, "gid"},
+    {attribute::size, "size"},     {attribute::mtime, "mtime"}, {attribute::ctime, "ctime"},
     {attribute::xattrs, "xattrs"}, {attribute::caps, "caps"},   {attribute::sha256, "sha256"},
 };
 
 namespace {
 
-constexpr std::uint32_t bit(attribute a) { return static_cast<std::uint32_t>(a); }
+constexpr std::uint32_t bit(attribute a) {
+  return static_cast<std::uint32_t>(a);
+}
 
 constexpr std::uint32_t all_bits = (1u << 12) - 1;
 constexpr std::uint32_t perms_bits = bit(attribute::type) | bit(attribute::perms) |
@@ -64,7 +66,9 @@ std::optional<std::uint32_t> lookup(std::string_view word) {
 
 } // namespace
 
-attribute_set attribute_set::group_normal() noexcept { return attribute_set(all_bits); }
+attribute_set attribute_set::group_normal() noexcept {
+  return attribute_set(all_bits);
+}
 
 std::optional<attribute_set> attribute_set::parse(std::string_view text, std::string* error) {
   std::uint32_t bits = 0;

@@ -69,7 +69,9 @@ baseline_db::~baseline_db() {
     rollback();
 }
 
-const std::string& baseline_db::path() const noexcept { return impl_->db.path(); }
+const std::string& baseline_db::path() const noexcept {
+  return impl_->db.path();
+}
 
 bool baseline_db::initialized() {
   return guarded(path(), [&] {

@@ -4,8 +4,8 @@
 #include <array>
 #include <cerrno>
 #include <cstdio>
-#include <ctime>
 #include <cstring>
+#include <ctime>
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <memory>
@@ -22,13 +22,20 @@ namespace {
 
 char type_of(mode_t m) {
   switch (m & S_IFMT) {
-    case S_IFREG: return 'f';
-    case S_IFDIR: return 'd';
-    case S_IFLNK: return 'l';
-    case S_IFCHR: return 'c';
-    case S_IFBLK: return 'b';
-    case S_IFIFO: return 'p';
-    case S_IFSOCK: return 's';
+  case S_IFREG:
+    return 'f';
+  case S_IFDIR:
+    return 'd';
+  case S_IFLNK:
+    return 'l';
+  case S_IFCHR:
+    return 'c';
+  case S_IFBLK:
+    return 'b';
+  case S_IFIFO:
+    return 'p';
+  case S_IFSOCK:
+    return 's';
   }
   return '?';
 }
@@ -248,18 +255,31 @@ std::int64_t hash_content(file_record& out, std::vector<unsigned char>& buffer, 
 std::string file_record::value_of(attribute a) const {
   char buf[32];
   switch (a) {
-    case attribute::type: return std::string(1, type);
-    case attribute::perms: std::snprintf(buf, sizeof buf, "%04o", mode); return buf;
-    case attribute::inode: return std::to_string(inode);
-    case attribute::links: return std::to_string(links);
-    case attribute::uid: return std::to_string(uid);
-    case attribute::gid: return std::to_string(gid);
-    case attribute::size: return std::to_string(size);
-    case attribute::mtime: return format_time_ns(mtime_ns);
-    case attribute::ctime: return format_time_ns(ctime_ns);
-    case attribute::xattrs: return xattrs;
-    case attribute::caps: return caps;
-    case attribute::sha256: return sha256;
+  case attribute::type:
+    return std::string(1, type);
+  case attribute::perms:
+    std::snprintf(buf, sizeof buf, "%04o", mode);
+    return buf;
+  case attribute::inode:
+    return std::to_string(inode);
+  case attribute::links:
+    return std::to_string(links);
+  case attribute::uid:
+    return std::to_string(uid);
+  case attribute::gid:
+    return std::to_string(gid);
+  case attribute::size:
+    return std::to_string(size);
+  case attribute::mtime:
+    return format_time_ns(mtime_ns);
+  case attribute::ctime:
+    return format_time_ns(ctime_ns);
+  case attribute::xattrs:
+    return xattrs;
+  case attribute::caps:
+    return caps;
+  case attribute::sha256:
+    return sha256;
   }
   return {};
 }

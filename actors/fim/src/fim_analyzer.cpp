@@ -16,10 +16,9 @@ namespace {
 class accounted {
 public:
   accounted(runtime::context& ctx, const scan_options& o)
-      : ctx_(ctx),
-        bytes_(static_cast<std::int64_t>(
-            std::min<std::uint64_t>(o.segment_size * 512ull, o.max_memory) +
-            (static_cast<std::uint64_t>(o.workers) << 18))) {
+      : ctx_(ctx), bytes_(static_cast<std::int64_t>(
+                       std::min<std::uint64_t>(o.segment_size * 512ull, o.max_memory) +
+                       (static_cast<std::uint64_t>(o.workers) << 18))) {
     ctx_.account_memory(bytes_);
   }
   accounted(const accounted&) = delete;
@@ -41,9 +40,9 @@ fim_analyzer::fim_analyzer(const runtime::component_init& init) : name_(init.nam
   settings_ = std::move(*parsed);
   db_path_ = settings_.database;
   if (db_path_.empty()) {
-    auto dir = std::filesystem::path(init.state_dir.empty() ? "/var/lib/phantomguard"
-                                                            : init.state_dir) /
-               init.name;
+    auto dir =
+        std::filesystem::path(init.state_dir.empty() ? "/var/lib/phantomguard" : init.state_dir) /
+        init.name;
     db_path_ = (dir / "fim.db").string();
   }
 }
@@ -68,8 +67,8 @@ void fim_analyzer::start(runtime::context& ctx) {
     auto watched = [&rules](const std::string& dir) {
       return rules.watched(dir) && rules.rule_for(dir == "/" ? "/x" : dir + "/x") != nullptr;
     };
-    watcher_ = std::make_unique<tree_watcher>(roots, watched,
-                                              [](const std::string&) { return true; });
+    watcher_ =
+        std::make_unique<tree_watcher>(roots, watched, [](const std::string&) { return true; });
     try {
       watcher_->start();
     } catch (const std::system_error& e) {
@@ -115,8 +114,7 @@ void fim_analyzer::on_tick(runtime::context& ctx) {
         runtime::finding f;
         f.rule = "fim.baseline";
         f.level = runtime::severity::info;
-        f.title = "File integrity baseline recorded (" + std::to_string(db_->count()) +
-                  " entries)";
+        f.title = "File integrity baseline recorded (" + std::to_string(db_->count()) + " entries)";
         f.entity = {{"path", db_path_}};
         f.evidence = {{"entries", db_->count()}, {"database", db_path_}};
         ctx.emit_finding(std::move(f));

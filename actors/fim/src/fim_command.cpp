@@ -29,8 +29,8 @@ std::optional<toml::table> find_fim_table(const toml::table& doc) {
 
 // Keys of the pipeline table that are the runtime's, not the analyzer's.
 void strip_runtime_keys(toml::table& t) {
-  for (const char* k : {"type", "inputs", "enabled", "mailbox", "restart", "quota", "schedule",
-                        "interval"})
+  for (const char* k :
+       {"type", "inputs", "enabled", "mailbox", "restart", "quota", "schedule", "interval"})
     t.erase(k);
 }
 
@@ -45,18 +45,19 @@ int run_fim_command(int argc, char** argv, std::ostream& out, std::ostream& err)
   std::string format = "table", fail_on = "high", rehash;
   bool update = false, stats = false;
   int workers = 0;
-  app.add_option("action", action, "init or check")->required()->check(
-      CLI::IsMember({"init", "check"}));
+  app.add_option("action", action, "init or check")
+      ->required()
+      ->check(CLI::IsMember({"init", "check"}));
   app.add_option("paths", paths, "paths to scan instead of the configured trees");
   app.add_option("--config,-c", config_path,
                  "a rules file (rules = [...]) or a pipeline config with a fim analyzer");
   app.add_option("--db", db_path, "baseline database")->capture_default_str();
-  app.add_option("--format", format, "table, json or jsonl")->check(
-      CLI::IsMember({"table", "json", "jsonl"}));
-  app.add_option("--fail-on", fail_on, "exit 1 at this severity or above")->check(
-      CLI::IsMember({"info", "low", "medium", "high", "critical"}));
-  app.add_option("--rehash", rehash, "changed or always")->check(
-      CLI::IsMember({"changed", "always"}));
+  app.add_option("--format", format, "table, json or jsonl")
+      ->check(CLI::IsMember({"table", "json", "jsonl"}));
+  app.add_option("--fail-on", fail_on, "exit 1 at this severity or above")
+      ->check(CLI::IsMember({"info", "low", "medium", "high", "critical"}));
+  app.add_option("--rehash", rehash, "changed or always")
+      ->check(CLI::IsMember({"changed", "always"}));
   app.add_option("--workers", workers, "hashing threads")->check(CLI::Range(1, 64));
   app.add_flag("--update", update, "check: record the new state in the baseline");
   app.add_flag("--stats", stats, "print scan counts to stderr");

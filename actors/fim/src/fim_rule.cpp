@@ -10,8 +10,8 @@ std::optional<exclusion> exclusion::make(std::string pattern, std::string* error
   ex.text_ = pattern;
   if (pattern.rfind("re:", 0) == 0) {
     try {
-      ex.regex_ = std::make_shared<const std::regex>(pattern.substr(3), std::regex::ECMAScript |
-                                                                            std::regex::optimize);
+      ex.regex_ = std::make_shared<const std::regex>(pattern.substr(3),
+                                                     std::regex::ECMAScript | std::regex::optimize);
     } catch (const std::regex_error& e) {
       if (error)
         *error = "invalid regex \"" + pattern.substr(3) + "\": " + e.what();

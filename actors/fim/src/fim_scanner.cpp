@@ -314,7 +314,9 @@ void fim_scanner::begin(mode m, std::vector<std::string> roots, bool update) {
   }
 }
 
-bool fim_scanner::active() const noexcept { return impl_->active; }
+bool fim_scanner::active() const noexcept {
+  return impl_->active;
+}
 
 bool fim_scanner::step(const finding_sink& emit) {
   auto& s = *impl_;
@@ -383,6 +385,8 @@ void fim_scanner::check_paths(const std::vector<std::string>& paths, const findi
   s.commit_items(items, true, true, emit);
 }
 
-const scan_stats& fim_scanner::stats() const noexcept { return impl_->stats; }
+const scan_stats& fim_scanner::stats() const noexcept {
+  return impl_->stats;
+}
 
 } // namespace pg::actors::fim

@@ -69,8 +69,8 @@ rule_set default_rules() {
       r.exclude.push_back(*exclusion::make(std::move(e)));
     set.add(std::move(r));
   };
-  add("/etc", {"*.swp", "*~", "/etc/mtab", "/etc/adjtime", "/etc/ld.so.cache",
-               "/etc/machine-id", "re:^/etc/.*\\.(lock|pid)$"});
+  add("/etc", {"*.swp", "*~", "/etc/mtab", "/etc/adjtime", "/etc/ld.so.cache", "/etc/machine-id",
+               "re:^/etc/.*\\.(lock|pid)$"});
   add("/usr/bin", {});
   return set;
 }
@@ -99,9 +99,8 @@ std::optional<fim_settings> parse_fim_settings(const toml::table& t, std::string
   s.scan.rehash = rehash == "always" ? rehash_policy::always : rehash_policy::changed;
   s.scan.max_hash_size = cs.get_size("max_file_size", 0);
   s.scan.workers = static_cast<unsigned>(std::clamp<std::int64_t>(cs.get_int("workers", 1), 1, 16));
-  s.scan.segment_size =
-      static_cast<std::size_t>(std::clamp<std::int64_t>(cs.get_int("segment_size", 2000), 16,
-                                                        1000000));
+  s.scan.segment_size = static_cast<std::size_t>(
+      std::clamp<std::int64_t>(cs.get_int("segment_size", 2000), 16, 1000000));
   s.scan.max_memory = cs.get_size("max_memory", 32u << 20);
   auto io_class = cs.get_string("io_class", "idle");
   s.scan.lower_priority = io_class != "none";

@@ -20,7 +20,8 @@ namespace {
 } // namespace
 
 statement::statement(sqlite3* db, std::string_view sql) : db_(db) {
-  if (sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr) != SQLITE_OK)
+  if (sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr) !=
+      SQLITE_OK)
     fail(db, "cannot prepare statement");
 }
 
@@ -67,7 +68,9 @@ void statement::reset() {
   sqlite3_clear_bindings(stmt_);
 }
 
-std::int64_t statement::column_int(int index) const { return sqlite3_column_int64(stmt_, index); }
+std::int64_t statement::column_int(int index) const {
+  return sqlite3_column_int64(stmt_, index);
+}
 
 std::string statement::column_text(int index) const {
   const auto* p = sqlite3_column_text(stmt_, index);
@@ -117,7 +120,9 @@ void database::exec(std::string_view sql) {
   }
 }
 
-transaction::transaction(database& db) : db_(db) { db_.exec("BEGIN IMMEDIATE"); }
+transaction::transaction(database& db) : db_(db) {
+  db_.exec("BEGIN IMMEDIATE");
+}
 
 transaction::~transaction() {
   if (!done_) {

@@ -61,8 +61,7 @@ bool tree_walker::next(std::vector<walk_entry>& out, std::size_t max) {
     }
     if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0)
       continue;
-    std::string child = top.path == "/" ? "/" + std::string(e->d_name)
-                                        : top.path + "/" + e->d_name;
+    std::string child = top.path == "/" ? "/" + std::string(e->d_name) : top.path + "/" + e->d_name;
     if (root_set_.count(child))
       continue; // walked as a root of its own
     consider(child, e->d_type, out);

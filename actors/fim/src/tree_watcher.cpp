@@ -14,9 +14,9 @@ namespace pg::actors::fim {
 
 namespace {
 
-constexpr std::uint32_t watch_mask = IN_CREATE | IN_DELETE | IN_MODIFY | IN_ATTRIB |
-                                     IN_MOVED_FROM | IN_MOVED_TO | IN_CLOSE_WRITE |
-                                     IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_EXCL_UNLINK;
+constexpr std::uint32_t watch_mask = IN_CREATE | IN_DELETE | IN_MODIFY | IN_ATTRIB | IN_MOVED_FROM |
+                                     IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE_SELF | IN_MOVE_SELF |
+                                     IN_ONLYDIR | IN_EXCL_UNLINK;
 
 std::string join(const std::string& dir, const char* name) {
   return dir == "/" ? "/" + std::string(name) : dir + "/" + name;

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -60,8 +60,8 @@ std::vector<std::string> rule_files(const std::vector<std::string>& sources) {
     std::error_code ec;
     if (fs::is_directory(s, ec)) {
       std::vector<std::string> found;
-      for (fs::recursive_directory_iterator it(s, fs::directory_options::skip_permission_denied,
-                                               ec),
+      for (fs::recursive_directory_iterator
+               it(s, fs::directory_options::skip_permission_denied, ec),
            end;
            !ec && it != end; it.increment(ec)) {
         auto ext = it->path().extension().string();
@@ -147,7 +147,8 @@ compiler_ptr compile(const std::vector<std::string>& files, error_sink& sink) {
   for (const auto& f : files) {
     file_ptr fp(std::fopen(f.c_str(), "r"));
     if (!fp) {
-      sink.errors.push_back(compile_error{f, 0, std::string("cannot open: ") + std::strerror(errno)});
+      sink.errors.push_back(
+          compile_error{f, 0, std::string("cannot open: ") + std::strerror(errno)});
       return nullptr;
     }
     if (yr_compiler_add_file(c.get(), fp.get(), nullptr, f.c_str()) != 0)

@@ -44,11 +44,12 @@ result_cache::result_cache(const std::string& path) {
 
 result_cache::result_cache(result_cache&&) noexcept = default;
 result_cache& result_cache::operator=(result_cache&&) noexcept = default;
-result_cache::~result_cache() { rollback(); }
+result_cache::~result_cache() {
+  rollback();
+}
 
-std::optional<std::vector<rule_match>> result_cache::find(const std::string& path,
-                                                          const file_stamp& st,
-                                                          const std::string& ruleset) {
+std::optional<std::vector<rule_match>>
+result_cache::find(const std::string& path, const file_stamp& st, const std::string& ruleset) {
   return guarded([&]() -> std::optional<std::vector<rule_match>> {
     auto& s = impl_->find_stmt;
     s.reset();

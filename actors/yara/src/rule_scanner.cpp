@@ -31,16 +31,24 @@ int on_scan_message(YR_SCAN_CONTEXT* context, int message, void* data, void* use
   m.rule = rule->identifier;
   m.ns = rule->ns && rule->ns->name ? rule->ns->name : "";
   const char* tag = nullptr;
-  yr_rule_tags_foreach(rule, tag) { m.tags.emplace_back(tag); }
+  yr_rule_tags_foreach(rule, tag) {
+    m.tags.emplace_back(tag);
+  }
   const YR_META* meta = nullptr;
   yr_rule_metas_foreach(rule, meta) {
     // A rule may repeat a meta key; the first value wins, as `yara -m` lists it first.
     if (m.meta.contains(meta->identifier))
       continue;
     switch (meta->type) {
-      case META_TYPE_INTEGER: m.meta[meta->identifier] = meta->integer; break;
-      case META_TYPE_BOOLEAN: m.meta[meta->identifier] = meta->integer != 0; break;
-      default: m.meta[meta->identifier] = meta->string ? meta->string : ""; break;
+    case META_TYPE_INTEGER:
+      m.meta[meta->identifier] = meta->integer;
+      break;
+    case META_TYPE_BOOLEAN:
+      m.meta[meta->identifier] = meta->integer != 0;
+      break;
+    default:
+      m.meta[meta->identifier] = meta->string ? meta->string : "";
+      break;
     }
   }
   const YR_STRING* string = nullptr;
@@ -60,13 +68,20 @@ int on_scan_message(YR_SCAN_CONTEXT* context, int message, void* data, void* use
 
 std::string describe(int rc) {
   switch (rc) {
-    case ERROR_COULD_NOT_OPEN_FILE: return "could not open file";
-    case ERROR_COULD_NOT_MAP_FILE: return "could not map file";
-    case ERROR_SCAN_TIMEOUT: return "scan timed out";
-    case ERROR_INSUFFICIENT_MEMORY: return "out of memory";
-    case ERROR_COULD_NOT_ATTACH_TO_PROCESS: return "could not attach to process";
-    case ERROR_TOO_MANY_MATCHES: return "too many matches";
-    case ERROR_TOO_MANY_SCAN_THREADS: return "too many scan threads";
+  case ERROR_COULD_NOT_OPEN_FILE:
+    return "could not open file";
+  case ERROR_COULD_NOT_MAP_FILE:
+    return "could not map file";
+  case ERROR_SCAN_TIMEOUT:
+    return "scan timed out";
+  case ERROR_INSUFFICIENT_MEMORY:
+    return "out of memory";
+  case ERROR_COULD_NOT_ATTACH_TO_PROCESS:
+    return "could not attach to process";
+  case ERROR_TOO_MANY_MATCHES:
+    return "too many matches";
+  case ERROR_TOO_MANY_SCAN_THREADS:
+    return "too many scan threads";
   }
   return "libyara error " + std::to_string(rc);
 }

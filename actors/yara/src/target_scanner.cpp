@@ -18,21 +18,20 @@ namespace pg::actors::yara {
 namespace fs = std::filesystem;
 
 runtime::finding make_match_finding(const rule_match& m, nlohmann::json entity,
-                                    const std::string& ruleset_hash,
-                                    runtime::severity fallback) {
+                                    const std::string& ruleset_hash, runtime::severity fallback) {
   runtime::finding f;
   f.rule = "yara.match";
   f.level = fallback;
   if (auto it = m.meta.find("severity"); it != m.meta.end() && it->is_string())
     if (auto lv = runtime::parse_severity(it->get<std::string>()))
       f.level = *lv;
-  std::string target = entity.contains("path") ? entity["path"].get<std::string>()
-                                               : "pid " + entity.value("pid", nlohmann::json(0)).dump();
+  std::string target = entity.contains("path")
+                           ? entity["path"].get<std::string>()
+                           : "pid " + entity.value("pid", nlohmann::json(0)).dump();
   f.title = "YARA rule " + m.rule + " matched " + target;
   f.entity = std::move(entity);
-  f.evidence = {{"rule", m.rule},       {"namespace", m.ns}, {"tags", m.tags},
-                {"meta", m.meta},       {"strings", m.strings},
-                {"ruleset", ruleset_hash.substr(0, 16)}};
+  f.evidence = {{"rule", m.rule}, {"namespace", m.ns},    {"tags", m.tags},
+                {"meta", m.meta}, {"strings", m.strings}, {"ruleset", ruleset_hash.substr(0, 16)}};
   for (const char* key : {"mitre_attack", "mitre", "mitre_att"})
     if (auto it = m.meta.find(key); it != m.meta.end() && it->is_string())
       f.mitre.push_back(it->get<std::string>());
@@ -77,11 +76,10 @@ struct candidate {
 };
 
 file_stamp stamp_of(const struct stat& st) {
-  return file_stamp{st.st_dev, st.st_ino, st.st_size,
-                    static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 +
-                        st.st_mtim.tv_nsec,
-                    static_cast<std::int64_t>(st.st_ctim.tv_sec) * 1'000'000'000 +
-                        st.st_ctim.tv_nsec};
+  return file_stamp{
+      st.st_dev, st.st_ino, st.st_size,
+      static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec,
+      static_cast<std::int64_t>(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec};
 }
 
 } // namespace
@@ -271,7 +269,9 @@ void target_scanner::begin(std::vector<std::string> paths) {
   s.active = true;
 }
 
-bool target_scanner::active() const noexcept { return impl_->active; }
+bool target_scanner::active() const noexcept {
+  return impl_->active;
+}
 
 bool target_scanner::step(const finding_sink& emit) {
   auto& s = *impl_;
@@ -328,7 +328,11 @@ bool target_scanner::scan_process(int pid, const finding_sink& emit, std::string
   return true;
 }
 
-const target_totals& target_scanner::totals() const noexcept { return impl_->totals; }
-const ruleset& target_scanner::rules() const noexcept { return impl_->rules; }
+const target_totals& target_scanner::totals() const noexcept {
+  return impl_->totals;
+}
+const ruleset& target_scanner::rules() const noexcept {
+  return impl_->rules;
+}
 
 } // namespace pg::actors::yara

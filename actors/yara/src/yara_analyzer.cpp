@@ -18,10 +18,9 @@ namespace {
 class accounted {
 public:
   accounted(runtime::context& ctx, const target_options& o)
-      : ctx_(ctx),
-        bytes_(static_cast<std::int64_t>(
-            std::min<std::uint64_t>(o.segment_size * 2048ull, o.max_memory) +
-            (static_cast<std::uint64_t>(o.workers) << 20))) {
+      : ctx_(ctx), bytes_(static_cast<std::int64_t>(
+                       std::min<std::uint64_t>(o.segment_size * 2048ull, o.max_memory) +
+                       (static_cast<std::uint64_t>(o.workers) << 20))) {
     ctx_.account_memory(bytes_);
   }
   accounted(const accounted&) = delete;
@@ -45,10 +44,10 @@ yara_analyzer::yara_analyzer(const runtime::component_init& init) : name_(init.n
   settings_ = std::move(*parsed);
   cache_dir_ = settings_.cache_dir;
   if (cache_dir_.empty())
-    cache_dir_ = (std::filesystem::path(init.state_dir.empty() ? "/var/lib/phantomguard"
-                                                               : init.state_dir) /
-                  init.name)
-                     .string();
+    cache_dir_ =
+        (std::filesystem::path(init.state_dir.empty() ? "/var/lib/phantomguard" : init.state_dir) /
+         init.name)
+            .string();
 }
 
 yara_analyzer::~yara_analyzer() = default;
@@ -67,10 +66,10 @@ void yara_analyzer::load_rules(runtime::context& ctx) {
   ctx.count("rule_files_loaded", static_cast<std::int64_t>(rs.loaded.size()));
   ctx.count("rule_errors", static_cast<std::int64_t>(rs.errors.size()));
   if (!rs.rules)
-    throw runtime::component_refused(
-        "yara.rules", name_ + ": no YARA rule file could be loaded (" +
-                          std::to_string(rs.files.size()) + " found, " +
-                          std::to_string(rs.errors.size()) + " errors)");
+    throw runtime::component_refused("yara.rules",
+                                     name_ + ": no YARA rule file could be loaded (" +
+                                         std::to_string(rs.files.size()) + " found, " +
+                                         std::to_string(rs.errors.size()) + " errors)");
   if (rs.from_cache)
     ctx.count("rules_cache_hits");
   if (cache_)
@@ -125,7 +124,9 @@ void yara_analyzer::on_tick(runtime::context& ctx) {
   publish(ctx);
 }
 
-void yara_analyzer::stop(runtime::context& ctx) { publish(ctx); }
+void yara_analyzer::stop(runtime::context& ctx) {
+  publish(ctx);
+}
 
 void yara_analyzer::publish(runtime::context& ctx) {
   if (!scanner_)

@@ -44,16 +44,17 @@ int run_yara_command(int argc, char** argv, std::ostream& out, std::ostream& err
   app.add_option("paths", paths, "files and directories to scan (recursively)");
   app.add_option("--pid,-p", pids, "scan this process's memory (repeatable)");
   app.add_option("--exclude", excludes, "glob or re:REGEX to leave out (repeatable)");
-  app.add_option("--format", format, "table, json or jsonl")->check(
-      CLI::IsMember({"table", "json", "jsonl"}));
-  app.add_option("--fail-on", fail_on, "exit 1 at this severity or above")->check(
-      CLI::IsMember({"info", "low", "medium", "high", "critical"}));
-  app.add_option("--severity", severity, "severity of a match without meta `severity`")->check(
-      CLI::IsMember({"info", "low", "medium", "high", "critical"}));
+  app.add_option("--format", format, "table, json or jsonl")
+      ->check(CLI::IsMember({"table", "json", "jsonl"}));
+  app.add_option("--fail-on", fail_on, "exit 1 at this severity or above")
+      ->check(CLI::IsMember({"info", "low", "medium", "high", "critical"}));
+  app.add_option("--severity", severity, "severity of a match without meta `severity`")
+      ->check(CLI::IsMember({"info", "low", "medium", "high", "critical"}));
   app.add_option("--max-size", max_size, "skip larger files (e.g. 64MiB; 0 = no limit)");
   app.add_option("--workers,-j", workers, "scanner threads")->check(CLI::Range(1, 32));
   app.add_option("--timeout", timeout, "seconds per file or process")->check(CLI::Range(1, 86400));
-  app.add_option("--cache-dir", cache_dir, "compiled rules and result cache")->capture_default_str();
+  app.add_option("--cache-dir", cache_dir, "compiled rules and result cache")
+      ->capture_default_str();
   app.add_flag("--no-cache", no_cache, "neither read nor write any cache");
   app.add_flag("--follow-symlinks,-L", follow, "scan symlink targets (as `yara -r` does)");
   app.add_flag("--fast", fast, "fast matching mode");
@@ -130,10 +131,9 @@ int run_yara_command(int argc, char** argv, std::ostream& out, std::ostream& err
       err << "phantomguard yara: warning: " << e << '\n';
     if (stats)
       err << "phantomguard yara: rules " << loaded << " file(s)"
-          << (from_cache ? " (compiled, from cache)" : "") << "; files " << t.files
-          << ", scanned " << t.scanned << ", cached " << t.cache_hits << ", skipped "
-          << t.skipped << ", errors " << t.errors << ", processes " << t.processes
-          << ", matches " << t.matches << '\n';
+          << (from_cache ? " (compiled, from cache)" : "") << "; files " << t.files << ", scanned "
+          << t.scanned << ", cached " << t.cache_hits << ", skipped " << t.skipped << ", errors "
+          << t.errors << ", processes " << t.processes << ", matches " << t.matches << '\n';
     auto now = runtime::wall_clock::now();
     for (auto& f : findings) {
       f.time = now;

@@ -24,8 +24,8 @@ std::vector<option_spec> yara_option_specs() {
   out.push_back(spec("paths", option_type::string_list, "[]", "files and directories to scan"));
   out.push_back(spec("exclude", option_type::string_list, "[]",
                      "globs (base name, or whole path when they hold '/') or re:REGEX"));
-  out.push_back(spec("max_file_size", option_type::size, "64MiB",
-                     "larger files are skipped (0 = no limit)"));
+  out.push_back(
+      spec("max_file_size", option_type::size, "64MiB", "larger files are skipped (0 = no limit)"));
   out.push_back(spec("timeout", option_type::duration, "60s", "per file or process"));
   out.push_back(spec("fast", option_type::boolean, "false", "libyara fast matching mode"));
   out.push_back(spec("follow_symlinks", option_type::boolean, "false",
@@ -40,7 +40,8 @@ std::vector<option_spec> yara_option_specs() {
                   "severity of a match unless the rule's meta has `severity`");
   sev.choices = {"info", "low", "medium", "high", "critical"};
   out.push_back(sev);
-  auto workers = spec("workers", option_type::integer, "1", "scanner threads (one YR_SCANNER each)");
+  auto workers =
+      spec("workers", option_type::integer, "1", "scanner threads (one YR_SCANNER each)");
   workers.min = 1;
   workers.max = 32;
   out.push_back(workers);
@@ -87,10 +88,10 @@ std::optional<yara_settings> parse_yara_settings(const toml::table& t, std::stri
     }
   }
   o.max_file_size = cs.get_size("max_file_size", 64u << 20);
-  o.timeout_seconds = static_cast<int>(std::max<std::int64_t>(
-      1, std::chrono::duration_cast<std::chrono::seconds>(
-             cs.get_duration("timeout", std::chrono::seconds(60)))
-             .count()));
+  o.timeout_seconds = static_cast<int>(
+      std::max<std::int64_t>(1, std::chrono::duration_cast<std::chrono::seconds>(
+                                    cs.get_duration("timeout", std::chrono::seconds(60)))
+                                    .count()));
   o.fast = cs.get_bool("fast", false);
   o.follow_symlinks = cs.get_bool("follow_symlinks", false);
   auto sev = runtime::parse_severity(cs.get_string("severity", "medium"));

@@ -3,8 +3,8 @@
 //
 // TOML (inside the analyzer's table, or a standalone file for `phantomguard fim --config`):
 //   rules = [
-//     { path = "/etc", recurse = true, exclude = ["*.swp", "re:^/etc/mtab$"], attributes = "NORMAL" },
-//     { path = "/var/log", attributes = "LOG", severity = "low" },
+//     { path = "/etc", recurse = true, exclude = ["*.swp", "re:^/etc/mtab$"], attributes = "NORMAL"
+//     }, { path = "/var/log", attributes = "LOG", severity = "low" },
 //   ]
 // or, equivalently, as named sub-tables `[analyzers.fim.rules.etc] path = "/etc" ...`.
 #pragma once
@@ -41,7 +41,7 @@ private:
 };
 
 struct fim_rule {
-  std::string path; // absolute, normalised (no trailing '/', except the root "/")
+  std::string path;    // absolute, normalised (no trailing '/', except the root "/")
   bool recurse = true; // false: the path itself and its direct entries only
   std::vector<exclusion> exclude;
   attribute_set attributes = attribute_set::group_normal();

@@ -21,24 +21,24 @@ enum class rehash_policy { changed, always };
 /// Throttling and behaviour of a pass.
 struct scan_options {
   rehash_policy rehash = rehash_policy::changed;
-  unsigned workers = 1;              // hashing threads
-  std::size_t segment_size = 2000;   // paths per segment (one transaction each)
+  unsigned workers = 1;                 // hashing threads
+  std::size_t segment_size = 2000;      // paths per segment (one transaction each)
   std::uint64_t max_memory = 32u << 20; // bounds the segment's records and read buffers
-  std::uint64_t max_hash_size = 0;   // larger files are not hashed; 0 = no limit
-  bool lower_priority = false;       // apply nice/io_* to the hashing threads
+  std::uint64_t max_hash_size = 0;      // larger files are not hashed; 0 = no limit
+  bool lower_priority = false;          // apply nice/io_* to the hashing threads
   int nice = 10;
   int io_class = 2; // 1 realtime, 2 best-effort, 3 idle
   int io_level = 7;
 };
 
 struct scan_stats {
-  std::uint64_t entries = 0;   // paths examined
-  std::uint64_t hashed = 0;    // files whose content was read and hashed
+  std::uint64_t entries = 0; // paths examined
+  std::uint64_t hashed = 0;  // files whose content was read and hashed
   std::uint64_t hashed_bytes = 0;
   std::uint64_t added = 0;
   std::uint64_t removed = 0;
   std::uint64_t changed = 0;
-  std::uint64_t errors = 0;    // unreadable entries (not vanished ones)
+  std::uint64_t errors = 0; // unreadable entries (not vanished ones)
   std::uint64_t segments = 0;
   std::vector<std::string> error_samples; // the first few, for the log
 };

@@ -18,7 +18,7 @@ namespace pg::actors::fim {
 struct fim_settings {
   rule_set rules;
   scan_options scan;
-  std::string database;      // empty: <state_dir>/<name>/fim.db
+  std::string database; // empty: <state_dir>/<name>/fim.db
   bool realtime = false;
   bool update_baseline = true;
   runtime::duration full_scan_interval = std::chrono::hours(1); // realtime mode only

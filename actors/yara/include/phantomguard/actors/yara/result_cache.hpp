@@ -36,9 +36,8 @@ public:
   result_cache& operator=(result_cache&&) noexcept;
   ~result_cache();
 
-  [[nodiscard]] std::optional<std::vector<rule_match>> find(const std::string& path,
-                                                            const file_stamp& stamp,
-                                                            const std::string& ruleset);
+  [[nodiscard]] std::optional<std::vector<rule_match>>
+  find(const std::string& path, const file_stamp& stamp, const std::string& ruleset);
   void put(const std::string& path, const file_stamp& stamp, const std::string& ruleset,
            const std::vector<rule_match>& matches);
   /// Drops results of other rule sets (they can never be hit again).

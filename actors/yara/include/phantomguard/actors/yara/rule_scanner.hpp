@@ -29,8 +29,8 @@ struct rule_match {
 
 struct scan_outcome {
   bool ok = true;
-  int error = 0;         // libyara error code when !ok (ERROR_COULD_NOT_OPEN_FILE, ...)
-  std::string message;   // a readable reason when !ok
+  int error = 0;       // libyara error code when !ok (ERROR_COULD_NOT_OPEN_FILE, ...)
+  std::string message; // a readable reason when !ok
   std::vector<rule_match> matches;
 };
 

@@ -23,7 +23,7 @@ struct target_options {
   std::uint64_t max_file_size = 0; // 0 = no limit
   int timeout_seconds = 60;        // per file or process
   bool fast = false;
-  bool follow_symlinks = false;    // `yara -r` follows them; the analyzer does not by default
+  bool follow_symlinks = false;     // `yara -r` follows them; the analyzer does not by default
   std::vector<std::string> exclude; // globs (base name, or whole path with '/'), "re:" regexes
   runtime::severity level = runtime::severity::medium; // unless the rule's meta says otherwise
   bool lower_priority = false;
@@ -33,13 +33,13 @@ struct target_options {
 };
 
 struct target_totals {
-  std::uint64_t files = 0;       // candidate files seen
-  std::uint64_t scanned = 0;     // files actually scanned by libyara
-  std::uint64_t cache_hits = 0;  // files answered from the result cache
-  std::uint64_t skipped = 0;     // over max_file_size, or excluded
-  std::uint64_t matches = 0;     // findings
-  std::uint64_t errors = 0;      // unreadable files, timeouts
-  std::uint64_t processes = 0;   // processes scanned
+  std::uint64_t files = 0;      // candidate files seen
+  std::uint64_t scanned = 0;    // files actually scanned by libyara
+  std::uint64_t cache_hits = 0; // files answered from the result cache
+  std::uint64_t skipped = 0;    // over max_file_size, or excluded
+  std::uint64_t matches = 0;    // findings
+  std::uint64_t errors = 0;     // unreadable files, timeouts
+  std::uint64_t processes = 0;  // processes scanned
   std::uint64_t segments = 0;
   std::vector<std::string> error_samples;
 };

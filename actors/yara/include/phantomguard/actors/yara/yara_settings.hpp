@@ -13,11 +13,11 @@
 namespace pg::actors::yara {
 
 struct yara_settings {
-  std::vector<std::string> rules;  // rule files and directories
-  std::vector<std::string> paths;  // file trees to scan
-  bool scan_processes = false;     // every process's memory, after the files
-  bool cache = true;               // compiled rules and results under the state dir
-  std::string cache_dir;           // empty: <state_dir>/<name>
+  std::vector<std::string> rules; // rule files and directories
+  std::vector<std::string> paths; // file trees to scan
+  bool scan_processes = false;    // every process's memory, after the files
+  bool cache = true;              // compiled rules and results under the state dir
+  std::string cache_dir;          // empty: <state_dir>/<name>
   target_options targets;
 };
 
