@@ -1,9 +1,10 @@
 // `phantomguard run`: the daemon. SIGTERM/SIGINT drain and stop; SIGHUP re-reads the config file
 // and applies it with engine::reload (a broken file is refused and the running config kept).
-#include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <optional>
 
 #include <unistd.h>
 
@@ -68,14 +69,20 @@ int run_command(const global_options& global) {
 
   try {
     engine eng(std::move(cfg));
-    std::atomic<int> stops{0};
+    // Only the signal thread touches this.
+    std::optional<std::chrono::steady_clock::time_point> first_stop;
     signals.start(signal_waiter::handlers{
         [&](int signo) {
-          if (stops++ == 0) {
+          const auto now = std::chrono::steady_clock::now();
+          if (!first_stop) {
+            first_stop = now;
             spdlog::info("{}: draining (deadline {})", strsignal(signo), format_duration(deadline));
             eng.request_stop();
+          } else if (now - *first_stop < std::chrono::seconds(2)) {
+            // Tools such as timeout(1) signal the child and its process group: one request
+            // arrives twice. Only a request made a moment later means "now".
+            spdlog::debug("{} while draining: already stopping", strsignal(signo));
           } else {
-            // A second request while draining: the operator wants out now.
             spdlog::warn("{} again: exiting without waiting for the drain", strsignal(signo));
             spdlog::default_logger()->flush();
             std::_Exit(1);
