@@ -60,7 +60,7 @@ SCENARIO("registering plugin support adds the detector type and the command", "[
   for (const auto& o : t->options)
     keys.push_back(o.key);
   CHECK(keys == std::vector<std::string>{"plugin", "version", "sha256", "isolation", "detector",
-                                         "config", "plugin_dir"});
+                                         "config", "plugin_dir", "sandbox"});
   CHECK(t->options[0].required);
   CHECK(t->options[3].choices == std::vector<std::string>{"in_process", "process"});
   REQUIRE(reg.find_command("plugins") != nullptr);

@@ -5,7 +5,10 @@
 #include <mutex>
 
 #include "phantomguard/runtime/plugin_detector.hpp"
+#include "phantomguard/runtime/plugin_isolation.hpp"
 #include "phantomguard/runtime/registry.hpp"
+#include "phantomguard/runtime/units.hpp"
+#include "plugin/plugin_host_command.hpp"
 #include "plugin/plugins_command.hpp"
 
 namespace pg::runtime {
@@ -28,6 +31,31 @@ option_spec opt(std::string key, option_type type, std::string default_text,
   o.required = required;
   o.choices = std::move(choices);
   return o;
+}
+
+isolation_settings read_isolation(const component_settings& s) {
+  isolation_settings out;
+  const toml::table* t = s.table()["sandbox"].as_table();
+  if (t == nullptr)
+    return out;
+  auto ms = [](duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d); };
+  if (auto v = (*t)["memory_mb"].value<std::int64_t>(); v && *v >= 0)
+    out.memory_mb = static_cast<std::uint64_t>(*v);
+  if (auto v = (*t)["cpu_seconds"].value<std::int64_t>(); v && *v >= 0)
+    out.cpu_seconds = static_cast<std::uint64_t>(*v);
+  if (auto v = (*t)["user"].value<std::string>())
+    out.user = *v;
+  if (auto v = (*t)["call_timeout"].value<std::string>())
+    if (auto d = parse_duration(*v))
+      out.call_timeout = ms(*d);
+  if (auto v = (*t)["start_timeout"].value<std::string>())
+    if (auto d = parse_duration(*v))
+      out.start_timeout = ms(*d);
+  if (auto v = (*t)["max_outstanding"].value<std::int64_t>(); v && *v > 0)
+    out.max_outstanding = static_cast<std::size_t>(*v);
+  if (auto v = (*t)["host_binary"].value<std::string>())
+    out.host_binary = *v;
+  return out;
 }
 
 } // namespace
@@ -59,12 +87,15 @@ void register_plugin_support(registry& reg) {
       opt("version", option_type::string, "", "version requirement, e.g. \">=1.2, <2\""),
       opt("sha256", option_type::string, "", "pin: the sha256 of the .so (64 hex digits)"),
       opt("isolation", option_type::string, "in_process",
-          "in_process, or process (sandboxed child; not yet supported)", false,
+          "in_process, or process (a sandboxed child host; see docs/isolation.md)", false,
           {"in_process", "process"}),
       opt("detector", option_type::string, "", "which detector of the plugin (default: the first)"),
       opt("config", option_type::table, "",
           "the detector's settings, checked against its manifest"),
       opt("plugin_dir", option_type::string, "", "overrides engine.plugin_dir for this detector"),
+      opt("sandbox", option_type::table, "",
+          "isolation = \"process\" only: memory_mb (256), cpu_seconds (0 = none), user "
+          "(\"nobody\"), call_timeout (\"2s\"), start_timeout (\"15s\"), max_outstanding (4)"),
   };
   t.factory = [](const component_init& init) -> std::unique_ptr<component> {
     const component_settings& s = init.settings;
@@ -77,6 +108,8 @@ void register_plugin_support(registry& reg) {
     req.plugin_dir = s.get_string("plugin_dir", plugin_dir());
     if (const toml::table* c = s.table()["config"].as_table())
       req.config = *c;
+    if (req.isolation == "process")
+      return make_isolated_plugin_component(req, read_isolation(s), init.name);
     return make_plugin_component(req);
   };
   reg.add(std::move(t));
@@ -86,6 +119,12 @@ void register_plugin_support(registry& reg) {
   cmd.summary = "list, inspect and check detector plugins (without running their code)";
   cmd.run = [](int argc, char** argv) { return detail::run_plugins_command(argc, argv); };
   reg.add_command(std::move(cmd));
+
+  command host;
+  host.name = "plugin-host";
+  host.summary = "internal: the sandboxed child host of an isolated plugin (started by the engine)";
+  host.run = [](int argc, char** argv) { return detail::run_plugin_host(argc, argv); };
+  reg.add_command(std::move(host));
 }
 
 } // namespace pg::runtime

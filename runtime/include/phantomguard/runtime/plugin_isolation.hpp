@@ -1,0 +1,48 @@
+// plugin_isolation.hpp — `isolation = "process"`: the same plugin .so run by a sandboxed child
+// host (`phantomguard plugin-host`) behind a component that speaks to it over a socketpair.
+// Anything the child does — crash, hang, allocate without bound, write garbage, break its
+// sandbox — kills the child and makes the component's hook throw with the cause, so the
+// engine's supervisor restarts or disables it like any failing component. See docs/isolation.md.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "phantomguard/runtime/component.hpp"
+#include "phantomguard/runtime/plugin_loader.hpp"
+
+namespace pg::runtime {
+
+/// The `sandbox = { ... }` table of a plugin detector (used when isolation = "process").
+struct isolation_settings {
+  std::uint64_t memory_mb = 256;  // RLIMIT_AS on top of the host binary's own mappings
+  std::uint64_t cpu_seconds = 0;  // RLIMIT_CPU of the child (whole life); 0 = none
+  std::string user = "nobody";    // the child's user when the engine runs as root; "" = stay
+  std::chrono::milliseconds call_timeout{2000};  // deadline of every call (a batch, a tick...)
+  std::chrono::milliseconds start_timeout{15000}; // exec, checks, load, sandbox, ready
+  std::size_t max_outstanding = 4; // batches in flight to the child (the credit window)
+  std::string host_binary;         // empty = plugin_host_binary()
+};
+
+/// The binary started as the child host: $PHANTOMGUARD_PLUGIN_HOST when set (tests running
+/// from a test executable point it at bin/phantomguard), else /proc/self/exe.
+[[nodiscard]] std::string plugin_host_binary();
+
+/// Runs the load-time checks here (a refusal throws component_refused("engine.plugin_refused")
+/// without starting anything), then starts the child, which re-runs them, loads the plugin,
+/// sandboxes itself, creates the detector and says ready. `name` is the component's name.
+std::unique_ptr<component> make_isolated_plugin_component(const plugin_request& request,
+                                                          const isolation_settings& settings,
+                                                          const std::string& name);
+
+} // namespace pg::runtime
+
+namespace pg::runtime {
+
+/// The child host's main (`phantomguard plugin-host`), for a binary other than the CLI that
+/// serves as the host (tests build a small one and point PHANTOMGUARD_PLUGIN_HOST at it).
+int run_plugin_host_main(int argc, char** argv);
+
+} // namespace pg::runtime

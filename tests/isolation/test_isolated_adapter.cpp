@@ -1,0 +1,188 @@
+// The isolated adapter driven directly: each hostile plugin costs an exception with its cause
+// and a dead child, never the test process; the cryptominer finds the same things in both
+// isolation levels.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <sys/wait.h>
+
+#include "isolation_support.hpp"
+#include "phantomguard/runtime/plugin_host.hpp"
+#include "phantomguard/runtime/registry.hpp"
+#include "test_context.hpp"
+
+using namespace pg::runtime;
+using pg::test::hostile_path;
+using pg::test::isolated;
+using pg::test::miner_path;
+
+namespace {
+
+const registry& plugin_registry() {
+  static registry reg = [] {
+    registry r;
+    register_plugin_support(r);
+    return r;
+  }();
+  return reg;
+}
+
+std::unique_ptr<component> make(const std::string& name, toml::table settings) {
+  pg::test::use_test_plugin_host();
+  const component_type* t = plugin_registry().find(component_kind::detector, "plugin");
+  REQUIRE(t != nullptr);
+  return t->factory(component_init{name, component_settings(std::move(settings)), "/tmp"});
+}
+
+/// `n` process events, pids from `first`; every tenth a miner.
+batch_ptr processes(std::int64_t first, int n) {
+  std::vector<event> evs;
+  for (int i = 0; i < n; ++i) {
+    const std::int64_t pid = first + i;
+    const bool miner = pid % 10 == 0;
+    event e;
+    e.kind = "process";
+    e.source = "feed";
+    e.set("pid", pid).set("ppid", std::int64_t{1}).set("uid", std::int64_t{0});
+    e.set("comm", std::string(miner ? "xmrig" : "bash"));
+    e.set("exe", std::string(miner ? "/tmp/xmrig" : "/usr/bin/bash"));
+    e.set("cmdline", std::string(miner ? "xmrig -o stratum+tcp://198.51.100.1:3333" : "-bash"));
+    evs.push_back(std::move(e));
+  }
+  return make_batch(std::move(evs));
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "(no exception)";
+}
+
+const std::string hostile = "plugin \"org.phantomguard.test.hostile\" detector ";
+
+} // namespace
+
+TEST_CASE("the cryptominer finds the same isolated as in-process", "[isolation]") {
+  auto in_proc = make("miner", toml::table{{"plugin", miner_path()}});
+  auto iso = make("miner", isolated(miner_path(), ""));
+  pg::test::test_context a, b;
+  in_proc->start(a);
+  iso->start(b);
+  for (int i = 0; i < 8; ++i) {
+    auto batch = processes(100 + i * 50, 50);
+    in_proc->on_batch(*batch, a);
+    iso->on_batch(*batch, b);
+  }
+  in_proc->stop(a);
+  iso->stop(b);
+  auto summary = [](const pg::test::test_context& c) {
+    std::vector<std::string> out;
+    for (const auto& f : c.findings)
+      out.push_back(f.rule + " " + f.entity.dump() + " " + f.evidence.dump());
+    return out;
+  };
+  REQUIRE(a.with_rule("miner.known_binary").size() == 40);
+  CHECK(summary(b) == summary(a));
+}
+
+TEST_CASE("a plugin that dereferences NULL costs its child, not the engine", "[isolation]") {
+  auto c = make("crasher", isolated(hostile_path(), "crasher", toml::table{{"crash_at", 3}},
+                                    toml::table{{"max_outstanding", 1}}));
+  pg::test::test_context ctx;
+  c->start(ctx);
+  c->on_batch(*processes(1, 4), ctx);
+  c->on_batch(*processes(5, 4), ctx);
+  c->on_tick(ctx); // the state (2 batches) is kept for a restart
+  // Batch 3 crashes the child; the hook that notices is this one or, with the batch in flight,
+  // the next.
+  auto err = error_of([&] { c->on_batch(*processes(9, 4), ctx); });
+  if (err == "(no exception)")
+    err = error_of([&] { c->on_batch(*processes(13, 4), ctx); });
+  CHECK(err == hostile + "\"crasher\" (isolated) crashed: SIGSEGV in on_batch");
+  CHECK(ctx.with_rule("isolation.batch").size() == 2);
+  CHECK(error_of([&] { c->on_batch(*processes(13, 4), ctx); }) == err); // stays failed
+  CHECK(c->snapshot() == "2");
+
+  // The replacement restores the snapshot: it is at batch 3 again on its first batch.
+  auto again = make("crasher", isolated(hostile_path(), "crasher", toml::table{{"crash_at", 4}}));
+  again->restore(c->snapshot());
+  pg::test::test_context ctx2;
+  again->start(ctx2);
+  again->on_batch(*processes(1, 4), ctx2);
+  again->stop(ctx2);
+  REQUIRE(ctx2.with_rule("isolation.batch").size() == 1);
+  CHECK(ctx2.with_rule("isolation.batch")[0]->evidence["batch"] == 3);
+}
+
+TEST_CASE("a plugin that spins forever misses its deadline and is killed", "[isolation]") {
+  auto c = make("spinner", isolated(hostile_path(), "spinner", toml::table{{"spin_at", 2}},
+                                    toml::table{{"call_timeout", "300ms"}}));
+  pg::test::test_context ctx;
+  c->start(ctx);
+  c->on_batch(*processes(1, 4), ctx);
+  const auto t0 = std::chrono::steady_clock::now();
+  std::string err;
+  for (int i = 0; i < 6 && err.empty(); ++i) // pipelined: the hang shows at the next wait
+    err = error_of([&] { c->on_batch(*processes(5, 4), ctx); });
+  const auto t1 = std::chrono::steady_clock::now();
+  if (err == "(no exception)")
+    err = error_of([&] { c->stop(ctx); });
+  CHECK(err == hostile + "\"spinner\" (isolated) missed its deadline (300 ms) in on_batch; killed");
+  CHECK(t1 - t0 < std::chrono::seconds(5));
+  CHECK(ctx.with_rule("isolation.batch").size() == 1);
+}
+
+TEST_CASE("a plugin that allocates without bound hits RLIMIT_AS", "[isolation]") {
+  auto c = make("glutton", isolated(hostile_path(), "glutton", {}, toml::table{{"memory_mb", 64}}));
+  pg::test::test_context ctx;
+  c->start(ctx);
+  c->on_batch(*processes(1, 4), ctx);
+  const auto err = error_of([&] { c->stop(ctx); });
+  CHECK(err == hostile + "\"glutton\" (isolated) exceeded its memory limit (RLIMIT_AS 64 MiB "
+                         "above the host's mappings): plugin \"org.phantomguard.test.hostile\" "
+                         "detector \"glutton\": on_batch failed (code 5): out of memory in "
+                         "on_batch; killed");
+}
+
+TEST_CASE("a plugin cannot open a socket or run a program", "[isolation]") {
+  auto c = make("escaper", isolated(hostile_path(), "escaper"));
+  pg::test::test_context ctx;
+  c->start(ctx);
+  c->on_batch(*processes(1, 4), ctx);
+  const auto err = error_of([&] { c->stop(ctx); });
+  CHECK(err == hostile + "\"escaper\" (isolated) violated its sandbox: execve is not allowed "
+                         "in on_batch");
+  auto sock = ctx.with_rule("isolation.socket_attempt");
+  REQUIRE(sock.size() == 1);
+  CHECK(sock[0]->evidence["opened"] == false);
+  CHECK(sock[0]->evidence["errno"] == "EPERM");
+  CHECK(ctx.with_rule("isolation.exec_failed").empty()); // exec never returned: it was trapped
+  auto v = ctx.with_rule("engine.plugin_sandbox_violation");
+  REQUIRE(v.size() == 1);
+  CHECK(v[0]->level == severity::high);
+  CHECK(v[0]->evidence["syscall"] == "execve");
+  CHECK(v[0]->entity["plugin"] == "org.phantomguard.test.hostile");
+}
+
+TEST_CASE("a plugin that writes garbage onto the channel is killed", "[isolation]") {
+  auto c = make("babbler", isolated(hostile_path(), "babbler"));
+  pg::test::test_context ctx;
+  c->start(ctx);
+  c->on_batch(*processes(1, 4), ctx);
+  const auto err = error_of([&] { c->stop(ctx); });
+  CHECK(err == hostile + "\"babbler\" (isolated) sent garbage on the channel (unknown frame "
+                         "type 0x47) in on_batch; killed");
+}
+
+TEST_CASE("an isolated plugin is refused by the same load-time checks", "[isolation]") {
+  try {
+    make("miner", isolated(miner_path(), "", toml::table{{"min_flags", "two"}}));
+    FAIL("not refused");
+  } catch (const std::exception& e) {
+    CHECK(std::string(e.what()).find("refused") != std::string::npos);
+    CHECK(std::string(e.what()).find("min_flags") != std::string::npos);
+  }
+}

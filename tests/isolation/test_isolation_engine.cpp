@@ -1,0 +1,243 @@
+// Isolated plugins inside the real engine: a crashing or hanging plugin is restarted with its
+// snapshot and then disabled, with findings that name the plugin and the cause, while the rest
+// of the pipeline keeps producing; a scan finds the same with the cryptominer isolated or not.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include "isolation_support.hpp"
+#include "phantomguard/runtime/engine.hpp"
+#include "phantomguard/runtime/plugin_host.hpp"
+#include "phantomguard/runtime/registry.hpp"
+
+using namespace pg::runtime;
+using pg::test::hostile_path;
+using pg::test::isolated;
+using pg::test::miner_path;
+
+namespace {
+
+class process_feed final : public component {
+public:
+  explicit process_feed(const component_init& init)
+      : per_tick_(init.settings.get_int("per_tick", 10)) {}
+  void on_tick(context& ctx) override {
+    for (std::int64_t i = 0; i < per_tick_; ++i, ++pid_) {
+      event e;
+      e.kind = "process";
+      e.time = ctx.now();
+      e.source = ctx.name();
+      const bool miner = pid_ % 10 == 0;
+      e.set("pid", pid_).set("ppid", std::int64_t{1}).set("uid", std::int64_t{0});
+      e.set("comm", std::string(miner ? "xmrig" : "bash"));
+      e.set("exe", std::string(miner ? "/tmp/xmrig" : "/usr/bin/bash"));
+      e.set("cmdline", std::string(miner ? "xmrig -o stratum+tcp://198.51.100.1:3333" : "-bash"));
+      ctx.emit(std::move(e));
+    }
+  }
+
+private:
+  std::int64_t per_tick_;
+  std::int64_t pid_ = 100;
+};
+
+registry& test_registry() {
+  static registry reg = [] {
+    registry r;
+    register_plugin_support(r);
+    component_type t;
+    t.name = "process_feed";
+    t.kind = component_kind::source;
+    t.produces = {"process"};
+    t.factory = [](const component_init& i) { return std::make_unique<process_feed>(i); };
+    r.add(std::move(t));
+    return r;
+  }();
+  return reg;
+}
+
+component_decl decl(std::string name, component_kind kind, std::string type,
+                    std::vector<std::string> inputs, toml::table settings) {
+  component_decl d;
+  d.name = std::move(name);
+  d.kind = kind;
+  d.type = std::move(type);
+  d.inputs = std::move(inputs);
+  d.settings = component_settings(std::move(settings));
+  return d;
+}
+
+pipeline_config base_config() {
+  pg::test::use_test_plugin_host();
+  pipeline_config cfg;
+  cfg.origin = "<test>";
+  cfg.engine.host = "testhost";
+  cfg.engine.state_dir = "/tmp/pg-isolation-test";
+  cfg.engine.batch_size = 64;
+  cfg.engine.batch_delay = std::chrono::milliseconds(5);
+  cfg.engine.tick_interval = std::chrono::milliseconds(20);
+  cfg.engine.shutdown_timeout = std::chrono::seconds(5);
+  return cfg;
+}
+
+std::vector<const finding*> with_rule(const std::vector<finding>& fs, const std::string& rule) {
+  std::vector<const finding*> out;
+  for (const auto& f : fs)
+    if (f.rule == rule)
+      out.push_back(&f);
+  return out;
+}
+
+struct finding_log {
+  std::mutex mutex;
+  std::vector<finding> all;
+  run_options options() {
+    run_options o;
+    o.on_finding = [this](const finding& f) {
+      std::lock_guard guard{mutex};
+      all.push_back(f);
+    };
+    return o;
+  }
+  std::vector<finding> snapshot() {
+    std::lock_guard guard{mutex};
+    return all;
+  }
+};
+
+bool eventually(const std::function<bool()>& pred, std::chrono::seconds timeout) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < until) {
+    if (pred())
+      return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return pred();
+}
+
+class running_engine {
+public:
+  running_engine(engine& eng, run_options opts)
+      : eng_(eng), thread_([this, opts] { eng_.run(opts); }) {}
+  ~running_engine() {
+    eng_.request_stop();
+    thread_.join();
+  }
+
+private:
+  engine& eng_;
+  std::thread thread_;
+};
+
+std::string text_of(const std::vector<finding>& all) {
+  std::string text;
+  for (const auto& f : all)
+    text += f.rule + ": " + f.title + "\n";
+  return text;
+}
+
+const std::string hostile = "plugin \"org.phantomguard.test.hostile\" detector ";
+
+/// Runs feed -> NAME (hostile detector, isolated) and feed -> miner (isolated) until NAME is
+/// disabled; returns every finding.
+std::vector<finding> run_until_disabled(const std::string& name, toml::table config,
+                                        toml::table sandbox) {
+  auto cfg = base_config();
+  cfg.components.push_back(
+      decl("feed", component_kind::source, "process_feed", {}, toml::table{{"per_tick", 5}}));
+  auto d = decl(name, component_kind::detector, "plugin", {"feed"},
+                isolated(hostile_path(), name, std::move(config), std::move(sandbox)));
+  d.restart.backoff = std::chrono::milliseconds(10);
+  d.restart.max_restarts = 2;
+  cfg.components.push_back(d);
+  cfg.components.push_back(
+      decl("miner", component_kind::detector, "plugin", {"feed"}, isolated(miner_path(), "")));
+  finding_log log;
+  engine eng(cfg, test_registry());
+  {
+    running_engine run(eng, log.options());
+    eventually([&] { return !with_rule(log.snapshot(), "engine.component_disabled").empty(); },
+               std::chrono::seconds(25));
+    // The rest of the pipeline is still producing after the hostile one is gone.
+    const auto before = with_rule(log.snapshot(), "miner.known_binary").size();
+    eventually([&] { return with_rule(log.snapshot(), "miner.known_binary").size() > before; },
+               std::chrono::seconds(5));
+  }
+  return log.snapshot();
+}
+
+} // namespace
+
+SCENARIO("a plugin that crashes on its 3rd batch is restarted, then disabled", "[isolation]") {
+  const auto all = run_until_disabled("crasher", toml::table{{"crash_at", 3}}, {});
+  INFO(text_of(all));
+  auto failed = with_rule(all, "engine.component_failed");
+  REQUIRE(failed.size() >= 3);
+  CHECK(failed[0]->title == "component crasher failed in on_batch: " + hostile +
+                                "\"crasher\" (isolated) crashed: SIGSEGV in on_batch");
+  CHECK(with_rule(all, "isolation.batch").size() >= 2); // the batches before each crash
+  auto disabled = with_rule(all, "engine.component_disabled");
+  REQUIRE(disabled.size() == 1);
+  CHECK(disabled[0]->title == "component crasher disabled: restart intensity exhausted");
+  // The disabling finding names the plugin and the cause.
+  CHECK(disabled[0]->evidence.value("last_error", "").find(
+            hostile + "\"crasher\" (isolated) crashed: SIGSEGV in on_batch") != std::string::npos);
+  CHECK_FALSE(with_rule(all, "engine.component_restarted").empty());
+  CHECK_FALSE(with_rule(all, "miner.known_binary").empty());
+}
+
+SCENARIO("a plugin that hangs misses its deadline, is killed, restarted, then disabled",
+         "[isolation]") {
+  const auto all = run_until_disabled("spinner", toml::table{{"spin_at", 2}},
+                                      toml::table{{"call_timeout", "200ms"}});
+  INFO(text_of(all));
+  auto failed = with_rule(all, "engine.component_failed");
+  REQUIRE_FALSE(failed.empty());
+  CHECK(failed[0]->title.find(hostile + "\"spinner\" (isolated) missed its deadline (200 ms) in ") !=
+        std::string::npos);
+  CHECK(with_rule(all, "engine.component_disabled").size() == 1);
+  CHECK_FALSE(with_rule(all, "miner.known_binary").empty());
+}
+
+SCENARIO("a sandbox violation in the engine is an engine.plugin_sandbox_violation finding",
+         "[isolation]") {
+  const auto all = run_until_disabled("escaper", {}, {});
+  INFO(text_of(all));
+  auto v = with_rule(all, "engine.plugin_sandbox_violation");
+  REQUIRE_FALSE(v.empty());
+  CHECK(v[0]->analyzer == "escaper");
+  CHECK(v[0]->evidence["syscall"] == "execve");
+  auto sock = with_rule(all, "isolation.socket_attempt");
+  REQUIRE_FALSE(sock.empty());
+  CHECK(sock[0]->evidence["errno"] == "EPERM");
+  CHECK(with_rule(all, "engine.component_disabled").size() == 1);
+}
+
+SCENARIO("a scan finds the same with the cryptominer isolated and in-process", "[isolation]") {
+  auto scan = [](bool isolate) {
+    auto cfg = base_config();
+    cfg.components.push_back(
+        decl("feed", component_kind::source, "process_feed", {}, toml::table{{"per_tick", 300}}));
+    cfg.components.push_back(decl("miner", component_kind::detector, "plugin", {"feed"},
+                                  isolate ? isolated(miner_path(), "")
+                                          : toml::table{{"plugin", miner_path()}}));
+    engine eng(cfg, test_registry());
+    scan_options opts;
+    opts.timeout = std::chrono::seconds(30);
+    auto report = eng.scan(opts);
+    std::vector<std::string> out;
+    for (const auto& f : report.findings)
+      out.push_back(f.rule + " " + f.entity.dump());
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  const auto in_proc = scan(false);
+  const auto iso = scan(true);
+  REQUIRE(std::count_if(in_proc.begin(), in_proc.end(), [](const std::string& s) {
+            return s.rfind("miner.known_binary", 0) == 0;
+          }) == 30);
+  CHECK(iso == in_proc);
+}
