@@ -18,6 +18,9 @@ option_spec opt(std::string key, option_type type, std::string def, std::string 
   return s;
 }
 
+// Lines are written in chunks of at least this size unless the flush policy asks earlier.
+constexpr std::size_t write_buffer_bytes = 64 * 1024;
+
 std::string error_text(int err) {
   return std::error_code(err, std::generic_category()).message();
 }
@@ -170,20 +173,6 @@ void jsonl_sink::append(std::string line, context& ctx) {
   pending_ += line;
   ++pending_lines_;
   ctx.count("lines");
-  // Bounded memory while the file cannot be written: drop the oldest whole lines.
-  if (pending_.size() > max_pending_) {
-    std::size_t cut = 0;
-    std::int64_t dropped = 0;
-    while (pending_.size() - cut > max_pending_) {
-      const auto nl = pending_.find('\n', cut);
-      if (nl == std::string::npos)
-        break;
-      cut = nl + 1;
-      ++dropped;
-    }
-    pending_.erase(0, cut);
-    ctx.count("dropped_lines", dropped);
-  }
   switch (policy_) {
   case flush_policy::event:
     flush(ctx);
@@ -194,6 +183,26 @@ void jsonl_sink::append(std::string line, context& ctx) {
     break;
   case flush_policy::interval:
     break;
+  }
+  // The policy says how late a line may reach the file at most; a full write buffer goes out
+  // earlier, so memory stays small whatever the policy (while the file is writable).
+  if (!failing_ && pending_.size() >= write_buffer_bytes)
+    flush(ctx);
+  // Bounded memory while the file cannot be written: drop the oldest whole lines, down to 3/4 of
+  // the bound so that the front of the buffer is not moved for every new line.
+  if (pending_.size() > max_pending_) {
+    const std::size_t target = max_pending_ / 4 * 3;
+    std::size_t cut = 0;
+    std::int64_t dropped = 0;
+    while (pending_.size() - cut > target) {
+      const auto nl = pending_.find('\n', cut);
+      if (nl == std::string::npos)
+        break;
+      cut = nl + 1;
+      ++dropped;
+    }
+    pending_.erase(0, cut);
+    ctx.count("dropped_lines", dropped);
   }
 }
 
