@@ -4,7 +4,9 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <pwd.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "isolation_support.hpp"
 #include "phantomguard/runtime/plugin_host.hpp"
@@ -159,6 +161,14 @@ TEST_CASE("a plugin cannot open a socket or run a program", "[isolation]") {
   REQUIRE(sock.size() == 1);
   CHECK(sock[0]->evidence["opened"] == false);
   CHECK(sock[0]->evidence["errno"] == "EPERM");
+  CHECK(sock[0]->evidence["open_fds"] == 4); // stdin, stdout, stderr (/dev/null), the channel
+  if (::geteuid() == 0) {
+    const passwd* nobody = ::getpwnam("nobody");
+    REQUIRE(nobody != nullptr);
+    CHECK(sock[0]->evidence["uid"] == static_cast<std::int64_t>(nobody->pw_uid));
+  } else {
+    WARN("not root: the drop to the unprivileged user is not tested");
+  }
   CHECK(ctx.with_rule("isolation.exec_failed").empty()); // exec never returned: it was trapped
   auto v = ctx.with_rule("engine.plugin_sandbox_violation");
   REQUIRE(v.size() == 1);

@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
 #include <string>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -78,6 +79,15 @@ private:
   std::vector<std::string> blocks_;
 };
 
+/// Descriptors open in this process (the child host keeps 0-2 on /dev/null and its channel).
+std::int64_t open_fds() {
+  std::int64_t n = 0;
+  for (int fd = 0; fd < 1024; ++fd)
+    if (::fcntl(fd, F_GETFD) != -1)
+      ++n;
+  return n;
+}
+
 class escaper final : public pg::sdk::detector {
 public:
   static constexpr std::string_view name = "escaper";
@@ -90,6 +100,8 @@ public:
     host_.emit(pg::sdk::finding("isolation.socket_attempt", pg::sdk::severity::info,
                                 "tried to open a socket")
                    .evidence("opened", s >= 0)
+                   .evidence("uid", static_cast<std::int64_t>(::getuid()))
+                   .evidence("open_fds", open_fds())
                    .evidence("errno", std::string(err != 0 ? ::strerrorname_np(err) : "none")));
     char sh[] = "/bin/sh";
     char* argv[] = {sh, nullptr};
