@@ -183,8 +183,10 @@ SCENARIO("a plugin that crashes on its 3rd batch is restarted, then disabled", "
   REQUIRE(disabled.size() == 1);
   CHECK(disabled[0]->title == "component crasher disabled: restart intensity exhausted");
   // The disabling finding names the plugin and the cause.
-  CHECK(disabled[0]->evidence.value("last_error", "").find(
-            hostile + "\"crasher\" (isolated) crashed: SIGSEGV in on_batch") != std::string::npos);
+  CHECK(disabled[0]
+            ->evidence.value("last_error", "")
+            .find(hostile + "\"crasher\" (isolated) crashed: SIGSEGV in on_batch") !=
+        std::string::npos);
   CHECK_FALSE(with_rule(all, "engine.component_restarted").empty());
   CHECK_FALSE(with_rule(all, "miner.known_binary").empty());
 }
@@ -196,8 +198,9 @@ SCENARIO("a plugin that hangs misses its deadline, is killed, restarted, then di
   INFO(text_of(all));
   auto failed = with_rule(all, "engine.component_failed");
   REQUIRE_FALSE(failed.empty());
-  CHECK(failed[0]->title.find(hostile + "\"spinner\" (isolated) missed its deadline (200 ms) in ") !=
-        std::string::npos);
+  CHECK(
+      failed[0]->title.find(hostile + "\"spinner\" (isolated) missed its deadline (200 ms) in ") !=
+      std::string::npos);
   CHECK(with_rule(all, "engine.component_disabled").size() == 1);
   CHECK_FALSE(with_rule(all, "miner.known_binary").empty());
 }
@@ -221,9 +224,9 @@ SCENARIO("a scan finds the same with the cryptominer isolated and in-process", "
     auto cfg = base_config();
     cfg.components.push_back(
         decl("feed", component_kind::source, "process_feed", {}, toml::table{{"per_tick", 300}}));
-    cfg.components.push_back(decl("miner", component_kind::detector, "plugin", {"feed"},
-                                  isolate ? isolated(miner_path(), "")
-                                          : toml::table{{"plugin", miner_path()}}));
+    cfg.components.push_back(
+        decl("miner", component_kind::detector, "plugin", {"feed"},
+             isolate ? isolated(miner_path(), "") : toml::table{{"plugin", miner_path()}}));
     engine eng(cfg, test_registry());
     scan_options opts;
     opts.timeout = std::chrono::seconds(30);

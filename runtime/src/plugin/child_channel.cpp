@@ -80,8 +80,7 @@ bool child_channel::fill(std::optional<clock::time_point> deadline) {
     }
     if (errno == ECONNRESET || errno == EPIPE)
       throw channel_closed("the plugin channel was reset by the other side");
-    throw channel_closed(std::string("reading the plugin channel failed: ") +
-                         std::strerror(errno));
+    throw channel_closed(std::string("reading the plugin channel failed: ") + std::strerror(errno));
   }
 }
 
@@ -121,8 +120,7 @@ void child_channel::write_all(const char* data, std::size_t size,
     // The engine's end (it always has a deadline) must not die of SIGPIPE when the child is
     // gone: send with MSG_NOSIGNAL. The child's end uses write, because its sandbox denies
     // sendto.
-    const ssize_t n =
-        deadline ? ::send(fd_, data, size, MSG_NOSIGNAL) : ::write(fd_, data, size);
+    const ssize_t n = deadline ? ::send(fd_, data, size, MSG_NOSIGNAL) : ::write(fd_, data, size);
     if (n > 0) {
       data += n;
       size -= static_cast<std::size_t>(n);
@@ -141,8 +139,7 @@ void child_channel::write_all(const char* data, std::size_t size,
     }
     if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
       throw channel_closed("the plugin channel was closed by the other side");
-    throw channel_closed(std::string("writing the plugin channel failed: ") +
-                         std::strerror(errno));
+    throw channel_closed(std::string("writing the plugin channel failed: ") + std::strerror(errno));
   }
 }
 

@@ -11,9 +11,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
-#include <optional>
-#include <vector>
 #include <fcntl.h>
+#include <optional>
 #include <seccomp.h>
 #include <spawn.h>
 #include <sstream>
@@ -22,6 +21,7 @@
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
+#include <vector>
 
 #include <toml++/toml.h>
 
@@ -129,16 +129,14 @@ public:
   isolated_detector(const isolated_detector&) = delete;
   isolated_detector& operator=(const isolated_detector&) = delete;
 
-  void start(context& ctx) override {
-    scope s(*this, ctx);
-  }
+  void start(context& ctx) override { scope s(*this, ctx); }
 
   void on_batch(const event_batch& batch, context& ctx) override {
     scope s(*this, ctx);
     alive_or_throw("on_batch");
     buffer_.assign(wire::frame_header_size, '\0');
-    const std::size_t n =
-        wire::encode_batch(batch, [this](const std::string& k) { return subscribed(k); }, buffer_);
+    const std::size_t n = wire::encode_batch(
+        batch, [this](const std::string& k) { return subscribed(k); }, buffer_);
     if (n == 0)
       return;
     while (outstanding_.size() >= std::max<std::size_t>(1, settings_.max_outstanding))
@@ -221,8 +219,7 @@ private:
   void spawn(const plugin_request& request) {
     int sv[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
-      throw std::runtime_error("plugin " + label_ + ": socketpair failed: " +
-                               std::strerror(errno));
+      throw std::runtime_error("plugin " + label_ + ": socketpair failed: " + std::strerror(errno));
     ch_ = child_channel(sv[0]);
     const int child_end = sv[1];
     ::fcntl(sv[0], F_SETFL, ::fcntl(sv[0], F_GETFL) | O_NONBLOCK);
@@ -336,8 +333,7 @@ private:
   /// Reads frames until the oldest call in flight is done; its deadline counts from when the
   /// child could start on it (the later of its sending and the previous answer).
   std::optional<std::string> await_one() {
-    const auto deadline =
-        std::max(outstanding_.front().sent, last_done_) + settings_.call_timeout;
+    const auto deadline = std::max(outstanding_.front().sent, last_done_) + settings_.call_timeout;
     child_channel::frame f;
     for (;;) {
       try {
@@ -551,8 +547,8 @@ private:
         finding v;
         v.rule = "engine.plugin_sandbox_violation";
         v.level = severity::high;
-        v.title = "plugin " + quote(manifest_.id) + " detector " + quote(det_.name) +
-                  " called " + sc + ", which its sandbox forbids; the child was stopped";
+        v.title = "plugin " + quote(manifest_.id) + " detector " + quote(det_.name) + " called " +
+                  sc + ", which its sandbox forbids; the child was stopped";
         v.entity = {{"component", name_}, {"plugin", manifest_.id}, {"detector", det_.name}};
         v.evidence = {{"syscall", sc}, {"hook", hook}, {"action", "SIGSYS, child exited"}};
         v.mitre = {"T1059"};

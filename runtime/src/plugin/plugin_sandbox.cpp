@@ -26,25 +26,63 @@
 namespace pg::runtime {
 namespace {
 
-const char* const denied_names[] = {"socket",  "socketpair", "connect",  "bind",    "listen",
-                                    "accept",  "accept4",    "sendto",   "sendmsg", "sendmmsg",
-                                    "recvfrom", "recvmsg",   "recvmmsg", "kill",    "tkill",
-                                    nullptr};
+const char* const denied_names[] = {
+    "socket",  "socketpair", "connect",  "bind",    "listen",   "accept", "accept4", "sendto",
+    "sendmsg", "sendmmsg",   "recvfrom", "recvmsg", "recvmmsg", "kill",   "tkill",   nullptr};
 
-const char* const fatal_names[] = {
-    "execve",         "execveat",       "ptrace",           "process_vm_readv",
-    "process_vm_writev", "fork",        "vfork",            "pidfd_open",     "pidfd_send_signal", "pidfd_getfd",
-    "init_module",    "finit_module",   "delete_module",    "kexec_load",
-    "kexec_file_load", "mount",         "umount2",          "pivot_root",
-    "chroot",         "unshare",        "setns",            "bpf",
-    "perf_event_open", "keyctl",        "add_key",          "request_key",
-    "userfaultfd",    "io_uring_setup", "open_by_handle_at", "name_to_handle_at",
-    "setuid",         "setgid",         "setreuid",         "setregid",
-    "setresuid",      "setresgid",      "setgroups",        "setfsuid",
-    "setfsgid",       "capset",         "reboot",           "swapon",
-    "swapoff",        "settimeofday",   "clock_settime",    "adjtimex",
-    "sethostname",    "setdomainname",  "acct",             "quotactl",
-    "mknod",          "mknodat",        nullptr};
+const char* const fatal_names[] = {"execve",
+                                   "execveat",
+                                   "ptrace",
+                                   "process_vm_readv",
+                                   "process_vm_writev",
+                                   "fork",
+                                   "vfork",
+                                   "pidfd_open",
+                                   "pidfd_send_signal",
+                                   "pidfd_getfd",
+                                   "init_module",
+                                   "finit_module",
+                                   "delete_module",
+                                   "kexec_load",
+                                   "kexec_file_load",
+                                   "mount",
+                                   "umount2",
+                                   "pivot_root",
+                                   "chroot",
+                                   "unshare",
+                                   "setns",
+                                   "bpf",
+                                   "perf_event_open",
+                                   "keyctl",
+                                   "add_key",
+                                   "request_key",
+                                   "userfaultfd",
+                                   "io_uring_setup",
+                                   "open_by_handle_at",
+                                   "name_to_handle_at",
+                                   "setuid",
+                                   "setgid",
+                                   "setreuid",
+                                   "setregid",
+                                   "setresuid",
+                                   "setresgid",
+                                   "setgroups",
+                                   "setfsuid",
+                                   "setfsgid",
+                                   "capset",
+                                   "reboot",
+                                   "swapon",
+                                   "swapoff",
+                                   "settimeofday",
+                                   "clock_settime",
+                                   "adjtimex",
+                                   "sethostname",
+                                   "setdomainname",
+                                   "acct",
+                                   "quotactl",
+                                   "mknod",
+                                   "mknodat",
+                                   nullptr};
 
 int channel_fd_for_handler = 3;
 
@@ -84,7 +122,9 @@ std::uint64_t mapped_bytes() {
   unsigned long pages = 0;
   const int n = std::fscanf(f, "%lu", &pages);
   std::fclose(f);
-  return n == 1 ? static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE)) : 0;
+  return n == 1 ? static_cast<std::uint64_t>(pages) *
+                      static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE))
+                : 0;
 }
 
 void drop_user(const std::string& user) {
@@ -170,7 +210,7 @@ void apply_sandbox(const sandbox_limits& limits) {
   drop_user(limits.user);
 
   channel_fd_for_handler = limits.channel_fd;
-  struct sigaction sa{};
+  struct sigaction sa {};
   sa.sa_sigaction = &on_sigsys;
   sa.sa_flags = SA_SIGINFO;
   sigemptyset(&sa.sa_mask);

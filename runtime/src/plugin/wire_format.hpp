@@ -56,7 +56,8 @@ public:
 class writer {
 public:
   explicit writer(std::string& out) : out_(out) {}
-  template <class T> void put(T v) {
+  template <class T>
+  void put(T v) {
     const auto* p = reinterpret_cast<const char*>(&v);
     out_.append(p, sizeof v);
   }
@@ -74,7 +75,8 @@ class reader {
 public:
   reader(const char* data, std::size_t size) : p_(data), end_(data + size) {}
   explicit reader(std::string_view s) : reader(s.data(), s.size()) {}
-  template <class T> T get() {
+  template <class T>
+  T get() {
     need(sizeof(T));
     T v;
     std::memcpy(&v, p_, sizeof v);

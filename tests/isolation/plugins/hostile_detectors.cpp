@@ -53,8 +53,8 @@ public:
   void on_batch(const pg::sdk::batch_view& b) override {
     ++batches_;
     if (batches_ == spin_at_)
-      for (volatile std::uint64_t i = 0;; i = i + 1) {
-      } // never returns, never asks should_stop
+      for (std::uint64_t i = 0;; ++i) // never returns, never asks should_stop
+        asm volatile("" : "+r"(i));   // keeps the compiler from removing the loop
     host_.emit(batch_finding(batches_, b.size() > 0 ? b[0].get_int("pid", -1) : -1));
   }
 
@@ -106,8 +106,7 @@ public:
     char sh[] = "/bin/sh";
     char* argv[] = {sh, nullptr};
     ::execv(sh, argv);
-    host_.emit(pg::sdk::finding("isolation.exec_failed", pg::sdk::severity::info,
-                                "exec returned")
+    host_.emit(pg::sdk::finding("isolation.exec_failed", pg::sdk::severity::info, "exec returned")
                    .evidence("errno", std::string(::strerrorname_np(errno))));
   }
 

@@ -11,10 +11,12 @@ class registry;
 /// Registers
 ///  - the detector component type "plugin": `[detectors.NAME] type = "plugin"` with keys
 ///    plugin (id or path, required), version (requirement), sha256 (pin), isolation
-///    ("in_process"; "process" is refused as not yet supported), detector (default: the first),
-///    config (table checked against the manifest), plugin_dir (overrides plugin_dir()). Its
-///    factory runs every load-time check, loads the .so and returns the adapter; a refusal
+///    ("in_process", or "process": a sandboxed child host, see plugin_isolation.hpp), detector
+///    (default: the first), config (table checked against the manifest), plugin_dir (overrides
+///    plugin_dir()), sandbox (the child's limits, isolation_settings). Its factory runs every
+///    load-time check, loads the .so (or starts the child) and returns the adapter; a refusal
 ///    throws component_refused("engine.plugin_refused", one line with the fix);
+///  - the internal command "plugin-host": the child side of isolation = "process";
 ///  - the CLI command "plugins": `plugins list [--plugin-dir D]`, `plugins info PATH|ID`
 ///    (manifest read without running plugin code), `plugins check PATH|ID [--sha256 X]
 ///    [--version REQ] [--detector D]` (every load-time check; exit 0 when all pass, 1 otherwise,

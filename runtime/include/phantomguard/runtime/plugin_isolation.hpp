@@ -17,10 +17,10 @@ namespace pg::runtime {
 
 /// The `sandbox = { ... }` table of a plugin detector (used when isolation = "process").
 struct isolation_settings {
-  std::uint64_t memory_mb = 256;  // RLIMIT_AS on top of the host binary's own mappings
-  std::uint64_t cpu_seconds = 0;  // RLIMIT_CPU of the child (whole life); 0 = none
-  std::string user = "nobody";    // the child's user when the engine runs as root; "" = stay
-  std::chrono::milliseconds call_timeout{2000};  // deadline of every call (a batch, a tick...)
+  std::uint64_t memory_mb = 256; // RLIMIT_AS on top of the host binary's own mappings
+  std::uint64_t cpu_seconds = 0; // RLIMIT_CPU of the child (whole life); 0 = none
+  std::string user = "nobody";   // the child's user when the engine runs as root; "" = stay
+  std::chrono::milliseconds call_timeout{2000};   // deadline of every call (a batch, a tick...)
   std::chrono::milliseconds start_timeout{15000}; // exec, checks, load, sandbox, ready
   std::size_t max_outstanding = 4; // batches in flight to the child (the credit window)
   std::string host_binary;         // empty = plugin_host_binary()
