@@ -244,3 +244,32 @@ SCENARIO("a scan finds the same with the cryptominer isolated and in-process", "
           }) == 30);
   CHECK(iso == in_proc);
 }
+
+SCENARIO("a plugin that allocates without bound is reported, restarted, then disabled",
+         "[isolation]") {
+  const auto all = run_until_disabled("glutton", {}, toml::table{{"memory_mb", 64}});
+  INFO(text_of(all));
+  auto failed = with_rule(all, "engine.component_failed");
+  REQUIRE_FALSE(failed.empty());
+  CHECK(failed[0]->title.find(hostile + "\"glutton\" (isolated) exceeded its memory limit "
+                                        "(RLIMIT_AS 64 MiB above the host's mappings)") !=
+        std::string::npos);
+  CHECK(with_rule(all, "engine.component_disabled").size() == 1);
+  CHECK_FALSE(with_rule(all, "miner.known_binary").empty());
+}
+
+SCENARIO("a plugin that writes garbage onto the channel is reported, restarted, then disabled",
+         "[isolation]") {
+  const auto all = run_until_disabled("babbler", {}, {});
+  INFO(text_of(all));
+  auto failed = with_rule(all, "engine.component_failed");
+  REQUIRE_FALSE(failed.empty());
+  CHECK(failed[0]->title.find(hostile + "\"babbler\" (isolated) sent garbage on the channel "
+                                        "(unknown frame type 0x47) in on_batch; killed") !=
+        std::string::npos);
+  auto disabled = with_rule(all, "engine.component_disabled");
+  REQUIRE(disabled.size() == 1);
+  CHECK(disabled[0]->evidence.value("last_error", "").find("sent garbage on the channel") !=
+        std::string::npos);
+  CHECK_FALSE(with_rule(all, "miner.known_binary").empty());
+}
