@@ -97,7 +97,7 @@ const char* expected_text(option_type t) {
   case option_type::string_list:
     return "a list of strings";
   case option_type::table:
-    return "a table";
+    return "a table or an array of tables";
   }
   return "?";
 }
@@ -366,7 +366,9 @@ public:
       return ok;
     }
     case option_type::table:
-      return v.is_table() ? true : wrong_type();
+      // A table, or an array of tables (`rules = [{ path = "/etc" }, ...]`): components that take
+      // a list of records accept both spellings.
+      return v.is_table() || v.is_array_of_tables() ? true : wrong_type();
     }
     if (number) {
       const bool low = s.min && *number < *s.min;
