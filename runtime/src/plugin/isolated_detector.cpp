@@ -146,6 +146,11 @@ public:
       last_done_ = now;
     outstanding_.push_back(call{"on_batch", now});
     send(frame_type::batch, buffer_);
+    if (settings_.max_outstanding <= 1) { // no pipelining: the answer within this hook
+      while (!outstanding_.empty())
+        await_one();
+      return;
+    }
     // Take what the child already answered without waiting for it.
     collect_ready();
   }
