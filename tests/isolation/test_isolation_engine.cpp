@@ -226,7 +226,8 @@ SCENARIO("a scan finds the same with the cryptominer isolated and in-process", "
         decl("feed", component_kind::source, "process_feed", {}, toml::table{{"per_tick", 300}}));
     cfg.components.push_back(
         decl("miner", component_kind::detector, "plugin", {"feed"},
-             isolate ? isolated(miner_path(), "") : toml::table{{"plugin", miner_path()}}));
+             isolate ? isolated(miner_path(), "", {}, toml::table{{"max_outstanding", 4}})
+                     : toml::table{{"plugin", miner_path()}}));
     engine eng(cfg, test_registry());
     scan_options opts;
     opts.timeout = std::chrono::seconds(30);

@@ -16,6 +16,7 @@
 #include <variant>
 
 #include "phantomguard/runtime/refusal.hpp"
+#include "plugin/plugin_detector_views.hpp"
 
 namespace pg::runtime {
 namespace {
@@ -208,6 +209,20 @@ public:
       if (nevents == 0)
         continue;
       const pg_event_batch b{sizeof(pg_event_batch), events_.data(), nevents};
+      pg_error err = fresh_error();
+      if (vt_->on_batch(instance_, &b, &err) != PG_OK)
+        fail(ctx, "on_batch", err);
+    }
+  }
+
+  /// Passes C views built elsewhere (the child host decodes them straight from its channel) in
+  /// slices of chunk_events, like on_batch.
+  void on_views(const pg_event* events, std::size_t count, context& ctx) {
+    if (!has(&pg_detector_vtable::on_batch, offsetof(pg_detector_vtable, on_batch)))
+      return;
+    scope s(*this, ctx);
+    for (std::size_t i = 0; i < count; i += chunk_events) {
+      const pg_event_batch b{sizeof(pg_event_batch), events + i, std::min(chunk_events, count - i)};
       pg_error err = fresh_error();
       if (vt_->on_batch(instance_, &b, &err) != PG_OK)
         fail(ctx, "on_batch", err);
@@ -570,6 +585,13 @@ std::unique_ptr<component> make_plugin_detector(std::shared_ptr<loaded_plugin> p
             ": expected a vtable with create and destroy from pg_plugin_entry, found none; fix: "
             "register the detector class in PHANTOMGUARD_PLUGIN(...) under the manifest's name");
   return std::make_unique<plugin_detector>(std::move(plugin), *det, vt, config);
+}
+
+void run_plugin_views(component& c, const pg_event* events, std::size_t count, context& ctx) {
+  auto* d = dynamic_cast<plugin_detector*>(&c);
+  if (d == nullptr)
+    throw std::logic_error("run_plugin_views: not a plugin detector");
+  d->on_views(events, count, ctx);
 }
 
 std::unique_ptr<component> make_plugin_component(const plugin_request& request) {

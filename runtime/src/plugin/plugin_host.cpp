@@ -95,7 +95,7 @@ void register_plugin_support(registry& reg) {
       opt("plugin_dir", option_type::string, "", "overrides engine.plugin_dir for this detector"),
       opt("sandbox", option_type::table, "",
           "isolation = \"process\" only: memory_mb (256), cpu_seconds (0 = none), user "
-          "(\"nobody\"), call_timeout (\"2s\"), start_timeout (\"15s\"), max_outstanding (4)"),
+          "(\"nobody\"), call_timeout (\"2s\"), start_timeout (\"15s\"), max_outstanding (1)"),
   };
   t.factory = [](const component_init& init) -> std::unique_ptr<component> {
     const component_settings& s = init.settings;

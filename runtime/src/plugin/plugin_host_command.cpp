@@ -22,6 +22,7 @@
 #include "phantomguard/runtime/plugin_loader.hpp"
 #include "phantomguard/runtime/refusal.hpp"
 #include "plugin/child_channel.hpp"
+#include "plugin/plugin_detector_views.hpp"
 #include "plugin/plugin_sandbox.hpp"
 
 namespace pg::runtime::detail {
@@ -109,7 +110,8 @@ wire::call_status classify(const std::exception& e) {
 /// Serves calls until shutdown or the end of the channel.
 int serve(child_channel& ch, component& comp, channel_context& ctx) {
   child_channel::frame f;
-  event_batch batch;
+  std::vector<pg_event> events;
+  std::vector<pg_field> fields;
   for (;;) {
     try {
       if (!ch.receive(f))
@@ -121,8 +123,9 @@ int serve(child_channel& ch, component& comp, channel_context& ctx) {
     try {
       switch (f.type) {
       case frame_type::batch:
-        wire::decode_batch(f.payload, batch);
-        comp.on_batch(batch, ctx);
+        // Views straight into the frame: no event objects, no second conversion.
+        wire::decode_views(f.payload, events, fields);
+        run_plugin_views(comp, events.data(), events.size(), ctx);
         break;
       case frame_type::timer:
         comp.on_tick(ctx);

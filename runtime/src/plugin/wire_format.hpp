@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "phantomguard/runtime/event.hpp"
+#include "phantomguard/sdk/plugin.h"
 
 namespace pg::runtime::wire {
 
@@ -143,8 +144,9 @@ std::size_t encode_batch(const event_batch& batch, Keep&& keep, std::string& out
   return n;
 }
 
-/// Decodes an encoded batch into `out`, reusing its events' strings and field vectors so a
-/// steady stream of batches allocates nothing after warm-up. Throws protocol_error.
-void decode_batch(std::string_view payload, event_batch& out);
+/// Decodes an encoded batch into C views whose strings point into `payload` (which must outlive
+/// them): `events` and `fields` are reused across batches. Throws protocol_error.
+void decode_views(std::string_view payload, std::vector<pg_event>& events,
+                  std::vector<pg_field>& fields);
 
 } // namespace pg::runtime::wire

@@ -2,7 +2,7 @@
 // isolated in a sandboxed child host, same run, same batches of 256 process events. The
 // isolated figure includes encoding, the socketpair, decoding in the child and the findings
 // coming back; stop() (drain) waits for every batch in flight, so nothing is left uncounted.
-//   bench_isolation [batches=4000] [rounds=3] [max_outstanding=4]
+//   bench_isolation [batches=4000] [rounds=3] [max_outstanding=1]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -80,7 +80,7 @@ double run(const component_type& t, toml::table settings, const std::vector<batc
 int main(int argc, char** argv) {
   const std::size_t nbatches = argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 4000;
   const int rounds = argc > 2 ? std::atoi(argv[2]) : 3;
-  const std::int64_t outstanding = argc > 3 ? std::atoll(argv[3]) : 4;
+  const std::int64_t outstanding = argc > 3 ? std::atoll(argv[3]) : 1;
   if (std::getenv("PHANTOMGUARD_PLUGIN_HOST") == nullptr)
     ::setenv("PHANTOMGUARD_PLUGIN_HOST", PG_ISOLATION_HOST, 1);
   registry reg;
