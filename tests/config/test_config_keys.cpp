@@ -217,7 +217,7 @@ extra = 1
            "t.toml:11:16: 'paths' in [analyzers.c] must be a list of strings; element 2 is an "
            "integer",
            "t.toml:12:13: 'threshold' in [analyzers.c] must be a number, not a boolean",
-           "t.toml:13:9: 'extra' in [analyzers.c] must be a table, not an integer",
+           "t.toml:13:9: 'extra' in [analyzers.c] must be a table or an array of tables, not an integer",
        });
   }
   THEN("a section or component that is not a table") {
