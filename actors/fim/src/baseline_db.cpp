@@ -1,14 +1,14 @@
 #include "phantomguard/actors/fim/baseline_db.hpp"
 
-#include "sqlite_handle.hpp"
+#include "phantomguard/actors/storage/sqlite_handle.hpp"
 
 namespace pg::actors::fim {
 
-using detail::sqlite_error;
-using detail::statement;
+using storage::sqlite_error;
+using storage::statement;
 
 struct baseline_db::impl {
-  detail::database db;
+  storage::database db;
   statement find_stmt;
   statement put_stmt;
   statement erase_stmt;

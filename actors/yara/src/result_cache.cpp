@@ -1,13 +1,13 @@
 #include "phantomguard/actors/yara/result_cache.hpp"
 
-#include "sqlite_handle.hpp"
+#include "phantomguard/actors/storage/sqlite_handle.hpp"
 
 namespace pg::actors::yara {
 
 struct result_cache::impl {
-  detail::database db;
-  detail::statement find_stmt;
-  detail::statement put_stmt;
+  storage::database db;
+  storage::statement find_stmt;
+  storage::statement put_stmt;
   bool in_txn = false;
 
   explicit impl(const std::string& path) : db(path, true) {
@@ -28,7 +28,7 @@ template <class F>
 auto guarded(F&& f) {
   try {
     return f();
-  } catch (const detail::sqlite_error& e) {
+  } catch (const storage::sqlite_error& e) {
     throw cache_error(e.what());
   }
 }

@@ -1,6 +1,6 @@
-#include "sqlite_handle.hpp"
+#include "phantomguard/actors/storage/sqlite_handle.hpp"
 
-namespace pg::actors::fim::detail {
+namespace pg::actors::storage {
 
 namespace {
 
@@ -138,4 +138,4 @@ void transaction::commit() {
   done_ = true;
 }
 
-} // namespace pg::actors::fim::detail
+} // namespace pg::actors::storage

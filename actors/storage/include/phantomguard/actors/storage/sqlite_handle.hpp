@@ -1,6 +1,6 @@
 // sqlite_handle.hpp — move-only RAII around sqlite3* and sqlite3_stmt*, plus a transaction guard.
-// Private to the fim family (families link only pg_core and their own libraries, so the yara
-// family carries its own copy rather than a shared grab-bag).
+// Shared by the families that keep state under the engine's state directory (fim baseline, yara
+// result cache).
 #pragma once
 
 #include <cstdint>
@@ -10,7 +10,7 @@
 
 #include <sqlite3.h>
 
-namespace pg::actors::fim::detail {
+namespace pg::actors::storage {
 
 /// Thrown for any SQLite failure; the message names the database file and SQLite's reason.
 class sqlite_error : public std::runtime_error {
@@ -85,4 +85,4 @@ private:
   bool done_ = false;
 };
 
-} // namespace pg::actors::fim::detail
+} // namespace pg::actors::storage
