@@ -1,6 +1,8 @@
 # PhantomGuard — the two set-up commands are `make run` and `make test` (see README.md).
 BUILD_DIR ?= build
-BUILD_TYPE ?= RelWithDebInfo
+# Optimised without debug info: the build is about a third faster and the test binaries far
+# smaller (set BUILD_TYPE=RelWithDebInfo for a debuggable build).
+BUILD_TYPE ?= Release
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?= -DPG_WERROR=ON
 # ccache keys on paths relative to the checkout, so a fresh clone (CI) reuses earlier compiles.
@@ -16,7 +18,7 @@ deps:
 	@scripts/install-deps
 
 configure: deps
-	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS) >/dev/null
+	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" $(CMAKE_FLAGS) >/dev/null
 
 build: configure
 	@cmake --build $(BUILD_DIR) -j $(JOBS)
