@@ -29,11 +29,13 @@ const registry& plugin_registry() {
   return reg;
 }
 
-std::unique_ptr<component> make(const std::string& name, toml::table settings) {
+std::unique_ptr<component> make(const std::string& name, toml::table settings,
+                                quota_settings quota = {}) {
   pg::test::use_test_plugin_host();
   const component_type* t = plugin_registry().find(component_kind::detector, "plugin");
   REQUIRE(t != nullptr);
-  return t->factory(component_init{name, component_settings(std::move(settings)), "/tmp"});
+  return t->factory(
+      component_init{name, component_settings(std::move(settings)), "/tmp", std::move(quota)});
 }
 
 /// `n` process events, pids from `first`; every tenth a miner.
@@ -147,6 +149,20 @@ TEST_CASE("a plugin that allocates without bound hits RLIMIT_AS", "[isolation]")
                          "above the host's mappings): plugin \"org.phantomguard.test.hostile\" "
                          "detector \"glutton\": on_batch failed (code 5): out of memory in "
                          "on_batch; killed");
+}
+
+TEST_CASE("the detector's quota sets the child's address-space limit", "[isolation]") {
+  // No sandbox table: memory_mb comes from `quota = { memory_mb = 64 }` alone.
+  quota_settings quota;
+  quota.memory_mb = 64;
+  auto c = make("glutton", isolated(hostile_path(), "glutton"), quota);
+  pg::test::test_context ctx;
+  c->start(ctx);
+  const auto err = error_of([&] {
+    c->on_batch(*processes(1, 4), ctx);
+    c->stop(ctx);
+  });
+  CHECK(err.find("(isolated) exceeded its memory limit (RLIMIT_AS 64 MiB") != std::string::npos);
 }
 
 TEST_CASE("a plugin cannot open a socket or run a program", "[isolation]") {

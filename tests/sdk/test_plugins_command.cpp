@@ -72,7 +72,7 @@ SCENARIO("the factory of type plugin refuses a bad plugin with engine.plugin_ref
   register_plugin_support(reg);
   toml::table settings;
   settings.insert("plugin", fixture("fixture_abi2.so"));
-  component_init init{"det", component_settings(settings), "/tmp"};
+  component_init init{"det", component_settings(settings), "/tmp", {}};
   try {
     reg.find(component_kind::detector, "plugin")->factory(init);
     FAIL("refused plugin was created");
@@ -88,7 +88,7 @@ SCENARIO("the factory of type plugin refuses a bad plugin with engine.plugin_ref
   cfg.insert("label", "from-toml");
   settings.insert("config", cfg);
   auto c = reg.find(component_kind::detector, "plugin")
-               ->factory(component_init{"det", component_settings(settings), "/tmp"});
+               ->factory(component_init{"det", component_settings(settings), "/tmp", {}});
   CHECK(c != nullptr);
 }
 

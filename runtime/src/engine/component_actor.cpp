@@ -526,7 +526,8 @@ caf::behavior component_actor::make_behavior() {
   // Create the component here, on the actor's own thread: a slow or throwing factory hurts
   // only this component.
   bool ok = run_hook(hook_kind::factory, -1, [&] {
-    component_init init{spec_.decl->name, spec_.decl->settings, spec_.engine->state_dir};
+    component_init init{spec_.decl->name, spec_.decl->settings, spec_.engine->state_dir,
+                        spec_.decl->quota};
     component_ = spec_.factory(init);
     if (!component_)
       throw std::runtime_error("factory returned no component");

@@ -33,12 +33,18 @@ option_spec opt(std::string key, option_type type, std::string default_text,
   return o;
 }
 
-isolation_settings read_isolation(const component_settings& s) {
+// The child's limits: the detector's `quota` first (memory_mb becomes RLIMIT_AS, handler_timeout
+// the per-call deadline), then the `sandbox` table, which overrides it key by key.
+isolation_settings read_isolation(const component_settings& s, const quota_settings& quota) {
   isolation_settings out;
+  auto ms = [](duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d); };
+  if (quota.memory_mb)
+    out.memory_mb = *quota.memory_mb;
+  if (quota.handler_timeout)
+    out.call_timeout = ms(*quota.handler_timeout);
   const toml::table* t = s.table()["sandbox"].as_table();
   if (t == nullptr)
     return out;
-  auto ms = [](duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d); };
   if (auto v = (*t)["memory_mb"].value<std::int64_t>(); v && *v >= 0)
     out.memory_mb = static_cast<std::uint64_t>(*v);
   if (auto v = (*t)["cpu_seconds"].value<std::int64_t>(); v && *v >= 0)
@@ -109,7 +115,7 @@ void register_plugin_support(registry& reg) {
     if (const toml::table* c = s.table()["config"].as_table())
       req.config = *c;
     if (req.isolation == "process")
-      return make_isolated_plugin_component(req, read_isolation(s), init.name);
+      return make_isolated_plugin_component(req, read_isolation(s, init.quota), init.name);
     return make_plugin_component(req);
   };
   reg.add(std::move(t));

@@ -62,7 +62,7 @@ std::vector<batch_ptr> make_batches(std::size_t count) {
 
 double run(const component_type& t, toml::table settings, const std::vector<batch_ptr>& batches,
            std::size_t* findings) {
-  auto c = t.factory(component_init{"miner", component_settings(std::move(settings)), "/tmp"});
+  auto c = t.factory(component_init{"miner", component_settings(std::move(settings)), "/tmp", {}});
   null_context ctx;
   c->start(ctx);
   const auto t0 = std::chrono::steady_clock::now();

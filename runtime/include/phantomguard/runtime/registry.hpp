@@ -8,17 +8,21 @@
 #include <vector>
 
 #include "phantomguard/runtime/component.hpp"
+#include "phantomguard/runtime/config.hpp"
 #include "phantomguard/runtime/options.hpp"
 
 namespace pg::runtime {
 
 /// What the factory receives: the instance's name, its validated settings, and where the engine
 /// keeps state (SQLite databases, caches): `<engine.state_dir>`; a component stores its files under
-/// `<state_dir>/<name>/`, creating the folder when it needs it.
+/// `<state_dir>/<name>/`, creating the folder when it needs it. `quota` is the component's
+/// declared quota: the engine enforces it; a factory may also apply it where it owns the
+/// resource itself (an isolated plugin's child gets RLIMIT_AS from memory_mb).
 struct component_init {
   std::string name;
   component_settings settings;
   std::string state_dir;
+  quota_settings quota;
 };
 
 using component_factory = std::function<std::unique_ptr<component>(const component_init&)>;
