@@ -22,7 +22,7 @@ struct component_init {
   std::string name;
   component_settings settings;
   std::string state_dir;
-  quota_settings quota;
+  quota_settings quota{};
 };
 
 using component_factory = std::function<std::unique_ptr<component>(const component_init&)>;
