@@ -127,6 +127,31 @@ inline bool copy_executable(const std::string& from, const std::string& to) {
   return ok;
 }
 
+/// True when `path` lies in one of the temporary directories process.exe_in_temp watches.
+inline bool in_temp_dir(const std::string& path) {
+  for (const char* t : {"/tmp/", "/var/tmp/", "/dev/shm/"})
+    if (path.rfind(t, 0) == 0)
+      return true;
+  return false;
+}
+
+/// A writable parent directory outside the temporary directories: the build tree, unless the
+/// checkout itself lives under /tmp (a CI clone may), then a folder under /var/lib (as root) or
+/// the user's home.
+inline std::string non_temp_parent(const std::string& build_dir) {
+  if (!in_temp_dir(build_dir + "/"))
+    return build_dir;
+  if (::geteuid() == 0) {
+    const std::string dir = "/var/lib/phantomguard-tests";
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (std::filesystem::is_directory(dir, ec))
+      return dir;
+  }
+  const char* home = std::getenv("HOME");
+  return home != nullptr ? home : build_dir;
+}
+
 /// A fresh directory under `parent`, removed (with its plain files) in the destructor.
 class temp_dir {
 public:
