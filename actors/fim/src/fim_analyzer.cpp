@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <system_error>
 
+#include "phantomguard/runtime/memory_account.hpp"
 #include "phantomguard/runtime/refusal.hpp"
 
 namespace pg::actors::fim {
@@ -12,23 +13,11 @@ namespace {
 
 // Reports to the engine's memory quota what a tick holds outside memory(): one segment of
 // records (about 512 bytes each) and a 256 KiB read buffer per hashing thread. Given back when
-// the tick ends, however it ends.
-class accounted {
-public:
-  accounted(runtime::context& ctx, const scan_options& o)
-      : ctx_(ctx), bytes_(static_cast<std::int64_t>(
-                       std::min<std::uint64_t>(o.segment_size * 512ull, o.max_memory) +
-                       (static_cast<std::uint64_t>(o.workers) << 18))) {
-    ctx_.account_memory(bytes_);
-  }
-  accounted(const accounted&) = delete;
-  accounted& operator=(const accounted&) = delete;
-  ~accounted() { ctx_.account_memory(-bytes_); }
-
-private:
-  runtime::context& ctx_;
-  std::int64_t bytes_;
-};
+// the tick ends (scoped_memory_account), however it ends.
+std::int64_t tick_memory(const scan_options& o) {
+  return static_cast<std::int64_t>(std::min<std::uint64_t>(o.segment_size * 512ull, o.max_memory) +
+                                   (static_cast<std::uint64_t>(o.workers) << 18));
+}
 
 } // namespace
 
@@ -84,7 +73,7 @@ void fim_analyzer::start(runtime::context& ctx) {
 void fim_analyzer::on_tick(runtime::context& ctx) {
   if (!db_)
     return;
-  accounted memory(ctx, settings_.scan);
+  runtime::scoped_memory_account memory(ctx, tick_memory(settings_.scan));
   auto emit = [&ctx](runtime::finding f) { ctx.emit_finding(std::move(f)); };
   bool need_full = !settings_.realtime || !last_full_ || scanner_->active() ||
                    ctx.now() - *last_full_ >= settings_.full_scan_interval;

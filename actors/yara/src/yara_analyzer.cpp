@@ -6,6 +6,7 @@
 
 #include "phantomguard/actors/host/file_read.hpp"
 #include "phantomguard/actors/host/proc_stat.hpp"
+#include "phantomguard/runtime/memory_account.hpp"
 #include "phantomguard/runtime/refusal.hpp"
 
 namespace pg::actors::yara {
@@ -15,22 +16,10 @@ namespace {
 // Reports to the engine's memory quota what a tick holds outside memory(): a segment's
 // bookkeeping and, per scanner thread, libyara's scan context and match buffers (about 1 MiB;
 // files themselves are mapped, not copied). Given back when the tick ends, however it ends.
-class accounted {
-public:
-  accounted(runtime::context& ctx, const target_options& o)
-      : ctx_(ctx), bytes_(static_cast<std::int64_t>(
-                       std::min<std::uint64_t>(o.segment_size * 2048ull, o.max_memory) +
-                       (static_cast<std::uint64_t>(o.workers) << 20))) {
-    ctx_.account_memory(bytes_);
-  }
-  accounted(const accounted&) = delete;
-  accounted& operator=(const accounted&) = delete;
-  ~accounted() { ctx_.account_memory(-bytes_); }
-
-private:
-  runtime::context& ctx_;
-  std::int64_t bytes_;
-};
+std::int64_t tick_memory(const target_options& o) {
+  return static_cast<std::int64_t>(std::min<std::uint64_t>(o.segment_size * 2048ull, o.max_memory) +
+                                   (static_cast<std::uint64_t>(o.workers) << 20));
+}
 
 } // namespace
 
@@ -98,7 +87,7 @@ void yara_analyzer::start(runtime::context& ctx) {
 void yara_analyzer::on_tick(runtime::context& ctx) {
   if (!scanner_)
     return;
-  accounted memory(ctx, settings_.targets);
+  runtime::scoped_memory_account memory(ctx, tick_memory(settings_.targets));
   auto emit = [&ctx](runtime::finding f) { ctx.emit_finding(std::move(f)); };
   if (!scanner_->active()) {
     if (ruleset_hash(settings_.rules) != scanner_->rules().hash)
