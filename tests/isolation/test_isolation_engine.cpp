@@ -12,63 +12,15 @@
 #include "phantomguard/runtime/engine.hpp"
 #include "phantomguard/runtime/plugin_host.hpp"
 #include "phantomguard/runtime/registry.hpp"
+#include "plugin_pipeline.hpp"
 
 using namespace pg::runtime;
+using pg::test::decl;
 using pg::test::hostile_path;
 using pg::test::isolated;
 using pg::test::miner_path;
 
 namespace {
-
-class process_feed final : public component {
-public:
-  explicit process_feed(const component_init& init)
-      : per_tick_(init.settings.get_int("per_tick", 10)) {}
-  void on_tick(context& ctx) override {
-    for (std::int64_t i = 0; i < per_tick_; ++i, ++pid_) {
-      event e;
-      e.kind = "process";
-      e.time = ctx.now();
-      e.source = ctx.name();
-      const bool miner = pid_ % 10 == 0;
-      e.set("pid", pid_).set("ppid", std::int64_t{1}).set("uid", std::int64_t{0});
-      e.set("comm", std::string(miner ? "xmrig" : "bash"));
-      e.set("exe", std::string(miner ? "/tmp/xmrig" : "/usr/bin/bash"));
-      e.set("cmdline", std::string(miner ? "xmrig -o stratum+tcp://198.51.100.1:3333" : "-bash"));
-      ctx.emit(std::move(e));
-    }
-  }
-
-private:
-  std::int64_t per_tick_;
-  std::int64_t pid_ = 100;
-};
-
-registry& test_registry() {
-  static registry reg = [] {
-    registry r;
-    register_plugin_support(r);
-    component_type t;
-    t.name = "process_feed";
-    t.kind = component_kind::source;
-    t.produces = {"process"};
-    t.factory = [](const component_init& i) { return std::make_unique<process_feed>(i); };
-    r.add(std::move(t));
-    return r;
-  }();
-  return reg;
-}
-
-component_decl decl(std::string name, component_kind kind, std::string type,
-                    std::vector<std::string> inputs, toml::table settings) {
-  component_decl d;
-  d.name = std::move(name);
-  d.kind = kind;
-  d.type = std::move(type);
-  d.inputs = std::move(inputs);
-  d.settings = component_settings(std::move(settings));
-  return d;
-}
 
 pipeline_config base_config() {
   pg::test::use_test_plugin_host();
@@ -156,7 +108,7 @@ std::vector<finding> run_until_disabled(const std::string& name, toml::table con
   cfg.components.push_back(
       decl("miner", component_kind::detector, "plugin", {"feed"}, isolated(miner_path(), "")));
   finding_log log;
-  engine eng(cfg, test_registry());
+  engine eng(cfg, pg::test::plugin_test_registry());
   {
     running_engine run(eng, log.options());
     eventually([&] { return !with_rule(log.snapshot(), "engine.component_disabled").empty(); },
@@ -228,7 +180,7 @@ SCENARIO("a scan finds the same with the cryptominer isolated and in-process", "
         decl("miner", component_kind::detector, "plugin", {"feed"},
              isolate ? isolated(miner_path(), "", {}, toml::table{{"max_outstanding", 4}})
                      : toml::table{{"plugin", miner_path()}}));
-    engine eng(cfg, test_registry());
+    engine eng(cfg, pg::test::plugin_test_registry());
     scan_options opts;
     opts.timeout = std::chrono::seconds(30);
     auto report = eng.scan(opts);

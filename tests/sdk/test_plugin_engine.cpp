@@ -11,63 +11,14 @@
 #include "phantomguard/runtime/engine.hpp"
 #include "phantomguard/runtime/plugin_host.hpp"
 #include "phantomguard/runtime/registry.hpp"
+#include "plugin_pipeline.hpp"
 #include "scratch_dir.hpp"
 
 using namespace pg::runtime;
+using pg::test::decl;
 using pg::test::fixture;
 
 namespace {
-
-/// A source of procfs-like process events: `per_tick` per tick, one of them a miner.
-class process_feed final : public component {
-public:
-  explicit process_feed(const component_init& init)
-      : per_tick_(init.settings.get_int("per_tick", 10)) {}
-  void on_tick(context& ctx) override {
-    for (std::int64_t i = 0; i < per_tick_; ++i, ++pid_) {
-      event e;
-      e.kind = "process";
-      e.time = ctx.now();
-      e.source = ctx.name();
-      const bool miner = pid_ % 10 == 0;
-      e.set("pid", pid_).set("ppid", std::int64_t{1}).set("uid", std::int64_t{0});
-      e.set("comm", std::string(miner ? "xmrig" : "bash"));
-      e.set("exe", std::string(miner ? "/tmp/xmrig" : "/usr/bin/bash"));
-      e.set("cmdline", std::string(miner ? "xmrig -o stratum+tcp://198.51.100.1:3333" : "-bash"));
-      ctx.emit(std::move(e));
-    }
-  }
-
-private:
-  std::int64_t per_tick_;
-  std::int64_t pid_ = 100;
-};
-
-registry& test_registry() {
-  static registry reg = [] {
-    registry r;
-    register_plugin_support(r);
-    component_type t;
-    t.name = "process_feed";
-    t.kind = component_kind::source;
-    t.produces = {"process"};
-    t.factory = [](const component_init& i) { return std::make_unique<process_feed>(i); };
-    r.add(std::move(t));
-    return r;
-  }();
-  return reg;
-}
-
-component_decl decl(std::string name, component_kind kind, std::string type,
-                    std::vector<std::string> inputs, toml::table settings) {
-  component_decl d;
-  d.name = std::move(name);
-  d.kind = kind;
-  d.type = std::move(type);
-  d.inputs = std::move(inputs);
-  d.settings = component_settings(std::move(settings));
-  return d;
-}
 
 component_decl plugin_decl(std::string name, const std::string& path, std::string detector = {},
                            toml::table config = {}) {
@@ -162,7 +113,7 @@ SCENARIO("a scan with a good plugin and a refused one", "[sdk][engine]") {
     cfg.components.push_back(plugin_decl("miner", miner_path()));
     cfg.components.push_back(plugin_decl("broken", fixture("fixture_abi2.so")));
     WHEN("the engine scans") {
-      engine eng(cfg, test_registry());
+      engine eng(cfg, pg::test::plugin_test_registry());
       scan_options opts;
       opts.timeout = std::chrono::seconds(30);
       scan_report report = eng.scan(opts);
@@ -203,7 +154,7 @@ SCENARIO("a plugin that fails every Nth batch is supervised like a built-in", "[
   cfg.components.push_back(flaky);
   cfg.components.push_back(plugin_decl("miner", miner_path()));
   finding_log log;
-  engine eng(cfg, test_registry());
+  engine eng(cfg, pg::test::plugin_test_registry());
   {
     running_engine run(eng, log.options());
     REQUIRE(
@@ -246,7 +197,7 @@ SCENARIO("plugins are held to their CPU and memory quotas", "[sdk][engine][quota
     d.mailbox.policy = overflow_policy::drop_newest;
     cfg.components.push_back(d);
     finding_log log;
-    engine eng(cfg, test_registry());
+    engine eng(cfg, pg::test::plugin_test_registry());
     running_engine run(eng, log.options());
     THEN("it is throttled, then its input is shed") {
       REQUIRE(eventually([&] { return log.rules_for("burner", "engine.quota_").size() >= 2; },
@@ -265,7 +216,7 @@ SCENARIO("plugins are held to their CPU and memory quotas", "[sdk][engine][quota
     d.restart.backoff = std::chrono::milliseconds(10);
     cfg.components.push_back(d);
     finding_log log;
-    engine eng(cfg, test_registry());
+    engine eng(cfg, pg::test::plugin_test_registry());
     running_engine run(eng, log.options());
     THEN("it climbs the whole ladder to disabled") {
       REQUIRE(eventually([&] { return log.rules_for("hoarder", "engine.quota_").size() >= 4; },
