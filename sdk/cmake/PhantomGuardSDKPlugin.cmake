@@ -10,6 +10,9 @@
 #   [ABI_MINOR <n>]                the ABI minor the plugin requires when it uses features newer
 #                                  than 1.0 and does not use the C++ wrapper (default 0)
 #   [INSTALL_DESTINATION <dir>]    also install the .so there
+#   [SIGN_KEY <pem>]               after each build, sign the .so with this ed25519 private key
+#                                  (writes <file>.so.sig; needs the openssl command; see
+#                                  docs/sdk.md, "Signing")
 #   [LIBS <targets...>])           extra libraries to link privately
 #
 # What it sets, and why:
@@ -23,7 +26,7 @@ include_guard(GLOBAL)
 
 function(phantomguard_add_plugin name)
   cmake_parse_arguments(ARG ""
-    "MANIFEST;OUTPUT_NAME;OUTPUT_DIRECTORY;ABI_MAJOR;ABI_MINOR;INSTALL_DESTINATION"
+    "MANIFEST;OUTPUT_NAME;OUTPUT_DIRECTORY;ABI_MAJOR;ABI_MINOR;INSTALL_DESTINATION;SIGN_KEY"
     "SOURCES;LIBS" ${ARGN})
   if(NOT ARG_SOURCES)
     message(FATAL_ERROR "phantomguard_add_plugin(${name}): SOURCES is required")
@@ -114,7 +117,24 @@ const pg_note_header* pg_sdk_embedded_manifest(void) { return &pg_note_.header; 
     set_target_properties(${name} PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${ARG_OUTPUT_DIRECTORY})
   endif()
   target_link_options(${name} PRIVATE -Wl,--no-undefined)
+  if(ARG_SIGN_KEY)
+    get_filename_component(_key "${ARG_SIGN_KEY}" ABSOLUTE BASE_DIR ${CMAKE_CURRENT_SOURCE_DIR})
+    if(NOT EXISTS "${_key}")
+      message(FATAL_ERROR "phantomguard_add_plugin(${name}): SIGN_KEY ${_key} not found; make "
+        "one with `phantomguard plugins keygen --out NAME` (or openssl genpkey -algorithm ed25519)")
+    endif()
+    add_custom_command(TARGET ${name} POST_BUILD
+      # The script ships beside this file, in the source tree and in the installed package.
+      COMMAND sh "${CMAKE_CURRENT_FUNCTION_LIST_DIR}/phantomguard-sign-plugin" "${_key}"
+        "$<TARGET_FILE:${name}>"
+      COMMENT "Signing $<TARGET_FILE_NAME:${name}> with ${_key}"
+      VERBATIM)
+  endif()
   if(ARG_INSTALL_DESTINATION)
     install(TARGETS ${name} LIBRARY DESTINATION ${ARG_INSTALL_DESTINATION} COMPONENT plugins)
+    if(ARG_SIGN_KEY)
+      install(FILES "$<TARGET_FILE:${name}>.sig" DESTINATION ${ARG_INSTALL_DESTINATION}
+        COMPONENT plugins)
+    endif()
   endif()
 endfunction()

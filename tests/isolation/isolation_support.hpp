@@ -11,6 +11,9 @@ namespace pg::test {
 inline std::string hostile_path() {
   return std::string(PG_ISOLATION_PLUGIN_DIR) + "/hostile.so";
 }
+inline std::string attacker_path() {
+  return std::string(PG_ISOLATION_PLUGIN_DIR) + "/attacker.so";
+}
 inline std::string miner_path() {
   return std::string(PG_PLUGIN_BUILD_DIR) + "/cryptominer.so";
 }

@@ -73,7 +73,8 @@ SCENARIO("a well-formed plugin passes every load-time check, in order", "[sdk][l
           CHECK(c.ok);
         }
         CHECK(names == std::vector<std::string>{"resolve", "file", "elf", "manifest", "abi",
-                                                "symbols", "version", "sha256", "detector",
+                                                "symbols", "version", "sha256", "signature",
+                                                "detector",
                                                 "config", "isolation"});
         REQUIRE(i.manifest.has_value());
         CHECK(i.manifest->id == fixture_id);
@@ -264,14 +265,48 @@ SCENARIO("plugins others could have replaced are refused", "[sdk][loader][permis
             "plugin \"" + fixture_id + "\" (" + path + ") refused: the directory " + dir.path() +
                 " is writable by group or others: expected mode without group/other write (e.g. "
                 "0755), found mode 0775; fix: chmod go-w " +
-                dir.path());
+                dir.path() +
+                " (every directory from / down to the plugin must not be writable by others, or "
+                "be sticky like /tmp)");
+    }
+  }
+  WHEN("a directory further up is world-writable") {
+    const std::string up = dir.path() + "/shared";
+    const std::string down = up + "/plugins";
+    ::mkdir(up.c_str(), 0755);
+    ::mkdir(down.c_str(), 0755);
+    ::chmod(up.c_str(), 0777);
+    const std::string path = dir.copy(fixture("fixture.so"), "shared/plugins/ok.so", 0644);
+    THEN("the ancestor is named in the refusal") {
+      CHECK(refusal_of(request_for(path)) ==
+            "plugin \"" + fixture_id + "\" (" + path + ") refused: the directory " + up +
+                " is writable by group or others: expected mode without group/other write (e.g. "
+                "0755), found mode 0777; fix: chmod go-w " +
+                up +
+                " (every directory from / down to the plugin must not be writable by others, or "
+                "be sticky like /tmp)");
+    }
+    AND_WHEN("it is sticky, like /tmp") {
+      ::chmod(up.c_str(), 01777);
+      THEN("nobody else can rename what is in it: the plugin passes") {
+        CHECK(inspect_plugin(request_for(path)).ok());
+      }
+    }
+  }
+  WHEN("a directory further up belongs to another user") {
+    // The suite runs as root (make test); chown fails otherwise and the test says so.
+    const std::string up = dir.path() + "/theirs";
+    ::mkdir(up.c_str(), 0755);
+    const std::string path = dir.copy(fixture("fixture.so"), "theirs/ok.so", 0644);
+    REQUIRE(::chown(up.c_str(), 65534, 65534) == 0);
+    THEN("the ancestor is named in the refusal") {
+      const std::string r = refusal_of(request_for(path));
+      CHECK(r.find("refused: the directory " + up + " has an untrusted owner") != std::string::npos);
+      CHECK(r.find("fix: chown root " + up) != std::string::npos);
     }
   }
   WHEN("the file belongs to another user") {
-    if (::geteuid() != 0) {
-      WARN("not root: cannot chown the fixture to another user");
-      return;
-    }
+    // The suite runs as root (make test); chown fails otherwise and the test says so.
     const std::string path = dir.copy(fixture("fixture.so"), "theirs.so", 0644);
     REQUIRE(::chown(path.c_str(), 54321, 54321) == 0);
     THEN("the owner is refused") {

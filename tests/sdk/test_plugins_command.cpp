@@ -7,49 +7,14 @@
 #include "phantomguard/runtime/plugin_host.hpp"
 #include "phantomguard/runtime/refusal.hpp"
 #include "phantomguard/runtime/registry.hpp"
+#include "plugins_cli.hpp"
 #include "scratch_dir.hpp"
 
 using namespace pg::runtime;
 using pg::test::fixture;
 
-namespace {
-
-struct run_result {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-run_result run(std::vector<std::string> args) {
-  registry reg;
-  register_plugin_support(reg);
-  const command* cmd = reg.find_command("plugins");
-  REQUIRE(cmd != nullptr);
-  args.insert(args.begin(), "phantomguard plugins");
-  std::vector<char*> argv;
-  for (auto& a : args)
-    argv.push_back(a.data());
-  std::ostringstream out, err;
-  auto* old_out = std::cout.rdbuf(out.rdbuf());
-  auto* old_err = std::cerr.rdbuf(err.rdbuf());
-  run_result r;
-  r.code = cmd->run(static_cast<int>(argv.size()), argv.data());
-  std::cout.rdbuf(old_out);
-  std::cerr.rdbuf(old_err);
-  r.out = out.str();
-  r.err = err.str();
-  return r;
-}
-
-bool has_line(const std::string& text, const std::string& line) {
-  std::istringstream in(text);
-  for (std::string l; std::getline(in, l);)
-    if (l == line)
-      return true;
-  return false;
-}
-
-} // namespace
+using pg::test::has_line;
+using pg::test::run_plugins;
 
 SCENARIO("registering plugin support adds the detector type and the command", "[sdk][cli]") {
   registry reg;
@@ -93,7 +58,7 @@ SCENARIO("the factory of type plugin refuses a bad plugin with engine.plugin_ref
 }
 
 SCENARIO("plugins list shows every plugin of a directory", "[sdk][cli]") {
-  auto r = run({"list", "--plugin-dir", PG_SDK_FIXTURE_DIR});
+  auto r = run_plugins({"list", "--plugin-dir", PG_SDK_FIXTURE_DIR});
   CHECK(r.code == 0);
   CHECK(has_line(r.out, "org.phantomguard.test.fixture  1.4.2  abi 1.0  detectors: echo, throws, "
                         "rejects, flaky, mute, burner, hoarder  " +
@@ -107,7 +72,7 @@ SCENARIO("plugins list shows every plugin of a directory", "[sdk][cli]") {
 
 SCENARIO("plugins info prints the manifest without loading the plugin", "[sdk][cli]") {
   WHEN("the plugin is a valid one") {
-    auto r = run({"info", fixture("fixture.so")});
+    auto r = run_plugins({"info", fixture("fixture.so")});
     CHECK(r.code == 0);
     CHECK(has_line(r.out, "id:          org.phantomguard.test.fixture"));
     CHECK(has_line(r.out, "version:     1.4.2"));
@@ -119,19 +84,19 @@ SCENARIO("plugins info prints the manifest without loading the plugin", "[sdk][c
     CHECK(has_line(r.out, "    names (string list, default [\"a\",\"b\"]): a list"));
   }
   WHEN("the plugin is of another ABI major") {
-    auto r = run({"info", fixture("fixture_abi2.so")});
+    auto r = run_plugins({"info", fixture("fixture_abi2.so")});
     THEN("info still reads it: reading the note runs no code") {
       CHECK(r.code == 0);
       CHECK(has_line(r.out, "abi:         2.0 required (engine speaks 1.0)"));
     }
   }
   WHEN("the plugin is named by id") {
-    auto r = run({"info", "org.phantomguard.test.fixture", "--plugin-dir", PG_SDK_FIXTURE_DIR});
+    auto r = run_plugins({"info", "org.phantomguard.test.fixture", "--plugin-dir", PG_SDK_FIXTURE_DIR});
     THEN("the highest version in the directory is shown") {
       CHECK(r.code == 0);
       CHECK(has_line(r.out, "version:     2.1.0"));
     }
-    auto missing = run({"info", "org.example.none", "--plugin-dir", PG_SDK_FIXTURE_DIR});
+    auto missing = run_plugins({"info", "org.example.none", "--plugin-dir", PG_SDK_FIXTURE_DIR});
     CHECK(missing.code == 1);
     CHECK(missing.err ==
           "phantomguard plugins info: no plugin with id org.example.none in " PG_SDK_FIXTURE_DIR
@@ -140,7 +105,7 @@ SCENARIO("plugins info prints the manifest without loading the plugin", "[sdk][c
   WHEN("the file is not a plugin") {
     pg::test::scratch_dir dir;
     const std::string path = dir.write("x.so", "text");
-    auto r = run({"info", path});
+    auto r = run_plugins({"info", path});
     CHECK(r.code == 1);
     CHECK(r.err ==
           "phantomguard plugins info: " + path + ": not an ELF file (starts with \"text\")\n");
@@ -149,32 +114,32 @@ SCENARIO("plugins info prints the manifest without loading the plugin", "[sdk][c
 
 SCENARIO("plugins check runs every load-time check and exits 0 or 1", "[sdk][cli]") {
   WHEN("the plugin passes") {
-    auto r = run({"check", fixture("fixture.so"), "--version", ">=1"});
+    auto r = run_plugins({"check", fixture("fixture.so"), "--version", ">=1"});
     CHECK(r.code == 0);
     CHECK(has_line(r.out, "ok    abi: requires ABI 1.0, engine speaks 1.0"));
     CHECK(has_line(r.out, "ok    version: 1.4.2 satisfies >=1"));
     CHECK(
-        has_line(r.out, "plugin org.phantomguard.test.fixture 1.4.2 passes every load-time check"));
+        has_line(r.out, "plugin org.phantomguard.test.fixture 1.4.2 passes every load-time check (unsigned)"));
   }
   WHEN("the plugin is checked by id") {
-    auto r = run({"check", "org.phantomguard.test.plain-c", "--plugin-dir", PG_SDK_FIXTURE_DIR});
+    auto r = run_plugins({"check", "org.phantomguard.test.plain-c", "--plugin-dir", PG_SDK_FIXTURE_DIR});
     CHECK(r.code == 0);
     CHECK(has_line(r.out, "ok    resolve: " + fixture("plain_c.so")));
   }
   WHEN("the plugin fails a check") {
-    auto r = run({"check", fixture("fixture_minor1.so")});
+    auto r = run_plugins({"check", fixture("fixture_minor1.so")});
     CHECK(r.code == 1);
     CHECK(r.out.find("FAIL  abi: plugin \"org.phantomguard.test.minor1\"") != std::string::npos);
     CHECK(has_line(r.out, "refused"));
   }
   WHEN("the pin is wrong") {
-    auto r = run({"check", fixture("fixture.so"), "--sha256", std::string(64, 'a')});
+    auto r = run_plugins({"check", fixture("fixture.so"), "--sha256", std::string(64, 'a')});
     CHECK(r.code == 1);
     CHECK(r.out.find("FAIL  sha256: ") != std::string::npos);
   }
   WHEN("the usage is wrong") {
-    CHECK(run({"check"}).code == 2);
-    CHECK(run({"frobnicate"}).code == 2);
-    CHECK(run({"list", "--bogus"}).code == 2);
+    CHECK(run_plugins({"check"}).code == 2);
+    CHECK(run_plugins({"frobnicate"}).code == 2);
+    CHECK(run_plugins({"list", "--bogus"}).code == 2);
   }
 }

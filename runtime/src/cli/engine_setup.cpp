@@ -13,6 +13,11 @@ void prepare_engine(const runtime::pipeline_config& cfg, const global_options& g
     runtime::set_plugin_dir(*global.plugin_dir);
   else if (cfg.engine.plugin_dir != runtime::engine_settings{}.plugin_dir)
     runtime::set_plugin_dir(cfg.engine.plugin_dir);
+  runtime::plugin_trust trust;
+  trust.signature = runtime::parse_signature_policy(cfg.engine.plugin_signature)
+                        .value_or(runtime::signature_policy::required); // validate refused others
+  trust.trust_dir = cfg.engine.plugin_trust_dir;
+  runtime::set_plugin_trust(std::move(trust));
 #else
   (void)cfg;
   (void)global;

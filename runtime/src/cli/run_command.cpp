@@ -40,6 +40,8 @@ void reload_from(const std::string& path, const global_options& global, engine& 
   }
   if (!global.log_level)
     set_log_level(next.config->engine.log_level);
+  // Plugin folder and trust apply to the components the reload starts.
+  prepare_engine(*next.config, global);
   auto problems = eng.reload(std::move(*next.config));
   if (!problems.empty()) {
     spdlog::error("reload refused by the engine; the running config is kept");

@@ -195,6 +195,11 @@ const std::vector<option_spec>& engine_specs() {
       spec("batch_size", option_type::integer, "256", "events per batch", 1.0, 1e6),
       spec("batch_delay", option_type::duration, "50ms", "partial batch flush delay", 0.0),
       spec("plugin_dir", option_type::string, "/usr/lib/phantomguard/plugins", "plugin folder"),
+      spec("plugin_signature", option_type::string, "if_present",
+           "whether plugins must be signed by a trusted key", {}, {},
+           {"off", "if_present", "required"}),
+      spec("plugin_trust_dir", option_type::string, "/etc/phantomguard/trusted-keys",
+           "folder of trusted ed25519 public keys (*.pub)"),
       spec("quota", option_type::table, "", "engine-wide quota"),
   };
   return s;
@@ -365,10 +370,25 @@ public:
       }
       return ok;
     }
-    case option_type::table:
+    case option_type::table: {
       // A table, or an array of tables (`rules = [{ path = "/etc" }, ...]`): components that take
       // a list of records accept both spellings.
-      return v.is_table() || v.is_array_of_tables() ? true : wrong_type();
+      if (!v.is_table() && !v.is_array_of_tables())
+        return wrong_type();
+      if (s.fields.empty())
+        return true;
+      const std::size_t before = count();
+      const std::string inner = "'" + s.key + "' of " + where;
+      if (const auto* t = v.as_table()) {
+        check_table(*t, s.fields, {}, inner, v.source());
+      } else {
+        std::size_t index = 0;
+        for (const auto& e : *v.as_array())
+          check_table(*e.as_table(), s.fields, {},
+                      "element " + std::to_string(++index) + " of " + inner, e.source());
+      }
+      return count() == before;
+    }
     }
     if (number) {
       const bool low = s.min && *number < *s.min;
@@ -541,6 +561,8 @@ engine_settings read_engine(checker& chk, const toml::node& node) {
   e.batch_size = read_int<std::uint64_t>(*t, "batch_size", e.batch_size);
   e.batch_delay = read_duration(*t, "batch_delay", e.batch_delay);
   e.plugin_dir = (*t)["plugin_dir"].value_or(e.plugin_dir);
+  e.plugin_signature = (*t)["plugin_signature"].value_or(e.plugin_signature);
+  e.plugin_trust_dir = (*t)["plugin_trust_dir"].value_or(e.plugin_trust_dir);
   if (const auto* q = t->get("quota"); q && q->is_table())
     e.quota = read_quota(chk, q, "[engine.quota]");
   return e;

@@ -30,14 +30,20 @@ std::optional<elf_image> elf_image::read(const std::string& path, std::string* e
       *error = "cannot open the file";
     return std::nullopt;
   }
-  elf_image img;
+  std::string bytes;
   // Size the buffer from the file, not from the cap: a 100 KiB plugin needs 100 KiB.
   in.seekg(0, std::ios::end);
   const auto size = static_cast<std::size_t>(std::max<std::streamoff>(0, in.tellg()));
   in.seekg(0, std::ios::beg);
-  img.bytes_.resize(std::min(size, max_bytes));
-  in.read(img.bytes_.data(), static_cast<std::streamsize>(img.bytes_.size()));
-  img.bytes_.resize(static_cast<std::size_t>(in.gcount()));
+  bytes.resize(std::min(size, max_bytes));
+  in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  bytes.resize(static_cast<std::size_t>(in.gcount()));
+  return parse(std::move(bytes), error);
+}
+
+std::optional<elf_image> elf_image::parse(std::string bytes, std::string* error) {
+  elf_image img;
+  img.bytes_ = std::move(bytes);
   if (img.bytes_.size() < 52 || img.bytes_.compare(0, 4,
                                                    "\x7f"
                                                    "ELF") != 0) {

@@ -20,6 +20,9 @@ public:
   static std::optional<elf_image> read(const std::string& path, std::string* error,
                                        std::size_t max_bytes = 256u << 20);
 
+  /// Parses bytes already read (the loader's one read of the plugin's descriptor).
+  static std::optional<elf_image> parse(std::string bytes, std::string* error);
+
   [[nodiscard]] bool is_64() const noexcept { return class_ == 2; }
   [[nodiscard]] bool little_endian() const noexcept { return data_ == 1; }
   [[nodiscard]] std::uint16_t type() const noexcept { return type_; }

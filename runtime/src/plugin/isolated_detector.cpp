@@ -28,8 +28,6 @@
 #include "phantomguard/runtime/refusal.hpp"
 #include "plugin/child_channel.hpp"
 
-extern char** environ;
-
 namespace pg::runtime {
 namespace {
 
@@ -249,8 +247,9 @@ private:
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     std::string a0 = binary, a1 = "plugin-host", a2 = "--channel", a3 = "3";
     char* argv[] = {a0.data(), a1.data(), a2.data(), a3.data(), nullptr};
+    char* no_environment[] = {nullptr}; // nothing of the engine's environment reaches the plugin
     pid_t pid = -1;
-    const int rc = ::posix_spawn(&pid, binary.c_str(), &fa, &attr, argv, environ);
+    const int rc = ::posix_spawn(&pid, binary.c_str(), &fa, &attr, argv, no_environment);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
     ::close(child_end);
@@ -269,7 +268,13 @@ private:
                      {"config", request.config},
                      {"memory_mb", static_cast<std::int64_t>(settings_.memory_mb)},
                      {"cpu_seconds", static_cast<std::int64_t>(settings_.cpu_seconds)},
-                     {"user", settings_.user}};
+                     {"user", settings_.user},
+                     {"signature", std::string(to_string(request.signature))},
+                     {"trust_dir", request.trust_dir}};
+    toml::array read_paths;
+    for (const auto& p : settings_.read_paths)
+      read_paths.push_back(p);
+    init.insert("read_paths", std::move(read_paths));
     std::ostringstream text;
     text << init;
     const auto deadline = clock_type::now() + settings_.start_timeout;
@@ -573,6 +578,12 @@ private:
     failure_ = "plugin " + label_ + " " + cause + " in " + hook;
     if (ctx_ != nullptr)
       ctx_->count("plugin_child_failures", 1);
+    // At load (its constructors, its entry point, creating the detector) the plugin will do it
+    // again on every start: it is refused, not restarted.
+    if (violation_ && hook == "start")
+      throw component_refused("engine.plugin_sandbox_violation",
+                              failure_ + " (while loading, before any event); the plugin was "
+                                         "not started and will not be restarted");
     throw std::runtime_error(failure_);
   }
 

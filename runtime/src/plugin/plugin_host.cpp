@@ -19,6 +19,10 @@ std::string& dir_value() {
   static std::string dir;
   return dir;
 }
+plugin_trust& trust_value() {
+  static plugin_trust trust;
+  return trust;
+}
 
 option_spec opt(std::string key, option_type type, std::string default_text,
                 std::string description, bool required = false,
@@ -30,6 +34,31 @@ option_spec opt(std::string key, option_type type, std::string default_text,
   o.description = std::move(description);
   o.required = required;
   o.choices = std::move(choices);
+  return o;
+}
+
+/// `sandbox = { ... }`: every key declared, so validate reports a misspelt one at its position.
+option_spec sandbox_option() {
+  option_spec o = opt("sandbox", option_type::table, "",
+                      "isolation = \"process\" only: the child's limits (see docs/isolation.md)");
+  o.fields = {
+      opt("memory_mb", option_type::integer, "256",
+          "address space the plugin may add (RLIMIT_AS); default: quota.memory_mb, else 256"),
+      opt("cpu_seconds", option_type::integer, "0", "RLIMIT_CPU over the child's life (0 = none)"),
+      opt("user", option_type::string, "nobody",
+          "the child's user when the engine runs as root (\"\" = stay)"),
+      opt("call_timeout", option_type::duration, "2s",
+          "deadline of every call; default: quota.handler_timeout, else 2s"),
+      opt("start_timeout", option_type::duration, "15s", "exec, checks, sandbox, load, ready"),
+      opt("max_outstanding", option_type::integer, "1", "batches in flight to the child"),
+      opt("read_paths", option_type::string_list, "[]",
+          "read-only paths besides the dynamic loader's (e.g. [\"/proc\"])"),
+      opt("host_binary", option_type::string, "", "the child host binary (tests)"),
+  };
+  o.fields[0].min = 0;
+  o.fields[1].min = 0;
+  o.fields[5].min = 1;
+  o.fields[5].max = 1024;
   return o;
 }
 
@@ -61,10 +90,24 @@ isolation_settings read_isolation(const component_settings& s, const quota_setti
     out.max_outstanding = static_cast<std::size_t>(*v);
   if (auto v = (*t)["host_binary"].value<std::string>())
     out.host_binary = *v;
+  if (const toml::array* paths = (*t)["read_paths"].as_array())
+    for (const auto& p : *paths)
+      if (auto v = p.value<std::string>())
+        out.read_paths.push_back(*v);
   return out;
 }
 
 } // namespace
+
+void set_plugin_trust(plugin_trust trust) {
+  std::lock_guard lock(dir_mutex);
+  trust_value() = std::move(trust);
+}
+
+plugin_trust current_plugin_trust() {
+  std::lock_guard lock(dir_mutex);
+  return trust_value();
+}
 
 void set_plugin_dir(std::string dir) {
   std::lock_guard lock(dir_mutex);
@@ -99,9 +142,7 @@ void register_plugin_support(registry& reg) {
       opt("config", option_type::table, "",
           "the detector's settings, checked against its manifest"),
       opt("plugin_dir", option_type::string, "", "overrides engine.plugin_dir for this detector"),
-      opt("sandbox", option_type::table, "",
-          "isolation = \"process\" only: memory_mb (256), cpu_seconds (0 = none), user "
-          "(\"nobody\"), call_timeout (\"2s\"), start_timeout (\"15s\"), max_outstanding (1)"),
+      sandbox_option(),
   };
   t.factory = [](const component_init& init) -> std::unique_ptr<component> {
     const component_settings& s = init.settings;
@@ -112,6 +153,9 @@ void register_plugin_support(registry& reg) {
     req.isolation = s.get_string("isolation", "in_process");
     req.detector = s.get_string("detector");
     req.plugin_dir = s.get_string("plugin_dir", plugin_dir());
+    const plugin_trust trust = current_plugin_trust();
+    req.signature = trust.signature;
+    req.trust_dir = trust.trust_dir;
     if (const toml::table* c = s.table()["config"].as_table())
       req.config = *c;
     if (req.isolation == "process")

@@ -13,7 +13,9 @@
 #include <memory_resource>
 #include <new>
 #include <string>
+#include <pwd.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 
 #include <toml++/toml.h>
 
@@ -81,6 +83,27 @@ private:
   std::string name_;
   std::string host_;
 };
+
+/// The sandbox user reopens the plugin through /proc/self/fd: it needs read permission on it.
+std::string sandbox_user_can_read(const plugin_file& file, const std::string& user,
+                                  const std::string& who) {
+  if (::geteuid() != 0 || user.empty())
+    return {};
+  const passwd* pw = ::getpwnam(user.c_str());
+  struct stat st {};
+  if (pw == nullptr || ::fstat(file.fd.get(), &st) != 0)
+    return {}; // the sandbox names a missing user itself
+  const bool readable = (st.st_mode & S_IROTH) != 0 || (st.st_uid == pw->pw_uid && (st.st_mode & S_IRUSR)) ||
+                        (st.st_gid == pw->pw_gid && (st.st_mode & S_IRGRP));
+  if (readable)
+    return {};
+  char mode[8];
+  std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+  return "plugin \"" + who + "\" (" + file.canonical +
+         ") refused: the sandbox user cannot read the file: expected a mode readable by " + user +
+         " (e.g. 0644), found mode " + mode + "; fix: chmod o+r " + file.canonical +
+         " (an isolated plugin is loaded after the drop to the sandbox user)";
+}
 
 void send_done(child_channel& ch, wire::call_status status, std::string_view message,
                std::string_view extra = {}) {
@@ -187,6 +210,9 @@ int run_plugin_host(int argc, char** argv) {
     req.detector = t["detector"].value_or(std::string());
     req.plugin_dir = t["plugin_dir"].value_or(std::string());
     req.isolation = "in_process"; // the checks' view: inside this process
+    req.signature = parse_signature_policy(t["signature"].value_or(std::string("if_present")))
+                        .value_or(signature_policy::required);
+    req.trust_dir = t["trust_dir"].value_or(std::string(default_plugin_trust_dir));
     if (const auto* c = t["config"].as_table())
       req.config = *c;
     sandbox_limits limits;
@@ -194,13 +220,27 @@ int run_plugin_host(int argc, char** argv) {
     limits.cpu_seconds = t["cpu_seconds"].value_or(std::int64_t{0});
     limits.user = t["user"].value_or(std::string("nobody"));
     limits.channel_fd = fd;
+    if (const auto* paths = t["read_paths"].as_array())
+      for (const auto& p : *paths)
+        if (auto v = p.value<std::string>())
+          limits.read_paths.push_back(*v);
     const std::string name = t["name"].value_or(std::string("plugin"));
 
     std::shared_ptr<loaded_plugin> plugin;
     std::unique_ptr<component> comp;
     try {
-      plugin = load_plugin(req); // the same checks as the engine ran, here again
-      apply_sandbox(limits);     // before any hook of the plugin runs
+      // Every check on one descriptor, then the whole sandbox, and only then the plugin's
+      // first instruction: its constructors run inside load_inspected's dlopen.
+      plugin_inspection insp = inspect_plugin(req);
+      if (!insp.ok())
+        throw component_refused("engine.plugin_refused", insp.refusal);
+      if (auto line = sandbox_user_can_read(*insp.file, limits.user, insp.manifest->id);
+          !line.empty())
+        throw component_refused("engine.plugin_refused", line);
+      limits.plugin_fd = insp.file->fd.get();
+      apply_sandbox(limits);
+      plugin = load_inspected(insp);
+      insp.file.reset(); // mapped now: the descriptor is no longer needed
       comp = make_plugin_detector(plugin, req.detector, req.config);
     } catch (const component_refused& e) {
       send_refused(ch, true, e.what());

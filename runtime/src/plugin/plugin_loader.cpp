@@ -3,6 +3,11 @@
 #include "phantomguard/runtime/plugin_loader.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <link.h>
+#include <sys/sysmacros.h>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -10,16 +15,24 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <boost/dll/shared_library.hpp>
 #include <openssl/evp.h>
 
 #include "phantomguard/runtime/refusal.hpp"
 #include "plugin/elf_image.hpp"
+#include "plugin/plugin_signature.hpp"
 
 namespace pg::runtime {
 
+/// The dlopen handle: dlclose'd when the last detector of the plugin lets go.
 struct loaded_plugin::library {
-  boost::dll::shared_library lib;
+  void* handle = nullptr;
+  library() = default;
+  library(const library&) = delete;
+  library& operator=(const library&) = delete;
+  ~library() {
+    if (handle != nullptr)
+      ::dlclose(handle);
+  }
 };
 
 namespace {
@@ -108,24 +121,10 @@ std::optional<note_contents> parse_note(std::string_view sec, std::string* error
   return std::nullopt;
 }
 
-std::optional<std::string> sha256_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return std::nullopt;
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1)
-    return std::nullopt;
-  char buf[1 << 15];
-  while (in) {
-    in.read(buf, sizeof buf);
-    if (in.gcount() > 0 &&
-        EVP_DigestUpdate(ctx.get(), buf, static_cast<std::size_t>(in.gcount())) != 1)
-      return std::nullopt;
-  }
+std::string sha256_hex(std::string_view bytes) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  if (EVP_DigestFinal_ex(ctx.get(), md, &len) != 1)
-    return std::nullopt;
+  EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr);
   std::string hex;
   for (unsigned i = 0; i < len; ++i) {
     hex += "0123456789abcdef"[md[i] >> 4];
@@ -241,16 +240,13 @@ std::string resolve_id(const plugin_request& request, std::string* refusal) {
   return {};
 }
 
-/// Ownership and permission rules for the file and the directory holding it: a plugin anyone
-/// else can replace is code anyone else can run inside the engine.
-std::string check_owner_mode(const std::string& who, const std::string& shown, const fs::path& p,
-                             bool is_dir) {
-  struct stat st {};
-  if (::stat(p.c_str(), &st) != 0)
-    return refusal_line(who, shown,
-                        std::string("cannot stat the ") + (is_dir ? "directory" : "file"),
-                        "a readable " + std::string(is_dir ? "directory" : "file"),
-                        std::strerror(errno), "check the path");
+/// Ownership and permission rules for one step of the walk from / to the plugin: a file or
+/// folder anyone else can replace is code anyone else can run inside the engine (sshd's
+/// StrictModes). A group- or world-writable folder passes only when it is sticky and owned by
+/// root or us (/tmp): there nobody else may rename or remove what we own, and what lies below
+/// must itself be ours.
+std::string check_owner_mode(const std::string& who, const std::string& shown, const struct stat& st,
+                             const std::string& p, bool is_dir) {
   const char* what = is_dir ? "directory" : "file";
   if (!is_dir && !S_ISREG(st.st_mode))
     return refusal_line(who, shown, "not a regular file", "a regular file",
@@ -258,17 +254,113 @@ std::string check_owner_mode(const std::string& who, const std::string& shown, c
                         "point `plugin` at the .so file");
   const uid_t me = ::geteuid();
   if (st.st_uid != 0 && st.st_uid != me)
-    return refusal_line(who, shown,
-                        std::string("the ") + what + " " + p.string() + " has an untrusted owner",
+    return refusal_line(who, shown, std::string("the ") + what + " " + p +
+                                        " has an untrusted owner",
                         me == 0 ? "owner root (uid 0)" : "owner root or " + user_name(me),
-                        "owner " + user_name(st.st_uid), "chown root " + p.string());
-  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+                        "owner " + user_name(st.st_uid),
+                        "chown root " + p +
+                            (is_dir ? " (every directory from / down to the plugin must be "
+                                      "owned by root or the engine's user)"
+                                    : ""));
+  const bool writable = (st.st_mode & (S_IWGRP | S_IWOTH)) != 0;
+  if (writable && !(is_dir && (st.st_mode & S_ISVTX) != 0))
     return refusal_line(
-        who, shown,
-        std::string("the ") + what + " " + p.string() + " is writable by group or others",
+        who, shown, std::string("the ") + what + " " + p + " is writable by group or others",
         std::string("mode without group/other write (e.g. ") + (is_dir ? "0755" : "0644") + ")",
-        "mode " + octal_mode(st.st_mode), "chmod go-w " + p.string());
+        "mode " + octal_mode(st.st_mode),
+        "chmod go-w " + p +
+            (is_dir ? " (every directory from / down to the plugin must not be writable by "
+                      "others, or be sticky like /tmp)"
+                    : ""));
   return {};
+}
+
+/// Reads all of `fd` (a regular file) up to `cap` bytes.
+bool read_all(int fd, std::string& out, std::size_t cap, std::string* error) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    *error = std::strerror(errno);
+    return false;
+  }
+  if (static_cast<std::uint64_t>(st.st_size) > cap) {
+    *error = "the file is larger than " + std::to_string(cap >> 20) + " MiB";
+    return false;
+  }
+  out.resize(static_cast<std::size_t>(st.st_size));
+  std::size_t got = 0;
+  while (got < out.size()) {
+    const ssize_t n = ::pread(fd, out.data() + got, out.size() - got, static_cast<off_t>(got));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      *error = std::strerror(errno);
+      return false;
+    }
+    if (n == 0)
+      break; // shrank meanwhile: the checks see what is there
+    got += static_cast<std::size_t>(n);
+  }
+  out.resize(got);
+  return true;
+}
+
+/// Walks `canonical` from / with O_NOFOLLOW, checking each directory; returns the descriptor of
+/// the last directory. An empty unique_fd with `*refusal` set when a step fails.
+unique_fd walk_directories(const std::string& who, const std::string& shown,
+                           const fs::path& canonical_dir, std::string* refusal) {
+  unique_fd dir(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  std::string so_far = "/";
+  auto check = [&](int fd) {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+      *refusal = refusal_line(who, shown, "cannot stat the directory " + so_far,
+                              "a readable directory", std::strerror(errno), "check the path");
+      return false;
+    }
+    *refusal = check_owner_mode(who, shown, st, so_far, true);
+    return refusal->empty();
+  };
+  if (!dir || !check(dir.get()))
+    return {};
+  for (const auto& part : canonical_dir.relative_path()) {
+    const std::string name = part.string();
+    if (name.empty() || name == ".")
+      continue;
+    so_far = (fs::path(so_far) / name).string();
+    unique_fd next(::openat(dir.get(), name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!next) {
+      *refusal = refusal_line(who, shown, "cannot open the directory " + so_far,
+                              "a directory (not a symbolic link)", std::strerror(errno),
+                              errno == ELOOP || errno == ENOTDIR
+                                  ? "the path changed while it was checked; check who can "
+                                    "write to " +
+                                        so_far
+                                  : "check the path");
+      return {};
+    }
+    if (!check(next.get()))
+      return {};
+    dir = std::move(next);
+  }
+  return dir;
+}
+
+/// The .sig beside the plugin, read through the plugin's directory; nullopt when absent.
+std::optional<std::string> read_sibling_signature(const std::string& canonical, std::string* error) {
+  const fs::path p(canonical);
+  const fs::path sig = p.parent_path() / (p.filename().string() + ".sig");
+  unique_fd fd(::open(sig.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
+  if (!fd) {
+    if (errno != ENOENT)
+      *error = "cannot read " + sig.string() + ": " + std::strerror(errno);
+    return std::nullopt;
+  }
+  std::string text;
+  if (!read_all(fd.get(), text, 4096, error)) {
+    *error = sig.string() + ": " + *error;
+    return std::nullopt;
+  }
+  return text;
 }
 
 std::string host_machine_text(const detail::elf_image& self) {
@@ -280,6 +372,126 @@ std::string host_machine_text(const detail::elf_image& self) {
 
 std::string host_abi_version() {
   return std::to_string(PG_ABI_MAJOR) + "." + std::to_string(PG_ABI_MINOR);
+}
+
+std::string_view to_string(signature_policy p) noexcept {
+  switch (p) {
+  case signature_policy::off:
+    return "off";
+  case signature_policy::required:
+    return "required";
+  case signature_policy::if_present:
+    break;
+  }
+  return "if_present";
+}
+
+std::optional<signature_policy> parse_signature_policy(std::string_view text) noexcept {
+  if (text == "off")
+    return signature_policy::off;
+  if (text == "if_present")
+    return signature_policy::if_present;
+  if (text == "required")
+    return signature_policy::required;
+  return std::nullopt;
+}
+
+std::shared_ptr<const plugin_file> open_plugin_file(const std::string& who, const std::string& path,
+                                                    std::string* refusal) {
+  std::error_code ec;
+  const fs::path canonical = fs::canonical(path, ec);
+  if (ec) {
+    *refusal = refusal_line(who, path, "cannot resolve the path", "a readable file", ec.message(),
+                            "check the path");
+    return nullptr;
+  }
+  unique_fd dir = walk_directories(who, path, canonical.parent_path(), refusal);
+  if (!dir)
+    return nullptr;
+  auto file = std::make_shared<plugin_file>();
+  file->canonical = canonical.string();
+  // O_NONBLOCK: a FIFO put in the plugin's place must not hang the engine in open().
+  file->fd.reset(::openat(dir.get(), canonical.filename().c_str(),
+                          O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+  if (!file->fd) {
+    *refusal = refusal_line(who, path, "cannot open the file", "a readable regular file",
+                            std::strerror(errno),
+                            errno == ELOOP ? "the path changed while it was checked; check who "
+                                             "can write to " +
+                                                 canonical.parent_path().string()
+                                           : "check the path and its permissions");
+    return nullptr;
+  }
+  struct stat st {};
+  if (::fstat(file->fd.get(), &st) != 0) {
+    *refusal = refusal_line(who, path, "cannot stat the file", "a readable file",
+                            std::strerror(errno), "check the path");
+    return nullptr;
+  }
+  if (auto line = check_owner_mode(who, path, st, file->canonical, false); !line.empty()) {
+    *refusal = std::move(line);
+    return nullptr;
+  }
+  std::string err;
+  if (!read_all(file->fd.get(), file->bytes, 256u << 20, &err)) {
+    *refusal = refusal_line(who, path, "cannot read the file", "a readable file", err,
+                            "check the file");
+    return nullptr;
+  }
+  return file;
+}
+
+signature_status check_plugin_signature(const plugin_file& file, const std::string& trust_dir) {
+  using st = signature_status::state;
+  signature_status out;
+  std::string err;
+  const auto text = read_sibling_signature(file.canonical, &err);
+  if (!text) {
+    out.status = err.empty() ? st::unsigned_file : st::malformed;
+    out.detail = err.empty() ? "no " + file.canonical + ".sig" : err;
+    return out;
+  }
+  auto sig = detail::parse_signature(*text, &err);
+  if (!sig) {
+    out.status = st::malformed;
+    out.detail = err;
+    return out;
+  }
+  out.key_id = sig->key_id;
+  // The trust directory is code-equivalent: whoever can add a key there can sign plugins.
+  std::string refusal;
+  std::error_code ec;
+  const fs::path trust = fs::weakly_canonical(trust_dir, ec);
+  if (!walk_directories("trust", trust_dir, trust, &refusal) && fs::exists(trust, ec)) {
+    out.status = st::no_trust;
+    const auto pos = refusal.find("refused: ");
+    out.detail = pos == std::string::npos ? refusal : refusal.substr(pos + 9);
+    return out;
+  }
+  auto keys = detail::load_trusted_keys(trust_dir, &err);
+  if (!keys) {
+    out.status = st::no_trust;
+    out.detail = err;
+    return out;
+  }
+  std::vector<std::string> ids;
+  for (const auto& k : *keys) {
+    ids.push_back(k.key_id);
+    if (k.key_id != sig->key_id)
+      continue;
+    if (detail::verify_signature(file.bytes, *sig, k)) {
+      out.status = st::valid;
+      out.detail = "signed by key " + k.key_id + " (" + k.path + ")";
+    } else {
+      out.status = st::invalid;
+      out.detail = "a signature that does not verify with " + k.path;
+    }
+    return out;
+  }
+  out.status = st::untrusted;
+  out.detail = "key " + sig->key_id + (ids.empty() ? ", and no keys are trusted in " + trust_dir
+                                                   : ", trusted are " + join(ids));
+  return out;
 }
 
 std::optional<plugin_manifest> read_plugin_manifest(const std::string& path, std::string* error) {
@@ -350,21 +562,16 @@ plugin_inspection inspect_plugin(const plugin_request& request) {
   if (auto peek = read_plugin_manifest(r.path, nullptr))
     who = peek->id;
 
-  // 2. Who could have written it?
-  std::error_code ec;
-  const fs::path canonical = fs::canonical(r.path, ec);
-  if (ec)
-    return fail("file", refusal_line(who, r.path, "cannot resolve the path", "a readable file",
-                                     ec.message(), "check the path"));
-  if (auto line = check_owner_mode(who, r.path, canonical, false); !line.empty())
-    return fail("file", line);
-  if (auto line = check_owner_mode(who, r.path, canonical.parent_path(), true); !line.empty())
-    return fail("file", line);
-  pass("file", "owner and mode of " + canonical.string() + " and its directory are safe");
+  // 2. Who could have written it? One open, through checked directories; the rest reads it.
+  std::string refusal;
+  auto file = open_plugin_file(who, r.path, &refusal);
+  if (!file)
+    return fail("file", refusal);
+  pass("file", "owner and mode of " + file->canonical + " and every directory above it are safe");
 
   // 3. Is it a shared object for this machine?
   std::string err;
-  auto img = detail::elf_image::read(canonical.string(), &err);
+  auto img = detail::elf_image::parse(file->bytes, &err);
   if (!img)
     return fail("elf", refusal_line(who, r.path, "not an ELF shared object", "an ELF .so", err,
                                     "point `plugin` at the .so built by phantomguard_add_plugin"));
@@ -469,10 +676,8 @@ plugin_inspection inspect_plugin(const plugin_request& request) {
       return fail("sha256", refusal_line(who, r.path, "malformed sha256 pin", "64 hex digits",
                                          quote_text(request.sha256),
                                          "set `sha256` to the output of sha256sum " + r.path));
-    auto actual = sha256_file(canonical.string());
-    if (!actual)
-      return fail("sha256", refusal_line(who, r.path, "cannot hash the file", "a readable file",
-                                         "a read error", "check the file"));
+    const std::string actual_hex = sha256_hex(file->bytes);
+    const std::optional<std::string> actual = actual_hex;
     if (*actual != pin)
       return fail("sha256", refusal_line(who, r.path, "sha256 pin mismatch", "sha256 " + pin,
                                          "sha256 " + *actual,
@@ -482,7 +687,61 @@ plugin_inspection inspect_plugin(const plugin_request& request) {
     pass("sha256", "matches the pin");
   }
 
-  // 9. The detector and its config.
+  // 9. Who built it?
+  if (request.signature == signature_policy::off) {
+    pass("signature", "not checked (engine.plugin_signature = \"off\")");
+  } else {
+    const signature_status sig = check_plugin_signature(*file, request.trust_dir);
+    using st = signature_status::state;
+    const std::string policy_text =
+        "engine.plugin_signature = \"" + std::string(to_string(request.signature)) + "\"";
+    const std::string sig_path = file->canonical + ".sig";
+    switch (sig.status) {
+    case st::valid:
+      r.signer = sig.key_id;
+      pass("signature", sig.detail);
+      break;
+    case st::unsigned_file:
+      if (request.signature == signature_policy::required)
+        return fail("signature",
+                    refusal_line(who, r.path, "unsigned plugin (" + policy_text + ")",
+                                 "a signature " + sig_path + " by a key in " + request.trust_dir,
+                                 "no signature file",
+                                 "sign it (phantomguard plugins sign --key KEY " + r.path +
+                                     ") and put the public key in " + request.trust_dir));
+      pass("signature", "unsigned (" + policy_text + ")");
+      break;
+    case st::untrusted:
+      return fail("signature",
+                  refusal_line(who, r.path, "signed by an untrusted key " + sig.key_id,
+                               "a signature by a key in " + request.trust_dir, sig.detail,
+                               "if you trust key " + sig.key_id + ", copy its public key into " +
+                                   request.trust_dir + "; otherwise remove the plugin"));
+    case st::invalid:
+      return fail("signature",
+                  refusal_line(who, r.path, "the signature by key " + sig.key_id +
+                                                " does not match the file",
+                               "the file that key " + sig.key_id + " signed", sig.detail,
+                               "reinstall the signed build, or sign this one again "
+                               "(phantomguard plugins sign --key KEY " +
+                                   r.path + ")"));
+    case st::malformed:
+      return fail("signature", refusal_line(who, r.path, "unreadable signature " + sig_path,
+                                            "a signature written by phantomguard plugins sign",
+                                            sig.detail,
+                                            "sign the plugin again, or remove " + sig_path));
+    case st::no_trust:
+      return fail("signature",
+                  refusal_line(who, r.path, "the trust directory cannot be used",
+                               "a directory of trusted *.pub keys (engine.plugin_trust_dir)",
+                               sig.detail,
+                               "create " + request.trust_dir +
+                                   " owned by root (mode 0755) with the signers' public keys, or "
+                                   "set engine.plugin_trust_dir"));
+    }
+  }
+
+  // 10. The detector and its config.
   const detector_manifest* det = manifest->find_detector(request.detector);
   if (det == nullptr) {
     std::vector<std::string> names;
@@ -521,7 +780,7 @@ plugin_inspection inspect_plugin(const plugin_request& request) {
                                "add config." + spec.key + " to the detector's table"));
   pass("config", std::to_string(request.config.size()) + " key(s) match the manifest");
 
-  // 10. Isolation.
+  // 11. Isolation.
   if (request.isolation == "process")
     return fail("isolation", refusal_line(who, r.path, "isolation \"process\" is not supported yet",
                                           "isolation \"in_process\"", "isolation \"process\"",
@@ -534,6 +793,7 @@ plugin_inspection inspect_plugin(const plugin_request& request) {
   pass("isolation", request.isolation);
 
   r.manifest = std::move(manifest);
+  r.file = std::move(file);
   return r;
 }
 
@@ -550,34 +810,110 @@ const pg_detector_vtable* loaded_plugin::vtable(const std::string& detector) con
   return vt;
 }
 
-std::shared_ptr<loaded_plugin> load_plugin(const plugin_request& request,
-                                           plugin_inspection* inspection) {
-  plugin_inspection r = inspect_plugin(request);
-  if (inspection)
-    *inspection = r;
-  if (!r.ok())
-    throw component_refused("engine.plugin_refused", r.refusal);
+namespace {
 
+/// The file (device, inode) mapped at `addr` in this process, from /proc/self/maps; nullopt
+/// when it cannot be read (a sandboxed child, which never loads more than one plugin).
+std::optional<std::pair<dev_t, ino_t>> mapped_file_at(std::uintptr_t addr) {
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    unsigned long start = 0, end = 0, offset = 0, inode = 0;
+    unsigned major = 0, minor = 0;
+    char perms[8] = {};
+    if (std::sscanf(line.c_str(), "%lx-%lx %7s %lx %x:%x %lu", &start, &end, perms, &offset, &major,
+                    &minor, &inode) == 7 &&
+        start == addr)
+      return std::make_pair(static_cast<dev_t>(makedev(major, minor)), static_cast<ino_t>(inode));
+  }
+  return std::nullopt;
+}
+
+/// True unless /proc/self/maps says the object is a file other than `st`.
+bool object_is_file(void* handle, const struct stat& st) {
+  link_map* lm = nullptr;
+  if (::dlinfo(handle, RTLD_DI_LINKMAP, &lm) != 0 || lm == nullptr)
+    return false;
+  const auto f = mapped_file_at(static_cast<std::uintptr_t>(lm->l_addr));
+  return !f || (f->first == st.st_dev && f->second == st.st_ino);
+}
+
+/// The name the dynamic loader gets for descriptor `fd`. glibc takes an object whose name (or an
+/// alias it added when it found the same file under another name) matches one already loaded as
+/// that object without opening anything, and a plugin with STB_GNU_UNIQUE symbols is never
+/// unloaded: /proc/self/fd/5 may name an earlier plugin. When the name stands for another file,
+/// the descriptor moves to another number (the copies stay open in `held` until the load).
+std::string loader_name(int fd, const struct stat& st, std::vector<unique_fd>& held) {
+  for (int attempt = 0; attempt < 256; ++attempt) {
+    std::string name = "/proc/self/fd/" + std::to_string(fd);
+    void* h = ::dlopen(name.c_str(), RTLD_LAZY | RTLD_LOCAL | RTLD_NOLOAD);
+    if (h == nullptr)
+      return name;
+    const bool same = object_is_file(h, st);
+    ::dlclose(h);
+    if (same) // this very file, already loaded: dlopen shares it
+      return name;
+    const int moved = ::fcntl(fd, F_DUPFD_CLOEXEC, fd + 1);
+    if (moved < 0)
+      break;
+    held.emplace_back(moved);
+    fd = moved;
+  }
+  return {};
+}
+
+} // namespace
+
+std::shared_ptr<loaded_plugin> load_inspected(const plugin_inspection& r) {
+  if (!r.ok() || !r.manifest || !r.file)
+    throw component_refused("engine.plugin_refused",
+                            r.refusal.empty() ? "plugin " + quote_text(r.path) +
+                                                    " refused: it was not inspected"
+                                              : r.refusal);
   const std::string& who = r.manifest->id;
   std::shared_ptr<loaded_plugin> p(new loaded_plugin());
   p->path_ = r.path;
   p->manifest_ = *r.manifest;
   p->lib_ = std::make_unique<loaded_plugin::library>();
-  try {
-    p->lib_->lib.load(r.path, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
-  } catch (const std::exception& e) {
+  struct stat st {};
+  if (::fstat(r.file->fd.get(), &st) != 0)
     throw component_refused("engine.plugin_refused",
-                            refusal_line(who, r.path, "dlopen failed", "a loadable .so", e.what(),
+                            refusal_line(who, r.path, "cannot stat the checked file",
+                                         "the open plugin file", std::strerror(errno),
+                                         "check the file"));
+  {
+    std::vector<unique_fd> held;
+    const std::string name = loader_name(r.file->fd.get(), st, held);
+    if (name.empty())
+      throw component_refused("engine.plugin_refused",
+                              refusal_line(who, r.path, "no free loader name",
+                                           "a descriptor number no other object is loaded as",
+                                           "every number tried is taken",
+                                           "restart the engine (too many plugins were loaded)"));
+    ::dlerror();
+    p->lib_->handle = ::dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL);
+  }
+  if (p->lib_->handle == nullptr) {
+    const char* e = ::dlerror();
+    throw component_refused("engine.plugin_refused",
+                            refusal_line(who, r.path, "dlopen failed", "a loadable .so",
+                                         e != nullptr ? e : "unknown error",
                                          "check `ldd " + r.path + "` for missing libraries"));
   }
-  if (!p->lib_->lib.has(PG_PLUGIN_ENTRY_SYMBOL))
+  // What the loader mapped must be the file the checks read.
+  if (!object_is_file(p->lib_->handle, st))
+    throw component_refused("engine.plugin_refused",
+                            refusal_line(who, r.path, "the loader mapped another file",
+                                         "the checked file (inode " + std::to_string(st.st_ino) + ")",
+                                         "a different object", "report this as a bug"));
+  using entry_fn = const pg_plugin* (*)(std::uint32_t, std::uint32_t);
+  auto entry = reinterpret_cast<entry_fn>(::dlsym(p->lib_->handle, PG_PLUGIN_ENTRY_SYMBOL));
+  if (entry == nullptr)
     throw component_refused("engine.plugin_refused",
                             refusal_line(who, r.path, "missing required symbol",
                                          "exported function " PG_PLUGIN_ENTRY_SYMBOL,
                                          "no such symbol after loading",
                                          "export " PG_PLUGIN_ENTRY_SYMBOL));
-  auto entry =
-      p->lib_->lib.get<const pg_plugin*(std::uint32_t, std::uint32_t)>(PG_PLUGIN_ENTRY_SYMBOL);
   // From here the plugin's code runs; what it says about itself must agree with its note.
   const pg_plugin* table = entry(PG_ABI_MAJOR, PG_ABI_MINOR);
   const std::string note_abi =
@@ -606,6 +942,16 @@ std::shared_ptr<loaded_plugin> load_plugin(const plugin_request& request,
                                          "rebuild the plugin with phantomguard_add_plugin"));
   p->table_ = table;
   return p;
+}
+
+std::shared_ptr<loaded_plugin> load_plugin(const plugin_request& request,
+                                           plugin_inspection* inspection) {
+  plugin_inspection r = inspect_plugin(request);
+  if (inspection)
+    *inspection = r;
+  if (!r.ok())
+    throw component_refused("engine.plugin_refused", r.refusal);
+  return load_inspected(r);
 }
 
 } // namespace pg::runtime

@@ -1,10 +1,14 @@
-// plugin_sandbox.hpp — what the child host does to itself after loading a plugin and before
-// running any of the plugin's hooks: no new privileges, rlimits, a closed set of descriptors,
-// an unprivileged user, and a seccomp filter.
+// plugin_sandbox.hpp — what the child host does to itself after the load-time checks and BEFORE
+// the plugin's first instruction (its ELF constructors run inside dlopen, which comes after):
+// an empty environment, no new privileges, rlimits, its own network namespace (when the engine
+// may create one), a closed set of descriptors, an unprivileged user, a Landlock ruleset that
+// grants read-only access to the dynamic loader's folders and nothing writable, and a seccomp
+// allow-list whose default ends the child with a report of the syscall.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace pg::runtime {
 
@@ -12,18 +16,28 @@ struct sandbox_limits {
   std::uint64_t memory_mb = 256; // address space the plugin may add to the host's own mappings
   std::uint64_t cpu_seconds = 0; // RLIMIT_CPU over the child's life; 0 = none
   std::string user = "nobody";   // who the child becomes when started as root; "" = stay
-  int channel_fd = 3;            // the one descriptor kept open
+  int channel_fd = 3;            // kept open: the channel to the engine
+  int plugin_fd = -1;            // kept open: the checked plugin file, loaded after the sandbox
+  /// Read-only beneath these besides the loader's own (/usr, /lib, /lib64, /etc/ld.so.cache)
+  /// and the plugin file: the `sandbox.read_paths` of the detector.
+  std::vector<std::string> read_paths;
 };
+
+/// What the sandbox could apply on this kernel, for the engine's log and docs.
+struct sandbox_report {
+  int landlock_abi = 0;         // 0 = Landlock unavailable (the seccomp list still holds)
+  bool network_namespace = false; // a fresh, empty network namespace
+};
+
+/// The read-only paths every child gets (the dynamic loader's), for docs and messages.
+const std::vector<std::string>& sandbox_loader_paths();
 
 /// Applies the sandbox to the calling (single-threaded) process. Throws std::runtime_error
 /// naming the step that failed; the child then refuses to run the plugin.
-/// The seccomp filter: network syscalls (socket, connect, bind, ...) fail with EPERM, which
-/// the plugin sees; program execution, ptrace, fork, module loading, mount and similar trap
-/// (SIGSYS): the child reports the syscall over the channel and exits.
-void apply_sandbox(const sandbox_limits& limits);
+sandbox_report apply_sandbox(const sandbox_limits& limits);
 
-/// The syscalls that fail with EPERM and the ones that end the child, for docs and messages.
-const char* const* sandbox_denied_syscalls() noexcept;
-const char* const* sandbox_fatal_syscalls() noexcept;
+/// The syscalls the seccomp filter allows (some with argument checks, see the .cpp); every other
+/// one traps (SIGSYS): the child reports it over the channel and exits.
+const char* const* sandbox_allowed_syscalls() noexcept;
 
 } // namespace pg::runtime

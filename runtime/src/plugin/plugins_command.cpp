@@ -2,21 +2,30 @@
 // manifests come from the ELF note and checks are the loader's pre-dlopen checks.
 #include "plugin/plugins_command.hpp"
 
+#include <cstdio>
+#include <fstream>
 #include <iostream>
+#include <iterator>
 #include <string>
 #include <vector>
 
 #include "phantomguard/runtime/plugin_host.hpp"
 #include "phantomguard/runtime/plugin_loader.hpp"
+#include "plugin/plugin_signature.hpp"
 
 namespace pg::runtime::detail {
 namespace {
 
+
 constexpr const char* usage =
     "usage: phantomguard plugins list [--plugin-dir DIR]\n"
-    "       phantomguard plugins info PATH|ID [--plugin-dir DIR]\n"
+    "       phantomguard plugins info PATH|ID [--plugin-dir DIR] [--trust-dir DIR]\n"
     "       phantomguard plugins check PATH|ID [--plugin-dir DIR] [--version REQ] [--sha256 HEX]\n"
-    "                                          [--detector NAME]\n";
+    "                                          [--detector NAME] [--trust-dir DIR]\n"
+    "                                          [--signature off|if_present|required]\n"
+    "       phantomguard plugins keygen [--out PREFIX]   writes PREFIX.key and PREFIX.pub\n"
+    "       phantomguard plugins sign --key KEY FILE     writes FILE.sig\n"
+    "       phantomguard plugins verify FILE [--trust-dir DIR]\n";
 
 std::string join(const std::vector<std::string>& v) {
   std::string out;
@@ -59,9 +68,30 @@ void print_manifest(const plugin_manifest& m, const std::string& path) {
   }
 }
 
+std::string signature_line(const signature_status& sig) {
+  using st = signature_status::state;
+  switch (sig.status) {
+  case st::valid:
+    return "valid, " + sig.detail;
+  case st::unsigned_file:
+    return "unsigned (" + sig.detail + ")";
+  case st::untrusted:
+    return "signed by untrusted " + sig.detail;
+  case st::invalid:
+    return "INVALID: key " + sig.key_id + " made " + sig.detail;
+  case st::malformed:
+    return "unreadable signature: " + sig.detail;
+  case st::no_trust:
+    return "key " + sig.key_id + ", not verifiable: " + sig.detail;
+  }
+  return sig.detail;
+}
+
 struct parsed_args {
   std::string sub;
   std::string target;
+  std::string key; // sign --key
+  std::string out; // keygen --out
   plugin_request request;
   bool ok = true;
 };
@@ -69,6 +99,9 @@ struct parsed_args {
 parsed_args parse(int argc, char** argv) {
   parsed_args a;
   a.request.plugin_dir = plugin_dir();
+  const plugin_trust trust = current_plugin_trust();
+  a.request.signature = trust.signature;
+  a.request.trust_dir = trust.trust_dir;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     auto value = [&](std::string& out) {
@@ -87,6 +120,23 @@ parsed_args parse(int argc, char** argv) {
       value(a.request.sha256);
     else if (arg == "--detector")
       value(a.request.detector);
+    else if (arg == "--trust-dir")
+      value(a.request.trust_dir);
+    else if (arg == "--key")
+      value(a.key);
+    else if (arg == "--out")
+      value(a.out);
+    else if (arg == "--signature") {
+      std::string text;
+      value(text);
+      if (auto p = parse_signature_policy(text))
+        a.request.signature = *p;
+      else if (a.ok) {
+        std::cerr << "phantomguard plugins: --signature must be off, if_present or required, not "
+                  << text << "\n";
+        a.ok = false;
+      }
+    }
     else if (arg == "-h" || arg == "--help")
       a.sub = "help";
     else if (!arg.empty() && arg[0] == '-') {
@@ -149,6 +199,13 @@ int info(const parsed_args& a) {
     return 1;
   }
   print_manifest(*m, path);
+  std::string refusal;
+  if (auto file = open_plugin_file(m->id, path, &refusal)) {
+    const signature_status sig = check_plugin_signature(*file, a.request.trust_dir);
+    std::cout << "signature:   " << signature_line(sig) << "\n";
+  } else {
+    std::cout << "signature:   not checked (" << refusal << ")\n";
+  }
   return 0;
 }
 
@@ -161,8 +218,73 @@ int check(const parsed_args& a) {
     return 1;
   }
   std::cout << "plugin " << r.manifest->id << " " << r.manifest->version.to_string()
-            << " passes every load-time check\n";
+            << " passes every load-time check"
+            << (r.signer.empty() ? std::string(" (unsigned)") : " (signed by key " + r.signer + ")")
+            << "\n";
   return 0;
+}
+
+int keygen(const parsed_args& a) {
+  const std::string prefix = a.out.empty() ? "phantomguard-plugin" : a.out;
+  std::string error;
+  auto id = generate_key_pair(prefix + ".key", prefix + ".pub", &error);
+  if (!id) {
+    std::cerr << "phantomguard plugins keygen: " << error << "\n";
+    return 1;
+  }
+  std::cout << "key id " << *id << "\n"
+            << "private key " << prefix << ".key (keep it secret: it signs plugins)\n"
+            << "public key  " << prefix << ".pub (copy it into engine.plugin_trust_dir, "
+            << default_plugin_trust_dir << " by default, to trust what it signs)\n";
+  return 0;
+}
+
+int sign(const parsed_args& a) {
+  if (a.key.empty()) {
+    std::cerr << "phantomguard plugins sign: --key KEY is required (make one with "
+                 "`phantomguard plugins keygen`)\n";
+    return 2;
+  }
+  std::string error;
+  std::ifstream in(a.target, std::ios::binary);
+  if (!in) {
+    std::cerr << "phantomguard plugins sign: cannot read " << a.target << "\n";
+    return 1;
+  }
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto sig = sign_message(bytes, a.key, &error);
+  if (!sig) {
+    std::cerr << "phantomguard plugins sign: " << error << "\n";
+    return 1;
+  }
+  const std::string out = a.target + ".sig";
+  const std::string tmp = out + ".tmp";
+  {
+    std::ofstream o(tmp, std::ios::binary | std::ios::trunc);
+    o << format_signature(*sig);
+    if (!o.flush()) {
+      std::cerr << "phantomguard plugins sign: cannot write " << tmp << "\n";
+      return 1;
+    }
+  }
+  if (std::rename(tmp.c_str(), out.c_str()) != 0) {
+    std::cerr << "phantomguard plugins sign: cannot write " << out << "\n";
+    return 1;
+  }
+  std::cout << "signed " << a.target << " with key " << sig->key_id << " -> " << out << "\n";
+  return 0;
+}
+
+int verify(const parsed_args& a) {
+  std::string refusal;
+  auto file = open_plugin_file(a.target, a.target, &refusal);
+  if (!file) {
+    std::cout << refusal << "\n";
+    return 1;
+  }
+  const signature_status sig = check_plugin_signature(*file, a.request.trust_dir);
+  std::cout << a.target << ": " << signature_line(sig) << "\n";
+  return sig.status == signature_status::state::valid ? 0 : 1;
 }
 
 } // namespace
@@ -181,6 +303,12 @@ int run_plugins_command(int argc, char** argv) {
     return list(a);
   if ((a.sub == "info" || a.sub == "check") && !a.target.empty())
     return a.sub == "info" ? info(a) : check(a);
+  if (a.sub == "keygen" && a.target.empty())
+    return keygen(a);
+  if (a.sub == "sign" && !a.target.empty())
+    return sign(a);
+  if (a.sub == "verify" && !a.target.empty())
+    return verify(a);
   std::cerr << usage;
   return 2;
 }

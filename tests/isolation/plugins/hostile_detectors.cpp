@@ -3,17 +3,21 @@
 //   crasher  emits isolation.batch per batch, dereferences NULL on batch `crash_at`
 //   spinner  emits isolation.batch per batch, spins forever on batch `spin_at`
 //   glutton  keeps allocating (and touching) 8 MiB blocks on its first batch
-//   escaper  tries to open a socket (reports errno) and then to exec /bin/sh
+//   escaper  reports its uid, descriptors and environment, then makes one forbidden call
 //   babbler  writes bytes of its own onto descriptor 3 (the channel of an isolated child)
 #include <phantomguard/sdk/detector.hpp>
 
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <fcntl.h>
 #include <string>
+#include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <vector>
+
+extern char** environ;
 
 namespace {
 
@@ -88,30 +92,60 @@ std::int64_t open_fds() {
   return n;
 }
 
+/// Reports who it is and what it holds (isolation.probe), then makes one forbidden call, chosen
+/// by `attack`: socket (TCP), exec, fork, ptrace (its parent), write (a file under /etc), kill
+/// (its parent), read (/etc/shadow: Landlock says EACCES, reported as isolation.read_attempt).
 class escaper final : public pg::sdk::detector {
 public:
   static constexpr std::string_view name = "escaper";
-  escaper(const pg::sdk::config&, pg::sdk::host host) : host_(host) {}
+  escaper(const pg::sdk::config& cfg, pg::sdk::host host)
+      : host_(host), attack_(cfg.get_string("attack", "socket")) {}
   void on_batch(const pg::sdk::batch_view&) override {
-    const int s = ::socket(AF_INET, SOCK_STREAM, 0);
-    const int err = s < 0 ? errno : 0;
-    if (s >= 0)
-      ::close(s);
-    host_.emit(pg::sdk::finding("isolation.socket_attempt", pg::sdk::severity::info,
-                                "tried to open a socket")
-                   .evidence("opened", s >= 0)
+    std::int64_t env_count = 0;
+    for (char** e = environ; e != nullptr && *e != nullptr; ++e)
+      ++env_count;
+    host_.emit(pg::sdk::finding("isolation.probe", pg::sdk::severity::info, "what the child holds")
                    .evidence("uid", static_cast<std::int64_t>(::getuid()))
                    .evidence("open_fds", open_fds())
-                   .evidence("errno", std::string(err != 0 ? ::strerrorname_np(err) : "none")));
-    char sh[] = "/bin/sh";
-    char* argv[] = {sh, nullptr};
-    ::execv(sh, argv);
-    host_.emit(pg::sdk::finding("isolation.exec_failed", pg::sdk::severity::info, "exec returned")
-                   .evidence("errno", std::string(::strerrorname_np(errno))));
+                   .evidence("env_count", env_count));
+    if (attack_ == "socket") {
+      const int s = ::socket(AF_INET, SOCK_STREAM, 0);
+      report("socket", s < 0 ? errno : 0);
+    } else if (attack_ == "exec") {
+      char sh[] = "/bin/sh";
+      char* argv[] = {sh, nullptr};
+      ::execv(sh, argv);
+      report("exec", errno);
+    } else if (attack_ == "fork") {
+      const pid_t pid = ::fork();
+      if (pid == 0)
+        ::_exit(0);
+      report("fork", pid < 0 ? errno : 0);
+    } else if (attack_ == "ptrace") {
+      report("ptrace", ::ptrace(PTRACE_ATTACH, ::getppid(), nullptr, nullptr) != 0 ? errno : 0);
+    } else if (attack_ == "write") {
+      const int fd = ::open("/etc/phantomguard-escaper-test", O_WRONLY | O_CREAT, 0644);
+      report("write", fd < 0 ? errno : 0);
+    } else if (attack_ == "kill") {
+      report("kill", ::kill(::getppid(), SIGTERM) != 0 ? errno : 0);
+    } else if (attack_ == "read") {
+      const int fd = ::open("/etc/shadow", O_RDONLY);
+      const int err = fd < 0 ? errno : 0;
+      host_.emit(pg::sdk::finding("isolation.read_attempt", pg::sdk::severity::info,
+                                  "tried to read /etc/shadow")
+                     .evidence("errno", std::string(err != 0 ? ::strerrorname_np(err) : "none")));
+    }
   }
 
 private:
+  void report(const char* what, int err) {
+    host_.emit(pg::sdk::finding("isolation.attack_returned", pg::sdk::severity::info,
+                                "a forbidden call returned")
+                   .evidence("attack", std::string(what))
+                   .evidence("errno", std::string(err != 0 ? ::strerrorname_np(err) : "none")));
+  }
   pg::sdk::host host_;
+  std::string attack_;
 };
 
 class babbler final : public pg::sdk::detector {

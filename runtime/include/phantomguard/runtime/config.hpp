@@ -103,6 +103,8 @@ struct engine_settings {
   duration batch_delay = std::chrono::milliseconds(50); // flush a partial batch after this
   quota_settings quota;              // engine-wide
   std::string plugin_dir = "/usr/lib/phantomguard/plugins";
+  std::string plugin_signature = "if_present"; // off | if_present | required
+  std::string plugin_trust_dir = "/etc/phantomguard/trusted-keys"; // trusted *.pub keys
   friend bool operator==(const engine_settings&, const engine_settings&) = default;
 };
 

@@ -29,6 +29,9 @@ struct option_spec {
   std::optional<double> min; // for integer/floating/duration (seconds)/size (bytes)
   std::optional<double> max;
   std::vector<std::string> choices; // for strings: the allowed values, empty = any
+  /// For a table (or an array of tables): the keys it accepts, checked like the component's
+  /// own (unknown keys with "did you mean", types, ranges). Empty = any keys.
+  std::vector<option_spec> fields{};
 };
 
 /// The component-specific settings after validation: a copy of the component's TOML table with

@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "phantomguard/runtime/plugin_loader.hpp"
+
 namespace pg::runtime {
 
 class registry;
@@ -28,6 +30,15 @@ void register_plugin_support(registry& reg);
 /// (the default of engine.plugin_dir). The CLI sets it from engine.plugin_dir / --plugin-dir
 /// before the engine starts (component factories do not see engine settings). Thread-safe.
 void set_plugin_dir(std::string dir);
+
+/// engine.plugin_signature and engine.plugin_trust_dir, which every plugin load obeys (the
+/// CLI sets them before the engine starts, like the plugin directory). Thread-safe.
+struct plugin_trust {
+  signature_policy signature = signature_policy::if_present;
+  std::string trust_dir = default_plugin_trust_dir;
+};
+void set_plugin_trust(plugin_trust trust);
+[[nodiscard]] plugin_trust current_plugin_trust();
 [[nodiscard]] std::string plugin_dir();
 
 } // namespace pg::runtime

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "phantomguard/runtime/component.hpp"
 #include "phantomguard/runtime/plugin_loader.hpp"
@@ -29,6 +30,8 @@ struct isolation_settings {
   /// of the last batches arrive with the next hook (give the detector an `interval`).
   std::size_t max_outstanding = 1;
   std::string host_binary; // empty = plugin_host_binary()
+  /// Read-only paths the child may read besides the dynamic loader's (Landlock).
+  std::vector<std::string> read_paths;
 };
 
 /// The binary started as the child host: $PHANTOMGUARD_PLUGIN_HOST when set (tests running

@@ -1,0 +1,193 @@
+// Attacks a plugin makes before any hook runs: from its ELF constructor (inside dlopen) and from
+// its entry point. Isolated, each attempt happens inside the complete sandbox and fails, checked
+// from outside (no file, no connection, no secret), and the engine names the forbidden syscall;
+// in-process with engine.plugin_signature = "required", an unsigned copy never gets to dlopen.
+#include <catch2/catch.hpp>
+
+#include <arpa/inet.h>
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "isolation_support.hpp"
+#include "phantomguard/runtime/plugin_host.hpp"
+#include "phantomguard/runtime/refusal.hpp"
+#include "phantomguard/runtime/registry.hpp"
+#include "phantomguard/runtime/unique_fd.hpp"
+#include "test_context.hpp"
+
+using namespace pg::runtime;
+namespace fs = std::filesystem;
+
+namespace {
+
+const registry& plugin_registry() {
+  static registry reg = [] {
+    registry r;
+    register_plugin_support(r);
+    return r;
+  }();
+  return reg;
+}
+
+std::string unique_tag() {
+  static std::atomic<int> n{0};
+  return std::to_string(::getpid()) + "x" + std::to_string(++n);
+}
+
+/// A copy of the attacker named for its attack, in a root-owned 0755 folder of the build tree.
+std::string attacker_copy(const std::string& what, const std::string& phase,
+                          const std::string& arg) {
+  const fs::path dir = fs::path(PG_ISOLATION_PLUGIN_DIR) / "attacks";
+  fs::create_directories(dir);
+  fs::permissions(dir, fs::perms(0755));
+  const fs::path to = dir / ("attack-" + what + "-" + phase + (arg.empty() ? "" : "-" + arg) + ".so");
+  fs::copy_file(pg::test::attacker_path(), to, fs::copy_options::overwrite_existing);
+  fs::permissions(to, fs::perms(0644));
+  return to.string();
+}
+
+std::unique_ptr<component> make(toml::table settings) {
+  pg::test::use_test_plugin_host();
+  const component_type* t = plugin_registry().find(component_kind::detector, "plugin");
+  REQUIRE(t != nullptr);
+  return t->factory(component_init{"attacker", component_settings(std::move(settings)), "/tmp", {}});
+}
+
+/// A TCP listener on 127.0.0.1 (random port) that never accepts by itself.
+struct listener {
+  unique_fd fd{::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)};
+  int port = 0;
+  listener() {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    REQUIRE(::listen(fd.get(), 8) == 0);
+    socklen_t len = sizeof a;
+    REQUIRE(::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&a), &len) == 0);
+    port = ntohs(a.sin_port);
+  }
+  bool saw_connection() const {
+    unique_fd c(::accept4(fd.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    return static_cast<bool>(c);
+  }
+};
+
+struct attack_case {
+  const char* what;
+  const char* trapped; // the syscall that ends the child, or "" when the call fails with an error
+};
+
+} // namespace
+
+SCENARIO("an isolated plugin that attacks before its first hook is stopped inside the sandbox",
+         "[isolation][attack]") {
+  const attack_case cases[] = {
+      {"write", "openat"}, {"shadow", ""},    {"connect", "socket"},
+      {"exec", "execve"},  {"fork", "clone"}, {"ptrace", "ptrace"},
+      {"environ", ""},     {"stateread", ""}, {"statewrite", "openat"}};
+  // The engine's secret: in its environment and in a file of its state directory that only
+  // Landlock keeps from the plugin (the file is world-readable).
+  ::setenv("PG_TEST_SECRET", "s3cr3t-of-the-engine", 1);
+  for (const char* phase : {"ctor", "entry"}) {
+    for (const auto& c : cases) {
+      const std::string tag = unique_tag();
+      {
+        INFO("a plugin whose " << phase << " attacks: " << c.what << " (tag " << tag << ")");
+        const fs::path state = "/tmp/pg-attack-" + tag;
+        fs::create_directories(state);
+        fs::permissions(state, fs::perms(0755));
+        std::ofstream(state / "secret") << "s3cr3t-of-the-engine\n";
+        fs::permissions(state / "secret", fs::perms(0644));
+        listener l;
+        const std::string what = c.what;
+        const std::string arg = what == "connect" ? std::to_string(l.port) : tag;
+        const std::string path = attacker_copy(what, phase, arg);
+
+        std::string refusal;
+        std::string rule;
+        std::unique_ptr<component> comp;
+        try {
+          comp = make(pg::test::isolated(path, "attacker"));
+        } catch (const component_refused& e) {
+          refusal = e.what();
+          rule = e.rule();
+        }
+        pg::test::test_context ctx;
+        if (comp) {
+          comp->start(ctx);
+          event e;
+          e.kind = "process";
+          e.set("pid", std::int64_t{1});
+          comp->on_batch(*make_batch({e}), ctx);
+          comp->stop(ctx);
+        }
+
+        { // the attempt failed, as seen from outside
+          CHECK(::access(("/etc/phantomguard-attack-" + tag).c_str(), F_OK) != 0);
+          CHECK(::access(("/tmp/phantomguard-attack-" + tag).c_str(), F_OK) != 0);
+          CHECK(::access((state / "planted").c_str(), F_OK) != 0);
+          CHECK_FALSE(l.saw_connection());
+          for (const auto& f : ctx.findings)
+            CHECK(f.evidence.dump().find("s3cr3t") == std::string::npos);
+        }
+        if (*c.trapped != '\0') {
+          { // the engine refuses the plugin and names the syscall
+            INFO(refusal);
+            CHECK(rule == "engine.plugin_sandbox_violation");
+            CHECK(refusal.find(std::string("violated its sandbox: ") + c.trapped +
+                               " is not allowed in start") != std::string::npos);
+            CHECK(comp == nullptr);
+          }
+        } else {
+          { // the call failed with an error and the plugin got nothing
+            INFO(refusal);
+            REQUIRE(comp != nullptr);
+            auto r = ctx.with_rule("attack.result");
+            REQUIRE(r.size() == 1);
+            CHECK(r[0]->evidence["attack"] == what);
+            CHECK(r[0]->evidence["bytes"] == 0);
+            CHECK(r[0]->evidence["secret_seen"] == false);
+            CHECK(r[0]->evidence["env_count"] == 0);
+            CHECK(r[0]->evidence["errno"] == "EACCES");
+          }
+        }
+        fs::remove_all(state);
+        fs::remove(path);
+      }
+    }
+  }
+}
+
+SCENARIO("an unsigned hostile copy is refused in-process before dlopen when signatures are "
+         "required",
+         "[isolation][attack]") {
+  const std::string tag = unique_tag();
+  const std::string path = attacker_copy("write", "ctor", tag);
+  const fs::path trust = fs::path(PG_ISOLATION_PLUGIN_DIR) / "empty-trust";
+  fs::create_directories(trust);
+  fs::permissions(trust, fs::perms(0755));
+  toml::table settings{{"plugin", path}};
+  set_plugin_trust(plugin_trust{signature_policy::required, trust.string()});
+  std::string refusal;
+  try {
+    make(std::move(settings));
+  } catch (const component_refused& e) {
+    refusal = e.what();
+  }
+  set_plugin_trust(plugin_trust{});
+  INFO(refusal);
+  CHECK(refusal.find("refused: unsigned plugin (engine.plugin_signature = \"required\")") !=
+        std::string::npos);
+  CHECK(refusal.find("plugins sign --key KEY") != std::string::npos);
+  // Its constructor never ran: as root in this process it would have created the file.
+  CHECK(::access(("/etc/phantomguard-attack-" + tag).c_str(), F_OK) != 0);
+  fs::remove(path);
+}
