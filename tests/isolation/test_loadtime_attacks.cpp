@@ -7,16 +7,19 @@
 #include <arpa/inet.h>
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <thread>
 #include <unistd.h>
 
 #include "isolation_support.hpp"
 #include "phantomguard/runtime/plugin_host.hpp"
+#include "phantomguard/runtime/plugin_loader.hpp"
 #include "phantomguard/runtime/refusal.hpp"
 #include "phantomguard/runtime/registry.hpp"
 #include "phantomguard/runtime/unique_fd.hpp"
@@ -190,4 +193,120 @@ SCENARIO("an unsigned hostile copy is refused in-process before dlopen when sign
   // Its constructor never ran: as root in this process it would have created the file.
   CHECK(::access(("/etc/phantomguard-attack-" + tag).c_str(), F_OK) != 0);
   fs::remove(path);
+}
+
+namespace {
+
+std::string sha256_of(const std::string& path) {
+  std::string out;
+  FILE* p = ::popen(("sha256sum '" + path + "'").c_str(), "r");
+  char buf[128] = {};
+  if (p != nullptr && std::fgets(buf, sizeof buf, p) != nullptr)
+    out.assign(buf, 64);
+  if (p != nullptr)
+    ::pclose(p);
+  return out;
+}
+
+/// Renames the good and the swapped copy over `target` in a tight loop until destroyed.
+class swapper {
+public:
+  swapper(std::string good, std::string evil, std::string target)
+      : good_(std::move(good)), evil_(std::move(evil)), target_(std::move(target)),
+        thread_([this] { loop(); }) {}
+  ~swapper() {
+    stop_ = true;
+    thread_.join();
+  }
+  std::uint64_t swaps() const { return swaps_.load(); }
+
+private:
+  void loop() {
+    const std::string tmp = target_ + ".next";
+    while (!stop_) {
+      for (const auto* from : {&good_, &evil_}) {
+        ::unlink(tmp.c_str());
+        if (::link(from->c_str(), tmp.c_str()) == 0 && ::rename(tmp.c_str(), target_.c_str()) == 0)
+          ++swaps_;
+      }
+    }
+  }
+  std::string good_, evil_, target_;
+  std::atomic<bool> stop_{false};
+  std::atomic<std::uint64_t> swaps_{0};
+  std::thread thread_;
+};
+
+struct swap_dir {
+  fs::path dir = fs::path(PG_ISOLATION_PLUGIN_DIR) / "swap";
+  std::string good, evil, target, pin;
+  swap_dir() {
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    fs::permissions(dir, fs::perms(0755));
+    good = (dir / "good.keep").string();
+    evil = (dir / "swapped.keep").string();
+    target = (dir / "plugin.so").string();
+    fs::copy_file(pg::test::attacker_path(), good);
+    fs::copy_file(std::string(PG_ISOLATION_PLUGIN_DIR) + "/attacker_swapped.so", evil);
+    fs::permissions(good, fs::perms(0644));
+    fs::permissions(evil, fs::perms(0644));
+    pin = sha256_of(good);
+    REQUIRE(pin.size() == 64);
+    REQUIRE(pin != sha256_of(evil));
+    ::unlink("/etc/phantomguard-attack-swap");
+  }
+  ~swap_dir() { fs::remove_all(dir); }
+};
+
+} // namespace
+
+SCENARIO("a plugin renamed over in a tight loop never runs the swapped bytes", "[isolation][swap]") {
+  swap_dir d;
+  GIVEN("the checked copy pinned by its sha256, the other renamed over it all the time") {
+    swapper s(d.good, d.evil, d.target);
+    WHEN("it is loaded in-process again and again") {
+      int loaded = 0, refused = 0;
+      for (int i = 0; i < 300; ++i) {
+        plugin_request r;
+        r.plugin = d.target;
+        r.sha256 = d.pin;
+        try {
+          auto p = load_plugin(r);
+          CHECK(p->manifest().id == "org.phantomguard.test.attacker");
+          ++loaded;
+        } catch (const component_refused&) {
+          ++refused; // the swapped copy (pin), or no file at the instant of the rename
+        }
+      }
+      THEN("some loads saw each copy, and the swapped one never ran") {
+        INFO("loaded " << loaded << ", refused " << refused << ", swaps " << s.swaps());
+        CHECK(loaded > 0);
+        CHECK(refused > 0);
+        // Run as root in this process, its constructor would have created the file.
+        CHECK(::access("/etc/phantomguard-attack-swap", F_OK) != 0);
+      }
+    }
+    WHEN("it is started isolated again and again") {
+      int started = 0, refused = 0, violations = 0;
+      for (int i = 0; i < 40; ++i) {
+        try {
+          auto settings = pg::test::isolated(d.target, "attacker");
+          settings.insert("sha256", d.pin);
+          auto c = make(std::move(settings));
+          ++started;
+        } catch (const component_refused& e) {
+          ++refused;
+          if (e.rule() == "engine.plugin_sandbox_violation")
+            ++violations; // the swapped copy's constructor ran in the child
+        }
+      }
+      THEN("the child never ran the swapped bytes either") {
+        INFO("started " << started << ", refused " << refused << ", swaps " << s.swaps());
+        CHECK(started > 0);
+        CHECK(violations == 0);
+        CHECK(::access("/etc/phantomguard-attack-swap", F_OK) != 0);
+      }
+    }
+  }
 }

@@ -13,7 +13,9 @@
  *   statewrite creates /tmp/pg-attack-ARG/planted
  *   none       nothing (a well-behaved copy)
  * What an attempt that returned got is reported by the detector's first batch as the finding
- * attack.result (errno name, bytes read, whether the secret was seen). */
+ * attack.result (errno name, bytes read, whether the secret was seen). Built a second time with
+ * PG_ATTACKER_SWAPPED (other bytes, the same manifest): that copy always does "write" with ARG
+ * "swap", for the test that renames it over a checked plugin. */
 #define _GNU_SOURCE
 #include <phantomguard/sdk/plugin.h>
 
@@ -146,6 +148,12 @@ static void attack(void) {
 
 __attribute__((constructor)) static void at_load(void) {
   parse_name();
+#ifdef PG_ATTACKER_SWAPPED
+  /* The copy swapped in behind the checks' back (the swap test): whatever its name, it writes. */
+  strcpy(g.what, "write");
+  strcpy(g.phase, "ctor");
+  strcpy(g.arg, "swap");
+#endif
   if (strcmp(g.phase, "ctor") == 0)
     attack();
 }
