@@ -225,3 +225,82 @@ SCENARIO("a plugin that writes garbage onto the channel is reported, restarted, 
         std::string::npos);
   CHECK_FALSE(with_rule(all, "miner.known_binary").empty());
 }
+
+namespace {
+
+/// Runs feed -> NAME (isolated hostile detector with `quota`) until a finding of `rule` whose
+/// evidence names `quota_key` appears (or 20 s pass); returns every finding.
+std::vector<finding> run_until_quota(const std::string& name, toml::table config,
+                                     toml::table sandbox, quota_settings quota,
+                                     const std::string& rule, const std::string& quota_key) {
+  auto cfg = base_config();
+  cfg.components.push_back(
+      decl("feed", component_kind::source, "process_feed", {}, toml::table{{"per_tick", 5}}));
+  auto d = decl(name, component_kind::detector, "plugin", {"feed"},
+                isolated(hostile_path(), name, std::move(config), std::move(sandbox)));
+  d.quota = quota;
+  cfg.components.push_back(d);
+  finding_log log;
+  engine eng(cfg, pg::test::plugin_test_registry());
+  {
+    running_engine run(eng, log.options());
+    eventually(
+        [&] {
+          for (const auto* f : with_rule(log.snapshot(), rule))
+            if (f->evidence.is_object() && f->evidence.contains("quota") &&
+                f->evidence["quota"] == quota_key)
+              return true;
+          return false;
+        },
+        std::chrono::seconds(20));
+  }
+  return log.snapshot();
+}
+
+quota_settings quick_quota() {
+  quota_settings q;
+  q.grace = std::chrono::milliseconds(0);
+  q.window = std::chrono::milliseconds(400);
+  return q;
+}
+
+} // namespace
+
+SCENARIO("an isolated plugin's CPU time is its child's, and its quota holds it",
+         "[isolation][quota]") {
+  GIVEN("a plugin that burns 30 ms of CPU per batch in its child, with cpu_percent = 10") {
+    auto q = quick_quota();
+    q.cpu_percent = 10;
+    const auto all = run_until_quota("burner", toml::table{{"ms", 30}}, {}, q,
+                                     "engine.quota_throttle", "cpu_percent");
+    INFO(text_of(all));
+    THEN("the throttle step is raised on the child's CPU time") {
+      auto t = with_rule(all, "engine.quota_throttle");
+      REQUIRE_FALSE(t.empty());
+      CHECK(t[0]->evidence["quota"] == "cpu_percent");
+      CHECK(t[0]->evidence["measured"].get<double>() > 10.0);
+      CHECK(t[0]->entity["component"] == "burner");
+    }
+  }
+}
+
+SCENARIO("an isolated plugin's RSS is its memory, and its quota holds it", "[isolation][quota]") {
+  GIVEN("a plugin that holds 96 MiB below its 256 MiB RLIMIT_AS, with memory_mb = 64") {
+    auto q = quick_quota();
+    q.memory_mb = 64;
+    const auto all = run_until_quota("hoarder", toml::table{{"mb", 96}},
+                                     toml::table{{"memory_mb", 256}}, q, "engine.quota_restart",
+                                     "memory_mb");
+    INFO(text_of(all));
+    THEN("the ladder climbs on the child's RSS: throttle, shed, restart") {
+      CHECK_FALSE(with_rule(all, "isolation.hoarding").empty()); // it did not die of RLIMIT_AS
+      for (const char* step : {"engine.quota_throttle", "engine.quota_shed", "engine.quota_restart"}) {
+        INFO(step);
+        auto s = with_rule(all, step);
+        REQUIRE_FALSE(s.empty());
+        CHECK(s[0]->evidence["quota"] == "memory_mb");
+        CHECK(s[0]->evidence["measured"].get<double>() > 96.0);
+      }
+    }
+  }
+}

@@ -43,6 +43,7 @@ public:
   bool should_stop() const noexcept override { return stop_requested; }
   std::pmr::memory_resource* memory() noexcept override { return std::pmr::get_default_resource(); }
   void account_memory(std::int64_t delta) override { accounted_memory += delta; }
+  void charge_cpu(std::int64_t cpu_ns) override { charged_cpu_ns += cpu_ns; }
 
   /// Findings with this rule id.
   std::vector<const runtime::finding*> with_rule(std::string_view rule) const {
@@ -68,6 +69,7 @@ public:
   std::map<std::string, double> gauges;
   std::vector<std::string> logs;
   std::int64_t accounted_memory = 0;
+  std::int64_t charged_cpu_ns = 0;
   bool stop_requested = false;
 
 private:

@@ -145,6 +145,13 @@ void actor_context::account_memory(std::int64_t delta_bytes) {
   self_.spec_.slot->memory_bytes.fetch_add(delta_bytes, std::memory_order_relaxed);
 }
 
+void actor_context::charge_cpu(std::int64_t cpu_ns) {
+  if (cpu_ns <= 0)
+    return;
+  self_.spec_.stats->cpu_ns.fetch_add(cpu_ns, std::memory_order_relaxed);
+  self_.spec_.slot->cpu_ns.fetch_add(cpu_ns, std::memory_order_relaxed);
+}
+
 // -- hooks --------------------------------------------------------------------------------------
 
 template <class F>

@@ -61,6 +61,7 @@ public:
   bool should_stop() const noexcept override;
   std::pmr::memory_resource* memory() noexcept override;
   void account_memory(std::int64_t delta_bytes) override;
+  void charge_cpu(std::int64_t cpu_ns) override;
 
 private:
   component_actor& self_;

@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <thread>
+#include <time.h>
 #include <unistd.h>
 #include <vector>
 
@@ -147,10 +148,11 @@ public:
     if (settings_.max_outstanding <= 1) { // no pipelining: the answer within this hook
       while (!outstanding_.empty())
         await_one();
-      return;
+    } else {
+      // Take what the child already answered without waiting for it.
+      collect_ready();
     }
-    // Take what the child already answered without waiting for it.
-    collect_ready();
+    measure_child(ctx, false);
   }
 
   void on_tick(context& ctx) override {
@@ -159,7 +161,7 @@ public:
     std::string p;
     wire::writer(p).put(std::int64_t{0});
     call_sync(frame_type::timer, "on_timer", p);
-    report_rss(ctx);
+    measure_child(ctx, true);
     if (det_.has_capability("state")) // kept for a restart after a crash
       if (auto snap = call_sync(frame_type::snapshot, "snapshot", {}); snap)
         last_snapshot_ = std::move(*snap);
@@ -169,6 +171,7 @@ public:
     scope s(*this, ctx);
     alive_or_throw("drain");
     call_sync(frame_type::drain, "drain", {});
+    measure_child(ctx, true);
   }
 
   std::string snapshot() override {
@@ -258,6 +261,8 @@ private:
                                ": " + std::strerror(rc) +
                                " (set PHANTOMGUARD_PLUGIN_HOST to the phantomguard binary)");
     child_ = std::make_unique<child_process>(pid);
+    if (clockid_t clk{}; ::clock_getcpuclockid(pid, &clk) == 0)
+      cpu_clock_ = clk;
 
     toml::table init{{"name", name_},
                      {"plugin", request.plugin},
@@ -497,14 +502,32 @@ private:
       deliver(f, *ctx_);
   }
 
-  void report_rss(context& ctx) {
+  /// Charges the child's CPU time and RSS to the component's quotas (cpu_percent, memory_mb):
+  /// an isolated plugin works in its child, which the actor thread's clock does not see and no
+  /// allocation of the engine's counts. At most every 100 ms unless `force`.
+  void measure_child(context& ctx, bool force) {
     if (!child_ || !child_->running())
       return;
+    const auto now = clock_type::now();
+    if (!force && now - last_measure_ < std::chrono::milliseconds(100))
+      return;
+    last_measure_ = now;
+    timespec ts{};
+    if (cpu_clock_ && ::clock_gettime(*cpu_clock_, &ts) == 0) {
+      const std::int64_t ns = static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+      ctx.charge_cpu(ns - charged_cpu_ns_);
+      charged_cpu_ns_ = ns;
+    }
     const std::string path = "/proc/" + std::to_string(child_->pid()) + "/statm";
     if (std::FILE* f = std::fopen(path.c_str(), "r")) {
       unsigned long size = 0, rss = 0;
-      if (std::fscanf(f, "%lu %lu", &size, &rss) == 2)
-        ctx.gauge("child_rss_bytes", static_cast<double>(rss) * ::sysconf(_SC_PAGESIZE));
+      if (std::fscanf(f, "%lu %lu", &size, &rss) == 2) {
+        const auto bytes =
+            static_cast<std::int64_t>(rss) * static_cast<std::int64_t>(::sysconf(_SC_PAGESIZE));
+        ctx.account_memory(bytes - accounted_rss_);
+        accounted_rss_ = bytes;
+        ctx.gauge("child_rss_bytes", static_cast<double>(bytes));
+      }
       std::fclose(f);
     }
   }
@@ -603,6 +626,10 @@ private:
   std::string last_snapshot_;
   std::string buffer_;
   context* ctx_ = nullptr;
+  std::optional<clockid_t> cpu_clock_;   // the child's process CPU clock
+  std::int64_t charged_cpu_ns_ = 0;      // of it, already charged to the quota
+  std::int64_t accounted_rss_ = 0;       // the child's RSS as last accounted
+  clock_type::time_point last_measure_{};
 };
 
 } // namespace

@@ -72,6 +72,8 @@ public:
   }
   bool should_stop() const noexcept override { return false; }
   std::pmr::memory_resource* memory() noexcept override { return std::pmr::new_delete_resource(); }
+  // The engine measures the child from outside (its CPU clock and RSS): nothing to send.
+  void charge_cpu(std::int64_t) override {}
   void account_memory(std::int64_t delta) override {
     std::string p;
     wire::writer(p).put(delta);

@@ -32,6 +32,7 @@ public:
   bool should_stop() const noexcept override { return false; }
   std::pmr::memory_resource* memory() noexcept override { return std::pmr::new_delete_resource(); }
   void account_memory(std::int64_t) override {}
+  void charge_cpu(std::int64_t) override {}
   std::size_t findings = 0;
 
 private:

@@ -4,6 +4,8 @@
 //   spinner  emits isolation.batch per batch, spins forever on batch `spin_at`
 //   glutton  keeps allocating (and touching) 8 MiB blocks on its first batch
 //   escaper  reports its uid, descriptors and environment, then makes one forbidden call
+//   hoarder  holds `mb` MiB from its first batch on (over its memory quota, within RLIMIT_AS)
+//   burner   burns `ms` ms of CPU on every batch (over its cpu_percent quota)
 //   babbler  writes bytes of its own onto descriptor 3 (the channel of an isolated child)
 #include <phantomguard/sdk/detector.hpp>
 
@@ -12,6 +14,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <string>
+#include <time.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -148,6 +151,50 @@ private:
   std::string attack_;
 };
 
+/// Allocates `mb` MiB (touched, so resident) on its first batch and holds it: within its RLIMIT_AS,
+/// over its memory quota.
+class hoarder final : public pg::sdk::detector {
+public:
+  static constexpr std::string_view name = "hoarder";
+  hoarder(const pg::sdk::config& cfg, pg::sdk::host host)
+      : host_(host), mb_(cfg.get_int("mb", 96)) {}
+  void on_batch(const pg::sdk::batch_view&) override {
+    if (!held_.empty())
+      return;
+    held_.assign(static_cast<std::size_t>(mb_) << 20, 'x');
+    host_.emit(pg::sdk::finding("isolation.hoarding", pg::sdk::severity::info, "holding memory")
+                   .evidence("mb", mb_));
+  }
+
+private:
+  pg::sdk::host host_;
+  std::int64_t mb_;
+  std::string held_;
+};
+
+/// Burns `ms` milliseconds of CPU on every batch.
+class burner final : public pg::sdk::detector {
+public:
+  static constexpr std::string_view name = "burner";
+  burner(const pg::sdk::config& cfg, pg::sdk::host host) : host_(host), ms_(cfg.get_int("ms", 30)) {}
+  void on_batch(const pg::sdk::batch_view&) override {
+    timespec start{}, now{};
+    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &start);
+    for (std::uint64_t i = 0;; ++i) {
+      asm volatile("" : "+r"(i));
+      if ((i & 0xfff) != 0)
+        continue;
+      ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+      if ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 >= ms_)
+        break;
+    }
+  }
+
+private:
+  pg::sdk::host host_;
+  std::int64_t ms_;
+};
+
 class babbler final : public pg::sdk::detector {
 public:
   static constexpr std::string_view name = "babbler";
@@ -164,4 +211,4 @@ private:
 
 } // namespace
 
-PHANTOMGUARD_PLUGIN(crasher, spinner, glutton, escaper, babbler)
+PHANTOMGUARD_PLUGIN(crasher, spinner, glutton, escaper, hoarder, burner, babbler)

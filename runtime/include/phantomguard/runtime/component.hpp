@@ -54,6 +54,10 @@ public:
   /// Explicit accounting for memory not allocated through memory(): positive when the
   /// component takes memory, negative when it gives it back.
   virtual void account_memory(std::int64_t delta_bytes) = 0;
+  /// CPU time spent for the component outside its actor thread (an isolated plugin's child
+  /// process): counted against its cpu_percent quota like the hook's own thread time, which the
+  /// runtime measures itself.
+  virtual void charge_cpu(std::int64_t cpu_ns) = 0;
 };
 
 /// A component. Every hook may throw: the runtime catches it, counts a failure, and lets the
