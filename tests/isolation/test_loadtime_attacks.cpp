@@ -265,6 +265,8 @@ SCENARIO("a plugin renamed over in a tight loop never runs the swapped bytes", "
   swap_dir d;
   GIVEN("the checked copy pinned by its sha256, the other renamed over it all the time") {
     swapper s(d.good, d.evil, d.target);
+    while (s.swaps() < 10) // the target exists, and the loop is going
+      std::this_thread::yield();
     WHEN("it is loaded in-process again and again") {
       int loaded = 0, refused = 0;
       for (int i = 0; i < 300; ++i) {

@@ -237,6 +237,16 @@ void supervisor_actor::detach(node& n) {
   if (n.handle)
     demonitor(n.handle);
   n.handle = nullptr;
+  // When both ends of an edge are gone (one_for_all, rest_for_one, a producer and its consumer
+  // restarted together), what was sent and not taken off the queue died in the old consumer's
+  // mailbox, and the producer that would have sent it again is gone too: written off, so
+  // produced = delivered + dropped holds across the restart.
+  auto write_off_in_flight = [](edge_stats& s) {
+    const auto qe = s.queued_events.exchange(0);
+    s.queued_bytes.exchange(0);
+    if (qe > 0)
+      s.add_dropped(drop_reason::restart, qe);
+  };
   // What the dead instance held for its consumers is lost with it.
   for (auto id : n.outs) {
     auto& e = edges_.at(id);
@@ -244,12 +254,16 @@ void supervisor_actor::detach(node& n) {
     e.stats->pending_bytes.exchange(0);
     if (pe > 0)
       e.stats->add_dropped(drop_reason::restart, pe);
+    if (auto* c = find(e.consumer); !c || !alive(*c))
+      write_off_in_flight(*e.stats);
   }
-  // Its producers hold their output until the replacement is wired.
+  // Its producers hold their output until the replacement is wired; a dead one holds nothing.
   for (auto id : n.ins) {
     auto& e = edges_.at(id);
     if (auto* p = find(e.producer); p && alive(*p))
       send<caf::message_priority::high>(p->handle, unwire_atom::value, e.id, -1);
+    else
+      write_off_in_flight(*e.stats);
   }
 }
 
