@@ -93,6 +93,20 @@ TEST_CASE("the cryptominer finds the same isolated as in-process", "[isolation]"
   CHECK(summary(b) == summary(a));
 }
 
+TEST_CASE("pipelined batches never hold findings back once no input is queued", "[isolation]") {
+  auto iso = make("miner", isolated(miner_path(), ""));
+  pg::test::test_context ctx;
+  iso->start(ctx);
+  for (int i = 0; i < 8; ++i) {
+    ctx.queued_input = i < 7; // the last batch has nothing behind it
+    iso->on_batch(*processes(100 + i * 50, 50), ctx);
+  }
+  // Without stop(): the last on_batch settled every batch in flight.
+  CHECK(ctx.with_rule("miner.known_binary").size() == 40);
+  iso->stop(ctx);
+  CHECK(ctx.with_rule("miner.known_binary").size() == 40);
+}
+
 TEST_CASE("a plugin that dereferences NULL costs its child, not the engine", "[isolation]") {
   auto c = make("crasher", isolated(hostile_path(), "crasher", toml::table{{"crash_at", 3}},
                                     toml::table{{"max_outstanding", 1}}));

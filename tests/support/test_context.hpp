@@ -41,6 +41,7 @@ public:
     logs.emplace_back(message);
   }
   bool should_stop() const noexcept override { return stop_requested; }
+  bool input_waiting() const noexcept override { return queued_input; }
   std::pmr::memory_resource* memory() noexcept override { return std::pmr::get_default_resource(); }
   void account_memory(std::int64_t delta) override { accounted_memory += delta; }
   void charge_cpu(std::int64_t cpu_ns) override { charged_cpu_ns += cpu_ns; }
@@ -70,6 +71,7 @@ public:
   std::vector<std::string> logs;
   std::int64_t accounted_memory = 0;
   std::int64_t charged_cpu_ns = 0;
+  bool queued_input = false; // what input_waiting() says
   bool stop_requested = false;
 
 private:

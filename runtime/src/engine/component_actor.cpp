@@ -145,6 +145,11 @@ void actor_context::account_memory(std::int64_t delta_bytes) {
   self_.spec_.slot->memory_bytes.fetch_add(delta_bytes, std::memory_order_relaxed);
 }
 
+bool actor_context::input_waiting() const noexcept {
+  // Called from the actor's own handler: its mailbox is ours to look at.
+  return !self_.mailbox().empty();
+}
+
 void actor_context::charge_cpu(std::int64_t cpu_ns) {
   if (cpu_ns <= 0)
     return;

@@ -62,6 +62,7 @@ public:
   std::pmr::memory_resource* memory() noexcept override;
   void account_memory(std::int64_t delta_bytes) override;
   void charge_cpu(std::int64_t cpu_ns) override;
+  bool input_waiting() const noexcept override;
 
 private:
   component_actor& self_;

@@ -145,7 +145,8 @@ public:
       last_done_ = now;
     outstanding_.push_back(call{"on_batch", now});
     send(frame_type::batch, buffer_);
-    if (settings_.max_outstanding <= 1) { // no pipelining: the answer within this hook
+    if (settings_.max_outstanding <= 1 || !ctx.input_waiting()) {
+      // No pipelining, or no next batch queued: the answer (and its findings) within this hook.
       while (!outstanding_.empty())
         await_one();
     } else {

@@ -2,7 +2,9 @@
 // isolated in a sandboxed child host, same run, same batches of 256 process events. The
 // isolated figure includes encoding, the socketpair, decoding in the child and the findings
 // coming back; stop() (drain) waits for every batch in flight, so nothing is left uncounted.
-//   bench_isolation [batches=4000] [rounds=3] [max_outstanding=1]
+// The context says more input is queued for every batch but the last, as the engine's does
+// while a producer keeps up (the pipelined path); the last batch is settled within its hook.
+//   bench_isolation [batches=4000] [rounds=3] [max_outstanding=4]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -30,10 +32,12 @@ public:
   void gauge(std::string_view, double) override {}
   void log(log_level, std::string_view) override {}
   bool should_stop() const noexcept override { return false; }
+  bool input_waiting() const noexcept override { return more_queued; }
   std::pmr::memory_resource* memory() noexcept override { return std::pmr::new_delete_resource(); }
   void account_memory(std::int64_t) override {}
   void charge_cpu(std::int64_t) override {}
   std::size_t findings = 0;
+  bool more_queued = true;
 
 private:
   std::string name_ = "miner";
@@ -67,9 +71,14 @@ double run(const component_type& t, toml::table settings, const std::vector<batc
   null_context ctx;
   c->start(ctx);
   const auto t0 = std::chrono::steady_clock::now();
-  for (const auto& b : batches)
-    c->on_batch(*b, ctx);
+  for (std::size_t i = 0; i < batches.size(); ++i) {
+    ctx.more_queued = i + 1 < batches.size();
+    c->on_batch(*batches[i], ctx);
+  }
+  const std::size_t before_stop = ctx.findings;
   c->stop(ctx);
+  if (ctx.findings != before_stop)
+    std::printf("  (%zu findings only came with stop(): held back)\n", ctx.findings - before_stop);
   const auto t1 = std::chrono::steady_clock::now();
   *findings = ctx.findings;
   const double s = std::chrono::duration<double>(t1 - t0).count();
@@ -81,7 +90,7 @@ double run(const component_type& t, toml::table settings, const std::vector<batc
 int main(int argc, char** argv) {
   const std::size_t nbatches = argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 4000;
   const int rounds = argc > 2 ? std::atoi(argv[2]) : 3;
-  const std::int64_t outstanding = argc > 3 ? std::atoll(argv[3]) : 1;
+  const std::int64_t outstanding = argc > 3 ? std::atoll(argv[3]) : 4;
   if (std::getenv("PHANTOMGUARD_PLUGIN_HOST") == nullptr)
     ::setenv("PHANTOMGUARD_PLUGIN_HOST", PG_ISOLATION_HOST, 1);
   registry reg;
@@ -109,6 +118,6 @@ int main(int argc, char** argv) {
               nbatches, rounds, static_cast<long long>(outstanding));
   std::printf("  in-process  %12.0f events/s  (%zu findings)\n", a, f_in);
   std::printf("  isolated    %12.0f events/s  (%zu findings)\n", b, f_iso);
-  std::printf("  ratio isolated/in-process = %.2f (goal >= 0.50)\n", b / a);
+  std::printf("  ratio isolated/in-process = %.2f (goal >= 0.60)\n", b / a);
   return f_in == f_iso ? 0 : 1;
 }

@@ -48,6 +48,13 @@ public:
   /// and return early (the handler timeout watchdog treats a hook that does not return as hung).
   [[nodiscard]] virtual bool should_stop() const noexcept = 0;
 
+  /// True when more input is already queued for the component. A component that works
+  /// asynchronously (an isolated plugin pipelining batches to its child process) may return from
+  /// on_batch before its results are in while this holds; when it is false it settles what is
+  /// outstanding before returning, so results are never held back waiting for input that may not
+  /// come. A hint: the default (false) is always safe.
+  [[nodiscard]] virtual bool input_waiting() const noexcept { return false; }
+
   /// A memory resource that counts what the component allocates through it; the memory quota
   /// is enforced on that count plus what account_memory reports.
   [[nodiscard]] virtual std::pmr::memory_resource* memory() noexcept = 0;

@@ -23,12 +23,13 @@ struct isolation_settings {
   std::string user = "nobody";   // the child's user when the engine runs as root; "" = stay
   std::chrono::milliseconds call_timeout{2000};   // deadline of every call (a batch, a tick...)
   std::chrono::milliseconds start_timeout{15000}; // exec, checks, load, sandbox, ready
-  /// Batches in flight to the child (the credit window). 1 (the default) = every batch is
-  /// answered within its own on_batch: findings without delay, and since the child decodes
-  /// views straight from the frame, pipelining measured no faster (docs/performance/
-  /// isolation.md). Above 1, on_batch returns before the child has answered and the findings
-  /// of the last batches arrive with the next hook (give the detector an `interval`).
-  std::size_t max_outstanding = 1;
+  /// Batches in flight to the child (the credit window). While more input is queued for the
+  /// component (context::input_waiting), on_batch returns once its batch is sent and the engine
+  /// encodes the next one while the child runs the plugin on this one (on two cores, 0.9 of
+  /// in-process at batch 256, docs/performance/isolation.md); when nothing more is queued, it
+  /// waits for every answer, so findings are never held back. 1 = every batch answered within
+  /// its own on_batch.
+  std::size_t max_outstanding = 4;
   std::string host_binary; // empty = plugin_host_binary()
   /// Read-only paths the child may read besides the dynamic loader's (Landlock).
   std::vector<std::string> read_paths;
