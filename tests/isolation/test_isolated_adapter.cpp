@@ -182,9 +182,9 @@ TEST_CASE("the detector's quota sets the child's address-space limit", "[isolati
 TEST_CASE("every forbidden call of a plugin's hook ends its child with the syscall named",
           "[isolation]") {
   // attack -> the syscall the seccomp allow-list traps
-  const std::pair<const char*, const char*> attacks[] = {
-      {"socket", "socket"}, {"exec", "execve"},  {"fork", "clone"},
-      {"ptrace", "ptrace"}, {"write", "openat"}, {"kill", "kill"}};
+  const std::pair<const char*, const char*> attacks[] = {{"socket", "socket"}, {"exec", "execve"},
+                                                         {"fork", "clone"},    {"ptrace", "ptrace"},
+                                                         {"write", "openat"},  {"kill", "kill"}};
   for (const auto& [attack, syscall] : attacks) {
     INFO("attack " << attack);
     auto c = make("escaper", isolated(hostile_path(), "escaper", toml::table{{"attack", attack}}));

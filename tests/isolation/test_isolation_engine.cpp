@@ -288,13 +288,14 @@ SCENARIO("an isolated plugin's RSS is its memory, and its quota holds it", "[iso
   GIVEN("a plugin that holds 96 MiB below its 256 MiB RLIMIT_AS, with memory_mb = 64") {
     auto q = quick_quota();
     q.memory_mb = 64;
-    const auto all = run_until_quota("hoarder", toml::table{{"mb", 96}},
-                                     toml::table{{"memory_mb", 256}}, q, "engine.quota_restart",
-                                     "memory_mb");
+    const auto all =
+        run_until_quota("hoarder", toml::table{{"mb", 96}}, toml::table{{"memory_mb", 256}}, q,
+                        "engine.quota_restart", "memory_mb");
     INFO(text_of(all));
     THEN("the ladder climbs on the child's RSS: throttle, shed, restart") {
       CHECK_FALSE(with_rule(all, "isolation.hoarding").empty()); // it did not die of RLIMIT_AS
-      for (const char* step : {"engine.quota_throttle", "engine.quota_shed", "engine.quota_restart"}) {
+      for (const char* step :
+           {"engine.quota_throttle", "engine.quota_shed", "engine.quota_restart"}) {
         INFO(step);
         auto s = with_rule(all, step);
         REQUIRE_FALSE(s.empty());

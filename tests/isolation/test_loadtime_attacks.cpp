@@ -50,7 +50,8 @@ std::string attacker_copy(const std::string& what, const std::string& phase,
   const fs::path dir = fs::path(PG_ISOLATION_PLUGIN_DIR) / "attacks";
   fs::create_directories(dir);
   fs::permissions(dir, fs::perms(0755));
-  const fs::path to = dir / ("attack-" + what + "-" + phase + (arg.empty() ? "" : "-" + arg) + ".so");
+  const fs::path to =
+      dir / ("attack-" + what + "-" + phase + (arg.empty() ? "" : "-" + arg) + ".so");
   fs::copy_file(pg::test::attacker_path(), to, fs::copy_options::overwrite_existing);
   fs::permissions(to, fs::perms(0644));
   return to.string();
@@ -60,7 +61,8 @@ std::unique_ptr<component> make(toml::table settings) {
   pg::test::use_test_plugin_host();
   const component_type* t = plugin_registry().find(component_kind::detector, "plugin");
   REQUIRE(t != nullptr);
-  return t->factory(component_init{"attacker", component_settings(std::move(settings)), "/tmp", {}});
+  return t->factory(
+      component_init{"attacker", component_settings(std::move(settings)), "/tmp", {}});
 }
 
 /// A TCP listener on 127.0.0.1 (random port) that never accepts by itself.
@@ -92,10 +94,9 @@ struct attack_case {
 
 SCENARIO("an isolated plugin that attacks before its first hook is stopped inside the sandbox",
          "[isolation][attack]") {
-  const attack_case cases[] = {
-      {"write", "openat"}, {"shadow", ""},    {"connect", "socket"},
-      {"exec", "execve"},  {"fork", "clone"}, {"ptrace", "ptrace"},
-      {"environ", ""},     {"stateread", ""}, {"statewrite", "openat"}};
+  const attack_case cases[] = {{"write", "openat"}, {"shadow", ""},    {"connect", "socket"},
+                               {"exec", "execve"},  {"fork", "clone"}, {"ptrace", "ptrace"},
+                               {"environ", ""},     {"stateread", ""}, {"statewrite", "openat"}};
   // The engine's secret: in its environment and in a file of its state directory that only
   // Landlock keeps from the plugin (the file is world-readable).
   ::setenv("PG_TEST_SECRET", "s3cr3t-of-the-engine", 1);
@@ -261,7 +262,8 @@ struct swap_dir {
 
 } // namespace
 
-SCENARIO("a plugin renamed over in a tight loop never runs the swapped bytes", "[isolation][swap]") {
+SCENARIO("a plugin renamed over in a tight loop never runs the swapped bytes",
+         "[isolation][swap]") {
   swap_dir d;
   GIVEN("the checked copy pinned by its sha256, the other renamed over it all the time") {
     swapper s(d.good, d.evil, d.target);

@@ -74,8 +74,7 @@ SCENARIO("a well-formed plugin passes every load-time check, in order", "[sdk][l
         }
         CHECK(names == std::vector<std::string>{"resolve", "file", "elf", "manifest", "abi",
                                                 "symbols", "version", "sha256", "signature",
-                                                "detector",
-                                                "config", "isolation"});
+                                                "detector", "config", "isolation"});
         REQUIRE(i.manifest.has_value());
         CHECK(i.manifest->id == fixture_id);
         CHECK(i.manifest->version.to_string() == "1.4.2");
@@ -301,7 +300,8 @@ SCENARIO("plugins others could have replaced are refused", "[sdk][loader][permis
     REQUIRE(::chown(up.c_str(), 65534, 65534) == 0);
     THEN("the ancestor is named in the refusal") {
       const std::string r = refusal_of(request_for(path));
-      CHECK(r.find("refused: the directory " + up + " has an untrusted owner") != std::string::npos);
+      CHECK(r.find("refused: the directory " + up + " has an untrusted owner") !=
+            std::string::npos);
       CHECK(r.find("fix: chown root " + up) != std::string::npos);
     }
   }

@@ -78,8 +78,8 @@ SCENARIO("a plugin signed by a trusted key passes and names its signer", "[sdk][
   signing_setup s;
   auto signed_ = run_plugins({"sign", "--key", s.key, s.plugin});
   REQUIRE(signed_.code == 0);
-  CHECK(has_line(signed_.out, "signed " + s.plugin + " with key " + s.key_id + " -> " + s.plugin +
-                                  ".sig"));
+  CHECK(has_line(signed_.out,
+                 "signed " + s.plugin + " with key " + s.key_id + " -> " + s.plugin + ".sig"));
   for (auto policy : {signature_policy::required, signature_policy::if_present}) {
     const auto i = s.inspect(policy);
     INFO(i.refusal);
@@ -88,16 +88,16 @@ SCENARIO("a plugin signed by a trusted key passes and names its signer", "[sdk][
   }
   auto v = run_plugins({"verify", s.plugin, "--trust-dir", s.trust});
   CHECK(v.code == 0);
-  CHECK(has_line(v.out, s.plugin + ": valid, signed by key " + s.key_id + " (" + s.trust +
-                            "/dev.pub)"));
+  CHECK(has_line(v.out,
+                 s.plugin + ": valid, signed by key " + s.key_id + " (" + s.trust + "/dev.pub)"));
   auto c = run_plugins({"check", s.plugin, "--trust-dir", s.trust, "--signature", "required"});
   CHECK(c.code == 0);
   CHECK(has_line(c.out, "plugin org.phantomguard.test.fixture 1.4.2 passes every load-time check "
                         "(signed by key " +
                             s.key_id + ")"));
   auto info = run_plugins({"info", s.plugin, "--trust-dir", s.trust});
-  CHECK(has_line(info.out, "signature:   valid, signed by key " + s.key_id + " (" + s.trust +
-                               "/dev.pub)"));
+  CHECK(has_line(info.out,
+                 "signature:   valid, signed by key " + s.key_id + " (" + s.trust + "/dev.pub)"));
   // And it loads: the bytes verified are the bytes mapped.
   plugin_request r;
   r.plugin = s.plugin;
@@ -136,7 +136,9 @@ SCENARIO("what the signature check refuses, and what it lets through", "[sdk][si
       CHECK(v.code == 1);
       CHECK(v.out.find("INVALID: key " + s.key_id) != std::string::npos);
     }
-    AND_THEN("off does not look") { CHECK(s.inspect(signature_policy::off).ok()); }
+    AND_THEN("off does not look") {
+      CHECK(s.inspect(signature_policy::off).ok());
+    }
   }
   WHEN("the signer is not trusted") {
     auto other = run_plugins({"keygen", "--out", s.dir / "other"});

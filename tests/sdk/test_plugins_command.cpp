@@ -91,7 +91,8 @@ SCENARIO("plugins info prints the manifest without loading the plugin", "[sdk][c
     }
   }
   WHEN("the plugin is named by id") {
-    auto r = run_plugins({"info", "org.phantomguard.test.fixture", "--plugin-dir", PG_SDK_FIXTURE_DIR});
+    auto r =
+        run_plugins({"info", "org.phantomguard.test.fixture", "--plugin-dir", PG_SDK_FIXTURE_DIR});
     THEN("the highest version in the directory is shown") {
       CHECK(r.code == 0);
       CHECK(has_line(r.out, "version:     2.1.0"));
@@ -118,11 +119,13 @@ SCENARIO("plugins check runs every load-time check and exits 0 or 1", "[sdk][cli
     CHECK(r.code == 0);
     CHECK(has_line(r.out, "ok    abi: requires ABI 1.0, engine speaks 1.0"));
     CHECK(has_line(r.out, "ok    version: 1.4.2 satisfies >=1"));
-    CHECK(
-        has_line(r.out, "plugin org.phantomguard.test.fixture 1.4.2 passes every load-time check (unsigned)"));
+    CHECK(has_line(
+        r.out,
+        "plugin org.phantomguard.test.fixture 1.4.2 passes every load-time check (unsigned)"));
   }
   WHEN("the plugin is checked by id") {
-    auto r = run_plugins({"check", "org.phantomguard.test.plain-c", "--plugin-dir", PG_SDK_FIXTURE_DIR});
+    auto r =
+        run_plugins({"check", "org.phantomguard.test.plain-c", "--plugin-dir", PG_SDK_FIXTURE_DIR});
     CHECK(r.code == 0);
     CHECK(has_line(r.out, "ok    resolve: " + fixture("plain_c.so")));
   }

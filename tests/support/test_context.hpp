@@ -37,9 +37,7 @@ public:
 
   void count(std::string_view n, std::int64_t delta) override { counters[std::string(n)] += delta; }
   void gauge(std::string_view n, double value) override { gauges[std::string(n)] = value; }
-  void log(runtime::log_level, std::string_view message) override {
-    logs.emplace_back(message);
-  }
+  void log(runtime::log_level, std::string_view message) override { logs.emplace_back(message); }
   bool should_stop() const noexcept override { return stop_requested; }
   bool input_waiting() const noexcept override { return queued_input; }
   std::pmr::memory_resource* memory() noexcept override { return std::pmr::get_default_resource(); }

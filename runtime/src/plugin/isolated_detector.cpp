@@ -627,9 +627,9 @@ private:
   std::string last_snapshot_;
   std::string buffer_;
   context* ctx_ = nullptr;
-  std::optional<clockid_t> cpu_clock_;   // the child's process CPU clock
-  std::int64_t charged_cpu_ns_ = 0;      // of it, already charged to the quota
-  std::int64_t accounted_rss_ = 0;       // the child's RSS as last accounted
+  std::optional<clockid_t> cpu_clock_; // the child's process CPU clock
+  std::int64_t charged_cpu_ns_ = 0;    // of it, already charged to the quota
+  std::int64_t accounted_rss_ = 0;     // the child's RSS as last accounted
   clock_type::time_point last_measure_{};
 };
 

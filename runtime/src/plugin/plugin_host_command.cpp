@@ -12,8 +12,8 @@
 #include <iostream>
 #include <memory_resource>
 #include <new>
-#include <string>
 #include <pwd.h>
+#include <string>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 
@@ -95,7 +95,8 @@ std::string sandbox_user_can_read(const plugin_file& file, const std::string& us
   struct stat st {};
   if (pw == nullptr || ::fstat(file.fd.get(), &st) != 0)
     return {}; // the sandbox names a missing user itself
-  const bool readable = (st.st_mode & S_IROTH) != 0 || (st.st_uid == pw->pw_uid && (st.st_mode & S_IRUSR)) ||
+  const bool readable = (st.st_mode & S_IROTH) != 0 ||
+                        (st.st_uid == pw->pw_uid && (st.st_mode & S_IRUSR)) ||
                         (st.st_gid == pw->pw_gid && (st.st_mode & S_IRGRP));
   if (readable)
     return {};

@@ -4,15 +4,15 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <dlfcn.h>
 #include <fcntl.h>
-#include <link.h>
-#include <sys/sysmacros.h>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <link.h>
 #include <pwd.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -245,8 +245,8 @@ std::string resolve_id(const plugin_request& request, std::string* refusal) {
 /// StrictModes). A group- or world-writable folder passes only when it is sticky and owned by
 /// root or us (/tmp): there nobody else may rename or remove what we own, and what lies below
 /// must itself be ours.
-std::string check_owner_mode(const std::string& who, const std::string& shown, const struct stat& st,
-                             const std::string& p, bool is_dir) {
+std::string check_owner_mode(const std::string& who, const std::string& shown,
+                             const struct stat& st, const std::string& p, bool is_dir) {
   const char* what = is_dir ? "directory" : "file";
   if (!is_dir && !S_ISREG(st.st_mode))
     return refusal_line(who, shown, "not a regular file", "a regular file",
@@ -254,8 +254,8 @@ std::string check_owner_mode(const std::string& who, const std::string& shown, c
                         "point `plugin` at the .so file");
   const uid_t me = ::geteuid();
   if (st.st_uid != 0 && st.st_uid != me)
-    return refusal_line(who, shown, std::string("the ") + what + " " + p +
-                                        " has an untrusted owner",
+    return refusal_line(who, shown,
+                        std::string("the ") + what + " " + p + " has an untrusted owner",
                         me == 0 ? "owner root (uid 0)" : "owner root or " + user_name(me),
                         "owner " + user_name(st.st_uid),
                         "chown root " + p +
@@ -327,7 +327,8 @@ unique_fd walk_directories(const std::string& who, const std::string& shown,
     if (name.empty() || name == ".")
       continue;
     so_far = (fs::path(so_far) / name).string();
-    unique_fd next(::openat(dir.get(), name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    unique_fd next(
+        ::openat(dir.get(), name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!next) {
       *refusal = refusal_line(who, shown, "cannot open the directory " + so_far,
                               "a directory (not a symbolic link)", std::strerror(errno),
@@ -346,7 +347,8 @@ unique_fd walk_directories(const std::string& who, const std::string& shown,
 }
 
 /// The .sig beside the plugin, read through the plugin's directory; nullopt when absent.
-std::optional<std::string> read_sibling_signature(const std::string& canonical, std::string* error) {
+std::optional<std::string> read_sibling_signature(const std::string& canonical,
+                                                  std::string* error) {
   const fs::path p(canonical);
   const fs::path sig = p.parent_path() / (p.filename().string() + ".sig");
   unique_fd fd(::open(sig.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
@@ -434,8 +436,8 @@ std::shared_ptr<const plugin_file> open_plugin_file(const std::string& who, cons
   }
   std::string err;
   if (!read_all(file->fd.get(), file->bytes, 256u << 20, &err)) {
-    *refusal = refusal_line(who, path, "cannot read the file", "a readable file", err,
-                            "check the file");
+    *refusal =
+        refusal_line(who, path, "cannot read the file", "a readable file", err, "check the file");
     return nullptr;
   }
   return file;
@@ -489,8 +491,9 @@ signature_status check_plugin_signature(const plugin_file& file, const std::stri
     return out;
   }
   out.status = st::untrusted;
-  out.detail = "key " + sig->key_id + (ids.empty() ? ", and no keys are trusted in " + trust_dir
-                                                   : ", trusted are " + join(ids));
+  out.detail =
+      "key " + sig->key_id +
+      (ids.empty() ? ", and no keys are trusted in " + trust_dir : ", trusted are " + join(ids));
   return out;
 }
 
@@ -719,17 +722,17 @@ plugin_inspection inspect_plugin(const plugin_request& request) {
                                    request.trust_dir + "; otherwise remove the plugin"));
     case st::invalid:
       return fail("signature",
-                  refusal_line(who, r.path, "the signature by key " + sig.key_id +
-                                                " does not match the file",
+                  refusal_line(who, r.path,
+                               "the signature by key " + sig.key_id + " does not match the file",
                                "the file that key " + sig.key_id + " signed", sig.detail,
                                "reinstall the signed build, or sign this one again "
                                "(phantomguard plugins sign --key KEY " +
                                    r.path + ")"));
     case st::malformed:
-      return fail("signature", refusal_line(who, r.path, "unreadable signature " + sig_path,
-                                            "a signature written by phantomguard plugins sign",
-                                            sig.detail,
-                                            "sign the plugin again, or remove " + sig_path));
+      return fail("signature",
+                  refusal_line(who, r.path, "unreadable signature " + sig_path,
+                               "a signature written by phantomguard plugins sign", sig.detail,
+                               "sign the plugin again, or remove " + sig_path));
     case st::no_trust:
       return fail("signature",
                   refusal_line(who, r.path, "the trust directory cannot be used",
@@ -867,9 +870,9 @@ std::string loader_name(int fd, const struct stat& st, std::vector<unique_fd>& h
 std::shared_ptr<loaded_plugin> load_inspected(const plugin_inspection& r) {
   if (!r.ok() || !r.manifest || !r.file)
     throw component_refused("engine.plugin_refused",
-                            r.refusal.empty() ? "plugin " + quote_text(r.path) +
-                                                    " refused: it was not inspected"
-                                              : r.refusal);
+                            r.refusal.empty()
+                                ? "plugin " + quote_text(r.path) + " refused: it was not inspected"
+                                : r.refusal);
   const std::string& who = r.manifest->id;
   std::shared_ptr<loaded_plugin> p(new loaded_plugin());
   p->path_ = r.path;
@@ -902,10 +905,11 @@ std::shared_ptr<loaded_plugin> load_inspected(const plugin_inspection& r) {
   }
   // What the loader mapped must be the file the checks read.
   if (!object_is_file(p->lib_->handle, st))
-    throw component_refused("engine.plugin_refused",
-                            refusal_line(who, r.path, "the loader mapped another file",
-                                         "the checked file (inode " + std::to_string(st.st_ino) + ")",
-                                         "a different object", "report this as a bug"));
+    throw component_refused(
+        "engine.plugin_refused",
+        refusal_line(who, r.path, "the loader mapped another file",
+                     "the checked file (inode " + std::to_string(st.st_ino) + ")",
+                     "a different object", "report this as a bug"));
   using entry_fn = const pg_plugin* (*)(std::uint32_t, std::uint32_t);
   auto entry = reinterpret_cast<entry_fn>(::dlsym(p->lib_->handle, PG_PLUGIN_ENTRY_SYMBOL));
   if (entry == nullptr)

@@ -51,13 +51,11 @@ const char* const allowed_names[] = {
     "rt_sigsuspend", "rt_sigtimedwait", "restart_syscall",
     // descriptors it has (the channel, /dev/null, what it opened read-only)
     "read", "readv", "pread64", "preadv", "preadv2", "write", "writev", "close", "lseek", "dup",
-    "dup2", "dup3", "fcntl", "poll", "ppoll", "select", "pselect6", "epoll_create",
-    "epoll_create1", "epoll_ctl", "epoll_wait", "epoll_pwait", "epoll_pwait2", "eventfd2",
-    "pipe", "pipe2",
+    "dup2", "dup3", "fcntl", "poll", "ppoll", "select", "pselect6", "epoll_create", "epoll_create1",
+    "epoll_ctl", "epoll_wait", "epoll_pwait", "epoll_pwait2", "eventfd2", "pipe", "pipe2",
     // reading the file system (Landlock decides what)
     "fstat", "newfstatat", "statx", "stat", "lstat", "fstatfs", "statfs", "access", "faccessat",
-    "faccessat2", "readlink", "readlinkat", "getdents64", "getcwd",
-    "exit", "exit_group", nullptr};
+    "faccessat2", "readlink", "readlinkat", "getdents64", "getcwd", "exit", "exit_group", nullptr};
 
 int channel_fd_for_handler = 3;
 
@@ -154,11 +152,12 @@ constexpr std::uint64_t net_connect_tcp = 1ULL << 1;
 constexpr std::uint64_t scope_abstract_unix = 1ULL << 0; // ABI 6
 constexpr std::uint64_t scope_signal = 1ULL << 1;
 
-constexpr std::uint64_t fs_read = LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_READ_FILE |
-                                  LANDLOCK_ACCESS_FS_READ_DIR;
+constexpr std::uint64_t fs_read =
+    LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR;
 
 int landlock_abi() {
-  const long v = ::syscall(__NR_landlock_create_ruleset, nullptr, 0, LANDLOCK_CREATE_RULESET_VERSION);
+  const long v =
+      ::syscall(__NR_landlock_create_ruleset, nullptr, 0, LANDLOCK_CREATE_RULESET_VERSION);
   return v < 0 ? 0 : static_cast<int>(v);
 }
 
@@ -193,8 +192,8 @@ int apply_landlock(const sandbox_limits& limits) {
     landlock_path_beneath_attr rule{};
     rule.allowed_access = access;
     rule.parent_fd = fd;
-    return ::syscall(__NR_landlock_add_rule, ruleset.get(), LANDLOCK_RULE_PATH_BENEATH, &rule, 0u) ==
-           0;
+    return ::syscall(__NR_landlock_add_rule, ruleset.get(), LANDLOCK_RULE_PATH_BENEATH, &rule,
+                     0u) == 0;
   };
   std::vector<std::string> paths = sandbox_loader_paths();
   paths.insert(paths.end(), limits.read_paths.begin(), limits.read_paths.end());
@@ -229,8 +228,8 @@ void install_filter() {
   } guard{ctx};
   // A binary tree instead of a linear list: the filter runs on every syscall of the child.
   ::seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
-  auto rule = [&](const char* name, std::uint32_t action, unsigned count = 0,
-                  scmp_arg_cmp a = {}, scmp_arg_cmp b = {}) {
+  auto rule = [&](const char* name, std::uint32_t action, unsigned count = 0, scmp_arg_cmp a = {},
+                  scmp_arg_cmp b = {}) {
     const int nr = ::seccomp_syscall_resolve_name(name);
     if (nr == __NR_SCMP_ERROR)
       return; // not on this architecture

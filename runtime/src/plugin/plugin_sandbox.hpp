@@ -25,7 +25,7 @@ struct sandbox_limits {
 
 /// What the sandbox could apply on this kernel, for the engine's log and docs.
 struct sandbox_report {
-  int landlock_abi = 0;         // 0 = Landlock unavailable (the seccomp list still holds)
+  int landlock_abi = 0;           // 0 = Landlock unavailable (the seccomp list still holds)
   bool network_namespace = false; // a fresh, empty network namespace
 };
 

@@ -212,9 +212,9 @@ std::optional<std::vector<trusted_key>> load_trusted_keys(const std::string& dir
 
 bool verify_signature(std::string_view message, const plugin_signature& sig,
                       const trusted_key& key) {
-  EVP_PKEY* k = EVP_PKEY_new_raw_public_key(
-      EVP_PKEY_ED25519, nullptr, reinterpret_cast<const unsigned char*>(key.raw.data()),
-      key.raw.size());
+  EVP_PKEY* k = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr,
+                                            reinterpret_cast<const unsigned char*>(key.raw.data()),
+                                            key.raw.size());
   if (k == nullptr)
     return false;
   pkey_ptr owner(k, &EVP_PKEY_free);
@@ -285,8 +285,7 @@ std::optional<plugin_signature> sign_message(std::string_view message,
   std::size_t len = sig.signature.size();
   if (!md || EVP_DigestSignInit(md.get(), nullptr, nullptr, nullptr, key.get()) != 1 ||
       EVP_DigestSign(md.get(), reinterpret_cast<unsigned char*>(sig.signature.data()), &len,
-                     reinterpret_cast<const unsigned char*>(message.data()),
-                     message.size()) != 1 ||
+                     reinterpret_cast<const unsigned char*>(message.data()), message.size()) != 1 ||
       len != ed25519_sig_bytes) {
     fail(error, "signing with " + private_path + " failed");
     return std::nullopt;

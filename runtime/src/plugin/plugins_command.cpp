@@ -16,7 +16,6 @@
 namespace pg::runtime::detail {
 namespace {
 
-
 constexpr const char* usage =
     "usage: phantomguard plugins list [--plugin-dir DIR]\n"
     "       phantomguard plugins info PATH|ID [--plugin-dir DIR] [--trust-dir DIR]\n"
@@ -136,8 +135,7 @@ parsed_args parse(int argc, char** argv) {
                   << text << "\n";
         a.ok = false;
       }
-    }
-    else if (arg == "-h" || arg == "--help")
+    } else if (arg == "-h" || arg == "--help")
       a.sub = "help";
     else if (!arg.empty() && arg[0] == '-') {
       std::cerr << "phantomguard plugins: unknown option " << arg << "\n";

@@ -14,9 +14,9 @@
 #include <cstring>
 #include <fcntl.h>
 #include <string>
-#include <time.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <vector>
 
@@ -176,7 +176,8 @@ private:
 class burner final : public pg::sdk::detector {
 public:
   static constexpr std::string_view name = "burner";
-  burner(const pg::sdk::config& cfg, pg::sdk::host host) : host_(host), ms_(cfg.get_int("ms", 30)) {}
+  burner(const pg::sdk::config& cfg, pg::sdk::host host)
+      : host_(host), ms_(cfg.get_int("ms", 30)) {}
   void on_batch(const pg::sdk::batch_view&) override {
     timespec start{}, now{};
     ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &start);

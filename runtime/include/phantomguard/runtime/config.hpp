@@ -38,7 +38,7 @@ std::string_view to_string(restart_strategy s) noexcept;
 ///              max_backoff = "30s", healthy_after = "60s", shutdown_timeout = "5s" }`
 struct restart_settings {
   restart_type type = restart_type::permanent;
-  std::uint32_t max_restarts = 5; // intensity: at most this many restarts ...
+  std::uint32_t max_restarts = 5;             // intensity: at most this many restarts ...
   duration period = std::chrono::seconds(60); // ... within this period
   duration backoff = std::chrono::milliseconds(100);
   duration max_backoff = std::chrono::seconds(30);
@@ -87,7 +87,7 @@ struct component_decl {
 enum class log_format { text, json };
 
 struct engine_settings {
-  std::string host;          // empty = gethostname()
+  std::string host; // empty = gethostname()
   std::string log_level = "info";
   log_format log_fmt = log_format::text;
   std::string state_dir = "/var/lib/phantomguard";
@@ -101,9 +101,9 @@ struct engine_settings {
   std::uint32_t max_throughput = 16; // scheduler.max-throughput
   std::uint64_t batch_size = 256;    // events per batch a component emits at most
   duration batch_delay = std::chrono::milliseconds(50); // flush a partial batch after this
-  quota_settings quota;              // engine-wide
+  quota_settings quota;                                 // engine-wide
   std::string plugin_dir = "/usr/lib/phantomguard/plugins";
-  std::string plugin_signature = "if_present"; // off | if_present | required
+  std::string plugin_signature = "if_present";                     // off | if_present | required
   std::string plugin_trust_dir = "/etc/phantomguard/trusted-keys"; // trusted *.pub keys
   friend bool operator==(const engine_settings&, const engine_settings&) = default;
 };

@@ -23,7 +23,7 @@ std::string_view to_string(option_type t) noexcept;
 struct option_spec {
   std::string key;
   option_type type = option_type::string;
-  std::string default_text;  // shown by validate/docs; empty means no default (optional)
+  std::string default_text; // shown by validate/docs; empty means no default (optional)
   std::string description;
   bool required = false;
   std::optional<double> min; // for integer/floating/duration (seconds)/size (bytes)
@@ -51,8 +51,8 @@ public:
   [[nodiscard]] bool get_bool(std::string_view key, bool fallback = false) const;
   [[nodiscard]] duration get_duration(std::string_view key, duration fallback) const;
   [[nodiscard]] std::uint64_t get_size(std::string_view key, std::uint64_t fallback) const;
-  [[nodiscard]] std::vector<std::string> get_string_list(std::string_view key,
-                                                         std::vector<std::string> fallback = {}) const;
+  [[nodiscard]] std::vector<std::string>
+  get_string_list(std::string_view key, std::vector<std::string> fallback = {}) const;
 
   friend bool operator==(const component_settings& a, const component_settings& b) {
     return a.table_ == b.table_;

@@ -47,8 +47,8 @@ struct plugin_request {
 
 /// The plugin file as the checks saw it: the one descriptor and the bytes read from it.
 struct plugin_file {
-  unique_fd fd;         // O_RDONLY | O_CLOEXEC, opened without following a symbolic link
-  std::string bytes;    // the whole file, read from fd
+  unique_fd fd;          // O_RDONLY | O_CLOEXEC, opened without following a symbolic link
+  std::string bytes;     // the whole file, read from fd
   std::string canonical; // the path it was opened by (symbolic links resolved)
 };
 
