@@ -4,6 +4,8 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <filesystem>
+#include <unistd.h>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -303,5 +305,46 @@ SCENARIO("an isolated plugin's RSS is its memory, and its quota holds it", "[iso
         CHECK(s[0]->evidence["measured"].get<double>() > 96.0);
       }
     }
+  }
+}
+
+SCENARIO("a plugin whose constructor breaks the sandbox is refused by the engine, which keeps "
+         "running",
+         "[isolation][attack]") {
+  GIVEN("an isolated plugin whose ELF constructor tries to create a file under /etc") {
+    namespace fs = std::filesystem;
+    const fs::path dir = fs::path(PG_ISOLATION_PLUGIN_DIR) / "engine-attack";
+    fs::create_directories(dir);
+    fs::permissions(dir, fs::perms(0755));
+    const std::string path = (dir / "attack-write-ctor-engine.so").string();
+    fs::copy_file(pg::test::attacker_path(), path, fs::copy_options::overwrite_existing);
+    fs::permissions(path, fs::perms(0644));
+    auto cfg = base_config();
+    cfg.components.push_back(
+        decl("feed", component_kind::source, "process_feed", {}, toml::table{{"per_tick", 5}}));
+    cfg.components.push_back(decl("attacker", component_kind::detector, "plugin", {"feed"},
+                                  isolated(path, "attacker")));
+    cfg.components.push_back(
+        decl("miner", component_kind::detector, "plugin", {"feed"}, isolated(miner_path(), "")));
+    finding_log log;
+    engine eng(cfg, pg::test::plugin_test_registry());
+    {
+      running_engine run(eng, log.options());
+      eventually([&] { return !with_rule(log.snapshot(), "miner.known_binary").empty(); },
+                 std::chrono::seconds(15));
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    const auto all = log.snapshot();
+    INFO(text_of(all));
+    THEN("the violation is a finding, the plugin is not restarted, the rest keeps producing") {
+      auto v = with_rule(all, "engine.plugin_sandbox_violation");
+      REQUIRE(v.size() == 1);
+      CHECK(v[0]->title.find("violated its sandbox: openat is not allowed in start") !=
+            std::string::npos);
+      CHECK(with_rule(all, "engine.component_restarted").empty());
+      CHECK_FALSE(with_rule(all, "miner.known_binary").empty());
+      CHECK(::access("/etc/phantomguard-attack-engine", F_OK) != 0);
+    }
+    fs::remove_all(dir);
   }
 }
