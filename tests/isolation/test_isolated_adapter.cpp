@@ -20,22 +20,9 @@ using pg::test::miner_path;
 
 namespace {
 
-const registry& plugin_registry() {
-  static registry reg = [] {
-    registry r;
-    register_plugin_support(r);
-    return r;
-  }();
-  return reg;
-}
-
 std::unique_ptr<component> make(const std::string& name, toml::table settings,
                                 quota_settings quota = {}) {
-  pg::test::use_test_plugin_host();
-  const component_type* t = plugin_registry().find(component_kind::detector, "plugin");
-  REQUIRE(t != nullptr);
-  return t->factory(
-      component_init{name, component_settings(std::move(settings)), "/tmp", std::move(quota)});
+  return pg::test::make_plugin(name, std::move(settings), std::move(quota));
 }
 
 /// `n` process events, pids from `first`; every tenth a miner.

@@ -30,15 +30,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const registry& plugin_registry() {
-  static registry reg = [] {
-    registry r;
-    register_plugin_support(r);
-    return r;
-  }();
-  return reg;
-}
-
 std::string unique_tag() {
   static std::atomic<int> n{0};
   return std::to_string(::getpid()) + "x" + std::to_string(++n);
@@ -58,11 +49,7 @@ std::string attacker_copy(const std::string& what, const std::string& phase,
 }
 
 std::unique_ptr<component> make(toml::table settings) {
-  pg::test::use_test_plugin_host();
-  const component_type* t = plugin_registry().find(component_kind::detector, "plugin");
-  REQUIRE(t != nullptr);
-  return t->factory(
-      component_init{"attacker", component_settings(std::move(settings)), "/tmp", {}});
+  return pg::test::make_plugin("attacker", std::move(settings));
 }
 
 /// A TCP listener on 127.0.0.1 (random port) that never accepts by itself.
