@@ -40,9 +40,8 @@ inline const runtime::registry& plugin_registry() {
 }
 
 /// The "plugin" detector named `name` built from `settings` by its factory, as the engine does.
-inline std::unique_ptr<runtime::component> make_plugin(const std::string& name,
-                                                       toml::table settings,
-                                                       runtime::quota_settings quota = {}) {
+inline std::unique_ptr<runtime::component>
+make_plugin(const std::string& name, toml::table settings, runtime::quota_settings quota = {}) {
   use_test_plugin_host();
   const runtime::component_type* t =
       plugin_registry().find(runtime::component_kind::detector, "plugin");

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <filesystem>
 #include <pwd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -225,6 +226,35 @@ TEST_CASE("a plugin that writes garbage onto the channel is killed", "[isolation
   });
   CHECK(err == hostile + "\"babbler\" (isolated) sent garbage on the channel (unknown frame "
                          "type 0x47) in on_batch; killed");
+}
+
+TEST_CASE("an isolated plugin its sandbox user cannot read is refused with the fix",
+          "[isolation]") {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(PG_ISOLATION_PLUGIN_DIR) / "unreadable";
+  fs::create_directories(dir);
+  fs::permissions(dir, fs::perms(0755));
+  const std::string path = (dir / "cryptominer.so").string();
+  fs::copy_file(miner_path(), path, fs::copy_options::overwrite_existing);
+  fs::permissions(path, fs::perms(0600)); // root only: nobody cannot reopen it
+  const auto err = error_of([&] { make("miner", isolated(path, "")); });
+  CHECK(err == "plugin \"org.phantomguard.cryptominer\" (" + path +
+                   ") refused: the sandbox user cannot read the file: expected a mode readable by "
+                   "nobody (e.g. 0644), found mode 0600; fix: chmod o+r " +
+                   path + " (an isolated plugin is loaded after the drop to the sandbox user)");
+  fs::remove_all(dir);
+}
+
+TEST_CASE("the child says which sandbox it could apply", "[isolation]") {
+  auto c = make("miner", isolated(miner_path(), ""));
+  pg::test::test_context ctx;
+  c->start(ctx);
+  bool said = false;
+  for (const auto& l : ctx.logs)
+    said = said || l.rfind("sandbox: Landlock ABI ", 0) == 0 ||
+           l.rfind("sandbox: this kernel has no Landlock", 0) == 0;
+  CHECK(said);
+  c->stop(ctx);
 }
 
 TEST_CASE("an isolated plugin is refused by the same load-time checks", "[isolation]") {

@@ -5,10 +5,10 @@
 
 #include <chrono>
 #include <filesystem>
-#include <unistd.h>
 #include <functional>
 #include <mutex>
 #include <thread>
+#include <unistd.h>
 
 #include "isolation_support.hpp"
 #include "phantomguard/runtime/engine.hpp"
@@ -248,7 +248,8 @@ std::vector<finding> run_until_quota(const std::string& name, toml::table config
     running_engine run(eng, log.options());
     eventually(
         [&] {
-          for (const auto* f : with_rule(log.snapshot(), rule))
+          const auto all = log.snapshot(); // with_rule points into it: keep it alive
+          for (const auto* f : with_rule(all, rule))
             if (f->evidence.is_object() && f->evidence.contains("quota") &&
                 f->evidence["quota"] == quota_key)
               return true;
@@ -322,8 +323,8 @@ SCENARIO("a plugin whose constructor breaks the sandbox is refused by the engine
     auto cfg = base_config();
     cfg.components.push_back(
         decl("feed", component_kind::source, "process_feed", {}, toml::table{{"per_tick", 5}}));
-    cfg.components.push_back(decl("attacker", component_kind::detector, "plugin", {"feed"},
-                                  isolated(path, "attacker")));
+    cfg.components.push_back(
+        decl("attacker", component_kind::detector, "plugin", {"feed"}, isolated(path, "attacker")));
     cfg.components.push_back(
         decl("miner", component_kind::detector, "plugin", {"feed"}, isolated(miner_path(), "")));
     finding_log log;

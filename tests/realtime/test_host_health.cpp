@@ -1,5 +1,8 @@
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <thread>
+
 #include "phantomguard/actors/realtime/host_health_analyzer.hpp"
 #include "realtime_fixture.hpp"
 
@@ -70,7 +73,17 @@ SCENARIO("the real host's CPU, memory, load and disk are measured") {
   toml::table t{{"cpu_percent", 0.0001}, {"disk_paths", pg::test::list_of({"/"})}};
   host_health_analyzer a(host_health_settings::from(pg::runtime::component_settings(t)));
   pg::test::test_context ctx("health");
-  a.on_tick(ctx);
+  {
+    // An idle VM can pass the 200 ms sample without one busy jiffy: make some activity.
+    std::atomic<bool> stop{false};
+    std::thread busy([&] {
+      while (!stop.load(std::memory_order_relaxed)) {
+      }
+    });
+    a.on_tick(ctx);
+    stop = true;
+    busy.join();
+  }
   for (const char* g : {"cpu_percent", "memory_percent", "load1", "load_per_cpu", "disk_percent./"})
     CHECK(ctx.gauges.count(g) == 1);
   CHECK(ctx.gauges["memory_percent"] > 0);

@@ -1,4 +1,5 @@
 #include "phantomguard/actors/container/layer_extractor.hpp"
+#include "phantomguard/runtime/unique_fd.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -18,31 +19,7 @@ namespace pg::actors::container {
 
 namespace {
 
-class unique_fd {
-public:
-  explicit unique_fd(int fd = -1) noexcept : fd_(fd) {}
-  unique_fd(unique_fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  unique_fd& operator=(unique_fd&& o) noexcept {
-    if (this != &o) {
-      reset();
-      fd_ = std::exchange(o.fd_, -1);
-    }
-    return *this;
-  }
-  unique_fd(const unique_fd&) = delete;
-  unique_fd& operator=(const unique_fd&) = delete;
-  ~unique_fd() { reset(); }
-  void reset() noexcept {
-    if (fd_ >= 0)
-      ::close(fd_);
-    fd_ = -1;
-  }
-  [[nodiscard]] int get() const noexcept { return fd_; }
-  explicit operator bool() const noexcept { return fd_ >= 0; }
-
-private:
-  int fd_;
-};
+using runtime::unique_fd;
 
 struct archive_closer {
   void operator()(archive* a) const noexcept { archive_read_free(a); }

@@ -1,4 +1,5 @@
 #include "phantomguard/actors/fim/file_record.hpp"
+#include "phantomguard/runtime/unique_fd.hpp"
 
 #include <algorithm>
 #include <array>
@@ -49,17 +50,6 @@ std::string hex(const unsigned char* p, std::size_t n) {
   }
   return out;
 }
-
-struct fd_handle {
-  int fd = -1;
-  explicit fd_handle(int f) : fd(f) {}
-  fd_handle(const fd_handle&) = delete;
-  fd_handle& operator=(const fd_handle&) = delete;
-  ~fd_handle() {
-    if (fd >= 0)
-      ::close(fd);
-  }
-};
 
 struct md_ctx_deleter {
   void operator()(EVP_MD_CTX* c) const noexcept { EVP_MD_CTX_free(c); }
@@ -213,7 +203,7 @@ std::int64_t hash_content(file_record& out, std::vector<unsigned char>& buffer, 
       *err = errno;
     return -1;
   }
-  fd_handle guard(fd);
+  runtime::unique_fd guard(fd);
   struct stat st {};
   // A FIFO or device swapped in after lstat must not be read (it could block forever).
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {

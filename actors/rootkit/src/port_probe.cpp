@@ -1,4 +1,5 @@
 #include "phantomguard/actors/rootkit/port_probe.hpp"
+#include "phantomguard/runtime/unique_fd.hpp"
 
 #include <arpa/inet.h>
 #include <bitset>
@@ -34,20 +35,7 @@ table_ports read_table_ports(const std::string& proc_root) {
   return out;
 }
 
-class socket_fd {
-public:
-  explicit socket_fd(int fd) noexcept : fd_(fd) {}
-  socket_fd(const socket_fd&) = delete;
-  socket_fd& operator=(const socket_fd&) = delete;
-  ~socket_fd() {
-    if (fd_ >= 0)
-      ::close(fd_);
-  }
-  [[nodiscard]] int get() const noexcept { return fd_; }
-
-private:
-  int fd_;
-};
+using socket_fd = runtime::unique_fd;
 
 // 0 when the bind succeeded, else the errno of socket() or bind().
 int try_bind(int family, int type, std::uint16_t port) {

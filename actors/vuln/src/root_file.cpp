@@ -1,4 +1,5 @@
 #include "phantomguard/actors/vuln/root_file.hpp"
+#include "phantomguard/runtime/unique_fd.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -18,21 +19,7 @@ namespace pg::actors::vuln {
 namespace {
 
 // Closes a descriptor on every path out.
-class fd_guard {
-public:
-  explicit fd_guard(int fd) noexcept : fd_(fd) {}
-  fd_guard(const fd_guard&) = delete;
-  fd_guard& operator=(const fd_guard&) = delete;
-  ~fd_guard() {
-    if (fd_ >= 0)
-      ::close(fd_);
-  }
-  [[nodiscard]] int get() const noexcept { return fd_; }
-  int release() noexcept { return std::exchange(fd_, -1); }
-
-private:
-  int fd_;
-};
+using fd_guard = runtime::unique_fd;
 
 bool is_host_root(const std::string& root) {
   return root.empty() || root == "/";

@@ -108,6 +108,14 @@ std::string sandbox_user_can_read(const plugin_file& file, const std::string& us
          " (an isolated plugin is loaded after the drop to the sandbox user)";
 }
 
+void send_log(child_channel& ch, log_level level, std::string_view message) {
+  std::string p;
+  wire::writer w(p);
+  w.put(static_cast<std::uint8_t>(level));
+  w.put_string(message);
+  ch.send(frame_type::log, p);
+}
+
 void send_done(child_channel& ch, wire::call_status status, std::string_view message,
                std::string_view extra = {}) {
   std::string p(wire::frame_header_size, '\0');
@@ -241,7 +249,13 @@ int run_plugin_host(int argc, char** argv) {
           !line.empty())
         throw component_refused("engine.plugin_refused", line);
       limits.plugin_fd = insp.file->fd.get();
-      apply_sandbox(limits);
+      const sandbox_report report = apply_sandbox(limits);
+      send_log(ch, report.landlock_abi > 0 ? log_level::debug : log_level::warn,
+               report.landlock_abi > 0
+                   ? "sandbox: Landlock ABI " + std::to_string(report.landlock_abi) +
+                         (report.network_namespace ? ", own network namespace" : "")
+                   : std::string("sandbox: this kernel has no Landlock: the plugin's file access "
+                                 "is bounded by its user and the seccomp allow-list only"));
       plugin = load_inspected(insp);
       insp.file.reset(); // mapped now: the descriptor is no longer needed
       comp = make_plugin_detector(plugin, req.detector, req.config);
