@@ -679,14 +679,13 @@ plugin_inspection inspect_plugin(const plugin_request& request) {
       return fail("sha256", refusal_line(who, r.path, "malformed sha256 pin", "64 hex digits",
                                          quote_text(request.sha256),
                                          "set `sha256` to the output of sha256sum " + r.path));
-    const std::string actual_hex = sha256_hex(file->bytes);
-    const std::optional<std::string> actual = actual_hex;
-    if (*actual != pin)
+    const std::string actual = sha256_hex(file->bytes); // the bytes that will be loaded
+    if (actual != pin)
       return fail("sha256", refusal_line(who, r.path, "sha256 pin mismatch", "sha256 " + pin,
-                                         "sha256 " + *actual,
+                                         "sha256 " + actual,
                                          "reinstall the plugin you pinned, or if this build is "
                                          "trusted set `sha256` to " +
-                                             *actual));
+                                             actual));
     pass("sha256", "matches the pin");
   }
 
