@@ -50,7 +50,7 @@ SCENARIO("an outside author builds the example against the installed SDK", "[sdk
       CHECK(fs::exists(prefix + "/lib/cmake/PhantomGuardSDK/PhantomGuardSDKPlugin.cmake"));
       CHECK(capture("PKG_CONFIG_PATH='" + prefix +
                     "/lib/pkgconfig' pkg-config --modversion "
-                    "phantomguard-sdk") == "1.0.0\n");
+                    "phantomguard-sdk") == "1.1.0\n");
       const std::string cflags = capture("PKG_CONFIG_PATH='" + prefix +
                                          "/lib/pkgconfig' pkg-config --cflags phantomguard-sdk");
       REQUIRE(cflags.rfind("-I", 0) == 0);

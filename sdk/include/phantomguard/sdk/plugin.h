@@ -55,7 +55,7 @@ extern "C" {
 
 /** The SDK release (headers, CMake helper, C++ wrapper); independent of the ABI version. */
 #define PG_SDK_VERSION_MAJOR 1
-#define PG_SDK_VERSION_MINOR 0
+#define PG_SDK_VERSION_MINOR 1
 #define PG_SDK_VERSION_PATCH 0
 
 /** Symbol visibility: the CMake helper builds with hidden visibility, so exports are explicit. */
