@@ -378,6 +378,16 @@ void supervisor_actor::restart_or_disable(node& n, const std::string& reason) {
 
 void supervisor_actor::schedule_restart(node& n, std::chrono::milliseconds delay) {
   ++n.generation;
+  if (draining_) {
+    // The engine is stopping: what fails (or is stopped as a sibling) now stays stopped, and its
+    // consumers learn that its output ended. A restarted source would never be told to stop, and
+    // the drain would wait for it until shutdown_timeout.
+    n.status = component_status::stopped;
+    n.stats->status.store(static_cast<int>(component_status::stopped));
+    end_outputs_on_behalf(n);
+    check_done();
+    return;
+  }
   n.status = component_status::starting;
   n.stats->status.store(static_cast<int>(component_status::starting));
   delayed_send(caf::actor_cast<caf::actor>(this), delay, restart_atom::value, n.decl->name,
