@@ -121,18 +121,6 @@ std::optional<note_contents> parse_note(std::string_view sec, std::string* error
   return std::nullopt;
 }
 
-std::string sha256_hex(std::string_view bytes) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr);
-  std::string hex;
-  for (unsigned i = 0; i < len; ++i) {
-    hex += "0123456789abcdef"[md[i] >> 4];
-    hex += "0123456789abcdef"[md[i] & 15];
-  }
-  return hex;
-}
-
 std::string describe_toml(const toml::node& n) {
   switch (n.type()) {
   case toml::node_type::string:
@@ -679,7 +667,7 @@ plugin_inspection inspect_plugin(const plugin_request& request) {
       return fail("sha256", refusal_line(who, r.path, "malformed sha256 pin", "64 hex digits",
                                          quote_text(request.sha256),
                                          "set `sha256` to the output of sha256sum " + r.path));
-    const std::string actual = sha256_hex(file->bytes); // the bytes that will be loaded
+    const std::string actual = detail::sha256_hex(file->bytes); // the bytes that will be loaded
     if (actual != pin)
       return fail("sha256", refusal_line(who, r.path, "sha256 pin mismatch", "sha256 " + pin,
                                          "sha256 " + actual,

@@ -34,20 +34,8 @@ bool fail(std::string* error, std::string text) {
   return false;
 }
 
-std::string hex(const unsigned char* p, std::size_t n) {
-  std::string out;
-  for (std::size_t i = 0; i < n; ++i) {
-    out += "0123456789abcdef"[p[i] >> 4];
-    out += "0123456789abcdef"[p[i] & 15];
-  }
-  return out;
-}
-
 std::string key_id_of_raw(std::string_view raw) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(raw.data(), raw.size(), md, &len, EVP_sha256(), nullptr);
-  return hex(md, 8);
+  return sha256_hex(raw).substr(0, 16);
 }
 
 std::optional<std::string> raw_public(EVP_PKEY* key) {
@@ -140,6 +128,18 @@ std::string_view trim(std::string_view s) {
 }
 
 } // namespace
+
+std::string sha256_hex(std::string_view bytes) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr);
+  std::string out;
+  for (unsigned i = 0; i < len; ++i) {
+    out += "0123456789abcdef"[md[i] >> 4];
+    out += "0123456789abcdef"[md[i] & 15];
+  }
+  return out;
+}
 
 std::optional<plugin_signature> parse_signature(std::string_view text, std::string* error) {
   std::vector<std::string_view> lines;

@@ -17,6 +17,9 @@
 
 namespace pg::runtime::detail {
 
+/// The SHA-256 of `bytes` as 64 lowercase hex digits (plugin pins and key ids).
+std::string sha256_hex(std::string_view bytes);
+
 /// A parsed .sig file.
 struct plugin_signature {
   std::string key_id;
