@@ -102,6 +102,8 @@ container_analyzer::container_analyzer(const runtime::component_init& init)
 }
 
 void container_analyzer::start(runtime::context& ctx) {
+  throttle_.threads = &ctx.threads(); // the component's metered threads
+  scan_options_.throttle.threads = throttle_.threads;
   if (!work_dir_.empty()) {
     std::error_code ec;
     fs::create_directories(work_dir_, ec);

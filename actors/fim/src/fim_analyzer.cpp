@@ -46,7 +46,9 @@ void fim_analyzer::start(runtime::context& ctx) {
   } catch (const baseline_error& e) {
     throw runtime::component_refused("fim.database", name_ + ": " + e.what());
   }
-  scanner_ = std::make_unique<fim_scanner>(settings_.rules, *db_, settings_.scan);
+  auto scan = settings_.scan;
+  scan.threads = &ctx.threads(); // hashing on the component's metered threads
+  scanner_ = std::make_unique<fim_scanner>(settings_.rules, *db_, scan);
   if (settings_.realtime) {
     std::vector<std::string> roots;
     for (const auto& r : settings_.rules.rules())
@@ -59,7 +61,7 @@ void fim_analyzer::start(runtime::context& ctx) {
     watcher_ =
         std::make_unique<tree_watcher>(roots, watched, [](const std::string&) { return true; });
     try {
-      watcher_->start();
+      watcher_->start(ctx.threads());
     } catch (const std::system_error& e) {
       ctx.log(runtime::log_level::warn,
               name_ + ": real-time mode unavailable (" + e.what() + "), scheduled scans only");

@@ -6,7 +6,6 @@
 #include <cstring>
 #include <optional>
 #include <sys/stat.h>
-#include <thread>
 
 #include "phantomguard/actors/host/file_read.hpp"
 #include "phantomguard/actors/host/privilege.hpp"
@@ -112,6 +111,10 @@ struct fim_scanner::impl {
 
   impl(const rule_set& r, baseline_db& d, scan_options o) : rules(r), db(d), opts(o) {}
 
+  runtime::component_threads& pool() const {
+    return opts.threads ? *opts.threads : runtime::unmetered_threads();
+  }
+
   void note_error(const std::string& path, int err) {
     ++stats.errors;
     if (stats.error_samples.size() < 10)
@@ -145,6 +148,9 @@ struct fim_scanner::impl {
       for (std::size_t k; (k = next.fetch_add(1)) < todo.size();) {
         auto& it = items[todo[k]];
         int err = 0;
+        // Paced to the component's CPU quota; when it is asked to stop the segment is finished
+        // unpaced (a bounded amount), so no record is written without its hash.
+        (void)pool().pace();
         auto got = hash_content(it.cur, buffers[w], &err);
         if (got < 0)
           errs[todo[k]] = err ? err : EIO;
@@ -154,10 +160,7 @@ struct fim_scanner::impl {
     };
     // Threads are started per segment: a segment is thousands of files, the start costs
     // microseconds, and no idle pool lingers between scheduled scans.
-    std::vector<std::jthread> pool;
-    for (unsigned w = 0; w < n; ++w)
-      pool.emplace_back(work, w);
-    pool.clear(); // joins
+    pool().run(n, work);
     for (std::size_t i : todo) {
       if (errs[i] == 0) {
         ++stats.hashed;
@@ -323,6 +326,7 @@ bool fim_scanner::step(const finding_sink& emit) {
   if (!s.active)
     return true;
   if (!s.walk_done) {
+    (void)s.pool().pace(); // the walk and the commits run on this thread: paced with the rest
     std::vector<detail::walk_entry> entries;
     s.walk_done = !s.walker->next(entries, s.segment_capacity());
     bool check = s.m == mode::check;

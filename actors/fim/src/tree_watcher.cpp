@@ -41,7 +41,7 @@ tree_watcher::~tree_watcher() {
     ::close(wake_fd_);
 }
 
-void tree_watcher::start() {
+void tree_watcher::start(runtime::component_threads& threads) {
   inotify_fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (inotify_fd_ < 0)
     throw std::system_error(errno, std::generic_category(), "inotify_init1");
@@ -55,7 +55,7 @@ void tree_watcher::start() {
     else // a file root: watch its directory, the events name the file
       add_watch(r.substr(0, std::max<std::size_t>(1, r.rfind('/'))));
   }
-  thread_ = std::thread([this] { loop(); });
+  thread_ = threads.start([this] { loop(); });
 }
 
 void tree_watcher::add_watch(const std::string& dir) {

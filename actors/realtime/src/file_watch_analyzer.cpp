@@ -406,7 +406,7 @@ void file_watch_analyzer::start(runtime::context& ctx) {
   ctx.gauge("watches", static_cast<double>(watch_count()));
   ctx.gauge("targets", static_cast<double>(targets_.size()));
   stopping_ = false;
-  thread_ = std::thread([this] { run(); });
+  thread_ = ctx.threads().start([this] { run(); });
 }
 
 void file_watch_analyzer::run() {

@@ -141,9 +141,9 @@ void process_events_source::start(runtime::context& ctx) {
 
   stopping_ = false;
   if (connector_)
-    thread_ = std::thread([this] { run_netlink(); });
+    thread_ = ctx.threads().start([this] { run_netlink(); });
   else
-    thread_ = std::thread([this] { run_poll(); });
+    thread_ = ctx.threads().start([this] { run_poll(); });
   ctx.log(runtime::log_level::info, "process_events: collecting via " + active_mode_);
 }
 

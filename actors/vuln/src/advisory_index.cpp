@@ -204,7 +204,9 @@ advisory_index advisory_index::load(const std::string& path, const advisory_load
   workers = std::min(workers, std::max<std::size_t>(files.size() / 64, 1));
   std::vector<parsed_file> parsed(files.size());
   auto parse_range = [&](std::size_t first, std::size_t step) {
+    auto& pool = options.threads ? *options.threads : runtime::unmetered_threads();
     for (std::size_t i = first; i < files.size(); i += step) {
+      (void)pool.pace(); // a stop is handled by the caller: the parse of what was read finishes
       parsed[i] = parse_file(files[i]);
       files[i].text = std::string(); // free as we go
     }
@@ -212,11 +214,9 @@ advisory_index advisory_index::load(const std::string& path, const advisory_load
   if (workers <= 1) {
     parse_range(0, 1);
   } else {
-    std::vector<std::thread> threads;
-    for (std::size_t w = 0; w < workers; ++w)
-      threads.emplace_back(parse_range, w, workers);
-    for (auto& t : threads)
-      t.join();
+    auto& pool = options.threads ? *options.threads : runtime::unmetered_threads();
+    pool.run(static_cast<unsigned>(workers),
+             [&](unsigned w) { parse_range(w, workers); });
   }
   for (auto& p : parsed) {
     for (auto& m : p.malformed)

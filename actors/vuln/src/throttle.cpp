@@ -89,7 +89,8 @@ namespace {
 // Posted by the worker, drained by the actor thread.
 class queue_sink final : public finding_sink {
 public:
-  explicit queue_sink(std::atomic<bool>& stop) : stop_(stop) {}
+  queue_sink(std::atomic<bool>& stop, runtime::component_threads& threads)
+      : stop_(stop), threads_(threads) {}
 
   void post(runtime::finding f) override {
     {
@@ -102,7 +103,10 @@ public:
     std::lock_guard lock(mutex_);
     counters_.emplace_back(std::string(name), delta);
   }
-  bool stop_requested() const noexcept override { return stop_.load(std::memory_order_relaxed); }
+  // Checked between segments: the scan's point to be paced to the component's CPU quota.
+  bool stop_requested() const noexcept override {
+    return !threads_.pace() || stop_.load(std::memory_order_relaxed);
+  }
 
   void finish() {
     {
@@ -135,6 +139,7 @@ public:
 
 private:
   std::atomic<bool>& stop_;
+  runtime::component_threads& threads_;
   std::mutex mutex_;
   std::condition_variable cv_;
   std::deque<runtime::finding> findings_;
@@ -148,9 +153,9 @@ bool run_throttled(const throttle_settings& t, runtime::context& ctx,
                    const std::function<void(finding_sink&)>& work) {
   std::atomic<bool> stop{ctx.should_stop()};
   std::atomic<bool> lowered{true};
-  queue_sink sink(stop);
+  queue_sink sink(stop, ctx.threads());
   std::exception_ptr failure;
-  std::thread worker([&] {
+  std::thread worker = ctx.threads().start([&] {
     if (!host::lower_thread_priority(t.nice, t.io_class, t.io_level))
       lowered = false;
     try {

@@ -89,6 +89,7 @@ vuln_analyzer::vuln_analyzer(const runtime::component_init& init)
 }
 
 void vuln_analyzer::start(runtime::context& ctx) {
+  throttle_.threads = &ctx.threads(); // advisory parsing on the component's metered threads
   if (state_dir_.empty())
     return;
   std::string error;

@@ -84,6 +84,7 @@ std::shared_ptr<const advisory_index> load_advisories(const vuln_scan_request& r
   options.workers = request.throttle.workers;
   options.max_bytes = request.throttle.max_memory;
   options.stop = stop;
+  options.threads = request.throttle.threads;
   return std::make_shared<const advisory_index>(advisory_index::load(request.advisories, options));
 }
 

@@ -7,7 +7,6 @@
 #include <regex>
 #include <stdexcept>
 #include <sys/stat.h>
-#include <thread>
 
 #include "phantomguard/actors/host/file_read.hpp"
 #include "phantomguard/actors/host/privilege.hpp"
@@ -192,6 +191,10 @@ struct target_scanner::impl {
     return true;
   }
 
+  runtime::component_threads& pool() const {
+    return opts.threads ? *opts.threads : runtime::unmetered_threads();
+  }
+
   void scan_all(std::vector<candidate>& items) {
     std::vector<std::size_t> todo;
     for (std::size_t i = 0; i < items.size(); ++i)
@@ -208,17 +211,15 @@ struct target_scanner::impl {
         (void)host::lower_thread_priority(opts.nice, opts.io_class, opts.io_level);
       try {
         rule_scanner scanner(rules.rules, opts.timeout_seconds, opts.fast);
-        for (std::size_t k; (k = next.fetch_add(1)) < todo.size();)
+        for (std::size_t k; (k = next.fetch_add(1)) < todo.size();) {
+          (void)pool().pace(); // the segment is finished unpaced once a stop is asked
           items[todo[k]].result = scanner.scan_file(items[todo[k]].path);
+        }
       } catch (const std::exception& e) {
         failures[w] = e.what();
       }
     };
-    {
-      std::vector<std::jthread> pool;
-      for (unsigned w = 0; w < n; ++w)
-        pool.emplace_back(work, w);
-    }
+    pool().run(n, work);
     for (const auto& f : failures)
       if (!f.empty())
         throw std::runtime_error(f);
@@ -277,6 +278,7 @@ bool target_scanner::step(const finding_sink& emit) {
   auto& s = *impl_;
   if (!s.active)
     return true;
+  (void)s.pool().pace(); // the walk and the records run on this thread: paced with the rest
   std::vector<candidate> items;
   bool more = s.collect(items, s.capacity());
   if (s.rules.rules) {
@@ -310,6 +312,7 @@ bool target_scanner::scan_process(int pid, const finding_sink& emit, std::string
       *error = "no rules loaded";
     return false;
   }
+  (void)s.pool().pace();
   rule_scanner scanner(s.rules.rules, s.opts.timeout_seconds, s.opts.fast);
   auto out = scanner.scan_process(pid);
   if (!out.ok) {

@@ -65,7 +65,9 @@ void yara_analyzer::load_rules(runtime::context& ctx) {
     cache_->forget_other_rulesets(rs.hash);
   if (scanner_)
     publish(ctx);
-  scanner_ = std::make_unique<target_scanner>(std::move(rs), cache_.get(), settings_.targets);
+  auto targets = settings_.targets;
+  targets.threads = &ctx.threads(); // scanning on the component's metered threads
+  scanner_ = std::make_unique<target_scanner>(std::move(rs), cache_.get(), targets);
   published_ = {};
 }
 

@@ -13,12 +13,6 @@ namespace pg::runtime::detail {
 
 namespace {
 
-std::int64_t thread_cpu_ns() noexcept {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-
 spdlog::level::level_enum to_spdlog(log_level l) noexcept {
   switch (l) {
   case log_level::trace:
@@ -40,7 +34,8 @@ spdlog::level::level_enum to_spdlog(log_level l) noexcept {
 } // namespace
 
 component_actor::component_actor(caf::actor_config& cfg, component_spec spec)
-    : caf::event_based_actor(cfg), spec_(std::move(spec)), memory_(spec_.slot->memory_bytes) {
+    : caf::event_based_actor(cfg), spec_(std::move(spec)), memory_(spec_.slot->memory_bytes),
+      threads_(spec_.slot, spec_.decl->quota.cpu_percent) {
   for (auto& o : spec_.outputs) {
     out_link l{output_edge{o.spec}, o.consumer};
     if (!o.consumer)
@@ -72,6 +67,9 @@ void component_actor::on_exit() {
   spec_.supervisor = nullptr;
   // on_exit runs on the actor's own thread, after any hook returned: safe to destroy.
   component_.reset();
+  if (thread_token_ != 0)
+    spec_.slot->meter.detach(thread_token_);
+  thread_token_ = 0;
   // A disabled component has no successor: show that its memory was given back.
   if (spec_.stats->status.load() == static_cast<int>(component_status::disabled))
     spec_.stats->memory_bytes.store(spec_.slot->memory_bytes.load());
@@ -151,10 +149,12 @@ bool actor_context::input_waiting() const noexcept {
 }
 
 void actor_context::charge_cpu(std::int64_t cpu_ns) {
-  if (cpu_ns <= 0)
-    return;
-  self_.spec_.stats->cpu_ns.fetch_add(cpu_ns, std::memory_order_relaxed);
-  self_.spec_.slot->cpu_ns.fetch_add(cpu_ns, std::memory_order_relaxed);
+  if (cpu_ns > 0)
+    self_.spec_.slot->meter.charge(cpu_ns);
+}
+
+component_threads& actor_context::threads() noexcept {
+  return self_.threads_;
 }
 
 // -- hooks --------------------------------------------------------------------------------------
@@ -168,7 +168,6 @@ bool component_actor::run_hook(hook_kind kind, std::int64_t edge, F&& f) {
   slot.hook.store(static_cast<int>(kind), std::memory_order_relaxed);
   auto t0 = steady_now_ns();
   slot.busy_since_ns.store(t0, std::memory_order_release);
-  auto c0 = thread_cpu_ns();
   bool ok = true;
   std::string what;
   bool refused = false;
@@ -195,9 +194,7 @@ bool component_actor::run_hook(hook_kind kind, std::int64_t edge, F&& f) {
     quit(caf::exit_reason::user_shutdown);
     return false;
   }
-  auto cpu = thread_cpu_ns() - c0;
-  spec_.stats->cpu_ns.fetch_add(cpu, std::memory_order_relaxed);
-  slot.cpu_ns.fetch_add(cpu, std::memory_order_relaxed);
+  slot.meter.sample(); // the component's CPU figure is current after each hook
   spec_.stats->handler_latency.record(static_cast<std::uint64_t>((steady_now_ns() - t0) / 1000));
   spec_.stats->memory_bytes.store(slot.memory_bytes.load(std::memory_order_relaxed),
                                   std::memory_order_relaxed);
@@ -535,6 +532,8 @@ void component_actor::maybe_finish() {
 
 caf::behavior component_actor::make_behavior() {
   set_default_handler(caf::drop); // a stray message must not kill a component
+  // A detached actor has this thread to itself: all its CPU time is the component's.
+  thread_token_ = spec_.slot->meter.attach_current();
   // Create the component here, on the actor's own thread: a slow or throwing factory hurts
   // only this component.
   bool ok = run_hook(hook_kind::factory, -1, [&] {
@@ -678,6 +677,7 @@ caf::behavior component_actor::make_behavior() {
       [this](quota_atom, int level) {
         int before = quota_level_;
         quota_level_ = level;
+        spec_.slot->quota_level.store(level, std::memory_order_relaxed);
         if (level < before)
           grant_inputs();
       },

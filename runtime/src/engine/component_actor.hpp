@@ -18,6 +18,7 @@
 #include "engine/instance_slot.hpp"
 #include "engine/messages.hpp"
 #include "engine/output_edge.hpp"
+#include "engine/thread_meter.hpp"
 #include "phantomguard/runtime/component.hpp"
 #include "phantomguard/runtime/config.hpp"
 #include "phantomguard/runtime/cron.hpp"
@@ -63,6 +64,7 @@ public:
   void account_memory(std::int64_t delta_bytes) override;
   void charge_cpu(std::int64_t cpu_ns) override;
   bool input_waiting() const noexcept override;
+  component_threads& threads() noexcept override;
 
 private:
   component_actor& self_;
@@ -117,6 +119,8 @@ private:
 
   component_spec spec_;
   counting_resource memory_;
+  metered_threads threads_;
+  int thread_token_ = 0; // the actor's own thread in the instance's CPU meter
   actor_context ctx_{*this};
   std::unique_ptr<component> component_;
   std::vector<out_link> outputs_;

@@ -43,7 +43,7 @@ struct component_stats {
   std::atomic<std::int64_t> ticks{0};
   std::atomic<std::int64_t> skipped_ticks{0};   // block policy: a source skipped a tick
   std::atomic<std::int64_t> throttled_ticks{0}; // quota throttle: a source skipped a tick
-  std::atomic<std::int64_t> cpu_ns{0};          // thread CPU time spent in hooks, all instances
+  std::atomic<std::int64_t> cpu_ns{0};          // CPU time of its threads, all instances
   std::atomic<std::int64_t> memory_bytes{0};    // current instance: pmr + account_memory
   std::atomic<std::int64_t> engine_findings_in{0};
   std::atomic<int> status{0};

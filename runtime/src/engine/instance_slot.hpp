@@ -1,12 +1,14 @@
 // instance_slot.hpp — what one running instance of a component shares with the threads outside
 // its actor: the watchdog (is a hook running, since when?), the supervisor (memory and CPU for
-// quotas, abandon and stop flags) and metrics. Only atomics: readers never block the actor.
+// quotas, abandon and stop flags) and metrics. Atomics, and the CPU meter (a short mutex): readers never block the actor.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <string>
+
+#include "engine/thread_meter.hpp"
 
 namespace pg::runtime::detail {
 
@@ -31,7 +33,8 @@ struct instance_slot {
   std::atomic<bool> abandoned{false};        // replaced: must not touch anything shared again
   std::atomic<bool> stop_requested{false};   // context::should_stop()
   std::atomic<std::int64_t> memory_bytes{0}; // pmr resource + account_memory
-  std::atomic<std::int64_t> cpu_ns{0};
+  std::atomic<int> quota_level{0}; // the ladder's step, for the pacer: 1 and up = throttled
+  thread_meter meter;              // CPU time of every thread of the instance
   std::atomic<std::int64_t> events{0}; // events_in (consumers) or events_out (sources)
 };
 

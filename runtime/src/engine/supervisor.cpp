@@ -168,6 +168,7 @@ void supervisor_actor::spawn(node& n) {
   auto slot = std::make_shared<instance_slot>();
   slot->name = n.decl->name;
   slot->instance = next_instance_++;
+  slot->meter.set_cumulative(std::shared_ptr<std::atomic<std::int64_t>>(n.stats, &n.stats->cpu_ns));
   auto timeout = n.decl->quota.handler_timeout ? n.decl->quota.handler_timeout
                                                : engine_->quota.handler_timeout;
   if (timeout)
@@ -548,7 +549,7 @@ void supervisor_actor::check_quotas() {
     if (!alive(n) || n.awaiting_stop || !n.slot)
       continue;
     const auto& q = n.decl->quota;
-    auto cpu = n.slot->cpu_ns.load();
+    auto cpu = n.slot->meter.sample(); // the actor's thread, its workers, a child's charge
     auto events = n.slot->events.load();
     n.cpu_samples.emplace_back(now, cpu);
     n.event_samples.emplace_back(now, events);

@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "phantomguard/runtime/component_threads.hpp"
 #include "phantomguard/runtime/event.hpp"
 #include "phantomguard/runtime/finding.hpp"
 
@@ -65,6 +66,11 @@ public:
   /// process): counted against its cpu_percent quota like the hook's own thread time, which the
   /// runtime measures itself.
   virtual void charge_cpu(std::int64_t cpu_ns) = 0;
+
+  /// The threads the component runs besides its hook's: start them here, so their CPU time is
+  /// the component's (cpu_percent) and pace() holds them to the quota. Unlike the context, this
+  /// object lives as long as the component instance. The default measures nothing.
+  [[nodiscard]] virtual component_threads& threads() noexcept { return unmetered_threads(); }
 };
 
 /// A component. Every hook may throw: the runtime catches it, counts a failure, and lets the

@@ -12,6 +12,7 @@
 
 #include "phantomguard/actors/fim/baseline_db.hpp"
 #include "phantomguard/actors/fim/fim_rule.hpp"
+#include "phantomguard/runtime/component_threads.hpp"
 #include "phantomguard/runtime/finding.hpp"
 
 namespace pg::actors::fim {
@@ -29,6 +30,9 @@ struct scan_options {
   int nice = 10;
   int io_class = 2; // 1 realtime, 2 best-effort, 3 idle
   int io_level = 7;
+  /// Where the hashing threads come from: the component's (metered, paced to its cpu_percent)
+  /// inside the engine; plain threads when null (the `fim` command).
+  runtime::component_threads* threads = nullptr;
 };
 
 struct scan_stats {

@@ -13,6 +13,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "phantomguard/runtime/component_threads.hpp"
+
 namespace pg::actors::fim {
 
 class tree_watcher {
@@ -28,7 +30,7 @@ public:
 
   /// Creates the inotify instance, adds the watches and starts the thread. Throws
   /// std::system_error when inotify is unavailable.
-  void start();
+  void start(runtime::component_threads& threads = runtime::unmetered_threads());
 
   /// The paths changed since the last call (sorted, unique). `overflowed` is set when the
   /// kernel queue overflowed or a watch could not be added: a full scan is then needed.

@@ -12,6 +12,7 @@
 
 #include "phantomguard/actors/vuln/dpkg_database.hpp"
 #include "phantomguard/actors/vuln/osv_advisory.hpp"
+#include "phantomguard/runtime/component_threads.hpp"
 
 namespace pg::actors::vuln {
 
@@ -20,6 +21,7 @@ struct advisory_load_options {
   std::uint64_t max_bytes = 512ull << 20;     // JSON text read in total; the rest is left out
   std::uint64_t max_file_bytes = 16ull << 20; // one advisory file larger than this is malformed
   const std::atomic<bool>* stop = nullptr;    // checked between files
+  runtime::component_threads* threads = nullptr; // the parsing threads; plain ones when null
 };
 
 struct advisory_load_stats {

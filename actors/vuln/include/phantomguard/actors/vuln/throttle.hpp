@@ -22,6 +22,9 @@ struct throttle_settings {
   int io_class = 3;                        // ioprio class: 1 realtime, 2 best-effort, 3 idle
   int io_level = 7;                        // 0..7 within the class (best-effort only)
   int nice = 10;                           // 0..19
+  /// Not a key: where the scan's threads come from. Inside the engine the component's (metered,
+  /// paced to its cpu_percent: run_throttled sets it); plain threads when null (the commands).
+  runtime::component_threads* threads = nullptr;
 };
 
 /// The option_specs of the throttle keys with the given defaults (added to a type's options).
@@ -31,7 +34,8 @@ std::vector<runtime::option_spec> throttle_option_specs(const throttle_settings&
 throttle_settings throttle_from(const runtime::component_settings& s,
                                 const throttle_settings& defaults);
 
-/// Runs `work` on a dedicated thread whose CPU nice level and I/O priority are lowered (never the
+/// Runs `work` on a thread of the component (ctx.threads(): its CPU time is the component's, and
+/// each stop_requested() check paces it to the cpu_percent quota) whose CPU nice level and I/O priority are lowered (never the
 /// engine's scheduler threads), and streams what it posts into `ctx` as it arrives: findings via
 /// emit_finding, counters via count. Forwards ctx.should_stop() to the sink's stop_requested().
 /// Returns after `work` returns; an exception thrown by `work` is rethrown here. Returns false

@@ -12,6 +12,7 @@
 
 #include "phantomguard/actors/yara/compiled_rules.hpp"
 #include "phantomguard/actors/yara/result_cache.hpp"
+#include "phantomguard/runtime/component_threads.hpp"
 #include "phantomguard/runtime/finding.hpp"
 
 namespace pg::actors::yara {
@@ -30,6 +31,9 @@ struct target_options {
   int nice = 10;
   int io_class = 3;
   int io_level = 7;
+  /// The scanning threads: the component's (metered, paced to its cpu_percent) inside the
+  /// engine; plain threads when null (the `yara` command).
+  runtime::component_threads* threads = nullptr;
 };
 
 struct target_totals {
