@@ -242,6 +242,29 @@ private:
   std::unique_ptr<std::pmr::vector<std::pmr::vector<char>>> held_;
 };
 
+/// Source whose life a test scripts: throws in every on_tick when `fail_tick`, ends itself
+/// normally (context::finish()) at tick `finish_after` (0 = never). Counts starts and ticks.
+class lifecycle final : public runtime::component {
+public:
+  explicit lifecycle(const runtime::component_init& init)
+      : name_(init.name), fail_tick_(init.settings.get_bool("fail_tick", false)),
+        finish_after_(init.settings.get_int("finish_after", 0)) {}
+  void start(runtime::context&) override { probe::instance().at(name_).starts++; }
+  void on_tick(runtime::context& ctx) override {
+    auto ticks = ++probe::instance().at(name_).ticks;
+    if (fail_tick_)
+      throw std::runtime_error(name_ + " fails on every tick");
+    if (finish_after_ > 0 && ticks % finish_after_ == 0)
+      ctx.finish();
+  }
+  void stop(runtime::context&) override { probe::instance().at(name_).stops++; }
+
+private:
+  std::string name_;
+  bool fail_tick_;
+  std::int64_t finish_after_;
+};
+
 inline void register_test_components() {
   auto& reg = runtime::registry::instance();
   using runtime::component_kind;
@@ -259,6 +282,8 @@ inline void register_test_components() {
       [](const runtime::component_init& i) { return std::make_unique<hog>(i); });
   add("hog", component_kind::analyzer,
       [](const runtime::component_init& i) { return std::make_unique<hog>(i); });
+  add("lifecycle", component_kind::source,
+      [](const runtime::component_init& i) { return std::make_unique<lifecycle>(i); });
   add("passthrough", component_kind::analyzer,
       [](const runtime::component_init& i) { return std::make_unique<passthrough>(i); });
   add("collector", component_kind::analyzer,

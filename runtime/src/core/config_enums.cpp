@@ -33,7 +33,7 @@ std::string_view to_string(restart_strategy s) noexcept {
 bool component_decl::same_settings(const component_decl& o) const {
   return name == o.name && kind == o.kind && type == o.type && inputs == o.inputs &&
          enabled == o.enabled && mailbox == o.mailbox && restart == o.restart && quota == o.quota &&
-         schedule == o.schedule && settings == o.settings;
+         schedule == o.schedule && supervisor == o.supervisor && settings == o.settings;
 }
 
 const component_decl* pipeline_config::find(std::string_view n) const {

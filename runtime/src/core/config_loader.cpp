@@ -215,6 +215,19 @@ const std::vector<option_spec>& common_specs() {
       spec("mailbox", option_type::table, "", "flow control of input edges"),
       spec("restart", option_type::table, "", "supervision"),
       spec("quota", option_type::table, "", "resource limits"),
+      spec("supervisor", option_type::string, "root", "the [supervisors.NAME] it answers to"),
+  };
+  return s;
+}
+
+const std::vector<option_spec>& supervisor_specs() {
+  static const std::vector<option_spec> s = {
+      spec("strategy", option_type::string, "one_for_one", "what a child's restart takes with it",
+           {}, {}, {"one_for_one", "one_for_all", "rest_for_one"}),
+      spec("max_restarts", option_type::integer, "5", "restarts of its children within period",
+           0.0, 1e6),
+      spec("period", option_type::duration, "60s", "intensity period", 0.001),
+      spec("parent", option_type::string, "root", "the supervisor it escalates to"),
   };
   return s;
 }
@@ -227,8 +240,8 @@ std::vector<std::string> keys_of(const std::vector<option_spec>& specs) {
 }
 
 const std::vector<std::string>& section_names() {
-  static const std::vector<std::string> s = {"engine", "sources", "analyzers", "detectors",
-                                             "sinks"};
+  static const std::vector<std::string> s = {"engine",    "sources", "analyzers",
+                                             "detectors", "sinks",   "supervisors"};
   return s;
 }
 
@@ -532,6 +545,14 @@ restart_settings read_restart(checker& chk, const toml::node* node, const std::s
   return r;
 }
 
+restart_strategy strategy_from(const std::string& s) {
+  if (s == "one_for_all")
+    return restart_strategy::one_for_all;
+  if (s == "rest_for_one")
+    return restart_strategy::rest_for_one;
+  return restart_strategy::one_for_one;
+}
+
 engine_settings read_engine(checker& chk, const toml::node& node) {
   engine_settings e;
   const auto* t = node.as_table();
@@ -546,11 +567,7 @@ engine_settings read_engine(checker& chk, const toml::node& node) {
   if ((*t)["log_format"].value_or(std::string("text")) == "json")
     e.log_fmt = log_format::json;
   e.state_dir = (*t)["state_dir"].value_or(e.state_dir);
-  const auto strategy = (*t)["strategy"].value_or(std::string("one_for_one"));
-  if (strategy == "one_for_all")
-    e.strategy = restart_strategy::one_for_all;
-  else if (strategy == "rest_for_one")
-    e.strategy = restart_strategy::rest_for_one;
+  e.strategy = strategy_from((*t)["strategy"].value_or(std::string("one_for_one")));
   e.max_restarts = read_int<std::uint32_t>(*t, "max_restarts", e.max_restarts);
   e.restart_period = read_duration(*t, "restart_period", e.restart_period);
   e.shutdown_timeout = read_duration(*t, "shutdown_timeout", e.shutdown_timeout);
@@ -569,12 +586,21 @@ engine_settings read_engine(checker& chk, const toml::node& node) {
 }
 
 bool valid_component_name(std::string_view name) {
-  if (name.empty())
+  if (name.empty() || name.size() > max_name_length)
     return false;
   return std::all_of(name.begin(), name.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
            c == '-';
   });
+}
+
+std::string name_problem(std::string_view what, const std::string& name) {
+  if (name.size() > max_name_length)
+    return "the " + std::string(what) + " name '" + name.substr(0, 24) + "...' is " +
+           std::to_string(name.size()) + " characters long: at most " +
+           std::to_string(max_name_length) + " (it names a directory under state_dir)";
+  return "invalid " + std::string(what) + " name '" + name +
+         "': use letters, digits, '_' and '-' only";
 }
 
 // Where each input came from, so graph errors point at the input string itself.
@@ -589,7 +615,94 @@ struct parsed_component {
   source_position inputs_where; // the `inputs` key (or the header when absent)
   std::vector<input_ref> input_refs;
   bool has_inputs_key = false;
+  source_position supervisor_where;
 };
+
+struct parsed_supervisor {
+  supervisor_decl decl;
+  source_position name_where;
+  source_position parent_where;
+};
+
+void read_supervisor(checker& chk, const toml::key& key, const toml::node& node,
+                     std::vector<parsed_supervisor>& out) {
+  const std::string name(key.str());
+  const std::string where = "[supervisors." + name + "]";
+  const auto* t = node.as_table();
+  if (!t) {
+    chk.error(node.source(), "'supervisors." + name + "' must be a table (" + where + "), not " +
+                                 toml_type_name(node));
+    return;
+  }
+  parsed_supervisor ps;
+  ps.decl.name = name;
+  ps.decl.where = chk.at(node.source());
+  ps.name_where = chk.at(key.source());
+  ps.parent_where = ps.decl.where;
+  if (!valid_component_name(name))
+    chk.error(key.source(), name_problem("supervisor", name));
+  else if (name == "root")
+    chk.error(key.source(), "'root' is the engine's own supervisor (its strategy and intensity "
+                            "are [engine] strategy, max_restarts and restart_period): pick "
+                            "another name");
+  chk.check_table(*t, supervisor_specs(), {}, where, node.source());
+  ps.decl.strategy = strategy_from((*t)["strategy"].value_or(std::string("one_for_one")));
+  ps.decl.max_restarts = read_int<std::uint32_t>(*t, "max_restarts", ps.decl.max_restarts);
+  ps.decl.period = read_duration(*t, "period", ps.decl.period);
+  if (const auto* p = t->get("parent"); p && p->is_string()) {
+    ps.decl.parent = *p->value<std::string>();
+    if (ps.decl.parent == "root")
+      ps.decl.parent.clear();
+    ps.parent_where = chk.at(p->source());
+  }
+  out.push_back(std::move(ps));
+}
+
+// Supervisors: names unique, parents known, no cycle of parents; components name known ones.
+void check_supervisors(checker& chk, const std::vector<parsed_supervisor>& sups,
+                       const std::vector<parsed_component>& comps) {
+  std::map<std::string, const parsed_supervisor*> by_name;
+  std::vector<std::string> names = {"root"};
+  for (const auto& s : sups) {
+    by_name.emplace(s.decl.name, &s);
+    names.push_back(s.decl.name);
+  }
+  for (const auto& c : comps)
+    if (by_name.count(c.decl.name))
+      chk.error(by_name.at(c.decl.name)->name_where,
+                "supervisor '" + c.decl.name + "' has the name of a component (line " +
+                    std::to_string(c.decl.where.line) + "): names are shared by both");
+  for (const auto& s : sups) {
+    if (s.decl.parent.empty())
+      continue;
+    if (!by_name.count(s.decl.parent)) {
+      chk.error(s.parent_where, "unknown parent '" + s.decl.parent + "' of [supervisors." +
+                                    s.decl.name + "]" + did_you_mean(s.decl.parent, names));
+      continue;
+    }
+    // Walk up: coming back to ourselves is a cycle (reported at the supervisor closing it).
+    std::vector<std::string> chain = {s.decl.name};
+    std::string at = s.decl.parent;
+    while (!at.empty() && by_name.count(at) && chain.size() <= sups.size()) {
+      chain.push_back(at);
+      if (at == s.decl.name) {
+        chk.error(s.parent_where, "cycle of supervisors: " + join(chain, " -> ") +
+                                      " (one of them needs another parent, or none: the root)");
+        break;
+      }
+      at = by_name.at(at)->decl.parent;
+    }
+  }
+  for (const auto& c : comps) {
+    const auto& sup = c.decl.supervisor;
+    if (sup.empty() || sup == "root" || by_name.count(sup))
+      continue;
+    chk.error(c.supervisor_where, "unknown supervisor '" + sup + "' of [" +
+                                      section_of(c.decl.kind) + "." + c.decl.name + "]" +
+                                      did_you_mean(sup, names) +
+                                      " (declare it as [supervisors." + sup + "])");
+  }
+}
 
 std::string with_article(std::string_view noun) {
   const bool vowel =
@@ -653,8 +766,7 @@ void read_component(checker& chk, const registry& reg, component_kind kind, cons
   pc.name_where = chk.at(key.source());
   pc.inputs_where = pc.decl.where;
   if (!valid_component_name(name))
-    chk.error(key.source(),
-              "invalid component name '" + name + "': use letters, digits, '_' and '-' only");
+    chk.error(key.source(), name_problem("component", name));
 
   // The common keys first; unknown-key checks need the type's options, so they come after.
   const component_type* type = nullptr;
@@ -714,6 +826,9 @@ void read_component(checker& chk, const registry& reg, component_kind kind, cons
       pc.decl.restart = read_restart(chk, &v, "[" + section + "." + name + ".restart]");
     } else if (ks == "quota") {
       pc.decl.quota = read_quota(chk, &v, "[" + section + "." + name + ".quota]");
+    } else if (ks == "supervisor") {
+      pc.decl.supervisor = *v.value<std::string>();
+      pc.supervisor_where = chk.at(v.source());
     }
   }
   if (pc.decl.schedule.interval && !pc.decl.schedule.cron.empty())
@@ -845,11 +960,24 @@ config_result load_table(const toml::table& root, std::string origin, const regi
   pipeline_config cfg;
   cfg.origin = origin;
   std::vector<parsed_component> comps;
+  std::vector<parsed_supervisor> sups;
 
   for (const auto& [key, node] : root) {
     const std::string k(key.str());
     if (k == "engine") {
       cfg.engine = read_engine(chk, node);
+      continue;
+    }
+    if (k == "supervisors") {
+      const auto* t = node.as_table();
+      if (!t) {
+        chk.error(node.source(), "'supervisors' must be a table of [supervisors.NAME] tables, "
+                                 "not " +
+                                     std::string(toml_type_name(node)));
+        continue;
+      }
+      for (const auto& [name, sup] : *t)
+        read_supervisor(chk, name, sup, sups);
       continue;
     }
     const section_info* section = nullptr;
@@ -865,7 +993,8 @@ config_result load_table(const toml::table& root, std::string origin, const regi
       }
       chk.error(key.source(), std::string(node.is_table() ? "unknown section '" : "unknown key '") +
                                   k + "'" + did_you_mean(k, section_names()) +
-                                  " (sections: engine, sources, analyzers, detectors, sinks)");
+                                  " (sections: engine, sources, analyzers, detectors, sinks, "
+                                  "supervisors)");
       continue;
     }
     const auto* t = node.as_table();
@@ -885,12 +1014,21 @@ config_result load_table(const toml::table& root, std::string origin, const regi
     return a.decl.where.column < b.decl.where.column;
   });
   check_graph(chk, comps);
+  std::stable_sort(sups.begin(), sups.end(), [](const auto& a, const auto& b) {
+    return a.decl.where.line < b.decl.where.line;
+  });
+  check_supervisors(chk, sups, comps);
 
   config_result result;
   result.errors = chk.take();
   if (result.errors.empty()) {
-    for (auto& c : comps)
+    for (auto& c : comps) {
+      if (c.decl.supervisor == "root")
+        c.decl.supervisor.clear();
       cfg.components.push_back(std::move(c.decl));
+    }
+    for (auto& s : sups)
+      cfg.supervisors.push_back(std::move(s.decl));
     result.config = std::move(cfg);
   }
   return result;

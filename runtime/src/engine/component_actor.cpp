@@ -153,6 +153,14 @@ void actor_context::charge_cpu(std::int64_t cpu_ns) {
     self_.spec_.slot->meter.charge(cpu_ns);
 }
 
+void actor_context::finish() {
+  if (self_.exit_requested_ || self_.dead_)
+    return;
+  self_.exit_requested_ = true;
+  // Handled after the current hook returns (a message to ourselves, behind what is queued).
+  self_.send(caf::actor_cast<caf::actor>(&self_), exit_now{});
+}
+
 component_threads& actor_context::threads() noexcept {
   return self_.threads_;
 }
@@ -222,7 +230,7 @@ void component_actor::fail(hook_kind kind, std::string what, bool refused, std::
     }
   }
   out_buffer_.clear();
-  send<caf::message_priority::high>(spec_.supervisor, failed_atom::value, std::move(r));
+  send<caf::message_priority::high>(spec_.supervisor, std::move(r));
   quit(caf::exit_reason::user_shutdown);
 }
 
@@ -506,7 +514,7 @@ void component_actor::finish() {
     l.edge.eos_requested = true;
     pump(l);
   }
-  send(spec_.supervisor, finished_atom::value, spec_.decl->name, spec_.slot->instance);
+  send(spec_.supervisor, finished_report{spec_.decl->name, spec_.slot->instance});
 }
 
 void component_actor::maybe_finish() {
@@ -626,8 +634,8 @@ caf::behavior component_actor::make_behavior() {
           }
         }
         dead_ = true;
-        send<caf::message_priority::high>(spec_.supervisor, stopped_atom::value, spec_.decl->name,
-                                          spec_.slot->instance, std::move(snap));
+        send<caf::message_priority::high>(
+            spec_.supervisor, stopped_report{spec_.decl->name, spec_.slot->instance, std::move(snap)});
         quit(caf::exit_reason::user_shutdown);
       },
       [this](wire_atom, std::uint32_t edge, const caf::actor& consumer, std::uint64_t epoch) {
@@ -673,6 +681,30 @@ caf::behavior component_actor::make_behavior() {
       [this](rm_in_atom, std::uint32_t edge) {
         std::erase_if(inputs_, [&](const in_link& l) { return l.edge_id == edge; });
         maybe_finish();
+      },
+      [this](exit_now) {
+        if (dead_ || !started_)
+          return;
+        if (spec_.mode == engine_mode::scan) {
+          finish(); // in a scan an ended component is a finished one: its outputs end
+          return;
+        }
+        // A normal exit in run mode: stop() runs and the state is kept; the supervisor decides
+        // by restart type (only permanent components come back).
+        if (!finished_) {
+          if (!run_hook(hook_kind::stop, -1, [&] { component_->stop(ctx_); }))
+            return;
+          flush_output();
+        }
+        std::string snap;
+        try {
+          snap = component_->snapshot();
+        } catch (...) {
+        }
+        dead_ = true;
+        send<caf::message_priority::high>(
+            spec_.supervisor, exited_report{spec_.decl->name, spec_.slot->instance, std::move(snap)});
+        quit(caf::exit_reason::normal);
       },
       [this](quota_atom, int level) {
         int before = quota_level_;

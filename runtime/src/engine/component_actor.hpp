@@ -65,6 +65,7 @@ public:
   void charge_cpu(std::int64_t cpu_ns) override;
   bool input_waiting() const noexcept override;
   component_threads& threads() noexcept override;
+  void finish() override;
 
 private:
   component_actor& self_;
@@ -133,6 +134,7 @@ private:
   bool dead_ = false; // failed or abandoned: ignore everything until the actor is gone
   bool flush_armed_ = false;
   bool finish_requested_ = false;
+  bool exit_requested_ = false; // context::finish()
   bool was_blocked_ = false;
   int quota_level_ = 0; // 0 normal, 1 throttle (shrink credit / thin ticks), 2 shed
   std::uint64_t throttle_counter_ = 0;

@@ -64,8 +64,8 @@ struct engine::impl {
             target = sup;
           }
           if (target)
-            caf::anon_send<caf::message_priority::high>(target, hung_atom::value, s->name,
-                                                        s->instance, elapsed, s->edge.load());
+            caf::anon_send<caf::message_priority::high>(
+                target, hang_report{s->name, s->instance, elapsed, s->edge.load()});
         });
   }
 

@@ -36,15 +36,9 @@ using add_in_atom = caf::atom_constant<caf::atom("add_in")>;   // edge
 using rm_in_atom = caf::atom_constant<caf::atom("rm_in")>;     // edge
 using drop_atom = caf::atom_constant<caf::atom("dropfront")>;  // edge, int reason
 using quota_atom = caf::atom_constant<caf::atom("quota")>;     // int level
-// Reports (component / watchdog → supervisor).
-using failed_atom = caf::atom_constant<caf::atom("failed")>;     // failure_report
-using stopped_atom = caf::atom_constant<caf::atom("stopped")>;   // name, instance, snapshot
-using finished_atom = caf::atom_constant<caf::atom("finished")>; // name, instance
-using finding_atom = caf::atom_constant<caf::atom("finding")>;   // finding
-using hung_atom = caf::atom_constant<caf::atom("hung")>;         // name, instance, elapsed_ns, edge
+// Reports (component / watchdog → supervisor): typed, see the structs below.
+using finding_atom = caf::atom_constant<caf::atom("finding")>; // finding
 // Supervisor's own.
-using restart_atom = caf::atom_constant<caf::atom("restart")>; // name, generation
-using stop_to_atom = caf::atom_constant<caf::atom("stop_to")>; // name, instance (stop deadline)
 using check_atom = caf::atom_constant<caf::atom("check")>;     // quota evaluation
 using metrics_atom = caf::atom_constant<caf::atom("metrics")>; // periodic metrics log
 using go_atom = caf::atom_constant<caf::atom("go")>;           // start all components
@@ -58,6 +52,7 @@ using sync_atom = caf::atom_constant<caf::atom("sync")>;       // (sup → compo
 using synced_atom = caf::atom_constant<caf::atom("synced")>;   // name (component → sup)
 using sync_to_atom = caf::atom_constant<caf::atom("sync_to")>; // the settle round's deadline
 
+/// A hook threw (component → supervisor, high priority).
 struct failure_report {
   std::string name;
   std::uint64_t instance = 0;
@@ -67,6 +62,47 @@ struct failure_report {
   bool refused = false;
   std::string refusal_rule;
 };
+
+/// The instance stopped gracefully when asked (restart, reload): its state to carry over.
+struct stopped_report {
+  std::string name;
+  std::uint64_t instance = 0;
+  std::string snapshot;
+};
+
+/// The instance finished in a scan or drain: its outputs have ended.
+struct finished_report {
+  std::string name;
+  std::uint64_t instance = 0;
+};
+
+/// The component ended itself (context::finish()) in run mode: a normal exit.
+struct exited_report {
+  std::string name;
+  std::uint64_t instance = 0;
+  std::string snapshot;
+};
+
+/// The watchdog saw a hook run past handler_timeout (`edge`: the input edge of an on_batch, -1).
+struct hang_report {
+  std::string name;
+  std::uint64_t instance = 0;
+  std::int64_t elapsed_ns = 0;
+  std::int64_t edge = -1;
+};
+
+/// Supervisor timers: a restart's backoff ran out; a graceful stop's deadline passed.
+struct restart_due {
+  std::string name;
+  std::uint64_t generation = 0; // stale unless it matches the node's
+};
+struct stop_deadline {
+  std::string name;
+  std::uint64_t instance = 0;
+};
+
+/// Component → itself: context::finish() was called; end once the current hook returned.
+struct exit_now {};
 
 struct new_output {
   out_edge_spec spec;
@@ -89,6 +125,13 @@ struct reload_request {
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pg::runtime::batch_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pg::runtime::finding)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pg::runtime::detail::failure_report)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pg::runtime::detail::stopped_report)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pg::runtime::detail::finished_report)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pg::runtime::detail::exited_report)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pg::runtime::detail::hang_report)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pg::runtime::detail::restart_due)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pg::runtime::detail::stop_deadline)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pg::runtime::detail::exit_now)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pg::runtime::detail::new_output)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pg::runtime::detail::in_edge_spec)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pg::runtime::detail::reload_request)

@@ -22,10 +22,6 @@ ms to_ms(duration d) {
   return std::chrono::duration_cast<ms>(d);
 }
 
-double to_seconds(std::chrono::steady_clock::duration d) {
-  return std::chrono::duration<double>(d).count();
-}
-
 /// Topological order of the declared components (inputs first), declaration order among equals.
 /// The config was validated (no cycles); an unexpected cycle falls back to declaration order.
 std::vector<std::string> topological_order(const pipeline_config& cfg) {
@@ -74,6 +70,9 @@ void supervisor_actor::build(const pipeline_config& cfg) {
     n.type = env_->reg->find(d->kind, d->type);
     n.stats = env_->stats->component(d->name);
     n.order = i;
+    n.intensity = restart_intensity(d->restart.max_restarts, d->restart.period);
+    n.backoff.emplace(d->restart);
+    n.governor.emplace(d->quota, d->restart.healthy_after);
   }
   for (const auto& d : cfg.components) {
     for (const auto& in : d.inputs) {
@@ -90,6 +89,25 @@ void supervisor_actor::build(const pipeline_config& cfg) {
       edges_.emplace(e.id, std::move(e));
     }
   }
+  rebuild_tree();
+}
+
+void supervisor_actor::rebuild_tree() {
+  std::map<std::string, std::size_t> order;
+  for (const auto& [name, n] : nodes_)
+    order[name] = n.order;
+  tree_ = std::make_unique<supervision_tree>(config_, order);
+  // A supervisor whose settings stay keeps its recent restarts; a new or changed one starts over.
+  std::map<std::string, restart_intensity> next;
+  for (const auto& [name, g] : tree_->groups()) {
+    auto it = group_intensity_.find(name);
+    if (it != group_intensity_.end() && it->second.max_restarts() == g.max_restarts &&
+        it->second.period() == g.period)
+      next.emplace(name, std::move(it->second));
+    else
+      next.emplace(name, restart_intensity(g.max_restarts, g.period));
+  }
+  group_intensity_ = std::move(next);
 }
 
 supervisor_actor::node* supervisor_actor::find(const std::string& name) {
@@ -208,12 +226,8 @@ void supervisor_actor::spawn(node& n) {
   n.slot = slot;
   n.status = component_status::running;
   n.started_at = clock::now();
-  n.cpu_samples.clear();
-  n.event_samples.clear();
-  n.excess_since.reset();
-  n.bucket_time = n.started_at;
-  n.bucket_events = 0;
-  n.tokens = n.decl->quota.events_per_second.value_or(0);
+  n.governor->started(n.started_at);
+  slot->quota_level.store(static_cast<int>(n.governor->level()));
   n.stats->memory_bytes.store(0);
   // Detached: components read /proc and files with blocking calls, and a hung hook must not
   // take a scheduler worker with it (the watchdog abandons the thread, not the scheduler).
@@ -288,92 +302,103 @@ void supervisor_actor::on_failure(const failure_report& r) {
 }
 
 void supervisor_actor::on_exit_of(node& n, bool abnormal, const std::string& reason) {
-  switch (n.decl->restart.type) {
-  case restart_type::temporary:
+  const auto type = n.decl->restart.type;
+  if (type == restart_type::temporary || (type == restart_type::transient && !abnormal)) {
     n.status = component_status::stopped;
     n.stats->status.store(static_cast<int>(component_status::stopped));
-    publish("engine.component_stopped", severity::medium,
-            "temporary component " + n.decl->name + " is not restarted", n.decl->name,
-            {{"restart", "temporary"}, {"reason", reason}});
+    publish("engine.component_stopped", abnormal ? severity::medium : severity::info,
+            std::string(to_string(type)) + " component " + n.decl->name +
+                (abnormal ? " failed and is not restarted" : " ended and is not restarted"),
+            n.decl->name,
+            {{"restart", std::string(to_string(type))},
+             {"exit", abnormal ? "failure" : "normal"},
+             {"reason", reason}});
     end_outputs_on_behalf(n);
     check_done();
     return;
-  case restart_type::transient:
-    if (!abnormal) {
-      n.status = component_status::stopped;
-      n.stats->status.store(static_cast<int>(component_status::stopped));
-      end_outputs_on_behalf(n);
-      check_done();
-      return;
-    }
-    break;
-  case restart_type::permanent:
-    break;
   }
-  restart_or_disable(n, reason);
+  restart_or_escalate(n, reason); // permanent always, transient after a failure
 }
 
-std::chrono::milliseconds supervisor_actor::backoff_for(node& n) {
-  const auto& rs = n.decl->restart;
-  auto now = clock::now();
-  if (now - n.started_at >= rs.healthy_after)
-    n.consecutive = 0; // it ran healthy long enough: start the backoff over
-  ++n.consecutive;
-  double base = static_cast<double>(to_ms(rs.backoff).count());
-  double d =
-      base * std::pow(2.0, static_cast<double>(std::min<std::uint32_t>(n.consecutive - 1, 30)));
-  d = std::min(d, static_cast<double>(to_ms(rs.max_backoff).count()));
-  // Jitter of +-25% keeps components that failed together from restarting in lockstep.
-  std::uniform_real_distribution<double> jitter(0.75, 1.25);
-  return ms(static_cast<std::int64_t>(d * jitter(rng_)));
-}
-
-void supervisor_actor::restart_or_disable(node& n, const std::string& reason) {
-  auto now = clock::now();
-  const auto& rs = n.decl->restart;
-  while (!n.restart_times.empty() && now - n.restart_times.front() > rs.period)
-    n.restart_times.pop_front();
-  while (!engine_restarts_.empty() && now - engine_restarts_.front() > engine_->restart_period)
-    engine_restarts_.pop_front();
-  if (n.restart_times.size() >= rs.max_restarts) {
-    disable(n, "engine.component_disabled", severity::high,
-            "component " + n.decl->name + " disabled: restart intensity exhausted",
-            {{"scope", "component"},
-             {"max_restarts", rs.max_restarts},
-             {"period_ms", to_ms(rs.period).count()},
-             {"last_error", reason}});
+void supervisor_actor::restart_or_escalate(node& n, const std::string& reason) {
+  const auto now = clock::now();
+  const auto& sup = tree_->supervisor_of(n.decl->name);
+  // Its own intensity first: a component that keeps failing is given up by its supervisor...
+  if (!n.intensity.admit(now)) {
+    escalate(sup, n, reason, "component");
     return;
   }
-  if (engine_restarts_.size() >= engine_->max_restarts) {
-    disable(n, "engine.component_disabled", severity::high,
-            "component " + n.decl->name + " disabled: engine restart intensity exhausted",
-            {{"scope", "engine"},
-             {"max_restarts", engine_->max_restarts},
-             {"period_ms", to_ms(engine_->restart_period).count()},
-             {"last_error", reason}});
+  // ... and every restart counts against the supervisor's intensity (OTP's).
+  if (!group_intensity_.at(sup).admit(now)) {
+    escalate(sup, n, reason, "supervisor");
     return;
   }
-  n.restart_times.push_back(now);
-  engine_restarts_.push_back(now);
-  auto delay = backoff_for(n);
+  auto delay = n.backoff->next(now, n.started_at, rng_);
   publish("engine.component_restarted", severity::low,
           "component " + n.decl->name + " restarts in " + std::to_string(delay.count()) + " ms",
           n.decl->name,
-          {{"attempt", n.consecutive},
+          {{"attempt", n.backoff->attempt()},
            {"backoff_ms", delay.count()},
-           {"strategy", std::string(to_string(engine_->strategy))},
+           {"supervisor", sup},
+           {"strategy", std::string(to_string(tree_->at(sup).strategy))},
            {"reason", reason}});
-  schedule_restart(n, delay);
-  // Siblings per strategy: stopped gracefully (state carried), restarted after the same delay.
-  for (auto& [name, other] : nodes_) {
-    if (&other == &n || !alive(other) || other.awaiting_stop)
+  restart_together(n, tree_->restart_set(sup, n.decl->name, false), delay);
+}
+
+void supervisor_actor::escalate(const std::string& group, node& trigger, const std::string& reason,
+                                const std::string& why) {
+  const auto& g = tree_->at(group);
+  if (g.parent.empty()) {
+    // The root gives up on what keeps failing: disabled, the rest runs on.
+    const bool own = why == "component";
+    disable(trigger, "engine.component_disabled", severity::high,
+            "component " + trigger.decl->name + " disabled: " +
+                (own ? "restart intensity exhausted" : "engine restart intensity exhausted"),
+            {{"scope", own ? "component" : "engine"},
+             {"supervisor", group},
+             {"max_restarts", own ? trigger.intensity.max_restarts() : g.max_restarts},
+             {"period_ms", to_ms(own ? trigger.intensity.period() : g.period).count()},
+             {"last_error", reason}});
+    return;
+  }
+  const auto now = clock::now();
+  if (!group_intensity_.at(g.parent).admit(now)) {
+    escalate(g.parent, trigger, reason, "supervisor");
+    return;
+  }
+  // The supervisor restarts as a whole: what is under it starts with a clean record.
+  for (const auto& s : tree_->subtree(group))
+    group_intensity_.at(s).reset();
+  for (const auto& c : tree_->members(group))
+    if (auto* m = find(c))
+      m->intensity.reset();
+  auto names = tree_->restart_set(g.parent, group, true);
+  auto delay = trigger.backoff->next(now, trigger.started_at, rng_);
+  publish("engine.supervisor_restarted", severity::medium,
+          "supervisor " + group + " gave up on " + trigger.decl->name + ": restarting " +
+              std::to_string(names.size()) + " components under " + g.parent,
+          trigger.decl->name,
+          {{"supervisor", group},
+           {"parent", g.parent},
+           {"cause", why == "component" ? "component intensity" : "supervisor intensity"},
+           {"max_restarts", why == "component" ? trigger.intensity.max_restarts() : g.max_restarts},
+           {"strategy", std::string(to_string(tree_->at(g.parent).strategy))},
+           {"restarted", names},
+           {"backoff_ms", delay.count()},
+           {"last_error", reason}});
+  restart_together(trigger, names, delay);
+}
+
+void supervisor_actor::restart_together(node& trigger, const std::vector<std::string>& names,
+                                        std::chrono::milliseconds delay) {
+  schedule_restart(trigger, delay);
+  // The others: stopped gracefully (state carried), restarted after the same delay.
+  for (const auto& name : names) {
+    auto* other = find(name);
+    if (!other || other == &trigger || !alive(*other) || other->awaiting_stop)
       continue;
-    bool hit = engine_->strategy == restart_strategy::one_for_all ||
-               (engine_->strategy == restart_strategy::rest_for_one && other.order > n.order);
-    if (!hit)
-      continue;
-    other.restart_delay = delay;
-    graceful_stop(other, true);
+    other->restart_delay = delay;
+    graceful_stop(*other, true);
   }
 }
 
@@ -391,8 +416,7 @@ void supervisor_actor::schedule_restart(node& n, std::chrono::milliseconds delay
   }
   n.status = component_status::starting;
   n.stats->status.store(static_cast<int>(component_status::starting));
-  delayed_send(caf::actor_cast<caf::actor>(this), delay, restart_atom::value, n.decl->name,
-               n.generation);
+  delayed_send(caf::actor_cast<caf::actor>(this), delay, restart_due{n.decl->name, n.generation});
 }
 
 void supervisor_actor::graceful_stop(node& n, bool restart_after) {
@@ -403,7 +427,7 @@ void supervisor_actor::graceful_stop(node& n, bool restart_after) {
   n.slot->stop_requested.store(true);
   send(n.handle, stop_atom::value, false);
   delayed_send(caf::actor_cast<caf::actor>(this), n.decl->restart.shutdown_timeout,
-               stop_to_atom::value, n.decl->name, n.slot->instance);
+               stop_deadline{n.decl->name, n.slot->instance});
 }
 
 void supervisor_actor::on_stopped(node& n, std::string snapshot) {
@@ -504,37 +528,47 @@ void supervisor_actor::finish_done() {
 
 // -- quotas -------------------------------------------------------------------------------------
 
-void supervisor_actor::escalate(node& n, const std::string& quota, double measured, double limit) {
-  nlohmann::json ev = {{"quota", quota}, {"measured", measured}, {"limit", limit}};
-  auto subject = "component " + n.decl->name + " over " + quota + " (" + std::to_string(measured) +
-                 " > " + std::to_string(limit) + ")";
-  switch (n.ladder) {
-  case 0:
-    n.ladder = 1;
-    ev["step"] = "throttle";
+void supervisor_actor::apply_quota(node& n, const quota_verdict& v) {
+  if (v.step == quota_step::none)
+    return;
+  n.stats->quota_level.store(static_cast<int>(n.governor->level()));
+  if (n.slot)
+    n.slot->quota_level.store(static_cast<int>(n.governor->level()));
+  if (v.step == quota_step::recover) {
+    const char* previous = v.from == quota_level::throttled  ? "throttle"
+                           : v.from == quota_level::shedding ? "shed"
+                                                             : "restart";
+    publish("engine.quota_recovered", severity::info,
+            "component " + n.decl->name + " back within its quotas", n.decl->name,
+            {{"previous_step", previous}});
+    if (alive(n))
+      send<caf::message_priority::high>(n.handle, quota_atom::value, 0);
+    return;
+  }
+  nlohmann::json ev = {{"quota", v.quota},
+                       {"measured", v.measured},
+                       {"limit", v.limit},
+                       {"step", std::string(to_string(v.step))}};
+  auto subject = "component " + n.decl->name + " over " + v.quota + " (" +
+                 std::to_string(v.measured) + " > " + std::to_string(v.limit) + ")";
+  switch (v.step) {
+  case quota_step::throttle:
     publish("engine.quota_throttle", severity::medium, subject + ": throttled", n.decl->name, ev);
     send<caf::message_priority::high>(n.handle, quota_atom::value, 1);
     break;
-  case 1:
-    n.ladder = 2;
-    ev["step"] = "shed";
+  case quota_step::shed:
     publish("engine.quota_shed", severity::medium, subject + ": shedding input", n.decl->name, ev);
     send<caf::message_priority::high>(n.handle, quota_atom::value, 2);
     break;
-  case 2:
-    n.ladder = 3;
-    ev["step"] = "restart";
+  case quota_step::restart:
     publish("engine.quota_restart", severity::high, subject + ": restarting", n.decl->name, ev);
     n.restart_delay = to_ms(n.decl->restart.backoff);
     graceful_stop(n, true);
     break;
   default:
-    n.ladder = 4;
-    ev["step"] = "disable";
     disable(n, "engine.quota_disable", severity::high, subject + ": disabled", ev);
     break;
   }
-  n.stats->quota_level.store(n.ladder);
 }
 
 void supervisor_actor::check_quotas() {
@@ -545,82 +579,33 @@ void supervisor_actor::check_quotas() {
   node* top_cpu = nullptr;
   node* top_mem = nullptr;
   node* top_rate = nullptr;
+  std::vector<std::pair<node*, quota_verdict>> steps;
   for (auto& [name, n] : nodes_) {
     if (!alive(n) || n.awaiting_stop || !n.slot)
       continue;
-    const auto& q = n.decl->quota;
-    auto cpu = n.slot->meter.sample(); // the actor's thread, its workers, a child's charge
-    auto events = n.slot->events.load();
-    n.cpu_samples.emplace_back(now, cpu);
-    n.event_samples.emplace_back(now, events);
-    while (n.cpu_samples.size() > 2 && now - n.cpu_samples[1].first >= q.window)
-      n.cpu_samples.pop_front();
-    while (n.event_samples.size() > 2 && now - n.event_samples[1].first >= q.window)
-      n.event_samples.pop_front();
-    auto span = to_seconds(now - n.cpu_samples.front().first);
-    double cpu_pct =
-        span > 0 ? static_cast<double>(cpu - n.cpu_samples.front().second) / 1e9 / span * 100.0
-                 : 0.0;
-    auto espan = to_seconds(now - n.event_samples.front().first);
-    double rate =
-        espan > 0 ? static_cast<double>(events - n.event_samples.front().second) / espan : 0.0;
-    double mem_mb = static_cast<double>(n.slot->memory_bytes.load()) / (1024.0 * 1024.0);
-    n.last_cpu = cpu_pct;
-    n.last_rate = rate;
-    n.stats->gauge("cpu_percent", cpu_pct);
-    // Token bucket for events_per_second: one second of burst, refilled at the limit.
-    bool over_rate = false;
-    if (q.events_per_second) {
-      double limit = *q.events_per_second;
-      n.tokens = std::min(limit, n.tokens + to_seconds(now - n.bucket_time) * limit);
-      n.tokens -= static_cast<double>(events - n.bucket_events);
-      n.bucket_time = now;
-      n.bucket_events = events;
-      over_rate = n.tokens < 0;
-      if (n.tokens < -limit)
-        n.tokens = -limit; // a bounded debt: recovery is possible within a second
-    }
-    total_cpu += cpu_pct;
-    total_mem += mem_mb;
-    total_rate += rate;
-    if (!top_cpu || cpu_pct > top_cpu->last_cpu)
+    quota_sample sample;
+    sample.now = now;
+    sample.cpu_ns = n.slot->meter.sample(); // the actor's thread, its workers, a child's charge
+    sample.events = n.slot->events.load();
+    sample.memory_bytes = n.slot->memory_bytes.load();
+    auto v = n.governor->evaluate(sample);
+    n.stats->gauge("cpu_percent", n.governor->cpu_percent());
+    n.stats->gauge("threads", static_cast<double>(n.slot->meter.threads()));
+    total_cpu += n.governor->cpu_percent();
+    total_mem += static_cast<double>(sample.memory_bytes) / (1024.0 * 1024.0);
+    total_rate += n.governor->rate();
+    if (!top_cpu || n.governor->cpu_percent() > top_cpu->governor->cpu_percent())
       top_cpu = &n;
-    if (!top_mem || n.slot->memory_bytes.load() > top_mem->slot->memory_bytes.load())
+    if (!top_mem || sample.memory_bytes > top_mem->slot->memory_bytes.load())
       top_mem = &n;
-    if (!top_rate || rate > top_rate->last_rate)
+    if (!top_rate || n.governor->rate() > top_rate->governor->rate())
       top_rate = &n;
-    if (now - n.started_at < q.grace || span < to_seconds(q.window) / 2)
-      continue; // start-up grace, and not enough history for a sliding window yet
-    std::optional<std::tuple<std::string, double, double>> over;
-    if (q.cpu_percent && cpu_pct > *q.cpu_percent)
-      over = std::make_tuple("cpu_percent", cpu_pct, *q.cpu_percent);
-    else if (q.memory_mb && mem_mb > static_cast<double>(*q.memory_mb))
-      over = std::make_tuple("memory_mb", mem_mb, static_cast<double>(*q.memory_mb));
-    else if (over_rate)
-      over = std::make_tuple("events_per_second", rate, *q.events_per_second);
-    if (over) {
-      n.calm_since.reset();
-      if (!n.excess_since)
-        n.excess_since = now;
-      if (now - *n.excess_since >= q.window) {
-        // Sustained for a whole window: one step up; the next step needs another window.
-        n.excess_since = now;
-        escalate(n, std::get<0>(*over), std::get<1>(*over), std::get<2>(*over));
-      }
-    } else {
-      n.excess_since.reset();
-      if (!n.calm_since)
-        n.calm_since = now;
-      if ((n.ladder == 1 || n.ladder == 2) && now - *n.calm_since >= q.window) {
-        publish("engine.quota_recovered", severity::info,
-                "component " + n.decl->name + " back within its quotas", n.decl->name,
-                {{"previous_step", n.ladder == 1 ? "throttle" : "shed"}});
-        n.ladder = 0;
-        n.stats->quota_level.store(0);
-        send<caf::message_priority::high>(n.handle, quota_atom::value, 0);
-      }
-    }
+    if (v.step != quota_step::none)
+      steps.emplace_back(&n, std::move(v));
   }
+  // Applied after the loop: a step may disable a node, and the engine-wide pick reads them all.
+  for (auto& [n, v] : steps)
+    apply_quota(*n, v);
   // Engine-wide quota: on sustained excess, the heaviest contributor climbs its ladder.
   const auto& eq = engine_->quota;
   std::optional<std::tuple<std::string, double, double, node*>> over;
@@ -635,9 +620,11 @@ void supervisor_actor::check_quotas() {
     auto* n = std::get<3>(*over);
     if (!engine_excess_since_)
       engine_excess_since_ = now;
-    if (now - *engine_excess_since_ >= eq.window && now - n->started_at >= eq.grace) {
+    if (now - *engine_excess_since_ >= eq.window && now - n->started_at >= eq.grace &&
+        alive(*n) && !n->awaiting_stop) {
       engine_excess_since_ = now;
-      escalate(*n, std::get<0>(*over), std::get<1>(*over), std::get<2>(*over));
+      apply_quota(*n, n->governor->climb(std::get<0>(*over), std::get<1>(*over),
+                                         std::get<2>(*over)));
     }
   } else {
     engine_excess_since_.reset();
@@ -755,7 +742,11 @@ diagnostics supervisor_actor::reload(pipeline_config next) {
     n.type = env_->reg->find(d->kind, d->type);
     n.stats = env_->stats->component(d->name);
     n.order = i;
+    n.intensity = restart_intensity(d->restart.max_restarts, d->restart.period);
+    n.backoff.emplace(d->restart);
+    n.governor.emplace(d->quota, d->restart.healthy_after);
   }
+  rebuild_tree();
   std::vector<std::uint32_t> new_edges;
   for (const auto& d : config_.components) {
     if (!changed.count(d.name) && !added.count(d.name))
@@ -883,16 +874,28 @@ caf::behavior supervisor_actor::make_behavior() {
         if (settling_)
           finish_done();
       },
-      [this](failed_atom, const failure_report& r) { on_failure(r); },
-      [this](stopped_atom, const std::string& name, std::uint64_t instance, std::string& snap) {
-        auto* n = find(name);
-        if (!n || !n->slot || n->slot->instance != instance || !n->handle)
+      [this](const failure_report& r) { on_failure(r); },
+      [this](stopped_report& r) {
+        auto* n = find(r.name);
+        if (!n || !n->slot || n->slot->instance != r.instance || !n->handle)
           return;
-        on_stopped(*n, std::move(snap));
+        on_stopped(*n, std::move(r.snapshot));
       },
-      [this](finished_atom, const std::string& name, std::uint64_t instance) {
-        auto* n = find(name);
-        if (!n || !n->slot || n->slot->instance != instance)
+      [this](exited_report& r) {
+        auto* n = find(r.name);
+        if (!n || !n->slot || n->slot->instance != r.instance || !n->handle)
+          return;
+        n->snapshot = std::move(r.snapshot);
+        detach(*n);
+        if (n->awaiting_stop) { // asked to stop meanwhile: that request decides
+          on_stopped(*n, std::move(n->snapshot));
+          return;
+        }
+        on_exit_of(*n, false, "ended normally (context::finish)");
+      },
+      [this](const finished_report& r) {
+        auto* n = find(r.name);
+        if (!n || !n->slot || n->slot->instance != r.instance)
           return;
         n->status = component_status::finished;
         check_done();
@@ -906,10 +909,12 @@ caf::behavior supervisor_actor::make_behavior() {
               n.status != component_status::finished)
             send(n.handle, inject_atom::value, b);
       },
-      [this](hung_atom, const std::string& name, std::uint64_t instance, std::int64_t elapsed_ns,
-             std::int64_t edge) {
+      [this](const hang_report& r) {
+        const auto& name = r.name;
+        const auto elapsed_ns = r.elapsed_ns;
+        const auto edge = r.edge;
         auto* n = find(name);
-        if (!n || !n->slot || n->slot->instance != instance || !alive(*n))
+        if (!n || !n->slot || n->slot->instance != r.instance || !alive(*n))
           return;
         auto timeout_ns = n->slot->handler_timeout_ns;
         // Abandon the instance: its thread may stay in the hook, but nothing it does counts now.
@@ -942,17 +947,18 @@ caf::behavior supervisor_actor::make_behavior() {
           disable(*n, "engine.quota_disable", severity::high, subject + ": disabled", ev);
         }
       },
-      [this](restart_atom, const std::string& name, std::uint64_t generation) {
-        auto* n = find(name);
-        if (!n || n->generation != generation || alive(*n) ||
+      [this](const restart_due& r) {
+        auto* n = find(r.name);
+        if (!n || n->generation != r.generation || alive(*n) ||
             n->status == component_status::disabled || done_)
           return;
         n->stats->restarts.fetch_add(1);
         spawn(*n);
       },
-      [this](stop_to_atom, const std::string& name, std::uint64_t instance) {
+      [this](const stop_deadline& r) {
+        const auto& name = r.name;
         auto* n = find(name);
-        if (!n || !n->slot || n->slot->instance != instance || !n->awaiting_stop || !alive(*n))
+        if (!n || !n->slot || n->slot->instance != r.instance || !n->awaiting_stop || !alive(*n))
           return;
         n->slot->abandoned.store(true);
         send_exit(n->handle, caf::exit_reason::kill);

@@ -1,7 +1,8 @@
-// supervisor.hpp — the one actor that owns the pipeline graph: it spawns a component actor per
-// component, wires the edges (and re-wires them when an end restarts), applies the OTP restart
-// rules, evaluates quotas, collects engine.* findings, and tells the engine when a scan or a
-// drain has finished.
+// supervisor.hpp — the actor that owns the pipeline graph: it spawns a component actor per
+// component, wires the edges (and re-wires them when an end restarts), carries out what the plain
+// policies decide — restart_policy.hpp (intensity, backoff, the supervision tree) and
+// quota_governor.hpp (the quota ladder) —, collects engine.* findings, and tells the engine when
+// a scan or a drain has finished. The decisions live in those objects; this file is the plumbing.
 #pragma once
 
 #include <deque>
@@ -18,6 +19,8 @@
 
 #include "engine/component_actor.hpp"
 #include "engine/finding_hub.hpp"
+#include "engine/quota_governor.hpp"
+#include "engine/restart_policy.hpp"
 #include "engine/stats_registry.hpp"
 #include "engine/watchdog.hpp"
 #include "phantomguard/runtime/config.hpp"
@@ -66,26 +69,16 @@ private:
     std::vector<std::uint32_t> ins;
     std::vector<std::uint32_t> outs;
     std::size_t order = 0;
-    std::deque<clock::time_point> restart_times;
-    std::uint32_t consecutive = 0;
+    restart_intensity intensity; // the component's own restart.max_restarts / period
+    std::optional<restart_backoff> backoff;
+    std::optional<quota_governor> governor;
     clock::time_point started_at{};
     std::string snapshot;
     std::uint64_t generation = 0; // stale restart timers compare against it
     bool awaiting_stop = false;
     bool restart_after_stop = false;
     std::chrono::milliseconds restart_delay{0};
-    // quotas
-    int ladder = 0; // 0 ok, 1 throttled, 2 shedding, 3 restarted for quota, 4 disabled
-    std::optional<clock::time_point> excess_since;
-    std::optional<clock::time_point> calm_since;
-    std::deque<std::pair<clock::time_point, std::int64_t>> cpu_samples;
-    std::deque<std::pair<clock::time_point, std::int64_t>> event_samples;
-    double tokens = 0;
-    std::int64_t bucket_events = 0;
-    clock::time_point bucket_time{};
     int hangs = 0;
-    double last_cpu = 0;
-    double last_rate = 0;
   };
 
   void build(const pipeline_config& cfg);
@@ -97,7 +90,12 @@ private:
   void detach(node& n);
   void on_failure(const failure_report& r);
   void on_exit_of(node& n, bool abnormal, const std::string& reason);
-  void restart_or_disable(node& n, const std::string& reason);
+  void restart_or_escalate(node& n, const std::string& reason);
+  void escalate(const std::string& group, node& trigger, const std::string& reason,
+                const std::string& why);
+  void restart_together(node& trigger, const std::vector<std::string>& names,
+                        std::chrono::milliseconds delay);
+  void rebuild_tree();
   void schedule_restart(node& n, std::chrono::milliseconds delay);
   void graceful_stop(node& n, bool restart_after);
   void on_stopped(node& n, std::string snapshot);
@@ -107,12 +105,11 @@ private:
   void check_done();
   void finish_done();
   void check_quotas();
-  void escalate(node& n, const std::string& quota, double measured, double limit);
+  void apply_quota(node& n, const quota_verdict& v);
   void log_metrics();
   void publish(std::string rule, severity level, std::string title, const std::string& component,
                nlohmann::json evidence);
   diagnostics reload(pipeline_config next);
-  std::chrono::milliseconds backoff_for(node& n);
   [[nodiscard]] std::chrono::milliseconds check_interval() const;
 
   std::shared_ptr<supervisor_env> env_;
@@ -122,7 +119,8 @@ private:
   std::map<std::uint32_t, edge_rec> edges_;
   std::uint32_t next_edge_ = 1;
   std::uint64_t next_instance_ = 1;
-  std::deque<clock::time_point> engine_restarts_;
+  std::unique_ptr<supervision_tree> tree_;
+  std::map<std::string, restart_intensity> group_intensity_; // per supervisor, root included
   bool draining_ = false;
   bool done_ = false;
   bool settling_ = false; // waiting for every live component to answer a sync

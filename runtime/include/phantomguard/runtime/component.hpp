@@ -71,6 +71,12 @@ public:
   /// the component's (cpu_percent) and pace() holds them to the quota. Unlike the context, this
   /// object lives as long as the component instance. The default measures nothing.
   [[nodiscard]] virtual component_threads& threads() noexcept { return unmetered_threads(); }
+
+  /// Ends the component normally once the current hook returns: stop() runs, its state is
+  /// snapshotted, no more events come from it. A `permanent` component is started again (a
+  /// restart like any other); `transient` and `temporary` ones stay stopped. In a scan it counts
+  /// as finished. The default does nothing.
+  virtual void finish() {}
 };
 
 /// A component. Every hook may throw: the runtime catches it, counts a failure, and lets the

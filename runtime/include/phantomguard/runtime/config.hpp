@@ -67,6 +67,27 @@ struct schedule_settings {
   friend bool operator==(const schedule_settings&, const schedule_settings&) = default;
 };
 
+/// Names of components and supervisors: letters, digits, '_' and '-', at most this long (a name
+/// is a directory under state_dir, a metric label and a log prefix).
+inline constexpr std::size_t max_name_length = 64;
+
+/// `[supervisors.NAME]`: a group of components (those naming it as `supervisor`) and of child
+/// supervisors (those naming it as `parent`). Strategy and intensity work as the engine's, one
+/// level down: a supervisor that exceeds its intensity restarts as a whole under its parent, up to
+/// the root (the `[engine]` strategy and intensity), which disables what keeps failing.
+struct supervisor_decl {
+  std::string name;
+  restart_strategy strategy = restart_strategy::one_for_one;
+  std::uint32_t max_restarts = 5;
+  duration period = std::chrono::seconds(60);
+  std::string parent; // empty = the root
+  source_position where;
+  friend bool operator==(const supervisor_decl& a, const supervisor_decl& b) {
+    return a.name == b.name && a.strategy == b.strategy && a.max_restarts == b.max_restarts &&
+           a.period == b.period && a.parent == b.parent;
+  }
+};
+
 struct component_decl {
   std::string name;
   component_kind kind = component_kind::analyzer;
@@ -77,6 +98,7 @@ struct component_decl {
   restart_settings restart;
   quota_settings quota;
   schedule_settings schedule;
+  std::string supervisor;      // empty = the root
   component_settings settings; // type-specific keys
   source_position where;       // the table's header, for diagnostics
 
@@ -112,6 +134,7 @@ struct pipeline_config {
   std::string origin; // file path, or "<default>"
   engine_settings engine;
   std::vector<component_decl> components; // in declaration order
+  std::vector<supervisor_decl> supervisors;
 
   [[nodiscard]] const component_decl* find(std::string_view name) const;
 };
