@@ -243,17 +243,21 @@ private:
 };
 
 /// Source whose life a test scripts: throws in every on_tick when `fail_tick`, ends itself
-/// normally (context::finish()) at tick `finish_after` (0 = never). Counts starts and ticks.
+/// normally (context::finish()) at tick `finish_after` (0 = never), reports `lose_per_tick`
+/// events lost ("test_overflow") each tick. Counts starts and ticks.
 class lifecycle final : public runtime::component {
 public:
   explicit lifecycle(const runtime::component_init& init)
       : name_(init.name), fail_tick_(init.settings.get_bool("fail_tick", false)),
-        finish_after_(init.settings.get_int("finish_after", 0)) {}
+        finish_after_(init.settings.get_int("finish_after", 0)),
+        lose_per_tick_(init.settings.get_int("lose_per_tick", 0)) {}
   void start(runtime::context&) override { probe::instance().at(name_).starts++; }
   void on_tick(runtime::context& ctx) override {
     auto ticks = ++probe::instance().at(name_).ticks;
     if (fail_tick_)
       throw std::runtime_error(name_ + " fails on every tick");
+    if (lose_per_tick_ > 0)
+      ctx.lost("test_overflow", lose_per_tick_);
     if (finish_after_ > 0 && ticks % finish_after_ == 0)
       ctx.finish();
   }
@@ -263,6 +267,7 @@ private:
   std::string name_;
   bool fail_tick_;
   std::int64_t finish_after_;
+  std::int64_t lose_per_tick_;
 };
 
 inline void register_test_components() {

@@ -24,6 +24,7 @@
 #include "phantomguard/actors/network/network_analyzer.hpp"
 #include "phantomguard/actors/network/register.hpp"
 #include "phantomguard/actors/process/process_analyzer.hpp"
+#include "skip.hpp"
 
 using namespace pg;
 using actors::network::network_analyzer;
@@ -288,8 +289,7 @@ SCENARIO("network.suspicious_port: a binary copied to /tmp listens on a backdoor
 
 SCENARIO("network.packet_socket and network.promiscuous: a sniffer on an interface") {
   if (!test::is_root()) {
-    WARN("not root: AF_PACKET sockets and namespaces need root; skipped");
-    return;
+    PG_SKIP("not root: AF_PACKET sockets and namespaces need root; skipped");
   }
   GIVEN("in a fresh network namespace, an AF_PACKET socket asking lo for promiscuous mode") {
     std::string why;
@@ -338,8 +338,7 @@ SCENARIO("network.packet_socket and network.promiscuous: a sniffer on an interfa
 
 SCENARIO("network.listener_unowned: a listening socket no process holds") {
   if (!test::is_root()) {
-    WARN("not root: a private network namespace needs root; skipped");
-    return;
+    PG_SKIP("not root: a private network namespace needs root; skipped");
   }
   GIVEN("a listener whose only reference is in flight in an SCM_RIGHTS message") {
     std::string why;
@@ -398,8 +397,7 @@ SCENARIO("network.listener_unowned: a listening socket no process holds") {
 
 SCENARIO("without CAP_SYS_PTRACE, listeners of unreadable processes are unknown, not unowned") {
   if (!test::is_root()) {
-    WARN("not root: cannot drop to another user; skipped");
-    return;
+    PG_SKIP("not root: cannot drop to another user; skipped");
   }
   GIVEN("a root-owned listener and the analyzer running as nobody") {
     std::uint16_t port = 0;

@@ -6,6 +6,7 @@
 
 #include "phantomguard/actors/realtime/file_watch_analyzer.hpp"
 #include "realtime_fixture.hpp"
+#include "skip.hpp"
 
 using namespace pg::actors::realtime;
 using namespace std::chrono_literals;
@@ -104,8 +105,7 @@ SCENARIO("modifying a watched passwd file is a credential change, with the write
 
 SCENARIO("a writer that closed the file at once is still named, through fanotify") {
   if (!pg::test::is_root()) {
-    WARN("not root: fanotify needs CAP_SYS_ADMIN; skipped");
-    return;
+    PG_SKIP("not root: fanotify needs CAP_SYS_ADMIN; skipped");
   }
   temp_dir d;
   pg::test::write_file(d / "sudoers", "root ALL=(ALL:ALL) ALL\n");

@@ -7,6 +7,7 @@
 #include "phantomguard/actors/rootkit/register.hpp"
 #include "phantomguard/actors/rootkit/taint_flags.hpp"
 #include "rootkit_fixture.hpp"
+#include "skip.hpp"
 
 using namespace pg::actors::rootkit;
 using pg::runtime::severity;
@@ -82,8 +83,7 @@ SCENARIO("this clean host has no hidden process, module or port and the default 
 
 SCENARIO("without privilege the analyzer says what it could not check, naming the capability") {
   if (!pg::test::is_root()) {
-    WARN("not root: cannot drop privileges for this test");
-    return;
+    PG_SKIP("not root: cannot drop privileges for this test");
   }
   // Drop to nobody in a child (privileges cannot be regained in this process) and report back.
   int fds[2];

@@ -37,6 +37,7 @@ public:
 
   void count(std::string_view n, std::int64_t delta) override { counters[std::string(n)] += delta; }
   void gauge(std::string_view n, double value) override { gauges[std::string(n)] = value; }
+  void lost(std::string_view cause, std::int64_t n) override { losses[std::string(cause)] += n; }
   void log(runtime::log_level, std::string_view message) override { logs.emplace_back(message); }
   bool should_stop() const noexcept override { return stop_requested; }
   bool input_waiting() const noexcept override { return queued_input; }
@@ -66,6 +67,7 @@ public:
   std::vector<runtime::finding> findings;
   std::map<std::string, std::int64_t> counters;
   std::map<std::string, double> gauges;
+  std::map<std::string, std::int64_t> losses; // what lost() reported, by cause
   std::vector<std::string> logs;
   std::int64_t accounted_memory = 0;
   std::int64_t charged_cpu_ns = 0;

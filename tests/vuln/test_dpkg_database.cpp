@@ -6,6 +6,7 @@
 
 #include "phantomguard/actors/vuln/dpkg_database.hpp"
 #include "vuln_fixture.hpp"
+#include "skip.hpp"
 
 using namespace pg::actors::vuln;
 
@@ -134,8 +135,7 @@ SCENARIO("binary garbage in a status file is counted, never a crash") {
 SCENARIO("the real dpkg database of this machine") {
   auto db = read_dpkg_database("/");
   if (!db.found) {
-    WARN("no /var/lib/dpkg/status here: skipped");
-    return;
+    PG_SKIP("no /var/lib/dpkg/status here: skipped");
   }
   THEN("it has hundreds of packages, libc6 comes from glibc, bash's binNMU source is read") {
     CHECK(db.packages.size() > 100);

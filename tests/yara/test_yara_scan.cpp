@@ -9,6 +9,7 @@
 
 #include "phantomguard/actors/yara/target_scanner.hpp"
 #include "scratch_dir.hpp"
+#include "skip.hpp"
 
 using namespace pg::actors::yara;
 using pg::runtime::finding;
@@ -145,8 +146,7 @@ SCENARIO("size limits, exclusions and symlinks") {
 
 SCENARIO("a marker in another process's memory is found by a process scan") {
   if (::geteuid() != 0) {
-    WARN("not root: ptrace on another process may be refused; skipped");
-    return;
+    PG_SKIP("not root: ptrace on another process may be refused; skipped");
   }
   pg::test::scratch_dir dir;
   // The marker is assembled at run time and only handed to the child (in its command line,

@@ -87,7 +87,8 @@ void fim_analyzer::on_tick(runtime::context& ctx) {
     if (!changed.empty())
       scanner_->check_paths(changed, emit);
     if (overflowed) {
-      ctx.count("watch_overflows");
+      // Changes were lost in the kernel's queue: a full pass finds what is still different.
+      ctx.lost("inotify_overflow", 1);
       need_full = true;
     }
   }

@@ -631,16 +631,8 @@ void file_watch_analyzer::on_tick(runtime::context& ctx) {
       ctx.emit_finding(std::move(f));
     }
   }
-  if (overflows) {
-    ctx.count("inotify_overflows", static_cast<std::int64_t>(overflows));
-    runtime::finding f;
-    f.rule = "realtime.watch_overflow";
-    f.level = severity::low;
-    f.title = "inotify queue overflowed: some file changes were not seen";
-    f.entity = {{"component", ctx.name()}};
-    f.evidence = {{"overflows", overflows}};
-    ctx.emit_finding(std::move(f));
-  }
+  if (overflows) // the queue overflowed: some file changes were not seen (engine.events_lost)
+    ctx.lost("inotify_overflow", static_cast<std::int64_t>(overflows));
   // One finding per path per drain, however many events the change produced.
   std::vector<std::string> order;
   std::map<std::string, std::vector<const change*>> by_path;

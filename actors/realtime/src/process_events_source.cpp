@@ -217,10 +217,30 @@ runtime::event process_events_source::make_exit(const process_info& p, const cha
   return e;
 }
 
+// After the kernel dropped connector messages: every process alive now that we never heard of is
+// reported as an exec seen late (via "resync"). What started and ended inside the gap stays lost,
+// and is counted as such.
+// A process we know of only from its fork (the exec message was the one lost) shows as a
+// different program than the one recorded.
+void process_events_source::resync() {
+  for (int pid : host::list_pids_raw(settings_.proc_root)) {
+    auto known = table_.find(pid);
+    auto p = read_process_info(pid, settings_.proc_root);
+    if (p.start_ticks == 0 && p.comm.empty())
+      continue; // came and went meanwhile
+    if (known != table_.end() && known->second.exe == p.exe && known->second.comm == p.comm)
+      continue;
+    push(make_exec(p, "resync"));
+    table_[pid] = std::move(p);
+  }
+}
+
 void process_events_source::run_netlink() {
   std::vector<proc_connector_event> batch;
   pollfd fds[2] = {{connector_->fd(), POLLIN, 0}, {wake_fd_, POLLIN, 0}};
   auto last_prune = std::chrono::steady_clock::now();
+  auto last_resync = std::chrono::steady_clock::time_point{};
+  bool resync_due = false;
   while (!stopping_) {
     // An exit lost to ENOBUFS would leave its entry behind forever: once a minute, forget
     // processes the /proc listing no longer shows, so the table tracks live processes only.
@@ -231,9 +251,15 @@ void process_events_source::run_netlink() {
         it = std::binary_search(live.begin(), live.end(), it->first) ? std::next(it)
                                                                      : table_.erase(it);
     }
-    int rc = ::poll(fds, 2, 1000);
+    int rc = ::poll(fds, 2, resync_due ? 200 : 1000);
     if (rc < 0 && errno != EINTR)
       break;
+    // In a storm the buffer overruns again and again: one /proc pass per 200 ms at most.
+    if (resync_due && std::chrono::steady_clock::now() - last_resync >= std::chrono::milliseconds(200)) {
+      resync_due = false;
+      last_resync = std::chrono::steady_clock::now();
+      resync();
+    }
     if (rc <= 0 || !(fds[0].revents & POLLIN))
       continue;
     batch.clear();
@@ -246,6 +272,7 @@ void process_events_source::run_netlink() {
     if (overruns) {
       std::lock_guard lock(mutex_);
       overruns_ += overruns;
+      resync_due = true;
     }
     for (const auto& ce : batch) {
       if (ce.pid != ce.tgid)
@@ -361,17 +388,15 @@ void process_events_source::on_tick(runtime::context& ctx) {
   }
   for (auto& e : drained) {
     ctx.count(e.kind == "process_exec" ? "process_exec" : "process_exit");
+    // A process that exited before /proc could be read arrives with what the kernel said only.
+    if (e.kind == "process_exec" && e.get_string("exe").empty())
+      ctx.count("exec_without_exe");
     ctx.emit(std::move(e));
   }
-  if (dropped)
-    ctx.count("events_dropped", static_cast<std::int64_t>(dropped));
-  if (overruns) {
-    ctx.count("netlink_overruns", static_cast<std::int64_t>(overruns));
-    ctx.log(runtime::log_level::warn,
-            "process_events: the kernel dropped process connector messages (receive buffer "
-            "full) " +
-                std::to_string(overruns) + " time(s)");
-  }
+  if (dropped) // max_pending between two ticks: the oldest went
+    ctx.lost("queue_overflow", static_cast<std::int64_t>(dropped));
+  if (overruns) // the kernel's receive buffer was full: messages lost (resynced from /proc)
+    ctx.lost("netlink_overrun", static_cast<std::int64_t>(overruns));
   if (!error.empty()) {
     // The thread ended; fail the hook so the supervisor restarts the component.
     throw std::runtime_error("process_events: " + error);

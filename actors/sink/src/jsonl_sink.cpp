@@ -202,7 +202,7 @@ void jsonl_sink::append(std::string line, context& ctx) {
       ++dropped;
     }
     pending_.erase(0, cut);
-    ctx.count("dropped_lines", dropped);
+    ctx.lost("dropped_lines", dropped);
   }
 }
 
@@ -244,7 +244,7 @@ void jsonl_sink::stop(context& ctx) {
   flush(ctx);
   if (!pending_.empty()) {
     const auto lost = std::count(pending_.begin(), pending_.end(), '\n');
-    ctx.count("dropped_lines", lost);
+    ctx.lost("dropped_lines", lost);
     ctx.log(log_level::error, "jsonl sink '" + name_ + "': " + std::to_string(lost) +
                                   " lines could not be written to " + file_.path() +
                                   " before stop");

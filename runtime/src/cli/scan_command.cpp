@@ -103,12 +103,12 @@ void print_summary(std::ostream& out, const scan_report& report, const pipeline_
     width = std::max(width, m.name.size());
   out << std::left << std::setw(static_cast<int>(width)) << "COMPONENT" << std::right
       << std::setw(11) << "EVENTS_IN" << std::setw(12) << "EVENTS_OUT" << std::setw(9) << "DROPPED"
-      << std::setw(10) << "RESTARTS" << '\n';
+      << std::setw(7) << "LOST" << std::setw(10) << "RESTARTS" << '\n';
   for (const auto& m : report.metrics.components) {
     out << std::left << std::setw(static_cast<int>(width)) << m.name << std::right << std::setw(11)
         << sum_prefixed(m, "events_in") << std::setw(12) << sum_prefixed(m, "events_out")
-        << std::setw(9) << sum_prefixed(m, "dropped") << std::setw(10)
-        << sum_prefixed(m, "restarts") << '\n';
+        << std::setw(9) << sum_prefixed(m, "dropped") << std::setw(7)
+        << sum_prefixed(m, "events_lost") << std::setw(10) << sum_prefixed(m, "restarts") << '\n';
   }
 }
 

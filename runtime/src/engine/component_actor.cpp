@@ -125,6 +125,10 @@ void actor_context::gauge(std::string_view key, double value) {
   self_.spec_.stats->gauge(key, value);
 }
 
+void actor_context::lost(std::string_view cause, std::int64_t n) {
+  self_.record_loss(std::string(cause), n);
+}
+
 void actor_context::log(log_level level, std::string_view message) {
   spdlog::default_logger()->log(to_spdlog(level), "[{}] {}", self_.spec_.decl->name, message);
 }
@@ -367,6 +371,57 @@ void component_actor::engine_finding(std::string rule, severity level, std::stri
   send(spec_.supervisor, finding_atom::value, std::move(f));
 }
 
+void component_actor::record_loss(const std::string& cause, std::int64_t n) {
+  if (n <= 0 || dead_)
+    return;
+  spec_.stats->add_lost(cause, n);
+  if (!losses_)
+    losses_.emplace(spec_.engine->loss_report_interval);
+  if (auto r = losses_->record(cause, n, loss_tracker::clock::now()))
+    report_loss(*r);
+  arm_loss_check();
+}
+
+void component_actor::report_loss(const loss_tracker::report& r) {
+  // Most causes count events; some can only count the incidents that lost an unknown number.
+  const char* unit = r.cause == "skipped_tick"       ? "ticks"
+                     : r.cause == "netlink_overrun"  ? "overruns"
+                     : r.cause == "inotify_overflow" ? "overflows"
+                                                     : "events";
+  engine_finding("engine.events_lost", severity::medium,
+                 spec_.decl->name + " lost " + std::to_string(r.count) + " " + unit + " (" +
+                     r.cause + ")",
+                 {{"cause", r.cause},
+                  {"unit", unit},
+                  {"count", r.count},
+                  {"total", r.total},
+                  {"episode_start", r.episode_start},
+                  {"interval_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      spec_.engine->loss_report_interval)
+                                      .count()}});
+}
+
+void component_actor::flush_losses() {
+  if (losses_)
+    for (const auto& r : losses_->flush())
+      report_loss(r);
+}
+
+void component_actor::arm_loss_check() {
+  if (loss_check_armed_ || !losses_)
+    return;
+  auto next = losses_->next_due();
+  if (!next)
+    return;
+  loss_check_armed_ = true;
+  auto wait = std::max<loss_tracker::clock::duration>(*next - loss_tracker::clock::now(),
+                                                      std::chrono::milliseconds(1));
+  delayed_send(caf::actor_cast<caf::actor>(this),
+               std::chrono::duration_cast<std::chrono::milliseconds>(wait) +
+                   std::chrono::milliseconds(1),
+               loss_check{});
+}
+
 component_actor::out_link* component_actor::find_out(std::uint32_t edge) {
   for (auto& l : outputs_)
     if (l.edge.id() == edge)
@@ -469,8 +524,10 @@ void component_actor::on_tick() {
     schedule_next_tick();
     if (spec_.decl->kind == component_kind::source || inputs_.empty()) {
       if (outputs_blocked()) {
-        // block policy: a polling source skips the tick rather than queueing without bound.
+        // block policy: a polling source skips the tick rather than queueing without bound;
+        // what it would have collected is not seen: a loss, raised like any other.
         spec_.stats->skipped_ticks.fetch_add(1, std::memory_order_relaxed);
+        record_loss("skipped_tick", 1);
         return;
       }
       if (quota_level_ >= 1 && throttle_counter_++ % 4 != 0) {
@@ -508,6 +565,7 @@ void component_actor::finish() {
   if (!run_hook(hook_kind::stop, -1, [&] { component_->stop(ctx_); }))
     return;
   flush_output();
+  flush_losses(); // the end of a scan or drain: what the hysteresis held back is said now
   finished_ = true;
   spec_.stats->status.store(static_cast<int>(component_status::finished));
   for (auto& l : outputs_) {
@@ -627,6 +685,7 @@ caf::behavior component_actor::make_behavior() {
             return;
           flush_output();
         }
+        flush_losses();
         if (started_) {
           try {
             snap = component_->snapshot();
@@ -682,6 +741,14 @@ caf::behavior component_actor::make_behavior() {
         std::erase_if(inputs_, [&](const in_link& l) { return l.edge_id == edge; });
         maybe_finish();
       },
+      [this](loss_check) {
+        loss_check_armed_ = false;
+        if (dead_ || !losses_)
+          return;
+        for (const auto& r : losses_->due(loss_tracker::clock::now()))
+          report_loss(r);
+        arm_loss_check();
+      },
       [this](exit_now) {
         if (dead_ || !started_)
           return;
@@ -696,6 +763,7 @@ caf::behavior component_actor::make_behavior() {
             return;
           flush_output();
         }
+        flush_losses();
         std::string snap;
         try {
           snap = component_->snapshot();

@@ -16,6 +16,7 @@
 #include "engine/counting_resource.hpp"
 #include "engine/finding_hub.hpp"
 #include "engine/instance_slot.hpp"
+#include "engine/loss_tracker.hpp"
 #include "engine/messages.hpp"
 #include "engine/output_edge.hpp"
 #include "engine/thread_meter.hpp"
@@ -58,6 +59,7 @@ public:
   void emit_finding(finding f) override;
   void count(std::string_view key, std::int64_t delta) override;
   void gauge(std::string_view key, double value) override;
+  void lost(std::string_view cause, std::int64_t n) override;
   void log(log_level level, std::string_view message) override;
   bool should_stop() const noexcept override;
   std::pmr::memory_resource* memory() noexcept override;
@@ -113,6 +115,10 @@ private:
   void finish();
   void maybe_finish();
   void engine_finding(std::string rule, severity level, std::string title, nlohmann::json evidence);
+  void record_loss(const std::string& cause, std::int64_t n);
+  void report_loss(const loss_tracker::report& r);
+  void arm_loss_check();
+  void flush_losses();
   out_link* find_out(std::uint32_t edge);
   in_link* find_in(std::uint32_t edge);
   [[nodiscard]] bool outputs_blocked() const;
@@ -135,6 +141,8 @@ private:
   bool flush_armed_ = false;
   bool finish_requested_ = false;
   bool exit_requested_ = false; // context::finish()
+  bool loss_check_armed_ = false;
+  std::optional<loss_tracker> losses_;
   bool was_blocked_ = false;
   int quota_level_ = 0; // 0 normal, 1 throttle (shrink credit / thin ticks), 2 shed
   std::uint64_t throttle_counter_ = 0;

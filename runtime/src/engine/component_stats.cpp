@@ -117,6 +117,15 @@ void component_stats::count(std::string_view key, std::int64_t delta) {
     it->second += delta;
 }
 
+void component_stats::add_lost(std::string_view cause, std::int64_t n) {
+  std::lock_guard guard{mutex_};
+  auto it = lost_.find(cause);
+  if (it == lost_.end())
+    lost_.emplace(std::string(cause), n);
+  else
+    it->second += n;
+}
+
 void component_stats::gauge(std::string_view key, double value) {
   std::lock_guard guard{mutex_};
   auto it = custom_gauges_.find(key);
@@ -148,6 +157,12 @@ component_metrics component_stats::snapshot() const {
     m.counters["custom." + k] = v;
   for (const auto& [k, v] : custom_gauges_)
     m.gauges["custom." + k] = v;
+  std::int64_t lost = 0;
+  for (const auto& [k, v] : lost_) {
+    m.counters["lost_" + k] = v;
+    lost += v;
+  }
+  m.counters["events_lost"] = lost;
   return m;
 }
 

@@ -51,6 +51,8 @@ struct component_stats {
   latency_histogram handler_latency;
 
   void count(std::string_view key, std::int64_t delta);
+  /// Events lost outside the edges, by cause (exported as lost_<cause>).
+  void add_lost(std::string_view cause, std::int64_t n);
   void gauge(std::string_view key, double value);
 
   /// Copies everything but the edge figures (the engine adds those).
@@ -60,6 +62,7 @@ private:
   mutable std::mutex mutex_;
   std::map<std::string, std::int64_t, std::less<>> custom_counters_;
   std::map<std::string, double, std::less<>> custom_gauges_;
+  std::map<std::string, std::int64_t, std::less<>> lost_;
 };
 
 } // namespace pg::runtime::detail

@@ -103,6 +103,8 @@ struct stop_deadline {
 
 /// Component → itself: context::finish() was called; end once the current hook returned.
 struct exit_now {};
+/// Component → itself: losses held back by the hysteresis may be due for a report.
+struct loss_check {};
 
 struct new_output {
   out_edge_spec spec;
@@ -132,6 +134,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pg::runtime::detail::hang_report)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pg::runtime::detail::restart_due)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pg::runtime::detail::stop_deadline)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pg::runtime::detail::exit_now)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pg::runtime::detail::loss_check)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pg::runtime::detail::new_output)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pg::runtime::detail::in_edge_spec)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pg::runtime::detail::reload_request)

@@ -43,6 +43,15 @@ public:
   /// Sets the component's gauge `name`.
   virtual void gauge(std::string_view name, double value) = 0;
 
+  /// Reports events the component could not collect or deliver — a kernel queue that
+  /// overflowed, lines a sink had to drop — with their cause ("netlink_overrun",
+  /// "inotify_overflow", ...). Counted (`lost_<cause>`) and raised as an `engine.events_lost`
+  /// finding: at once when an episode starts, then at most one per `engine.loss_report_interval`
+  /// while it lasts. The default counts only.
+  virtual void lost(std::string_view cause, std::int64_t n) {
+    count(std::string("lost_") + std::string(cause), n);
+  }
+
   virtual void log(log_level level, std::string_view message) = 0;
 
   /// True when the runtime asks the component to stop: long loops inside a hook should check it

@@ -66,6 +66,7 @@ public:
 
 private:
   void run_netlink();
+  void resync();
   void run_poll();
   void push(runtime::event ev);
   void join();
