@@ -2,6 +2,8 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include "cli_process.hpp"
 
@@ -16,6 +18,19 @@ bool wait_for(cli_process& p, const std::string& text, std::chrono::milliseconds
     if (p.err().find(text) != std::string::npos)
       return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+bool eventually_contains(const fs::path& file, const std::string& text,
+                         std::chrono::milliseconds limit) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < until) {
+    std::ifstream in(file);
+    std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (all.find(text) != std::string::npos)
+      return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return false;
 }
@@ -46,6 +61,9 @@ SCENARIO("the daemon reloads on SIGHUP and stops on SIGTERM") {
         CHECK(p.err().find(cfg.string() + ":11:1: [sinks.bad] is missing required key 'path'") !=
               std::string::npos);
         CHECK(p.running());
+        // The refusal reaches the sinks too, as engine.reload_failed with the errors.
+        CHECK(eventually_contains(dir / "out.jsonl", "\"rule\":\"engine.reload_failed\"",
+                                  std::chrono::seconds(10)));
 
         AND_WHEN("the file is fixed and SIGHUP arrives again, then SIGTERM") {
           std::ofstream(cfg) << good;

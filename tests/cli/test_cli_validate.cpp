@@ -23,6 +23,18 @@ SCENARIO("phantomguard validate checks a config file") {
       CHECK(r.err == golden("validate_broken.stderr", r.err));
     }
   }
+  GIVEN("a config whose keys are all valid but whose fim rule could not be watched") {
+    auto r = run_cli({"validate", "--config", "configs/wont_start.toml"});
+    THEN("validate refuses it as scan would: exit 2, at the component's table") {
+      CHECK(r.code == 2);
+      CHECK(r.err == "configs/wont_start.toml:3:1: [analyzers.fim] would not start: fim: fim rule "
+                     "\"etc\": \"path\" must be an absolute path\n1 error in "
+                     "configs/wont_start.toml\n");
+      auto scan = run_cli({"scan", "--config", "configs/wont_start.toml"});
+      CHECK(scan.code == 2);
+      CHECK(scan.err == r.err);
+    }
+  }
   GIVEN("a config with a syntax error") {
     auto r = run_cli({"validate", "-c", "configs/syntax.toml"});
     THEN("it exits 2 and names the position of the syntax error") {

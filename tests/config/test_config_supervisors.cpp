@@ -144,3 +144,50 @@ SCENARIO("names are at most 64 characters") {
         lines{"t.toml:1:14: the supervisor name 'ssssssssssssssssssssssss...' is 65 characters "
               "long: at most 64 (it names a directory under state_dir)"});
 }
+
+SCENARIO("an input whose events its consumer does not take is an error") {
+  auto reg = make_registry();
+  component_type sockets;
+  sockets.name = "sockets";
+  sockets.kind = component_kind::source;
+  sockets.produces = {"socket"};
+  reg.add(sockets);
+  component_type procs;
+  procs.name = "procs";
+  procs.kind = component_kind::analyzer;
+  procs.consumes = {"process", "process_exec"};
+  reg.add(procs);
+  component_type findings_only;
+  findings_only.name = "alerts";
+  findings_only.kind = component_kind::sink;
+  findings_only.consumes = {"finding"};
+  reg.add(findings_only);
+  auto errors = [&](const std::string& text) {
+    std::vector<std::string> out;
+    for (const auto& d : load_config_string(text, "t.toml", reg).errors)
+      out.push_back(d.to_string());
+    return out;
+  };
+  CHECK(errors(R"([sources.net]
+type = "sockets"
+[analyzers.p]
+type = "procs"
+inputs = ["net"]
+[sinks.a]
+type = "alerts"
+inputs = ["p", "net"]
+)") == lines{"t.toml:5:11: input 'net' of [analyzers.p] produces socket events (and findings), "
+              "but procs consumes process, process_exec: nothing it sends would be used"});
+  // A type that declares nothing (any kind) is never judged; findings reach every consumer
+  // that takes them.
+  CHECK(errors(R"([sources.t]
+type = "ticker"
+[analyzers.p]
+type = "procs"
+inputs = ["t"]
+[sinks.a]
+type = "alerts"
+inputs = ["p"]
+)")
+            .empty());
+}

@@ -88,10 +88,36 @@ SCENARIO("reload restarts only what changed and refuses a config it cannot apply
     THEN("the reload is refused with a diagnostic and nothing changes") {
       REQUIRE(diags.size() == 1);
       CHECK(diags[0].message.find("no_such_sink") != std::string::npos);
+      CHECK(eventually([&] {
+        std::lock_guard guard{mutex};
+        return std::count(rules.begin(), rules.end(), "engine.reload_failed") == 1;
+      }));
       auto before = probe::instance().at("dsink").events.load();
       CHECK(eventually([&] { return probe::instance().at("dsink").events > before; }));
       CHECK(probe::instance().at("dsink").starts == 1);
       CHECK(probe::instance().at("dnew").starts == 0);
+    }
+  }
+  WHEN("the new config loads, but a changed component would not start") {
+    auto next = cfg;
+    for (auto& d : next.components)
+      if (d.name == "dsink") // its factory refuses: what validate and run would both say
+        d.settings = component_settings(toml::table{{"fail_factory", "refuse"}});
+    next.components.push_back(decl("dnew", component_kind::sink, "collector", {"dgen"}));
+    auto diags = eng.reload(next);
+    THEN("the running graph stays whole and engine.reload_failed says why") {
+      REQUIRE(diags.size() == 1);
+      CHECK(diags[0].message == "[sinks.dsink] would not start: factory of dsink refused");
+      CHECK(eventually([&] {
+        std::lock_guard guard{mutex};
+        return std::count(rules.begin(), rules.end(), "engine.reload_failed") == 1;
+      }));
+      auto before = probe::instance().at("dsink").events.load();
+      CHECK(eventually([&] { return probe::instance().at("dsink").events > before; }));
+      CHECK(probe::instance().at("dsink").starts == 1); // the old instance, never stopped
+      CHECK(probe::instance().at("dsink").stops == 0);
+      CHECK(probe::instance().at("dnew").starts == 0); // nothing of the new config started
+      CHECK(eng.metrics().find("dnew") == nullptr);
     }
   }
   WHEN("one sink's settings change, one sink is removed and one is added") {

@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <fstream>
+#include <iterator>
 
 #include "phantomguard/runtime/config.hpp"
 #include "phantomguard/runtime/plugin_host.hpp"
@@ -82,4 +84,53 @@ plugin_signature = "requried"
   INFO(joined(errors));
   CHECK(has(errors, "p.toml:2:20: 'plugin_signature' in [engine] must be one of 'off', "
                     "'if_present', 'required' (got 'requried'); did you mean 'required'?"));
+}
+
+SCENARIO("validate checks a detector's config against the plugin's manifest, without its code",
+         "[sdk][config]") {
+  registry reg;
+  register_plugin_support(reg);
+  component_type idle; // a source for the detector to consume
+  idle.name = "idle";
+  idle.kind = component_kind::source;
+  idle.factory = [](const component_init&) { return std::make_unique<component>(); };
+  reg.add(idle);
+  const std::string path = std::string(PG_SDK_FIXTURE_DIR) + "/fixture.so";
+  auto config_with = [&](const std::string& config) {
+    auto r = load_config_string("[sources.s]\ntype = \"idle\"\n[detectors.fx]\ninputs = [\"s\"]\n"
+                                "plugin = \"" +
+                                    path + "\"\nconfig = " + config + "\n",
+                                "p.toml", reg);
+    for (const auto& e : r.errors)
+      UNSCOPED_INFO(e.to_string());
+    REQUIRE(r.ok());
+    return *r.config;
+  };
+  GIVEN("a misspelt key the schema cannot know (the manifest declares the keys)") {
+    auto cfg = config_with("{ treshold = 3 }");
+    auto errors = check_components(cfg, reg);
+    REQUIRE(errors.size() == 1);
+    CHECK(errors[0].to_string() ==
+          "p.toml:3:1: [detectors.fx] would not start: plugin \"org.phantomguard.test.fixture\" (" +
+              path +
+              ") refused: unknown config key \"treshold\": expected one of threshold, label, "
+              "ratio, enabled, names, found \"treshold\"; fix: remove config.treshold or correct "
+              "its spelling");
+  }
+  GIVEN("a key of the wrong type") {
+    auto cfg = config_with("{ threshold = \"high\" }");
+    auto errors = check_components(cfg, reg);
+    REQUIRE(errors.size() == 1);
+    CHECK(errors[0].message.find("config key \"threshold\" has the wrong type") !=
+          std::string::npos);
+  }
+  GIVEN("a config the manifest accepts") {
+    auto cfg = config_with("{ threshold = 3, names = [\"a\"] }");
+    CHECK(check_components(cfg, reg).empty());
+    THEN("the check did not load the plugin") {
+      std::ifstream maps("/proc/self/maps");
+      std::string all((std::istreambuf_iterator<char>(maps)), std::istreambuf_iterator<char>());
+      CHECK(all.find("fixture.so") == std::string::npos);
+    }
+  }
 }

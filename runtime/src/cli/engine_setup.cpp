@@ -1,5 +1,7 @@
 #include "cli/engine_setup.hpp"
 
+#include "cli/config_source.hpp"
+
 #ifdef PG_HAVE_PLUGIN_HOST
 #include "phantomguard/runtime/plugin_host.hpp"
 #endif
@@ -22,6 +24,22 @@ void prepare_engine(const runtime::pipeline_config& cfg, const global_options& g
   (void)cfg;
   (void)global;
 #endif
+}
+
+runtime::config_result build_pipeline(const std::string& path, const global_options& global,
+                                      const std::function<bool(runtime::pipeline_config&)>& adjust) {
+  auto loaded = load_config(path);
+  if (!loaded.ok())
+    return loaded;
+  if (adjust && !adjust(*loaded.config)) {
+    loaded.config.reset();
+    return loaded;
+  }
+  prepare_engine(*loaded.config, global);
+  loaded.errors = runtime::check_components(*loaded.config);
+  if (!loaded.errors.empty())
+    loaded.config.reset();
+  return loaded;
 }
 
 } // namespace pg::cli

@@ -3,6 +3,9 @@
 #pragma once
 
 #include "cli/commands.hpp"
+#include <functional>
+#include <string>
+
 #include "phantomguard/runtime/config.hpp"
 
 namespace pg::cli {
@@ -10,5 +13,13 @@ namespace pg::cli {
 /// Points the plugin host at the plugin folder (--plugin-dir, else engine.plugin_dir when the
 /// config sets it, else the host's own default) before component factories run.
 void prepare_engine(const runtime::pipeline_config& cfg, const global_options& global);
+
+/// The one way validate, scan, run and a reload get a pipeline: load `path` (empty: the embedded
+/// default), let `adjust` edit it (scan's --only; false = stop, it said why), prepare the engine
+/// for it (prepare_engine) and run the deep checks every component must pass to start
+/// (runtime::check_components). So what validate accepts is what starts.
+runtime::config_result build_pipeline(
+    const std::string& path, const global_options& global,
+    const std::function<bool(runtime::pipeline_config&)>& adjust = {});
 
 } // namespace pg::cli

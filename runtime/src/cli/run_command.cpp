@@ -23,32 +23,36 @@ using namespace pg::runtime;
 
 namespace {
 
-void reload_from(const std::string& path, const global_options& global, engine& eng) {
+void reload_from(const std::string& path, const global_options& global, engine& eng,
+                 pipeline_config& running) {
   if (path.empty()) {
     spdlog::warn("SIGHUP: running the embedded default config; there is no file to re-read "
                  "(start with --config FILE to reload)");
     return;
   }
   spdlog::info("SIGHUP: re-reading {}", path);
-  auto next = load_config_file(path);
+  // The path validate takes: loaded, plugin folder and trust prepared, every component checked.
+  auto next = build_pipeline(path, global);
   if (!next.ok()) {
     spdlog::error("reload refused: {} error{} in {}; the running config is kept",
                   next.errors.size(), next.errors.size() == 1 ? "" : "s", path);
     for (const auto& d : next.errors)
       spdlog::error("{}", d.to_string());
+    prepare_engine(running, global); // the plugin folder and trust of what keeps running
+    eng.refuse_reload(next.errors);
     return;
   }
-  if (!global.log_level)
-    set_log_level(next.config->engine.log_level);
-  // Plugin folder and trust apply to the components the reload starts.
-  prepare_engine(*next.config, global);
-  auto problems = eng.reload(std::move(*next.config));
+  auto problems = eng.reload(*next.config); // raises engine.reload_failed itself
   if (!problems.empty()) {
     spdlog::error("reload refused by the engine; the running config is kept");
     for (const auto& d : problems)
       spdlog::error("{}", d.to_string());
+    prepare_engine(running, global);
     return;
   }
+  if (!global.log_level)
+    set_log_level(next.config->engine.log_level);
+  running = std::move(*next.config);
   spdlog::info("reloaded {}", path);
 }
 
@@ -58,14 +62,14 @@ int run_command(const global_options& global) {
   // Block the signals before any thread exists (the engine's threads inherit the mask).
   signal_waiter signals;
 
-  auto loaded = load_config(global.config_path);
+  auto loaded = build_pipeline(global.config_path, global);
   if (!loaded.ok()) {
     print_diagnostics(std::cerr, loaded.errors, global.config_path);
     return 2;
   }
   auto cfg = std::move(*loaded.config);
   configure_logging(global.log_level.value_or(cfg.engine.log_level), cfg.engine.log_fmt);
-  prepare_engine(cfg, global);
+  pipeline_config running = cfg; // what a refused reload falls back to
   const auto deadline = cfg.engine.shutdown_timeout;
   const auto origin = cfg.origin;
 
@@ -90,7 +94,7 @@ int run_command(const global_options& global) {
             std::_Exit(1);
           }
         },
-        [&] { reload_from(global.config_path, global, eng); },
+        [&] { reload_from(global.config_path, global, eng, running); },
     });
     // Declared after `eng`, so the signal thread ends before the engine it calls is destroyed.
     struct finish_on_exit {

@@ -115,9 +115,15 @@ void print_summary(std::ostream& out, const scan_report& report, const pipeline_
 } // namespace
 
 int scan_command(const global_options& global, const scan_arguments& args) {
-  auto loaded = load_config(global.config_path);
+  auto loaded = build_pipeline(global.config_path, global, [&](pipeline_config& c) {
+    if (!args.only.empty() && !restrict_to(c, args.only))
+      return false; // it said why
+    drop_console_sinks(c);
+    return true;
+  });
   if (!loaded.ok()) {
-    print_diagnostics(std::cerr, loaded.errors, global.config_path);
+    if (!loaded.errors.empty())
+      print_diagnostics(std::cerr, loaded.errors, global.config_path);
     return 2;
   }
   auto cfg = std::move(*loaded.config);
@@ -128,9 +134,6 @@ int scan_command(const global_options& global, const scan_arguments& args) {
               << "' is not a duration such as \"10m\"\n";
     return 2;
   }
-  if (!args.only.empty() && !restrict_to(cfg, args.only))
-    return 2;
-  drop_console_sinks(cfg);
 
   // Open the report file before scanning: a typo in --output should not cost a whole scan.
   std::ofstream file;
@@ -142,8 +145,6 @@ int scan_command(const global_options& global, const scan_arguments& args) {
       return 2;
     }
   }
-  prepare_engine(cfg, global);
-
   scan_report report;
   const auto started = std::chrono::steady_clock::now();
   try {

@@ -3,6 +3,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/config_source.hpp"
+#include "cli/engine_setup.hpp"
 
 namespace pg::cli {
 
@@ -17,7 +18,8 @@ std::string counted(std::size_t n, const char* one, const char* many) {
 } // namespace
 
 int validate_command(const global_options& global) {
-  auto loaded = load_config(global.config_path);
+  // The same path as scan and run: what is ok here starts there.
+  auto loaded = build_pipeline(global.config_path, global);
   if (!loaded.ok()) {
     print_diagnostics(std::cerr, loaded.errors, global.config_path);
     return 2;

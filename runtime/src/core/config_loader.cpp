@@ -619,6 +619,7 @@ struct parsed_component {
   std::vector<input_ref> input_refs;
   bool has_inputs_key = false;
   source_position supervisor_where;
+  const component_type* type = nullptr;
 };
 
 struct parsed_supervisor {
@@ -852,6 +853,7 @@ void read_component(checker& chk, const registry& reg, component_kind kind, cons
   if (type)
     chk.check_table(*t, type->options, common_specs(), where, node.source());
   pc.decl.settings = component_settings(std::move(settings));
+  pc.type = type;
   for (const auto& r : pc.input_refs)
     pc.decl.inputs.push_back(r.name);
   out.push_back(std::move(pc));
@@ -903,9 +905,26 @@ void check_graph(checker& chk, const std::vector<parsed_component>& comps) {
         continue;
       }
       const auto& target = comps[it->second].decl;
-      if (target.kind == component_kind::sink)
+      if (target.kind == component_kind::sink) {
         chk.error(in.where, "input '" + in.name + "' of " + where +
                                 " is a sink: sinks deliver findings and emit no events");
+        continue;
+      }
+      // Event kinds: a producer that declares what it produces (and every component may emit
+      // findings) must offer something a consumer that declares what it consumes takes.
+      const auto* from = comps[it->second].type;
+      if (from && c.type && !from->produces.empty() && !c.type->consumes.empty()) {
+        std::vector<std::string> offered = from->produces;
+        offered.push_back("finding");
+        bool fits = std::any_of(c.type->consumes.begin(), c.type->consumes.end(), [&](auto& k) {
+          return std::find(offered.begin(), offered.end(), k) != offered.end();
+        });
+        if (!fits)
+          chk.error(in.where, "input '" + in.name + "' of " + where + " produces " +
+                                  join(from->produces, ", ") + " events (and findings), but " +
+                                  c.decl.type + " consumes " + join(c.type->consumes, ", ") +
+                                  ": nothing it sends would be used");
+      }
     }
   }
 
@@ -1051,6 +1070,34 @@ config_result load_config_string(std::string_view text, std::string origin, cons
     return r;
   }
   return load_table(root, std::move(origin), reg);
+}
+
+diagnostics check_components(const pipeline_config& cfg, const registry& reg) {
+  diagnostics out;
+  for (const auto& d : cfg.components) {
+    if (!d.enabled)
+      continue;
+    const auto* type = reg.find(d.kind, d.type);
+    if (!type)
+      continue; // reported by the loader
+    const std::string where = "[" + std::string(section_of(d.kind)) + "." + d.name + "]";
+    component_init init{d.name, d.settings, cfg.engine.state_dir, d.quota};
+    try {
+      if (type->check)
+        type->check(init);
+      else if (type->factory)
+        (void)type->factory(init);
+    } catch (const std::exception& e) {
+      out.push_back({d.where, where + " would not start: " + e.what()});
+    } catch (...) {
+      out.push_back({d.where, where + " would not start: unknown error"});
+    }
+  }
+  return out;
+}
+
+diagnostics check_components(const pipeline_config& cfg) {
+  return check_components(cfg, registry::instance());
 }
 
 config_result load_config_string(std::string_view text, std::string origin) {

@@ -180,6 +180,16 @@ diagnostics engine::reload(pipeline_config next) {
   return fut.get();
 }
 
+void engine::refuse_reload(diagnostics why) {
+  caf::actor s;
+  {
+    std::lock_guard guard{impl_->sup_mutex};
+    s = impl_->sup;
+  }
+  if (s)
+    caf::anon_send(s, refused_reload{std::move(why)});
+}
+
 metrics_snapshot engine::metrics() const {
   return impl_->stats->snapshot();
 }

@@ -117,6 +117,11 @@ struct in_edge_spec {
   std::shared_ptr<edge_stats> stats;
 };
 
+/// A reload refused before it reached the engine (the file did not load or check).
+struct refused_reload {
+  diagnostics why;
+};
+
 struct reload_request {
   std::shared_ptr<pipeline_config> next;
   std::shared_ptr<std::promise<diagnostics>> reply;
@@ -138,3 +143,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pg::runtime::detail::loss_check)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pg::runtime::detail::new_output)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pg::runtime::detail::in_edge_spec)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pg::runtime::detail::reload_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pg::runtime::detail::refused_reload)

@@ -679,8 +679,6 @@ diagnostics supervisor_actor::reload(pipeline_config next) {
   if (next.engine.worker_threads != engine_->worker_threads ||
       next.engine.max_throughput != engine_->max_throughput)
     spdlog::warn("reload: engine.worker_threads / engine.max_throughput apply after a restart");
-  if (!errs.empty())
-    return errs;
 
   std::set<std::string> changed;
   for (auto& [name, n] : nodes_) {
@@ -692,6 +690,19 @@ diagnostics supervisor_actor::reload(pipeline_config next) {
   for (const auto& d : next.components)
     if (!nodes_.count(d.name))
       added.insert(d.name);
+  if (errs.empty()) {
+    // What would start must pass the checks validate runs, before anything running is touched.
+    pipeline_config starting = next;
+    std::erase_if(starting.components, [&](const component_decl& d) {
+      return !changed.count(d.name) && !added.count(d.name);
+    });
+    for (auto& d : check_components(starting, *env_->reg))
+      errs.push_back(std::move(d));
+  }
+  if (!errs.empty()) {
+    refuse_reload(errs);
+    return errs;
+  }
   // 1. Stop what goes away or changes; its edges go with it.
   for (const auto& name : changed) {
     auto& n = nodes_.at(name);
@@ -819,6 +830,17 @@ diagnostics supervisor_actor::reload(pipeline_config next) {
           {{"restarted", std::vector<std::string>(changed.begin(), changed.end())},
            {"added", std::vector<std::string>(added.begin(), added.end())}});
   return {};
+}
+
+void supervisor_actor::refuse_reload(const diagnostics& why) {
+  std::vector<std::string> lines;
+  for (const auto& d : why)
+    lines.push_back(d.to_string());
+  publish("engine.reload_failed", severity::high,
+          "reload refused: " + (lines.empty() ? std::string("unknown reason") : lines.front()) +
+              (lines.size() > 1 ? " (and " + std::to_string(lines.size() - 1) + " more)" : "") +
+              "; the running configuration is kept",
+          "", {{"errors", lines}});
 }
 
 // -- behavior -----------------------------------------------------------------------------------
@@ -1005,12 +1027,14 @@ caf::behavior supervisor_actor::make_behavior() {
         }
         finish_done();
       },
+      [this](const refused_reload& r) { refuse_reload(r.why); },
       [this](reload_atom, const reload_request& req) {
         diagnostics d;
         try {
           d = reload(*req.next);
         } catch (const std::exception& e) {
           d.push_back({{}, std::string("reload failed: ") + e.what()});
+          refuse_reload(d);
         }
         req.reply->set_value(std::move(d));
       },

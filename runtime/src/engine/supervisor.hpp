@@ -110,6 +110,7 @@ private:
   void publish(std::string rule, severity level, std::string title, const std::string& component,
                nlohmann::json evidence);
   diagnostics reload(pipeline_config next);
+  void refuse_reload(const diagnostics& why);
   [[nodiscard]] std::chrono::milliseconds check_interval() const;
 
   std::shared_ptr<supervisor_env> env_;

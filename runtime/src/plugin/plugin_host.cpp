@@ -6,6 +6,7 @@
 
 #include "phantomguard/runtime/plugin_detector.hpp"
 #include "phantomguard/runtime/plugin_isolation.hpp"
+#include "phantomguard/runtime/refusal.hpp"
 #include "phantomguard/runtime/registry.hpp"
 #include "phantomguard/runtime/units.hpp"
 #include "plugin/plugin_host_command.hpp"
@@ -126,6 +127,26 @@ std::string plugin_dir() {
   return "/usr/lib/phantomguard/plugins";
 }
 
+namespace {
+
+plugin_request request_from(const component_settings& s) {
+  plugin_request req;
+  req.plugin = s.get_string("plugin");
+  req.version = s.get_string("version");
+  req.sha256 = s.get_string("sha256");
+  req.isolation = s.get_string("isolation", "in_process");
+  req.detector = s.get_string("detector");
+  req.plugin_dir = s.get_string("plugin_dir", plugin_dir());
+  const plugin_trust trust = current_plugin_trust();
+  req.signature = trust.signature;
+  req.trust_dir = trust.trust_dir;
+  if (const toml::table* c = s.table()["config"].as_table())
+    req.config = *c;
+  return req;
+}
+
+} // namespace
+
 void register_plugin_support(registry& reg) {
   component_type t;
   t.name = "plugin";
@@ -146,22 +167,21 @@ void register_plugin_support(registry& reg) {
       sandbox_option(),
   };
   t.factory = [](const component_init& init) -> std::unique_ptr<component> {
-    const component_settings& s = init.settings;
-    plugin_request req;
-    req.plugin = s.get_string("plugin");
-    req.version = s.get_string("version");
-    req.sha256 = s.get_string("sha256");
-    req.isolation = s.get_string("isolation", "in_process");
-    req.detector = s.get_string("detector");
-    req.plugin_dir = s.get_string("plugin_dir", plugin_dir());
-    const plugin_trust trust = current_plugin_trust();
-    req.signature = trust.signature;
-    req.trust_dir = trust.trust_dir;
-    if (const toml::table* c = s.table()["config"].as_table())
-      req.config = *c;
+    auto req = request_from(init.settings);
     if (req.isolation == "process")
-      return make_isolated_plugin_component(req, read_isolation(s, init.quota), init.name);
+      return make_isolated_plugin_component(req, read_isolation(init.settings, init.quota),
+                                            init.name);
     return make_plugin_component(req);
+  };
+  // validate runs every check the factory runs, but never the plugin's code.
+  t.check = [](const component_init& init) {
+    auto req = request_from(init.settings);
+    if (req.isolation == "process")
+      (void)read_isolation(init.settings, init.quota);
+    req.isolation = "in_process"; // the checks of the code itself; an isolated child runs it
+    auto insp = inspect_plugin(req);
+    if (!insp.ok())
+      throw component_refused("engine.plugin_refused", insp.refusal);
   };
   reg.add(std::move(t));
 

@@ -157,6 +157,13 @@ class registry;
 config_result load_config_file(const std::string& path, const registry& reg);
 config_result load_config_string(std::string_view text, std::string origin, const registry& reg);
 
+/// The deep check validate, scan, run and reload share after loading: each enabled component's
+/// type check (or factory) on its settings — fim rules parsed, a plugin's config against its
+/// manifest, a sandbox resolved — so that what validate accepts starts. One error per component
+/// that would not start, at its table.
+diagnostics check_components(const pipeline_config& cfg, const registry& reg);
+diagnostics check_components(const pipeline_config& cfg);
+
 /// The config compiled into the binary (config/default.toml).
 std::string_view default_config_text() noexcept;
 config_result load_default_config();

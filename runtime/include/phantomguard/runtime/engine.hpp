@@ -60,6 +60,10 @@ public:
   /// running. Returns the problems that prevented the reload (then nothing changed).
   diagnostics reload(pipeline_config next);
 
+  /// Says a reload was refused before it got here (the new file did not load or pass its
+  /// checks): an `engine.reload_failed` finding with `why`; the running graph is untouched.
+  void refuse_reload(diagnostics why);
+
   /// Current metrics of every component and of the engine.
   [[nodiscard]] metrics_snapshot metrics() const;
 

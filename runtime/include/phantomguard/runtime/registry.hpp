@@ -37,6 +37,11 @@ struct component_type {
   std::vector<std::string> consumes;
   std::vector<std::string> produces;
   component_factory factory;
+  /// What proves a declaration would start, short of starting it: throws with the reason. Run by
+  /// validate, scan, run and reload alike (check_components). Unset: the factory itself, its
+  /// instance discarded — a built-in factory only reads and checks its settings (I/O waits for
+  /// start()). A type whose factory does more (a plugin loads code) sets its own.
+  std::function<void(const component_init&)> check;
 };
 
 /// An ad hoc command of the CLI contributed by a family (`phantomguard fim ...`,
