@@ -410,6 +410,7 @@ void supervisor_actor::schedule_restart(node& n, std::chrono::milliseconds delay
     // the drain would wait for it until shutdown_timeout.
     n.status = component_status::stopped;
     n.stats->status.store(static_cast<int>(component_status::stopped));
+    write_off_inputs(n);
     end_outputs_on_behalf(n);
     check_done();
     return;
@@ -436,6 +437,18 @@ void supervisor_actor::on_stopped(node& n, std::string snapshot) {
   detach(n);
   if (n.restart_after_stop && n.status != component_status::disabled)
     schedule_restart(n, n.restart_delay);
+}
+
+void supervisor_actor::write_off_inputs(node& n) {
+  // A consumer that stays stopped while the engine drains never takes what its producers hold
+  // for it (waiting for its replacement): counted as dropped_restart, so that produced =
+  // delivered + dropped holds at the end of the run.
+  for (auto id : n.ins) {
+    auto& e = edges_.at(id);
+    if (auto* p = find(e.producer); p && alive(*p))
+      send<caf::message_priority::high>(p->handle, unwire_atom::value, e.id,
+                                        static_cast<int>(drop_reason::restart));
+  }
 }
 
 void supervisor_actor::end_outputs_on_behalf(node& n) {
@@ -1007,6 +1020,7 @@ caf::behavior supervisor_actor::make_behavior() {
               ++n.generation; // a pending restart is cancelled by the drain
               n.status = component_status::stopped;
               n.stats->status.store(static_cast<int>(component_status::stopped));
+              write_off_inputs(n);
             }
             end_outputs_on_behalf(n);
             continue;

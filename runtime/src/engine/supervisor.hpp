@@ -102,6 +102,7 @@ private:
   void disable(node& n, const std::string& rule, severity level, const std::string& title,
                nlohmann::json evidence);
   void end_outputs_on_behalf(node& n);
+  void write_off_inputs(node& n);
   void check_done();
   void finish_done();
   void check_quotas();
