@@ -319,3 +319,25 @@ SCENARIO("produced = delivered + dropped on every edge after each kind of restar
       CHECK(probe::instance().at("cgen").starts >= 2); // the producer went down too
   }
 }
+
+TEST_CASE("a component the engine-wide quota throttled comes back when the engine is calm",
+          "[quota][policy]") {
+  quota_settings q; // no quota of its own
+  q.grace = 0ms;
+  q.window = 1s;
+  quota_governor gov(q, 10s);
+  auto t = std::chrono::steady_clock::time_point{} + 1h;
+  gov.started(t);
+  auto v = gov.climb("engine.memory_mb", 300, 256, true);
+  CHECK(v.step == quota_step::throttle);
+  for (int i = 0; i < 20; ++i) { // calm itself for 4 s: not its own call to make
+    t += 200ms;
+    CHECK(gov.evaluate({t, 0, 0, 0}).step == quota_step::none);
+  }
+  CHECK(gov.level() == quota_level::throttled);
+  auto back = gov.engine_calm();
+  CHECK(back.step == quota_step::recover);
+  CHECK(back.from == quota_level::throttled);
+  CHECK(gov.level() == quota_level::ok);
+  CHECK(gov.engine_calm().step == quota_step::none);
+}

@@ -4,22 +4,9 @@
 #include <filesystem>
 #include <system_error>
 
-#include "phantomguard/runtime/memory_account.hpp"
 #include "phantomguard/runtime/refusal.hpp"
 
 namespace pg::actors::fim {
-
-namespace {
-
-// Reports to the engine's memory quota what a tick holds outside memory(): one segment of
-// records (about 512 bytes each) and a 256 KiB read buffer per hashing thread. Given back when
-// the tick ends (scoped_memory_account), however it ends.
-std::int64_t tick_memory(const scan_options& o) {
-  return static_cast<std::int64_t>(std::min<std::uint64_t>(o.segment_size * 512ull, o.max_memory) +
-                                   (static_cast<std::uint64_t>(o.workers) << 18));
-}
-
-} // namespace
 
 fim_analyzer::fim_analyzer(const runtime::component_init& init) : name_(init.name) {
   std::string error;
@@ -75,7 +62,6 @@ void fim_analyzer::start(runtime::context& ctx) {
 void fim_analyzer::on_tick(runtime::context& ctx) {
   if (!db_)
     return;
-  runtime::scoped_memory_account memory(ctx, tick_memory(settings_.scan));
   auto emit = [&ctx](runtime::finding f) { ctx.emit_finding(std::move(f)); };
   bool need_full = !settings_.realtime || !last_full_ || scanner_->active() ||
                    ctx.now() - *last_full_ >= settings_.full_scan_interval;

@@ -176,10 +176,7 @@ void process_analyzer::evict_unseen(runtime::context& ctx, bool verify) {
     }
   }
   ctx.gauge("cached_processes", static_cast<double>(cache_.size()));
-  // A rough per-entry figure: the node, the comm and a few reported rule keys.
-  std::int64_t bytes = static_cast<std::int64_t>(cache_.size()) * 160;
-  ctx.account_memory(bytes - accounted_bytes_);
-  accounted_bytes_ = bytes;
+  // Its memory (the cache's nodes and strings) is counted by the engine as allocated.
 }
 
 void process_analyzer::on_batch(const runtime::event_batch& batch, runtime::context& ctx) {

@@ -1,5 +1,7 @@
 #include "phantomguard/actors/vuln/vuln_analyzer.hpp"
 
+#include <malloc.h>
+
 #include <filesystem>
 
 #include "phantomguard/actors/vuln/vuln_scan.hpp"
@@ -119,6 +121,9 @@ void vuln_analyzer::on_tick(runtime::context& ctx) {
     if (!index_ && adv_print != "missing") {
       index_ = load_advisories(request);
       index_fingerprint_ = adv_print;
+      // Parsing leaves the JSON text and documents freed but resident: give them back, the
+      // index is what stays.
+      ::malloc_trim(0);
     }
 
     if (state_) {

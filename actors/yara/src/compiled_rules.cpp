@@ -30,6 +30,15 @@ void ensure_libyara() {
     throw std::runtime_error("libyara failed to initialise (error " + std::to_string(rc) + ")");
 }
 
+std::size_t compiled_rules::bytes() const noexcept {
+  if (rules_ == nullptr || rules_->arena == nullptr)
+    return 0;
+  std::size_t total = sizeof(YR_ARENA);
+  for (std::uint32_t i = 0; i < rules_->arena->num_buffers && i < YR_MAX_ARENA_BUFFERS; ++i)
+    total += rules_->arena->buffers[i].used; // reserved but untouched pages are not resident
+  return total;
+}
+
 compiled_rules::~compiled_rules() {
   if (rules_)
     yr_rules_destroy(rules_);

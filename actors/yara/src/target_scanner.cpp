@@ -213,7 +213,11 @@ struct target_scanner::impl {
         rule_scanner scanner(rules.rules, opts.timeout_seconds, opts.fast);
         for (std::size_t k; (k = next.fetch_add(1)) < todo.size();) {
           (void)pool().pace(); // the segment is finished unpaced once a stop is asked
+          // libyara maps the file while it scans it: resident memory of the component's.
+          const auto mapped = std::max<std::int64_t>(0, items[todo[k]].stamp.size);
+          pool().account_memory(mapped);
           items[todo[k]].result = scanner.scan_file(items[todo[k]].path);
+          pool().account_memory(-mapped);
         }
       } catch (const std::exception& e) {
         failures[w] = e.what();

@@ -1,27 +1,20 @@
 #include "phantomguard/actors/yara/yara_analyzer.hpp"
 
+#include <malloc.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+
 #include <algorithm>
 #include <filesystem>
 #include <unistd.h>
 
 #include "phantomguard/actors/host/file_read.hpp"
 #include "phantomguard/actors/host/proc_stat.hpp"
-#include "phantomguard/runtime/memory_account.hpp"
 #include "phantomguard/runtime/refusal.hpp"
 
 namespace pg::actors::yara {
-
-namespace {
-
-// Reports to the engine's memory quota what a tick holds outside memory(): a segment's
-// bookkeeping and, per scanner thread, libyara's scan context and match buffers (about 1 MiB;
-// files themselves are mapped, not copied). Given back when the tick ends, however it ends.
-std::int64_t tick_memory(const target_options& o) {
-  return static_cast<std::int64_t>(std::min<std::uint64_t>(o.segment_size * 2048ull, o.max_memory) +
-                                   (static_cast<std::uint64_t>(o.workers) << 20));
-}
-
-} // namespace
 
 yara_analyzer::yara_analyzer(const runtime::component_init& init) : name_(init.name) {
   std::string error;
@@ -41,7 +34,24 @@ yara_analyzer::yara_analyzer(const runtime::component_init& init) : name_(init.n
 
 yara_analyzer::~yara_analyzer() = default;
 
+namespace {
+
+// This process's resident set (/proc/self/statm), 0 when unreadable.
+std::int64_t resident_bytes() {
+  std::FILE* f = std::fopen("/proc/self/statm", "r");
+  if (!f)
+    return 0;
+  unsigned long size = 0;
+  unsigned long resident = 0;
+  const int got = std::fscanf(f, "%lu %lu", &size, &resident);
+  std::fclose(f);
+  return got == 2 ? static_cast<std::int64_t>(resident) * ::sysconf(_SC_PAGESIZE) : 0;
+}
+
+} // namespace
+
 void yara_analyzer::load_rules(runtime::context& ctx) {
+  const auto resident_before = resident_bytes();
   auto rs = load_ruleset(settings_.rules, settings_.cache ? cache_dir_ : std::string());
   for (const auto& e : rs.errors) {
     runtime::finding f;
@@ -67,6 +77,18 @@ void yara_analyzer::load_rules(runtime::context& ctx) {
     publish(ctx);
   auto targets = settings_.targets;
   targets.threads = &ctx.threads(); // scanning on the component's metered threads
+  // Compiling builds libyara's automaton from millions of small allocations it frees again; the
+  // heap keeps them resident unless asked: give them back (tens of MiB for a large rule set).
+  ::malloc_trim(0);
+  // The compiled set lives in libyara's own allocations, which the engine cannot see: what the
+  // load left resident (measured across it; at least the arena's used bytes) is accounted while
+  // this set is the one loaded.
+  const auto rules_bytes =
+      std::max(static_cast<std::int64_t>(rs.rules ? rs.rules->bytes() : 0),
+               resident_bytes() - resident_before);
+  ctx.account_memory(rules_bytes - rules_accounted_);
+  rules_accounted_ = rules_bytes;
+  ctx.gauge("rules_bytes", static_cast<double>(rules_bytes));
   scanner_ = std::make_unique<target_scanner>(std::move(rs), cache_.get(), targets);
   published_ = {};
 }
@@ -89,7 +111,6 @@ void yara_analyzer::start(runtime::context& ctx) {
 void yara_analyzer::on_tick(runtime::context& ctx) {
   if (!scanner_)
     return;
-  runtime::scoped_memory_account memory(ctx, tick_memory(settings_.targets));
   auto emit = [&ctx](runtime::finding f) { ctx.emit_finding(std::move(f)); };
   if (!scanner_->active()) {
     if (ruleset_hash(settings_.rules) != scanner_->rules().hash)

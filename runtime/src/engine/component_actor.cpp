@@ -34,7 +34,7 @@ spdlog::level::level_enum to_spdlog(log_level l) noexcept {
 } // namespace
 
 component_actor::component_actor(caf::actor_config& cfg, component_spec spec)
-    : caf::event_based_actor(cfg), spec_(std::move(spec)), memory_(spec_.slot->memory_bytes),
+    : caf::event_based_actor(cfg), spec_(std::move(spec)),
       threads_(spec_.slot, spec_.decl->quota.cpu_percent) {
   for (auto& o : spec_.outputs) {
     out_link l{output_edge{o.spec}, o.consumer};
@@ -72,7 +72,9 @@ void component_actor::on_exit() {
   thread_token_ = 0;
   // A disabled component has no successor: show that its memory was given back.
   if (spec_.stats->status.load() == static_cast<int>(component_status::disabled))
-    spec_.stats->memory_bytes.store(spec_.slot->memory_bytes.load());
+    spec_.stats->memory_bytes.store(spec_.slot->memory_now());
+  heap::set_thread_account(0);
+  heap::close(spec_.slot->heap_account);
   caf::event_based_actor::on_exit();
 }
 
@@ -139,7 +141,9 @@ bool actor_context::should_stop() const noexcept {
 }
 
 std::pmr::memory_resource* actor_context::memory() noexcept {
-  return &self_.memory_;
+  // Every heap allocation of the component's threads is counted (heap_accounts.hpp): the plain
+  // resource is already a counted one.
+  return std::pmr::new_delete_resource();
 }
 
 void actor_context::account_memory(std::int64_t delta_bytes) {
@@ -208,8 +212,7 @@ bool component_actor::run_hook(hook_kind kind, std::int64_t edge, F&& f) {
   }
   slot.meter.sample(); // the component's CPU figure is current after each hook
   spec_.stats->handler_latency.record(static_cast<std::uint64_t>((steady_now_ns() - t0) / 1000));
-  spec_.stats->memory_bytes.store(slot.memory_bytes.load(std::memory_order_relaxed),
-                                  std::memory_order_relaxed);
+  spec_.stats->memory_bytes.store(slot.memory_now(), std::memory_order_relaxed);
   if (!ok) {
     fail(kind, std::move(what), refused, std::move(rule));
     return false;
@@ -598,8 +601,10 @@ void component_actor::maybe_finish() {
 
 caf::behavior component_actor::make_behavior() {
   set_default_handler(caf::drop); // a stray message must not kill a component
-  // A detached actor has this thread to itself: all its CPU time is the component's.
+  // A detached actor has this thread to itself: all its CPU time is the component's, and all
+  // it allocates.
   thread_token_ = spec_.slot->meter.attach_current();
+  heap::set_thread_account(spec_.slot->heap_account);
   // Create the component here, on the actor's own thread: a slow or throwing factory hurts
   // only this component.
   bool ok = run_hook(hook_kind::factory, -1, [&] {

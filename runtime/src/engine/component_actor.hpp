@@ -13,7 +13,6 @@
 #include <caf/event_based_actor.hpp>
 
 #include "engine/component_stats.hpp"
-#include "engine/counting_resource.hpp"
 #include "engine/finding_hub.hpp"
 #include "engine/instance_slot.hpp"
 #include "engine/loss_tracker.hpp"
@@ -125,7 +124,6 @@ private:
   [[nodiscard]] bool has_schedule() const;
 
   component_spec spec_;
-  counting_resource memory_;
   metered_threads threads_;
   int thread_token_ = 0; // the actor's own thread in the instance's CPU meter
   actor_context ctx_{*this};

@@ -55,6 +55,9 @@ struct engine::impl {
                 static_cast<std::size_t>(std::max<std::uint32_t>(1, e.worker_threads)));
     sys_cfg.set("scheduler.max-throughput",
                 static_cast<std::size_t>(std::max<std::uint32_t>(1, e.max_throughput)));
+    // SQLite's allocations are charged to the component whose thread makes them (before any
+    // database is opened; when SQLite was used already, they stay uncounted).
+    (void)heap::install_sqlite_accounting();
     sys = std::make_unique<caf::actor_system>(sys_cfg);
     dog = std::make_unique<watchdog>(
         [this](const std::shared_ptr<instance_slot>& s, std::int64_t elapsed) {

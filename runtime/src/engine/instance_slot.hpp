@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 
+#include "engine/heap_accounts.hpp"
 #include "engine/thread_meter.hpp"
 
 namespace pg::runtime::detail {
@@ -32,10 +33,16 @@ struct instance_slot {
   std::atomic<bool> hang_reported{false};
   std::atomic<bool> abandoned{false};        // replaced: must not touch anything shared again
   std::atomic<bool> stop_requested{false};   // context::should_stop()
-  std::atomic<std::int64_t> memory_bytes{0}; // pmr resource + account_memory
+  std::atomic<std::int64_t> memory_bytes{0}; // explicit: account_memory (C libraries, a child)
+  heap::account_id heap_account = 0;         // what its threads allocate (heap_accounts.hpp)
   std::atomic<int> quota_level{0}; // the ladder's step, for the pacer: 1 and up = throttled
   thread_meter meter;              // CPU time of every thread of the instance
   std::atomic<std::int64_t> events{0}; // events_in (consumers) or events_out (sources)
+
+  /// What the instance holds now: its threads' heap allocations plus what it accounts itself.
+  [[nodiscard]] std::int64_t memory_now() const noexcept {
+    return heap::bytes(heap_account) + memory_bytes.load(std::memory_order_relaxed);
+  }
 };
 
 } // namespace pg::runtime::detail

@@ -43,7 +43,20 @@ void quota_governor::started(clock::time_point at) {
   rate_ = 0;
 }
 
-quota_verdict quota_governor::climb(std::string quota, double measured, double limit) {
+quota_verdict quota_governor::engine_calm() {
+  quota_verdict v;
+  if (!engine_driven_ || (level_ != quota_level::throttled && level_ != quota_level::shedding))
+    return v;
+  v.step = quota_step::recover;
+  v.from = level_;
+  level_ = quota_level::ok;
+  engine_driven_ = false;
+  return v;
+}
+
+quota_verdict quota_governor::climb(std::string quota, double measured, double limit,
+                                    bool engine_wide) {
+  engine_driven_ = engine_wide;
   quota_verdict v;
   v.quota = std::move(quota);
   v.measured = measured;
@@ -131,12 +144,13 @@ quota_verdict quota_governor::evaluate(const quota_sample& s) {
   if (!calm_since_)
     calm_since_ = now;
   const bool back = ((level_ == quota_level::throttled || level_ == quota_level::shedding) &&
-                     now - *calm_since_ >= q_.window) ||
+                     !engine_driven_ && now - *calm_since_ >= q_.window) ||
                     (level_ == quota_level::restarted && now - *calm_since_ >= healthy_after_);
   if (back) {
     v.step = quota_step::recover;
     v.from = level_;
     level_ = quota_level::ok;
+    engine_driven_ = false;
   }
   return v;
 }

@@ -47,8 +47,12 @@ public:
   void started(clock::time_point at);
   /// Feeds one sample; the verdict says what to do (usually nothing).
   quota_verdict evaluate(const quota_sample& s);
-  /// One step up for an excess judged elsewhere (the engine-wide quota chose this component).
-  quota_verdict climb(std::string quota, double measured, double limit);
+  /// One step up. `engine_wide`: the engine's quota chose this component; it then comes back
+  /// only when the engine is within its quota again (engine_calm), not when it looks calm itself.
+  quota_verdict climb(std::string quota, double measured, double limit, bool engine_wide = false);
+  /// The engine was within its quota for a whole window: a component it throttled or made shed
+  /// comes back.
+  quota_verdict engine_calm();
 
   [[nodiscard]] quota_level level() const noexcept { return level_; }
   [[nodiscard]] double cpu_percent() const noexcept { return cpu_pct_; }
@@ -61,6 +65,7 @@ private:
   quota_settings q_;
   duration healthy_after_;
   quota_level level_ = quota_level::ok;
+  bool engine_driven_ = false;
   clock::time_point started_at_{};
   std::optional<clock::time_point> excess_since_;
   std::optional<clock::time_point> calm_since_;

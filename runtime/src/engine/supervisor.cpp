@@ -1,7 +1,10 @@
 #include "engine/supervisor.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <set>
 
 #include <caf/actor_cast.hpp>
@@ -20,6 +23,21 @@ using ms = std::chrono::milliseconds;
 
 ms to_ms(duration d) {
   return std::chrono::duration_cast<ms>(d);
+}
+
+/// The resident set of this process in MiB (/proc/self/statm), 0 when unreadable.
+double process_rss_mb() {
+  std::FILE* f = std::fopen("/proc/self/statm", "r");
+  if (!f)
+    return 0;
+  unsigned long size = 0;
+  unsigned long resident = 0;
+  int got = std::fscanf(f, "%lu %lu", &size, &resident);
+  std::fclose(f);
+  if (got != 2)
+    return 0;
+  return static_cast<double>(resident) * static_cast<double>(::sysconf(_SC_PAGESIZE)) /
+         (1024.0 * 1024.0);
 }
 
 /// Topological order of the declared components (inputs first), declaration order among equals.
@@ -187,6 +205,7 @@ void supervisor_actor::spawn(node& n) {
   slot->name = n.decl->name;
   slot->instance = next_instance_++;
   slot->meter.set_cumulative(std::shared_ptr<std::atomic<std::int64_t>>(n.stats, &n.stats->cpu_ns));
+  slot->heap_account = heap::open(); // closed by the instance when it ends
   auto timeout = n.decl->quota.handler_timeout ? n.decl->quota.handler_timeout
                                                : engine_->quota.handler_timeout;
   if (timeout)
@@ -587,7 +606,6 @@ void supervisor_actor::apply_quota(node& n, const quota_verdict& v) {
 void supervisor_actor::check_quotas() {
   auto now = clock::now();
   double total_cpu = 0;
-  double total_mem = 0;
   double total_rate = 0;
   node* top_cpu = nullptr;
   node* top_mem = nullptr;
@@ -600,16 +618,16 @@ void supervisor_actor::check_quotas() {
     sample.now = now;
     sample.cpu_ns = n.slot->meter.sample(); // the actor's thread, its workers, a child's charge
     sample.events = n.slot->events.load();
-    sample.memory_bytes = n.slot->memory_bytes.load();
+    sample.memory_bytes = n.slot->memory_now();
     auto v = n.governor->evaluate(sample);
     n.stats->gauge("cpu_percent", n.governor->cpu_percent());
     n.stats->gauge("threads", static_cast<double>(n.slot->meter.threads()));
+    n.stats->memory_bytes.store(sample.memory_bytes); // current during a long hook too
     total_cpu += n.governor->cpu_percent();
-    total_mem += static_cast<double>(sample.memory_bytes) / (1024.0 * 1024.0);
     total_rate += n.governor->rate();
     if (!top_cpu || n.governor->cpu_percent() > top_cpu->governor->cpu_percent())
       top_cpu = &n;
-    if (!top_mem || sample.memory_bytes > top_mem->slot->memory_bytes.load())
+    if (!top_mem || sample.memory_bytes > top_mem->slot->memory_now())
       top_mem = &n;
     if (!top_rate || n.governor->rate() > top_rate->governor->rate())
       top_rate = &n;
@@ -624,9 +642,14 @@ void supervisor_actor::check_quotas() {
   std::optional<std::tuple<std::string, double, double, node*>> over;
   if (eq.cpu_percent && total_cpu > *eq.cpu_percent && top_cpu)
     over = std::make_tuple("engine.cpu_percent", total_cpu, *eq.cpu_percent, top_cpu);
-  else if (eq.memory_mb && total_mem > static_cast<double>(*eq.memory_mb) && top_mem)
-    over =
-        std::make_tuple("engine.memory_mb", total_mem, static_cast<double>(*eq.memory_mb), top_mem);
+  else if (eq.memory_mb && top_mem) {
+    // The engine's memory is the process's resident set, whoever holds it; the component that
+    // holds the most climbs its ladder first (throttle, shed, restart: a restart gives back).
+    const double rss = process_rss_mb();
+    env_->stats->engine().gauge("rss_mb", rss);
+    if (rss > static_cast<double>(*eq.memory_mb))
+      over = std::make_tuple("engine.memory_mb", rss, static_cast<double>(*eq.memory_mb), top_mem);
+  }
   else if (eq.events_per_second && total_rate > *eq.events_per_second && top_rate)
     over = std::make_tuple("engine.events_per_second", total_rate, *eq.events_per_second, top_rate);
   if (over) {
@@ -637,10 +660,17 @@ void supervisor_actor::check_quotas() {
         alive(*n) && !n->awaiting_stop) {
       engine_excess_since_ = now;
       apply_quota(*n, n->governor->climb(std::get<0>(*over), std::get<1>(*over),
-                                         std::get<2>(*over)));
+                                         std::get<2>(*over), true));
     }
+    engine_calm_since_.reset();
   } else {
     engine_excess_since_.reset();
+    if (!engine_calm_since_)
+      engine_calm_since_ = now;
+    if (now - *engine_calm_since_ >= eq.window)
+      for (auto& [name, n] : nodes_)
+        if (alive(n) && !n.awaiting_stop)
+          apply_quota(n, n.governor->engine_calm());
   }
 }
 

@@ -128,6 +128,7 @@ private:
   bool settling_ = false; // waiting for every live component to answer a sync
   std::size_t unsynced_ = 0;
   std::optional<clock::time_point> engine_excess_since_;
+  std::optional<clock::time_point> engine_calm_since_;
   std::minstd_rand rng_{std::random_device{}()};
 };
 

@@ -118,14 +118,22 @@ metered_threads::metered_threads(std::shared_ptr<instance_slot> slot,
 
 std::thread metered_threads::start(std::function<void()> body) {
   return std::thread([slot = slot_, body = std::move(body)] {
+    heap::set_thread_account(slot->heap_account); // what it allocates is the component's
     int token = slot->meter.attach_current();
     struct detach_on_exit {
       instance_slot& s;
       int t;
-      ~detach_on_exit() { s.meter.detach(t); }
+      ~detach_on_exit() {
+        s.meter.detach(t);
+        heap::set_thread_account(0); // hands over what this thread has not added yet
+      }
     } guard{*slot, token};
     body();
   });
+}
+
+void metered_threads::account_memory(std::int64_t delta) {
+  slot_->memory_bytes.fetch_add(delta, std::memory_order_relaxed);
 }
 
 bool metered_threads::pace() {

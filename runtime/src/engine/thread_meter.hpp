@@ -75,6 +75,7 @@ public:
 
   std::thread start(std::function<void()> body) override;
   bool pace() override;
+  void account_memory(std::int64_t delta) override;
 
   /// The share of its limit a paced component is held to: a little under, so the quota check
   /// does not see a component that keeps to its quota as over it; half while throttled.

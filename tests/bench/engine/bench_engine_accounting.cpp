@@ -1,7 +1,9 @@
 // bench_engine_accounting — what measuring and pacing a component's worker threads costs: the
 // same fim scan (init: every file hashed, two hashing threads) run with plain threads, with the
-// engine's metered threads (every thread's CPU clock attached and sampled) and with metered
-// threads under a CPU quota too high to ever wait (pace() evaluates the budget between files).
+// engine's metered threads (every thread's CPU clock attached and sampled, every allocation
+// charged to the component's heap account) and with metered threads under a CPU quota too high
+// to ever wait (pace() evaluates the budget between files). Then the heap accounting alone:
+// operator new/delete with an account against malloc/free.
 // Usage: bench_engine_accounting [small-files] [runs]
 #include <time.h>
 
@@ -17,6 +19,7 @@
 
 #include <toml++/toml.h>
 
+#include "engine/heap_accounts.hpp"
 #include "engine/instance_slot.hpp"
 #include "engine/thread_meter.hpp"
 #include "phantomguard/actors/fim/baseline_db.hpp"
@@ -102,8 +105,10 @@ int main(int argc, char** argv) {
     return 1;
   }
   auto slot = std::make_shared<runtime::detail::instance_slot>();
+  slot->heap_account = runtime::detail::heap::open(); // the workers' allocations are charged
   runtime::detail::metered_threads metered(slot, std::nullopt);
   auto paced_slot = std::make_shared<runtime::detail::instance_slot>();
+  paced_slot->heap_account = runtime::detail::heap::open();
   runtime::detail::metered_threads paced(paced_slot, 1e6); // a budget never reached
   const char* names[] = {"plain threads", "metered", "metered + paced"};
   runtime::component_threads* pools[] = {nullptr, &metered, &paced};
@@ -131,5 +136,42 @@ int main(int argc, char** argv) {
                 return s;
               }());
   fs::remove_all(root);
+
+  // The heap accounting: every operator new/delete of a component's threads is charged to it.
+  // The same allocations, sizes and order through malloc/free are the plain way.
+  std::printf("\nheap accounting: 4,000,000 allocate+free pairs, sizes 16..512 bytes\n");
+  std::vector<double> plain_ns, charged_ns;
+  const auto account = runtime::detail::heap::open();
+  for (int r = 0; r < runs; ++r) {
+    for (int v = 0; v < 2; ++v) {
+      std::vector<void*> live(256, nullptr);
+      auto w0 = std::chrono::steady_clock::now();
+      const auto previous = runtime::detail::heap::set_thread_account(v == 1 ? account : 0);
+      for (std::size_t i = 0; i < 4'000'000; ++i) {
+        const std::size_t n = 16 + (i * 37) % 497;
+        auto& slot = live[i % live.size()];
+        if (v == 0) {
+          std::free(slot);
+          slot = std::malloc(n);
+        } else {
+          ::operator delete(slot);
+          slot = ::operator new(n);
+        }
+        static_cast<char*>(slot)[0] = 1;
+      }
+      for (auto* p : live)
+        v == 0 ? std::free(p) : ::operator delete(p);
+      runtime::detail::heap::set_thread_account(previous);
+      double ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - w0)
+                      .count() /
+                  4e6;
+      (v == 0 ? plain_ns : charged_ns).push_back(ns);
+    }
+  }
+  std::printf("%-16s %12s %14s\n", "allocator", "ns per pair", "vs malloc/free");
+  std::printf("%-16s %12.1f %13.3fx\n", "malloc/free", median(plain_ns), 1.0);
+  std::printf("%-16s %12.1f %13.3fx\n", "charged new", median(charged_ns),
+              median(charged_ns) / median(plain_ns));
+  runtime::detail::heap::close(account);
   return 0;
 }

@@ -3,6 +3,7 @@
 // component's: it counts against its cpu_percent quota, and pace() holds them to it. No CAF here.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <thread>
 
@@ -21,6 +22,11 @@ public:
   /// when the component is asked to stop (the caller then returns early). Cheap when there is no
   /// quota or the component is within it.
   virtual bool pace() = 0;
+
+  /// Memory the component's threads hold outside the C++ heap (which the engine counts by
+  /// itself): a file mapped for scanning, a C library's buffers. Positive when taken, negative
+  /// when given back; from any of its threads. The default does nothing.
+  virtual void account_memory(std::int64_t /*delta_bytes*/) {}
 
   /// Runs body(0) ... body(n - 1), each on a thread of its own (body(0) too when n > 1), and
   /// returns once all have returned. The first exception a body throws is rethrown here.

@@ -92,7 +92,6 @@ private:
   bool batch_since_tick_ = false;
   std::map<std::string, std::size_t> denied_; // what → count, since the last report
   std::set<pid_t> denied_pids_;
-  std::int64_t accounted_bytes_ = 0;
 };
 
 } // namespace pg::actors::process

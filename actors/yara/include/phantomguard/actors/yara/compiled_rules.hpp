@@ -3,6 +3,7 @@
 // on-disk cache of the compiled form keyed by the hash of the sources.
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,6 +26,9 @@ public:
   compiled_rules& operator=(const compiled_rules&) = delete;
   ~compiled_rules();
   [[nodiscard]] YR_RULES* get() const noexcept { return rules_; }
+  /// Bytes of the compiled set's arena in use (rules, strings, the Aho-Corasick tables), which
+  /// libyara allocates outside the C++ heap. A lower bound of what the set holds.
+  [[nodiscard]] std::size_t bytes() const noexcept;
 
 private:
   YR_RULES* rules_;

@@ -38,6 +38,7 @@ private:
   std::string cache_dir_;
   std::unique_ptr<result_cache> cache_;
   std::unique_ptr<target_scanner> scanner_;
+  std::int64_t rules_accounted_ = 0; // what account_memory holds for the compiled rules
   target_totals published_{};
 };
 
