@@ -278,7 +278,7 @@ void component_actor::flush_output() {
 void component_actor::offer_all(batch_ptr b) {
   for (auto& l : outputs_) {
     l.edge.offer(b, [&](const batch_ptr& x, std::uint64_t epoch) {
-      send(l.consumer, batch_atom::value, l.edge.id(), epoch, x);
+      send(l.consumer, batch_msg{l.edge.id(), epoch, x});
     });
   }
   after_output_change();
@@ -286,11 +286,11 @@ void component_actor::offer_all(batch_ptr b) {
 
 void component_actor::pump(out_link& l) {
   l.edge.pump([&](const batch_ptr& x, std::uint64_t epoch) {
-    send(l.consumer, batch_atom::value, l.edge.id(), epoch, x);
+    send(l.consumer, batch_msg{l.edge.id(), epoch, x});
   });
   if (l.edge.connected() && l.edge.eos_requested && !l.edge.eos_sent && !l.edge.has_pending()) {
     l.edge.eos_sent = true;
-    send(l.consumer, eos_atom::value, l.edge.id());
+    send(l.consumer, eos_msg{l.edge.id()});
   }
 }
 
@@ -355,8 +355,7 @@ void component_actor::grant_inputs() {
       continue;
     in.outstanding_events += ge;
     in.outstanding_bytes += gb;
-    send<caf::message_priority::high>(in.producer, credit_atom::value, in.edge_id, in.epoch, ge, gb,
-                                      false);
+    send<caf::message_priority::high>(in.producer, credit_msg{in.edge_id, in.epoch, ge, gb, false});
   }
 }
 
@@ -450,7 +449,7 @@ void component_actor::on_batch_msg(std::uint32_t edge, std::uint64_t epoch, cons
     return;
   if (!in) {
     // An edge removed by reload: still free the producer's window.
-    send<caf::message_priority::high>(sender, credit_atom::value, edge, epoch, n, bytes, true);
+    send<caf::message_priority::high>(sender, credit_msg{edge, epoch, n, bytes, true});
     return;
   }
   const auto& mb = spec_.decl->mailbox;
@@ -479,8 +478,7 @@ void component_actor::on_batch_msg(std::uint32_t edge, std::uint64_t epoch, cons
     if (!ok) {
       if (!spec_.slot->abandoned.load()) {
         es.add_dropped(drop_reason::failure, n);
-        send<caf::message_priority::high>(sender, credit_atom::value, edge, epoch, std::int64_t{0},
-                                          std::int64_t{0}, true);
+        send<caf::message_priority::high>(sender, credit_msg{edge, epoch, 0, 0, true});
       }
       return;
     }
@@ -499,7 +497,7 @@ void component_actor::on_batch_msg(std::uint32_t edge, std::uint64_t epoch, cons
   }
   in->outstanding_events += ge;
   in->outstanding_bytes += gb;
-  send<caf::message_priority::high>(sender, credit_atom::value, edge, epoch, ge, gb, true);
+  send<caf::message_priority::high>(sender, credit_msg{edge, epoch, ge, gb, true});
   // Coalesce small outputs for batch_delay; a full batch already went out from emit().
   if (!out_buffer_.empty()) {
     if (spec_.engine->batch_delay.count() <= 0) {
@@ -590,7 +588,7 @@ void component_actor::maybe_finish() {
     // its injection reaches us before the supervisor's answer.
     if (!finish_requested_) {
       finish_requested_ = true;
-      send(spec_.supervisor, fin_req_atom::value, spec_.decl->name, spec_.slot->instance);
+      send(spec_.supervisor, fin_request{spec_.decl->name, spec_.slot->instance});
     }
     return;
   }
@@ -637,44 +635,43 @@ caf::behavior component_actor::make_behavior() {
     }
   }
   return {
-      [this](batch_atom, std::uint32_t edge, std::uint64_t epoch, const batch_ptr& b) {
-        on_batch_msg(edge, epoch, b);
-      },
-      [this](eos_atom, std::uint32_t edge) {
-        if (auto* in = find_in(edge)) {
+      [this](const batch_msg& m) { on_batch_msg(m.edge, m.epoch, m.batch); },
+      [this](const eos_msg& m) {
+        if (auto* in = find_in(m.edge)) {
           in->ended = true;
           maybe_finish();
         }
       },
-      [this](credit_atom, std::uint32_t edge, std::uint64_t epoch, std::int64_t ge, std::int64_t gb,
-             bool is_ack) {
-        auto* l = find_out(edge);
+      [this](const credit_msg& m) {
+        auto* l = find_out(m.edge);
         if (!l || dead_)
           return;
-        if (is_ack)
-          l->edge.on_ack(epoch, ge, gb);
+        if (m.is_ack)
+          l->edge.on_ack(m.epoch, m.events, m.bytes);
         else
-          l->edge.on_grant(epoch, ge, gb);
+          l->edge.on_grant(m.epoch, m.events, m.bytes);
         pump(*l);
         after_output_change();
       },
       [this](tick_atom) { on_tick(); },
       [this](fin_ok_atom) { finish(); },
       [this](sync_atom) {
-        send<caf::message_priority::high>(spec_.supervisor, synced_atom::value, spec_.decl->name);
+        send<caf::message_priority::high>(spec_.supervisor, synced_report{spec_.decl->name});
       },
       [this](flush_atom) {
         if (flush_armed_)
           flush_output();
       },
-      [this](inject_atom, const batch_ptr& b) {
+      [this](const inject_msg& m) {
+        const auto& b = m.batch;
         // engine.* findings delivered to a sink outside flow control (they are rare).
         if (finished_ || dead_ || !component_)
           return;
         spec_.stats->engine_findings_in.fetch_add(static_cast<std::int64_t>(b->size()));
         run_hook(hook_kind::batch, -1, [&] { component_->on_batch(*b, ctx_); });
       },
-      [this](stop_atom, bool forward_eos) {
+      [this](const stop_msg& m) {
+        const bool forward_eos = m.forward_eos;
         if (dead_)
           return;
         if (forward_eos) {
@@ -702,15 +699,17 @@ caf::behavior component_actor::make_behavior() {
             spec_.supervisor, stopped_report{spec_.decl->name, spec_.slot->instance, std::move(snap)});
         quit(caf::exit_reason::user_shutdown);
       },
-      [this](wire_atom, std::uint32_t edge, const caf::actor& consumer, std::uint64_t epoch) {
-        if (auto* l = find_out(edge)) {
-          l->consumer = consumer;
-          l->edge.rewire(epoch);
+      [this](const wire_msg& m) {
+        if (auto* l = find_out(m.edge)) {
+          l->consumer = m.consumer;
+          l->edge.rewire(m.epoch);
           pump(*l);
           after_output_change();
         }
       },
-      [this](unwire_atom, std::uint32_t edge, int reason) {
+      [this](const unwire_msg& m) {
+        const auto edge = m.edge;
+        const int reason = m.reason;
         if (reason < 0) {
           if (auto* l = find_out(edge))
             l->edge.disconnect();
@@ -725,25 +724,27 @@ caf::behavior component_actor::make_behavior() {
         }
         after_output_change();
       },
-      [this](drop_atom, std::uint32_t edge, int reason) {
-        if (auto* l = find_out(edge))
-          l->edge.drop_front_unacked(static_cast<drop_reason>(reason));
+      [this](const drop_front_msg& m) {
+        if (auto* l = find_out(m.edge))
+          l->edge.drop_front_unacked(static_cast<drop_reason>(m.reason));
       },
-      [this](add_out_atom, const new_output& o) {
+      [this](const add_output_msg& m) {
+        const auto& o = m.output;
         out_link l{output_edge{o.spec}, o.consumer};
         if (!o.consumer)
           l.edge.disconnect();
         outputs_.push_back(std::move(l));
       },
-      [this](add_in_atom, const in_edge_spec& i) {
+      [this](const add_input_msg& m) {
+        const auto& i = m.input;
         in_link l;
         l.edge_id = i.edge_id;
         l.ended = i.ended;
         l.stats = i.stats;
         inputs_.push_back(l);
       },
-      [this](rm_in_atom, std::uint32_t edge) {
-        std::erase_if(inputs_, [&](const in_link& l) { return l.edge_id == edge; });
+      [this](const remove_input_msg& m) {
+        std::erase_if(inputs_, [&](const in_link& l) { return l.edge_id == m.edge; });
         maybe_finish();
       },
       [this](loss_check) {
@@ -779,7 +780,8 @@ caf::behavior component_actor::make_behavior() {
             spec_.supervisor, exited_report{spec_.decl->name, spec_.slot->instance, std::move(snap)});
         quit(caf::exit_reason::normal);
       },
-      [this](quota_atom, int level) {
+      [this](const quota_msg& m) {
+        const int level = m.level;
         int before = quota_level_;
         quota_level_ = level;
         spec_.slot->quota_level.store(level, std::memory_order_relaxed);

@@ -19,23 +19,10 @@
 
 namespace pg::runtime::detail {
 
-// Data path (producer → consumer, normal priority, FIFO with the batches).
-using batch_atom = caf::atom_constant<caf::atom("batch")>;   // edge, epoch, batch_ptr
-using eos_atom = caf::atom_constant<caf::atom("eos")>;       // edge
-using inject_atom = caf::atom_constant<caf::atom("inject")>; // batch_ptr (engine findings → sinks)
-// Credit path (consumer → producer, high priority).
-using credit_atom = caf::atom_constant<caf::atom("credit")>; // edge, epoch, events, bytes, is_ack
-// Control (supervisor → component).
-using tick_atom = caf::atom_constant<caf::atom("tick")>;
-using flush_atom = caf::atom_constant<caf::atom("flush")>;
-using stop_atom = caf::atom_constant<caf::atom("stop")>;       // bool forward_eos
-using wire_atom = caf::atom_constant<caf::atom("wire")>;       // edge, consumer, epoch
-using unwire_atom = caf::atom_constant<caf::atom("unwire")>;   // edge, int reason (-1 = disconnect)
-using add_out_atom = caf::atom_constant<caf::atom("add_out")>; // new_output
-using add_in_atom = caf::atom_constant<caf::atom("add_in")>;   // edge
-using rm_in_atom = caf::atom_constant<caf::atom("rm_in")>;     // edge
-using drop_atom = caf::atom_constant<caf::atom("dropfront")>;  // edge, int reason
-using quota_atom = caf::atom_constant<caf::atom("quota")>;     // int level
+// Nullary signals. Everything that carries data is a struct below: its fields are its
+// documentation, and the handler names them.
+using tick_atom = caf::atom_constant<caf::atom("tick")>;   // component: collect now
+using flush_atom = caf::atom_constant<caf::atom("flush")>; // component: batch_delay passed
 // Reports (component / watchdog → supervisor): typed, see the structs below.
 using finding_atom = caf::atom_constant<caf::atom("finding")>; // finding
 // Supervisor's own.
@@ -46,11 +33,98 @@ using drain_atom = caf::atom_constant<caf::atom("drain")>;
 using timeout_atom = caf::atom_constant<caf::atom("timeout")>; // the scan's deadline passed
 using reload_atom = caf::atom_constant<caf::atom("reload")>;   // reload_request
 // Ordering round trips.
-using fin_req_atom = caf::atom_constant<caf::atom("fin_req")>; // name, instance (sink → sup)
 using fin_ok_atom = caf::atom_constant<caf::atom("fin_ok")>;   // (sup → sink)
 using sync_atom = caf::atom_constant<caf::atom("sync")>;       // (sup → component, high)
-using synced_atom = caf::atom_constant<caf::atom("synced")>;   // name (component → sup)
 using sync_to_atom = caf::atom_constant<caf::atom("sync_to")>; // the settle round's deadline
+
+struct new_output {
+  out_edge_spec spec;
+  caf::actor consumer;
+};
+
+struct in_edge_spec {
+  std::uint32_t edge_id = 0;
+  bool ended = false; // the producer is gone for good: count the input as ended
+  std::shared_ptr<edge_stats> stats;
+};
+
+// -- data path (producer → consumer, normal priority: FIFO with the batches) -------------------
+
+struct batch_msg {
+  std::uint32_t edge = 0;
+  std::uint64_t epoch = 0; // the producer instance's wiring of the edge
+  batch_ptr batch;
+};
+/// The producer's output on `edge` ended (a scan, a drain).
+struct eos_msg {
+  std::uint32_t edge = 0;
+};
+/// engine.* findings delivered to a sink outside flow control (they are rare).
+struct inject_msg {
+  batch_ptr batch;
+};
+
+// -- credit path (consumer → producer, high priority) ------------------------------------------
+
+struct credit_msg {
+  std::uint32_t edge = 0;
+  std::uint64_t epoch = 0;
+  std::int64_t events = 0; // granted (or freed, with is_ack)
+  std::int64_t bytes = 0;
+  bool is_ack = false; // acknowledges the oldest unacked batch
+};
+
+// -- control (supervisor → component, high priority unless noted) -------------------------------
+
+/// Stop: `forward_eos` for a drain (finish, end the outputs); otherwise a graceful stop for a
+/// restart or reload (stop(), snapshot, no end-of-stream). Normal priority.
+struct stop_msg {
+  bool forward_eos = false;
+};
+/// The consumer of `edge` is a new instance: send there under `epoch`, unacked batches again.
+struct wire_msg {
+  std::uint32_t edge = 0;
+  caf::actor consumer;
+  std::uint64_t epoch = 0;
+};
+/// `reason` < 0: the consumer is down, hold the output; otherwise close the edge and count
+/// what it held as dropped for that drop_reason.
+struct unwire_msg {
+  std::uint32_t edge = 0;
+  int reason = -1;
+};
+/// The consumer gave up on the oldest unacked batch (a hung hook): count it as `reason`.
+struct drop_front_msg {
+  std::uint32_t edge = 0;
+  int reason = 0;
+};
+/// Reload added an output / an input; removed an input.
+struct add_output_msg {
+  new_output output;
+};
+struct add_input_msg {
+  in_edge_spec input;
+};
+struct remove_input_msg {
+  std::uint32_t edge = 0;
+};
+/// The quota ladder's step for the component: 0 normal, 1 throttle, 2 shed.
+struct quota_msg {
+  int level = 0;
+};
+
+// -- ordering round trips -----------------------------------------------------------------------
+
+/// A sink whose inputs all ended asks before finishing (engine findings injected before it
+/// reach it first).
+struct fin_request {
+  std::string name;
+  std::uint64_t instance = 0;
+};
+/// The answer to a sync: every control message sent before it was handled.
+struct synced_report {
+  std::string name;
+};
 
 /// A hook threw (component → supervisor, high priority).
 struct failure_report {
@@ -106,17 +180,6 @@ struct exit_now {};
 /// Component → itself: losses held back by the hysteresis may be due for a report.
 struct loss_check {};
 
-struct new_output {
-  out_edge_spec spec;
-  caf::actor consumer;
-};
-
-struct in_edge_spec {
-  std::uint32_t edge_id = 0;
-  bool ended = false; // the producer is gone for good: count the input as ended
-  std::shared_ptr<edge_stats> stats;
-};
-
 /// A reload refused before it reached the engine (the file did not load or check).
 struct refused_reload {
   diagnostics why;
@@ -131,6 +194,20 @@ struct reload_request {
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pg::runtime::batch_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pg::runtime::finding)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pg::runtime::detail::batch_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pg::runtime::detail::eos_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pg::runtime::detail::inject_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pg::runtime::detail::credit_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pg::runtime::detail::stop_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pg::runtime::detail::wire_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pg::runtime::detail::unwire_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pg::runtime::detail::drop_front_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pg::runtime::detail::add_output_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pg::runtime::detail::add_input_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pg::runtime::detail::remove_input_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pg::runtime::detail::quota_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pg::runtime::detail::fin_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pg::runtime::detail::synced_report)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pg::runtime::detail::failure_report)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pg::runtime::detail::stopped_report)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pg::runtime::detail::finished_report)

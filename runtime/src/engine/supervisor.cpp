@@ -170,7 +170,7 @@ void supervisor_actor::publish(std::string rule, severity level, std::string tit
   auto b = make_batch({make_finding_event(f, "engine")});
   for (auto& [name, n] : nodes_)
     if (n.decl->kind == component_kind::sink && alive(n) && n.status != component_status::finished)
-      send(n.handle, inject_atom::value, b);
+      send(n.handle, inject_msg{b});
 }
 
 // -- start --------------------------------------------------------------------------------------
@@ -261,7 +261,7 @@ void supervisor_actor::spawn(node& n) {
     if (!p || !alive(*p))
       continue;
     ++e.epoch;
-    send<caf::message_priority::high>(p->handle, wire_atom::value, e.id, n.handle, e.epoch);
+    send<caf::message_priority::high>(p->handle, wire_msg{e.id, n.handle, e.epoch});
   }
 }
 
@@ -295,7 +295,7 @@ void supervisor_actor::detach(node& n) {
   for (auto id : n.ins) {
     auto& e = edges_.at(id);
     if (auto* p = find(e.producer); p && alive(*p))
-      send<caf::message_priority::high>(p->handle, unwire_atom::value, e.id, -1);
+      send<caf::message_priority::high>(p->handle, unwire_msg{e.id, -1});
     else
       write_off_in_flight(*e.stats);
   }
@@ -445,7 +445,7 @@ void supervisor_actor::graceful_stop(node& n, bool restart_after) {
   n.awaiting_stop = true;
   n.restart_after_stop = restart_after;
   n.slot->stop_requested.store(true);
-  send(n.handle, stop_atom::value, false);
+  send(n.handle, stop_msg{false});
   delayed_send(caf::actor_cast<caf::actor>(this), n.decl->restart.shutdown_timeout,
                stop_deadline{n.decl->name, n.slot->instance});
 }
@@ -465,8 +465,7 @@ void supervisor_actor::write_off_inputs(node& n) {
   for (auto id : n.ins) {
     auto& e = edges_.at(id);
     if (auto* p = find(e.producer); p && alive(*p))
-      send<caf::message_priority::high>(p->handle, unwire_atom::value, e.id,
-                                        static_cast<int>(drop_reason::restart));
+      send<caf::message_priority::high>(p->handle, unwire_msg{e.id, static_cast<int>(drop_reason::restart)});
   }
 }
 
@@ -477,7 +476,7 @@ void supervisor_actor::end_outputs_on_behalf(node& n) {
   for (auto id : n.outs) {
     auto& e = edges_.at(id);
     if (auto* c = find(e.consumer); c && alive(*c))
-      send(c->handle, eos_atom::value, e.id);
+      send(c->handle, eos_msg{e.id});
   }
 }
 
@@ -498,8 +497,7 @@ void supervisor_actor::disable(node& n, const std::string& rule, severity level,
   for (auto id : n.ins) {
     auto& e = edges_.at(id);
     if (auto* p = find(e.producer); p && alive(*p))
-      send<caf::message_priority::high>(p->handle, unwire_atom::value, e.id,
-                                        static_cast<int>(drop_reason::disabled));
+      send<caf::message_priority::high>(p->handle, unwire_msg{e.id, static_cast<int>(drop_reason::disabled)});
   }
   publish(rule, level, title, n.decl->name, std::move(evidence));
   end_outputs_on_behalf(n);
@@ -574,7 +572,7 @@ void supervisor_actor::apply_quota(node& n, const quota_verdict& v) {
             "component " + n.decl->name + " back within its quotas", n.decl->name,
             {{"previous_step", previous}});
     if (alive(n))
-      send<caf::message_priority::high>(n.handle, quota_atom::value, 0);
+      send<caf::message_priority::high>(n.handle, quota_msg{0});
     return;
   }
   nlohmann::json ev = {{"quota", v.quota},
@@ -586,11 +584,11 @@ void supervisor_actor::apply_quota(node& n, const quota_verdict& v) {
   switch (v.step) {
   case quota_step::throttle:
     publish("engine.quota_throttle", severity::medium, subject + ": throttled", n.decl->name, ev);
-    send<caf::message_priority::high>(n.handle, quota_atom::value, 1);
+    send<caf::message_priority::high>(n.handle, quota_msg{1});
     break;
   case quota_step::shed:
     publish("engine.quota_shed", severity::medium, subject + ": shedding input", n.decl->name, ev);
-    send<caf::message_priority::high>(n.handle, quota_atom::value, 2);
+    send<caf::message_priority::high>(n.handle, quota_msg{2});
     break;
   case quota_step::restart:
     publish("engine.quota_restart", severity::high, subject + ": restarting", n.decl->name, ev);
@@ -752,7 +750,7 @@ diagnostics supervisor_actor::reload(pipeline_config next) {
     ++n.generation;
     if (alive(n)) {
       n.slot->stop_requested.store(true);
-      send(n.handle, stop_atom::value, false); // stop() runs; the old instance is forgotten
+      send(n.handle, stop_msg{false}); // stop() runs; the old instance is forgotten
       demonitor(n.handle);
       n.handle = nullptr;
     }
@@ -766,10 +764,9 @@ diagnostics supervisor_actor::reload(pipeline_config next) {
       auto* p = find(e.producer);
       auto* c = find(e.consumer);
       if (p && !changed.count(p->decl->name) && alive(*p))
-        send<caf::message_priority::high>(p->handle, unwire_atom::value, e.id,
-                                          static_cast<int>(drop_reason::restart));
+        send<caf::message_priority::high>(p->handle, unwire_msg{e.id, static_cast<int>(drop_reason::restart)});
       if (c && !changed.count(c->decl->name) && alive(*c))
-        send<caf::message_priority::high>(c->handle, rm_in_atom::value, e.id);
+        send<caf::message_priority::high>(c->handle, remove_input_msg{e.id});
       if (p)
         std::erase(p->outs, id);
       if (c)
@@ -832,8 +829,8 @@ diagnostics supervisor_actor::reload(pipeline_config next) {
       nodes_.at(in).outs.push_back(e.id);
       nodes_.at(d.name).ins.push_back(e.id);
       if (auto* c = find(d.name); c && alive(*c))
-        send<caf::message_priority::high>(c->handle, add_in_atom::value,
-                                          in_edge_spec{e.id, false, e.stats});
+        send<caf::message_priority::high>(c->handle,
+                                          add_input_msg{in_edge_spec{e.id, false, e.stats}});
       edges_.emplace(e.id, std::move(e));
     }
   }
@@ -867,7 +864,7 @@ diagnostics supervisor_actor::reload(pipeline_config next) {
     new_output o;
     o.spec = out_edge_spec{e.id, e.epoch, c->decl->mailbox, e.stats};
     o.consumer = c->handle;
-    send<caf::message_priority::high>(p->handle, add_out_atom::value, std::move(o));
+    send<caf::message_priority::high>(p->handle, add_output_msg{std::move(o)});
   }
   publish("engine.reloaded", severity::info, "configuration reloaded", "",
           {{"restarted", std::vector<std::string>(changed.begin(), changed.end())},
@@ -926,12 +923,12 @@ caf::behavior supervisor_actor::make_behavior() {
     delayed_send(self, engine_->metrics_interval, metrics_atom::value);
   return {
       [this](go_atom) { start_all(); },
-      [this](fin_req_atom, const std::string& name, std::uint64_t instance) {
-        auto* n = find(name);
-        if (n && n->slot && n->slot->instance == instance && alive(*n))
+      [this](const fin_request& r) {
+        auto* n = find(r.name);
+        if (n && n->slot && n->slot->instance == r.instance && alive(*n))
           send(n->handle, fin_ok_atom::value);
       },
-      [this](synced_atom, const std::string&) {
+      [this](const synced_report&) {
         if (settling_ && unsynced_ > 0 && --unsynced_ == 0)
           finish_done();
       },
@@ -972,7 +969,7 @@ caf::behavior supervisor_actor::make_behavior() {
         for (auto& [name, n] : nodes_)
           if (n.decl->kind == component_kind::sink && alive(n) &&
               n.status != component_status::finished)
-            send(n.handle, inject_atom::value, b);
+            send(n.handle, inject_msg{b});
       },
       [this](const hang_report& r) {
         const auto& name = r.name;
@@ -990,8 +987,7 @@ caf::behavior supervisor_actor::make_behavior() {
           auto it = edges_.find(static_cast<std::uint32_t>(edge));
           if (it != edges_.end())
             if (auto* p = find(it->second.producer); p && alive(*p))
-              send<caf::message_priority::high>(p->handle, drop_atom::value, it->second.id,
-                                                static_cast<int>(drop_reason::timeout));
+              send<caf::message_priority::high>(p->handle, drop_front_msg{it->second.id, static_cast<int>(drop_reason::timeout)});
         }
         n->stats->failures.fetch_add(1);
         detach(*n);
@@ -1056,7 +1052,7 @@ caf::behavior supervisor_actor::make_behavior() {
             continue;
           }
           if (n.ins.empty())
-            send(n.handle, stop_atom::value, true);
+            send(n.handle, stop_msg{true});
         }
         check_done();
       },
