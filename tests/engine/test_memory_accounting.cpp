@@ -236,3 +236,43 @@ SCENARIO("a yara component whose rules exceed memory_mb climbs the quota ladder"
     CHECK(f.evidence.at("measured").get<double>() > 2.0);
   }
 }
+
+SCENARIO("the families that keep little state account what they hold on this host",
+         "[engine][memory][families]") {
+  // process, network, rootkit, realtime and container keep tables the size of this host (its
+  // processes, sockets, watches): a few MiB at most. Each runs alone; against an engine with
+  // nothing but an idle source, the RSS it adds and what it accounts agree within 2 MiB or 25%.
+  pg::actors::register_builtin();
+  scratch s;
+  fs::create_directories(s.root / "image/etc");
+  for (int i = 0; i < 2000; ++i)
+    std::ofstream(s.root / "image/etc" / ("f" + std::to_string(i))) << "no secret here " << i;
+  const std::string base = engine_header(s, "st");
+  struct family {
+    const char* name;
+    const char* measured; // the component whose figure is compared
+    std::string text;
+  };
+  const std::vector<family> families = {
+      {"process", "process",
+       "[sources.procfs]\ntype = \"procfs\"\ninterval = \"200ms\"\n[analyzers.process]\ntype = "
+       "\"process\"\ninputs = [\"procfs\"]\n"},
+      {"network", "network", "[analyzers.network]\ntype = \"network\"\ninterval = \"200ms\"\n"},
+      {"rootkit", "rootkit", "[analyzers.rootkit]\ntype = \"rootkit\"\ninterval = \"1s\"\n"},
+      {"realtime", "process_events",
+       "[sources.process_events]\ntype = \"process_events\"\ninterval = \"100ms\"\n"},
+      {"container", "container",
+       "[analyzers.container]\ntype = \"container\"\nlive = false\nimages = [\"" +
+           (s.root / "image").string() + "\"]\ninterval = \"1s\"\n"},
+  };
+  auto idle = measure(base + "[sources.idle]\ntype = \"procfs\"\ninterval = \"1h\"\n", "idle",
+                      2000ms);
+  for (const auto& f : families) {
+    auto got = measure(base + f.text, f.measured, 2000ms);
+    const double rss = got.final_rss_mb - idle.final_rss_mb;
+    const double acc = got.final_accounted_mb;
+    INFO(f.name << ": RSS added " << rss << " MiB, accounted " << acc << " MiB");
+    CHECK(acc > 0); // it holds something, and it is counted
+    CHECK(std::abs(acc - rss) <= std::max(2.0, 0.25 * std::abs(rss)));
+  }
+}
