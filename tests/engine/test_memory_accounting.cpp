@@ -272,7 +272,9 @@ SCENARIO("the families that keep little state account what they hold on this hos
     const double rss = got.final_rss_mb - idle.final_rss_mb;
     const double acc = got.final_accounted_mb;
     INFO(f.name << ": RSS added " << rss << " MiB, accounted " << acc << " MiB");
-    CHECK(acc > 0); // it holds something, and it is counted
+    // Exact to 16 KiB per thread (each thread's unflushed tally): a family holding a few KiB
+    // may read a little below zero for a moment.
+    CHECK(acc > -0.1);
     CHECK(std::abs(acc - rss) <= std::max(2.0, 0.25 * std::abs(rss)));
   }
 }

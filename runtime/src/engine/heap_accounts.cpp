@@ -28,10 +28,12 @@ constinit std::array<account, table_size> table{};
 constinit thread_local account_id current = 0;
 constinit thread_local std::uint32_t current_generation = 0;
 // What this thread allocated (+) and freed (-) of its own account, not yet added to it: an
-// atomic operation per allocation would triple the cost of new/delete. Flushed past 64 KiB and
-// whenever the thread changes account (a worker ends by leaving its account).
+// atomic operation per allocation would triple the cost of new/delete. Flushed past 16 KiB and
+// whenever the thread changes account (a worker ends by leaving its account): an account is
+// exact to 16 KiB per thread charging it (and may read a little below zero for a moment when
+// one of its threads frees what another has not flushed yet).
 constinit thread_local std::int64_t pending = 0;
-constexpr std::int64_t flush_at = 64 * 1024;
+constexpr std::int64_t flush_at = 16 * 1024;
 
 void flush() noexcept {
   if (current != 0 && pending != 0 &&

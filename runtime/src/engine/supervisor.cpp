@@ -1,5 +1,7 @@
 #include "engine/supervisor.hpp"
 
+#include "engine/reload_plan.hpp"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -38,34 +40,6 @@ double process_rss_mb() {
     return 0;
   return static_cast<double>(resident) * static_cast<double>(::sysconf(_SC_PAGESIZE)) /
          (1024.0 * 1024.0);
-}
-
-/// Topological order of the declared components (inputs first), declaration order among equals.
-/// The config was validated (no cycles); an unexpected cycle falls back to declaration order.
-std::vector<std::string> topological_order(const pipeline_config& cfg) {
-  std::vector<std::string> out;
-  std::set<std::string> placed;
-  auto ready = [&](const component_decl& d) {
-    for (const auto& i : d.inputs)
-      if (cfg.find(i) && !placed.count(i))
-        return false;
-    return true;
-  };
-  bool progress = true;
-  while (out.size() < cfg.components.size() && progress) {
-    progress = false;
-    for (const auto& d : cfg.components) {
-      if (placed.count(d.name) || !ready(d))
-        continue;
-      out.push_back(d.name);
-      placed.insert(d.name);
-      progress = true;
-    }
-  }
-  for (const auto& d : cfg.components)
-    if (!placed.count(d.name))
-      out.push_back(d.name);
-  return out;
 }
 
 } // namespace
@@ -697,53 +671,20 @@ void supervisor_actor::log_metrics() {
 // -- reload -------------------------------------------------------------------------------------
 
 diagnostics supervisor_actor::reload(pipeline_config next) {
-  diagnostics errs;
-  for (const auto& d : next.components) {
-    if (d.enabled && !env_->reg->find(d.kind, d.type))
-      errs.push_back({d.where, "unknown " + std::string(to_string(d.kind)) + " type '" + d.type +
-                                   "' for component '" + d.name + "'"});
-    for (const auto& i : d.inputs)
-      if (!next.find(i))
-        errs.push_back({d.where, "component '" + d.name + "' has unknown input '" + i + "'"});
-  }
-  auto order = topological_order(next);
-  {
-    // A cycle shows as a component placed before one of its inputs.
-    std::map<std::string, std::size_t> pos;
-    for (std::size_t i = 0; i < order.size(); ++i)
-      pos[order[i]] = i;
-    for (const auto& d : next.components)
-      for (const auto& i : d.inputs)
-        if (pos.count(i) && pos[i] > pos[d.name])
-          errs.push_back({d.where, "component '" + d.name + "' is part of a cycle"});
+  std::map<std::string, const component_decl*> running;
+  for (const auto& [name, n] : nodes_)
+    running.emplace(name, n.decl.get());
+  auto plan = plan_reload(running, next, *env_->reg);
+  if (!plan.errors.empty()) {
+    refuse_reload(plan.errors);
+    return plan.errors;
   }
   if (next.engine.worker_threads != engine_->worker_threads ||
       next.engine.max_throughput != engine_->max_throughput)
     spdlog::warn("reload: engine.worker_threads / engine.max_throughput apply after a restart");
-
-  std::set<std::string> changed;
-  for (auto& [name, n] : nodes_) {
-    const auto* d = next.find(name);
-    if (!d || !d->same_settings(*n.decl))
-      changed.insert(name); // removed or changed
-  }
-  std::set<std::string> added;
-  for (const auto& d : next.components)
-    if (!nodes_.count(d.name))
-      added.insert(d.name);
-  if (errs.empty()) {
-    // What would start must pass the checks validate runs, before anything running is touched.
-    pipeline_config starting = next;
-    std::erase_if(starting.components, [&](const component_decl& d) {
-      return !changed.count(d.name) && !added.count(d.name);
-    });
-    for (auto& d : check_components(starting, *env_->reg))
-      errs.push_back(std::move(d));
-  }
-  if (!errs.empty()) {
-    refuse_reload(errs);
-    return errs;
-  }
+  const auto& changed = plan.changed;
+  const auto& added = plan.added;
+  const auto& order = plan.order;
   // 1. Stop what goes away or changes; its edges go with it.
   for (const auto& name : changed) {
     auto& n = nodes_.at(name);
