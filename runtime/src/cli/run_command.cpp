@@ -13,6 +13,7 @@
 #include "cli/commands.hpp"
 #include "cli/config_source.hpp"
 #include "cli/engine_setup.hpp"
+#include "cli/http_api.hpp"
 #include "cli/logging.hpp"
 #include "cli/signal_waiter.hpp"
 #include "phantomguard/runtime/engine.hpp"
@@ -102,6 +103,17 @@ int run_command(const global_options& global) {
       ~finish_on_exit() { s.finish(); }
     } finish_guard{signals};
     spdlog::info("running {} (pid {})", origin, static_cast<long>(::getpid()));
+    // The HTTP API, on its own threads; declared after `eng`, so it stops before the engine goes.
+    std::unique_ptr<http_api> api;
+    if (!running.api.listen.empty()) {
+      api = std::make_unique<http_api>(running.api, eng, PG_VERSION);
+      try {
+        spdlog::info("api listening on {}", api->start());
+      } catch (const std::exception& e) {
+        spdlog::critical("{}", e.what());
+        return 2;
+      }
+    }
     run_options opts;
     opts.on_finding = [](const finding& f) {
       spdlog::debug("finding {} {} {}", to_string(f.level), f.rule, f.title);

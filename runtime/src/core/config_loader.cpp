@@ -222,6 +222,15 @@ const std::vector<option_spec>& common_specs() {
   return s;
 }
 
+const std::vector<option_spec>& api_specs() {
+  static const std::vector<option_spec> s = {
+      spec("listen", option_type::string, "", "HOST:PORT of the HTTP API (empty: off)"),
+      spec("token_file", option_type::string, "",
+           "file holding the bearer token (required off loopback)"),
+  };
+  return s;
+}
+
 const std::vector<option_spec>& supervisor_specs() {
   static const std::vector<option_spec> s = {
       spec("strategy", option_type::string, "one_for_one", "what a child's restart takes with it",
@@ -242,8 +251,8 @@ std::vector<std::string> keys_of(const std::vector<option_spec>& specs) {
 }
 
 const std::vector<std::string>& section_names() {
-  static const std::vector<std::string> s = {"engine",    "sources", "analyzers",
-                                             "detectors", "sinks",   "supervisors"};
+  static const std::vector<std::string> s = {"engine", "sources",     "analyzers", "detectors",
+                                             "sinks",  "supervisors", "api"};
   return s;
 }
 
@@ -990,6 +999,35 @@ config_result load_table(const toml::table& root, std::string origin, const regi
       cfg.engine = read_engine(chk, node);
       continue;
     }
+    if (k == "api") {
+      const auto* t = node.as_table();
+      if (!t) {
+        chk.error(node.source(), "'api' must be a table ([api]), not " +
+                                     std::string(toml_type_name(node)));
+        continue;
+      }
+      chk.check_table(*t, api_specs(), {}, "[api]", node.source());
+      cfg.api.listen = (*t)["listen"].value_or(std::string());
+      cfg.api.token_file = (*t)["token_file"].value_or(std::string());
+      if (const auto* l = t->get("listen"); l && l->is_string() && !cfg.api.listen.empty()) {
+        const auto& v = cfg.api.listen;
+        const auto colon = v.rfind(':');
+        const std::string host = colon == std::string::npos ? std::string() : v.substr(0, colon);
+        const std::string port = colon == std::string::npos ? std::string() : v.substr(colon + 1);
+        const bool port_ok = !port.empty() && port.size() <= 5 &&
+                             std::all_of(port.begin(), port.end(), ::isdigit) &&
+                             std::stoi(port) <= 65535;
+        if (host.empty() || !port_ok)
+          chk.error(l->source(), "'listen' in [api] must be HOST:PORT (e.g. \"127.0.0.1:9464\"), not '" +
+                                     v + "'");
+        else if (host != "127.0.0.1" && host != "localhost" && host != "::1" &&
+                 host != "[::1]" && cfg.api.token_file.empty())
+          chk.error(l->source(), "[api] listens on " + host +
+                                     ", not loopback: set token_file (a root-only file with the "
+                                     "bearer token) so that only its holder can use the API");
+      }
+      continue;
+    }
     if (k == "supervisors") {
       const auto* t = node.as_table();
       if (!t) {
@@ -1016,7 +1054,7 @@ config_result load_table(const toml::table& root, std::string origin, const regi
       chk.error(key.source(), std::string(node.is_table() ? "unknown section '" : "unknown key '") +
                                   k + "'" + did_you_mean(k, section_names()) +
                                   " (sections: engine, sources, analyzers, detectors, sinks, "
-                                  "supervisors)");
+                                  "supervisors, api)");
       continue;
     }
     const auto* t = node.as_table();

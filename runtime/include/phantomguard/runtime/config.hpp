@@ -131,11 +131,21 @@ struct engine_settings {
   friend bool operator==(const engine_settings&, const engine_settings&) = default;
 };
 
+/// `[api] listen = "127.0.0.1:9464"`: the daemon's HTTP endpoint (off when `listen` is empty).
+/// On loopback /metrics, /healthz and /readyz need no token; any other address needs
+/// `token_file`.
+struct api_settings {
+  std::string listen;     // "HOST:PORT"; port 0 picks a free one (logged)
+  std::string token_file; // the bearer token, a root-only file
+  friend bool operator==(const api_settings&, const api_settings&) = default;
+};
+
 struct pipeline_config {
   std::string origin; // file path, or "<default>"
   engine_settings engine;
   std::vector<component_decl> components; // in declaration order
   std::vector<supervisor_decl> supervisors;
+  api_settings api;
 
   [[nodiscard]] const component_decl* find(std::string_view name) const;
 };

@@ -1,0 +1,16 @@
+// prometheus.hpp — the engine's metrics in the Prometheus text exposition format (version
+// 0.0.4): `phantomguard_` prefix, base units (seconds, bytes), `_total` counters, one HELP and
+// TYPE per family, labels only of bounded cardinality (component, producer/consumer, reason,
+// cause — never a pid or a path), plus phantomguard_build_info and the standard process_*
+// metrics of this process.
+#pragma once
+
+#include <string>
+
+#include "phantomguard/runtime/metrics.hpp"
+
+namespace pg::runtime {
+
+std::string to_prometheus(const metrics_snapshot& m, const std::string& version);
+
+} // namespace pg::runtime

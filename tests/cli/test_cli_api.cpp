@@ -1,0 +1,168 @@
+// The daemon's HTTP API through the real binary: /metrics scraped and passed through promtool
+// (Debian's prometheus package), /healthz and /readyz, the bearer token off loopback, a token file
+// that is not safe, a hostile request body, and validate's refusals.
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include <httplib.h>
+
+#include "cli_process.hpp"
+#include "skip.hpp"
+
+using namespace pg::test;
+namespace fs = std::filesystem;
+
+namespace {
+
+bool wait_for(cli_process& p, const std::string& text, std::chrono::milliseconds limit) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < until) {
+    if (p.err().find(text) != std::string::npos)
+      return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+int port_of(const std::string& log) {
+  std::smatch m;
+  if (std::regex_search(log, m, std::regex("api listening on [^ ]+:([0-9]+)")))
+    return std::stoi(m[1]);
+  return 0;
+}
+
+struct daemon_dir {
+  fs::path dir;
+  daemon_dir() {
+    char tmpl[] = "/tmp/pg_cli_api_XXXXXX";
+    dir = ::mkdtemp(tmpl);
+  }
+  ~daemon_dir() {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+  std::string config(const std::string& api) const {
+    auto path = dir / "pg.toml";
+    std::ofstream(path) << "[engine]\nstate_dir = \"" << (dir / "state").string()
+                        << "\"\nshutdown_timeout = \"5s\"\n[api]\n"
+                        << api
+                        << "\n[sources.procfs]\ntype = \"procfs\"\ninterval = \"500ms\"\n"
+                           "[sinks.archive]\ntype = \"jsonl\"\ninputs = [\"procfs\"]\npath = \""
+                        << (dir / "out.jsonl").string() << "\"\n";
+    return path.string();
+  }
+};
+
+} // namespace
+
+SCENARIO("the daemon serves Prometheus metrics that promtool accepts, and health checks") {
+  if (!fs::exists("/usr/bin/promtool"))
+    PG_SKIP("promtool (Debian package prometheus) is not installed");
+  daemon_dir d;
+  cli_process p({"run", "--config", d.config("listen = \"127.0.0.1:0\"")});
+  REQUIRE(wait_for(p, "api listening on", std::chrono::seconds(10)));
+  const int port = port_of(p.err());
+  REQUIRE(port > 0);
+  httplib::Client client("127.0.0.1", port);
+  client.set_read_timeout(5, 0);
+  // The source ticks every 500 ms: wait until its events have been counted.
+  std::string body;
+  for (int i = 0; i < 50; ++i) {
+    auto res = client.Get("/metrics");
+    REQUIRE(res);
+    REQUIRE(res->status == 200);
+    CHECK(res->get_header_value("Content-Type").rfind("text/plain; version=0.0.4", 0) == 0);
+    body = res->body;
+    if (std::regex_search(body, std::regex("phantomguard_component_events_out_total\\{component=\"procfs\"\\} [1-9]")))
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  INFO(body.substr(0, 2000));
+  CHECK(std::regex_search(body, std::regex("phantomguard_component_events_out_total\\{component=\"procfs\"\\} [1-9]")));
+  CHECK(body.find("phantomguard_build_info{version=\"") != std::string::npos);
+  CHECK(body.find("# TYPE phantomguard_edge_delivered_total counter") != std::string::npos);
+  CHECK(body.find("process_resident_memory_bytes ") != std::string::npos);
+  CHECK(body.find("pid=") == std::string::npos); // no high-cardinality labels
+  // promtool's own check: format and naming conventions.
+  auto file = d.dir / "metrics.txt";
+  std::ofstream(file) << body;
+  auto out = d.dir / "promtool.out";
+  const int rc = std::system(("/usr/bin/promtool check metrics < " + file.string() + " > " +
+                              out.string() + " 2>&1")
+                                 .c_str());
+  std::ifstream lint(out);
+  std::string said((std::istreambuf_iterator<char>(lint)), std::istreambuf_iterator<char>());
+  INFO("promtool: " << said);
+  CHECK(rc == 0);
+  CHECK(said.empty());
+  auto health = client.Get("/healthz");
+  REQUIRE(health);
+  CHECK(health->status == 200);
+  auto ready = client.Get("/readyz");
+  REQUIRE(ready);
+  CHECK(ready->status == 200);
+  // A hostile body: refused, and the daemon keeps serving.
+  auto huge = client.Post("/metrics", std::string(10 << 20, 'x'), "text/plain");
+  CHECK((!huge || huge->status >= 400));
+  auto after = client.Get("/healthz");
+  REQUIRE(after);
+  CHECK(after->status == 200);
+  p.signal(SIGTERM);
+  CHECK(p.wait(std::chrono::seconds(15)) == 0);
+}
+
+SCENARIO("off loopback every request needs the bearer token") {
+  daemon_dir d;
+  const auto token_file = d.dir / "token";
+  std::ofstream(token_file) << "s3cret-token-of-thirty-two-chars\n";
+  ::chmod(token_file.c_str(), 0600);
+  cli_process p({"run", "--config",
+                 d.config("listen = \"0.0.0.0:0\"\ntoken_file = \"" + token_file.string() + "\"")});
+  REQUIRE(wait_for(p, "api listening on", std::chrono::seconds(10)));
+  const int port = port_of(p.err());
+  REQUIRE(port > 0);
+  httplib::Client client("127.0.0.1", port);
+  auto none = client.Get("/metrics");
+  REQUIRE(none);
+  CHECK(none->status == 401);
+  auto wrong = client.Get("/healthz", {{"Authorization", "Bearer s3cret-token-of-thirty-two-chars-not"}});
+  REQUIRE(wrong);
+  CHECK(wrong->status == 401);
+  auto good = client.Get("/metrics", {{"Authorization", "Bearer s3cret-token-of-thirty-two-chars"}});
+  REQUIRE(good);
+  CHECK(good->status == 200);
+  p.signal(SIGTERM);
+  CHECK(p.wait(std::chrono::seconds(15)) == 0);
+}
+
+SCENARIO("an unsafe token file or a taken port stops the daemon with the reason") {
+  daemon_dir d;
+  const auto token_file = d.dir / "token";
+  std::ofstream(token_file) << "s3cret-token-of-thirty-two-chars\n";
+  ::chmod(token_file.c_str(), 0644);
+  cli_process p({"run", "--config",
+                 d.config("listen = \"0.0.0.0:0\"\ntoken_file = \"" + token_file.string() + "\"")});
+  CHECK(p.wait(std::chrono::seconds(15)) == 2);
+  CHECK(p.err().find("token_file " + token_file.string() +
+                     " must be a regular file readable by its owner only (chmod 600)") !=
+        std::string::npos);
+}
+
+SCENARIO("validate refuses an API it could not run safely") {
+  daemon_dir d;
+  auto r = run_cli({"validate", "--config", d.config("listen = \"0.0.0.0:9464\"")});
+  CHECK(r.code == 2);
+  CHECK(r.err.find("[api] listens on 0.0.0.0, not loopback: set token_file") != std::string::npos);
+  auto bad = run_cli({"validate", "--config", d.config("listen = \"9464\"")});
+  CHECK(bad.code == 2);
+  CHECK(bad.err.find("'listen' in [api] must be HOST:PORT (e.g. \"127.0.0.1:9464\"), not '9464'") !=
+        std::string::npos);
+  auto typo = run_cli({"validate", "--config", d.config("lisen = \"127.0.0.1:9464\"")});
+  CHECK(typo.code == 2);
+  CHECK(typo.err.find("unknown key 'lisen' in [api]; did you mean 'listen'?") != std::string::npos);
+}
