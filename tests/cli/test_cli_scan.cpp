@@ -122,3 +122,35 @@ SCENARIO("scan --only and --output") {
     CHECK(r.err == golden("validate_broken.stderr", r.err));
   }
 }
+
+SCENARIO("scan --metrics-file writes node_exporter's textfile format, whole or not at all") {
+  char tmpl[] = "/tmp/pg_cli_metrics_XXXXXX";
+  const std::string dir = ::mkdtemp(tmpl);
+  const std::string file = dir + "/phantomguard.prom";
+  THEN("the file holds the scan's metrics, promtool accepts it, no temporary file is left") {
+    auto r = run_cli({"scan", "-c", "configs/scan_quiet.toml", "--metrics-file", file, "-q"});
+    CHECK(r.code == 0);
+    std::ifstream in(file);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    CHECK(text.find("phantomguard_component_events_out_total{component=\"procfs\"} ") !=
+          std::string::npos);
+    CHECK(text.find("phantomguard_scan_duration_seconds ") != std::string::npos);
+    CHECK(text.find("phantomguard_scan_findings{severity=\"high\"} 0") != std::string::npos);
+    CHECK(text.find("process_") == std::string::npos); // the scan's process is gone by then
+    std::size_t entries = 0;
+    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir))
+      ++entries;
+    CHECK(entries == 1);
+    if (std::filesystem::exists("/usr/bin/promtool"))
+      CHECK(std::system(("/usr/bin/promtool check metrics < " + file + " > /dev/null 2>&1").c_str()) ==
+            0);
+  }
+  THEN("a folder that cannot be written is a usage error before the scan") {
+    auto r = run_cli({"scan", "-c", "configs/scan_quiet.toml", "--metrics-file",
+                      "/nonexistent-dir/x.prom", "-q"});
+    CHECK(r.code == 2);
+    CHECK(r.err == "phantomguard scan: cannot write --metrics-file /nonexistent-dir/x.prom: No such "
+                   "file or directory\n");
+  }
+  std::filesystem::remove_all(dir);
+}

@@ -25,6 +25,7 @@ struct scan_arguments {
   runtime::severity fail_on = runtime::severity::high;
   std::string output; // empty: stdout
   std::string timeout = "30m";
+  std::string metrics_file; // node_exporter textfile format, written by atomic rename
 };
 
 int scan_command(const global_options& global, const scan_arguments& args);

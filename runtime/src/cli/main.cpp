@@ -145,6 +145,9 @@ int dispatch(int argc, char** argv) {
       ->check(CLI::IsMember({"info", "low", "medium", "high", "critical"}))
       ->capture_default_str();
   scan->add_option("-o,--output", scan_args.output, "Write the report to this file");
+  scan->add_option("--metrics-file", scan_args.metrics_file,
+                   "Write the scan's metrics here (Prometheus text, for node_exporter's textfile "
+                   "collector; replaced atomically)");
   scan->add_option("--timeout", scan_args.timeout, "Stop components still busy after this long")
       ->capture_default_str();
   scan->add_flag("-q,--quiet", global.quiet, "No summary on stderr");

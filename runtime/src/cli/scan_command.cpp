@@ -9,6 +9,8 @@
 #include <iostream>
 #include <set>
 
+#include <unistd.h>
+
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.hpp"
@@ -16,6 +18,7 @@
 #include "cli/engine_setup.hpp"
 #include "cli/logging.hpp"
 #include "phantomguard/runtime/engine.hpp"
+#include "phantomguard/runtime/prometheus.hpp"
 
 namespace pg::cli {
 
@@ -112,6 +115,53 @@ void print_summary(std::ostream& out, const scan_report& report, const pipeline_
   }
 }
 
+
+// node_exporter's textfile collector reads *.prom files: written whole to a temporary file, then
+// renamed over the old one, so a scrape never sees half a file.
+bool write_metrics_file(const std::string& path, const std::string& tmp, const scan_report& report,
+                        std::chrono::steady_clock::duration took) {
+  std::string text = to_prometheus(report.metrics, PG_VERSION, false);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.6f", std::chrono::duration<double>(took).count());
+  text += "# HELP phantomguard_scan_duration_seconds How long the last scan took.\n"
+          "# TYPE phantomguard_scan_duration_seconds gauge\n"
+          "phantomguard_scan_duration_seconds " +
+          std::string(buf) + "\n";
+  const auto now = std::chrono::duration<double>(wall_clock::now().time_since_epoch()).count();
+  std::snprintf(buf, sizeof buf, "%.3f", now);
+  text += "# HELP phantomguard_scan_completion_timestamp_seconds When the last scan ended (unix "
+          "time).\n# TYPE phantomguard_scan_completion_timestamp_seconds gauge\n"
+          "phantomguard_scan_completion_timestamp_seconds " +
+          std::string(buf) + "\n";
+  std::size_t per_level[5] = {};
+  for (const auto& f : report.findings)
+    ++per_level[static_cast<std::size_t>(f.level)];
+  text += "# HELP phantomguard_scan_findings Findings of the last scan, by severity.\n"
+          "# TYPE phantomguard_scan_findings gauge\n";
+  for (int i = 0; i < 5; ++i)
+    text += "phantomguard_scan_findings{severity=\"" +
+            std::string(to_string(static_cast<severity>(i))) + "\"} " +
+            std::to_string(per_level[i]) + "\n";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << text;
+    out.flush();
+    if (!out) {
+      std::cerr << "phantomguard scan: writing --metrics-file " << path
+                << " failed: " << std::strerror(errno) << '\n';
+      std::remove(tmp.c_str());
+      return false;
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::cerr << "phantomguard scan: cannot replace " << path << ": " << std::strerror(errno)
+              << '\n';
+    std::remove(tmp.c_str());
+    return false;
+  }
+  return true;
+}
+
 } // namespace
 
 int scan_command(const global_options& global, const scan_arguments& args) {
@@ -145,6 +195,20 @@ int scan_command(const global_options& global, const scan_arguments& args) {
       return 2;
     }
   }
+  // The metrics file's folder is checked before scanning too: it is written by rename, from a
+  // temporary file beside it.
+  std::string metrics_tmp;
+  if (!args.metrics_file.empty()) {
+    metrics_tmp = args.metrics_file + ".tmp." + std::to_string(::getpid());
+    std::ofstream probe(metrics_tmp);
+    if (!probe) {
+      std::cerr << "phantomguard scan: cannot write --metrics-file " << args.metrics_file << ": "
+                << std::strerror(errno) << '\n';
+      return 2;
+    }
+    probe.close();
+    std::remove(metrics_tmp.c_str());
+  }
   scan_report report;
   const auto started = std::chrono::steady_clock::now();
   try {
@@ -166,6 +230,8 @@ int scan_command(const global_options& global, const scan_arguments& args) {
   }
   if (!global.quiet)
     print_summary(std::cerr, report, cfg, took);
+  if (!args.metrics_file.empty() && !write_metrics_file(args.metrics_file, metrics_tmp, report, took))
+    return 2;
   return exit_code_for(report.findings, args.fail_on);
 }
 

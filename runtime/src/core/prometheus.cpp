@@ -116,7 +116,8 @@ void process_metrics(exposition& x) {
 
 } // namespace
 
-std::string to_prometheus(const metrics_snapshot& m, const std::string& version) {
+std::string to_prometheus(const metrics_snapshot& m, const std::string& version,
+                          bool with_process) {
   exposition x;
   x.add("phantomguard_build_info", "gauge", "Build information; the value is always 1.",
         {{"version", version}}, 1);
@@ -197,7 +198,8 @@ std::string to_prometheus(const metrics_snapshot& m, const std::string& version)
       x.add(name, "summary", help, who, static_cast<double>(h.count), "_count");
     }
   }
-  process_metrics(x);
+  if (with_process)
+    process_metrics(x);
   return x.text();
 }
 

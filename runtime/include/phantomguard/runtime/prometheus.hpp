@@ -11,6 +11,9 @@
 
 namespace pg::runtime {
 
-std::string to_prometheus(const metrics_snapshot& m, const std::string& version);
+/// `with_process`: add the process_* metrics of this process (a daemon's endpoint); false for a
+/// file that outlives the process (`scan --metrics-file`, node_exporter's textfile collector).
+std::string to_prometheus(const metrics_snapshot& m, const std::string& version,
+                          bool with_process = true);
 
 } // namespace pg::runtime
