@@ -10,6 +10,7 @@
 #include <regex>
 
 #include <httplib.h>
+#include <nlohmann/json.hpp>
 
 #include "cli_process.hpp"
 #include "skip.hpp"
@@ -165,4 +166,63 @@ SCENARIO("validate refuses an API it could not run safely") {
   auto typo = run_cli({"validate", "--config", d.config("lisen = \"127.0.0.1:9464\"")});
   CHECK(typo.code == 2);
   CHECK(typo.err.find("unknown key 'lisen' in [api]; did you mean 'listen'?") != std::string::npos);
+}
+
+SCENARIO("/api/v1 needs the token even on loopback: status, and a transactional reload") {
+  daemon_dir d;
+  const auto token_file = d.dir / "token";
+  std::ofstream(token_file) << "another-token-0123456789abcdef\n";
+  ::chmod(token_file.c_str(), 0600);
+  const std::string api =
+      "listen = \"127.0.0.1:0\"\ntoken_file = \"" + token_file.string() + "\"";
+  const auto cfg = d.config(api);
+  cli_process p({"run", "--config", cfg});
+  REQUIRE(wait_for(p, "api listening on", std::chrono::seconds(10)));
+  httplib::Client client("127.0.0.1", port_of(p.err()));
+  const httplib::Headers auth = {{"Authorization", "Bearer another-token-0123456789abcdef"}};
+  auto anonymous = client.Get("/api/v1/status");
+  REQUIRE(anonymous);
+  CHECK(anonymous->status == 401); // loopback does not open /api/v1
+  auto status = client.Get("/api/v1/status", auth);
+  REQUIRE(status);
+  REQUIRE(status->status == 200);
+  auto js = nlohmann::json::parse(status->body);
+  CHECK(js.at("generation") == 1);
+  REQUIRE(js.at("components").size() == 2);
+  CHECK(js.at("components")[0].at("name") == "procfs");
+  CHECK(js.at("components")[0].at("supervisor") == "root");
+  CHECK(js.at("components")[0].at("kind") == "source");
+
+  // A broken file: refused with the errors, the daemon keeps its config.
+  std::ofstream(cfg, std::ios::app) << "[sinks.bad]\ntype = \"jsonl\"\ninputs = [\"procfx\"]\n";
+  auto refused = client.Post("/api/v1/reload", auth, "", "text/plain");
+  REQUIRE(refused);
+  CHECK(refused->status == 422);
+  auto why = nlohmann::json::parse(refused->body);
+  CHECK(why.at("reloaded") == false);
+  CHECK(why.at("messages").dump().find("unknown input 'procfx'") != std::string::npos);
+  CHECK(p.running());
+  // Fixed: applied, the generation moves on.
+  d.config(api);
+  auto applied = client.Post("/api/v1/reload", auth, "", "text/plain");
+  REQUIRE(applied);
+  CHECK(applied->status == 200);
+  auto again = client.Get("/api/v1/status", auth);
+  REQUIRE(again);
+  CHECK(nlohmann::json::parse(again->body).at("generation") == 2);
+  p.signal(SIGTERM);
+  CHECK(p.wait(std::chrono::seconds(15)) == 0);
+}
+
+SCENARIO("without a token_file /api/v1 is closed") {
+  daemon_dir d;
+  cli_process p({"run", "--config", d.config("listen = \"127.0.0.1:0\"")});
+  REQUIRE(wait_for(p, "api listening on", std::chrono::seconds(10)));
+  httplib::Client client("127.0.0.1", port_of(p.err()));
+  auto res = client.Post("/api/v1/reload", "", "text/plain");
+  REQUIRE(res);
+  CHECK(res->status == 403);
+  CHECK(res->body.find("set [api] token_file") != std::string::npos);
+  p.signal(SIGTERM);
+  CHECK(p.wait(std::chrono::seconds(15)) == 0);
 }

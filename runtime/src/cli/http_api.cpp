@@ -50,12 +50,30 @@ struct http_api::impl {
   runtime::api_settings settings;
   runtime::engine& eng;
   std::string version;
+  api_hooks hooks;
   std::string token;
   httplib::Server server;
   std::thread thread;
 
-  impl(runtime::api_settings s, runtime::engine& e, std::string v)
-      : settings(std::move(s)), eng(e), version(std::move(v)) {}
+  impl(runtime::api_settings s, runtime::engine& e, std::string v, api_hooks h)
+      : settings(std::move(s)), eng(e), version(std::move(v)), hooks(std::move(h)) {}
+
+  // /api/v1: never open, not even on loopback: a local unprivileged user must neither read the
+  // daemon's state nor trigger a reload.
+  bool guarded(const httplib::Request& req, httplib::Response& res) const {
+    if (token.empty()) {
+      res.status = 403;
+      res.set_content("{\"error\": \"set [api] token_file to use /api/v1\"}\n",
+                      "application/json");
+      return false;
+    }
+    if (!authorized(req, false)) {
+      res.status = 401;
+      res.set_header("WWW-Authenticate", "Bearer");
+      return false;
+    }
+    return true;
+  }
 
   bool authorized(const httplib::Request& req, bool open_on_loopback) const {
     const auto host = settings.listen.substr(0, settings.listen.rfind(':'));
@@ -69,6 +87,24 @@ struct http_api::impl {
   }
 
   void routes() {
+    server.Get("/api/v1/status", [this](const httplib::Request& req, httplib::Response& res) {
+      if (!guarded(req, res))
+        return;
+      auto body = hooks.status ? hooks.status() : nlohmann::json::object();
+      res.set_content(body.dump(2) + "\n", "application/json");
+    });
+    server.Post("/api/v1/reload", [this](const httplib::Request& req, httplib::Response& res) {
+      if (!guarded(req, res))
+        return;
+      if (!hooks.reload) {
+        res.status = 501;
+        return;
+      }
+      auto [ok, lines] = hooks.reload();
+      res.status = ok ? 200 : 422;
+      res.set_content(nlohmann::json{{"reloaded", ok}, {"messages", lines}}.dump(2) + "\n",
+                      "application/json");
+    });
     server.Get("/metrics", [this](const httplib::Request& req, httplib::Response& res) {
       if (!authorized(req, true)) {
         res.status = 401;
@@ -113,8 +149,8 @@ struct http_api::impl {
 };
 
 http_api::http_api(const runtime::api_settings& settings, runtime::engine& eng,
-                   std::string version)
-    : impl_(std::make_unique<impl>(settings, eng, std::move(version))) {}
+                   std::string version, api_hooks hooks)
+    : impl_(std::make_unique<impl>(settings, eng, std::move(version), std::move(hooks))) {}
 
 http_api::~http_api() {
   impl_->server.stop();

@@ -1,6 +1,8 @@
 // `phantomguard run`: the daemon. SIGTERM/SIGINT drain and stop; SIGHUP re-reads the config file
 // and applies it with engine::reload (a broken file is refused and the running config kept).
+#include <algorithm>
 #include <chrono>
+#include <mutex>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
@@ -24,14 +26,27 @@ using namespace pg::runtime;
 
 namespace {
 
-void reload_from(const std::string& path, const global_options& global, engine& eng,
-                 pipeline_config& running) {
+/// The running config, shared by the signal thread (SIGHUP) and the API's (POST reload): one
+/// reload at a time.
+struct running_config {
+  std::mutex mutex;
+  pipeline_config config;
+  std::uint64_t generation = 1; // 1 at start, +1 per applied reload
+};
+
+/// Re-reads `path` and reloads; {applied, what was said}. `why` names the trigger in the log.
+std::pair<bool, std::vector<std::string>> reload_from(const std::string& path,
+                                                      const global_options& global, engine& eng,
+                                                      running_config& state, const char* why) {
+  std::lock_guard lock(state.mutex);
+  auto& running = state.config;
   if (path.empty()) {
-    spdlog::warn("SIGHUP: running the embedded default config; there is no file to re-read "
-                 "(start with --config FILE to reload)");
-    return;
+    const std::string msg = "running the embedded default config; there is no file to re-read "
+                            "(start with --config FILE to reload)";
+    spdlog::warn("{}: {}", why, msg);
+    return {false, {msg}};
   }
-  spdlog::info("SIGHUP: re-reading {}", path);
+  spdlog::info("{}: re-reading {}", why, path);
   // The path validate takes: loaded, plugin folder and trust prepared, every component checked.
   auto next = build_pipeline(path, global);
   if (!next.ok()) {
@@ -41,20 +56,70 @@ void reload_from(const std::string& path, const global_options& global, engine& 
       spdlog::error("{}", d.to_string());
     prepare_engine(running, global); // the plugin folder and trust of what keeps running
     eng.refuse_reload(next.errors);
-    return;
+    std::vector<std::string> lines;
+    for (const auto& d : next.errors)
+      lines.push_back(d.to_string());
+    return {false, lines};
   }
   auto problems = eng.reload(*next.config); // raises engine.reload_failed itself
   if (!problems.empty()) {
     spdlog::error("reload refused by the engine; the running config is kept");
-    for (const auto& d : problems)
+    std::vector<std::string> lines;
+    for (const auto& d : problems) {
       spdlog::error("{}", d.to_string());
+      lines.push_back(d.to_string());
+    }
     prepare_engine(running, global);
-    return;
+    return {false, lines};
   }
   if (!global.log_level)
     set_log_level(next.config->engine.log_level);
   running = std::move(*next.config);
+  ++state.generation;
   spdlog::info("reloaded {}", path);
+  return {true, {"reloaded " + path}};
+}
+
+/// /api/v1/status: the running config's components with their live figures.
+nlohmann::json status_of(engine& eng, running_config& state) {
+  nlohmann::json out;
+  auto m = eng.metrics();
+  std::lock_guard lock(state.mutex);
+  out["config"] = state.config.origin;
+  out["generation"] = state.generation;
+  out["pid"] = static_cast<long>(::getpid());
+  static const char* names[] = {"starting", "running", "finished", "stopped", "disabled"};
+  static const char* steps[] = {"ok", "throttled", "shedding", "restarted", "disabled"};
+  auto& comps = out["components"] = nlohmann::json::array();
+  for (const auto& d : state.config.components) {
+    nlohmann::json c = {{"name", d.name},
+                        {"kind", std::string(to_string(d.kind))},
+                        {"type", d.type},
+                        {"enabled", d.enabled},
+                        {"supervisor", d.supervisor.empty() ? "root" : d.supervisor}};
+    if (const auto* cm = m.find(d.name)) {
+      auto gauge = [&](const char* k) {
+        auto it = cm->gauges.find(k);
+        return it == cm->gauges.end() ? 0.0 : it->second;
+      };
+      auto counter = [&](const char* k) {
+        auto it = cm->counters.find(k);
+        return it == cm->counters.end() ? std::int64_t{0} : it->second;
+      };
+      c["state"] = names[std::clamp(static_cast<int>(gauge("status")), 0, 4)];
+      c["quota_step"] = steps[std::clamp(static_cast<int>(gauge("quota_level")), 0, 4)];
+      c["restarts"] = counter("restarts");
+      c["failures"] = counter("failures");
+      c["events_in"] = counter("events_in");
+      c["events_out"] = counter("events_out");
+      c["events_lost"] = counter("events_lost");
+      c["cpu_seconds"] = static_cast<double>(counter("cpu_time_us")) / 1e6;
+      c["memory_bytes"] = gauge("memory_bytes");
+      c["queued_events"] = gauge("queued_events");
+    }
+    comps.push_back(std::move(c));
+  }
+  return out;
 }
 
 } // namespace
@@ -70,7 +135,8 @@ int run_command(const global_options& global) {
   }
   auto cfg = std::move(*loaded.config);
   configure_logging(global.log_level.value_or(cfg.engine.log_level), cfg.engine.log_fmt);
-  pipeline_config running = cfg; // what a refused reload falls back to
+  running_config running; // what a refused reload falls back to
+  running.config = cfg;
   const auto deadline = cfg.engine.shutdown_timeout;
   const auto origin = cfg.origin;
 
@@ -95,7 +161,7 @@ int run_command(const global_options& global) {
             std::_Exit(1);
           }
         },
-        [&] { reload_from(global.config_path, global, eng, running); },
+        [&] { (void)reload_from(global.config_path, global, eng, running, "SIGHUP"); },
     });
     // Declared after `eng`, so the signal thread ends before the engine it calls is destroyed.
     struct finish_on_exit {
@@ -105,8 +171,13 @@ int run_command(const global_options& global) {
     spdlog::info("running {} (pid {})", origin, static_cast<long>(::getpid()));
     // The HTTP API, on its own threads; declared after `eng`, so it stops before the engine goes.
     std::unique_ptr<http_api> api;
-    if (!running.api.listen.empty()) {
-      api = std::make_unique<http_api>(running.api, eng, PG_VERSION);
+    if (!running.config.api.listen.empty()) {
+      api_hooks hooks;
+      hooks.status = [&] { return status_of(eng, running); };
+      hooks.reload = [&] {
+        return reload_from(global.config_path, global, eng, running, "POST /api/v1/reload");
+      };
+      api = std::make_unique<http_api>(running.config.api, eng, PG_VERSION, std::move(hooks));
       try {
         spdlog::info("api listening on {}", api->start());
       } catch (const std::exception& e) {
