@@ -16,6 +16,7 @@
 #include "cli/config_source.hpp"
 #include "cli/engine_setup.hpp"
 #include "cli/http_api.hpp"
+#include "cli/service_notify.hpp"
 #include "cli/logging.hpp"
 #include "cli/signal_waiter.hpp"
 #include "phantomguard/runtime/engine.hpp"
@@ -137,11 +138,20 @@ int run_command(const global_options& global) {
   configure_logging(global.log_level.value_or(cfg.engine.log_level), cfg.engine.log_fmt);
   running_config running; // what a refused reload falls back to
   running.config = cfg;
+  service_notifier service; // systemd's Type=notify, when started by it
+  engine* live = nullptr;    // set once the engine exists; the reload paths start after that
+  auto reload = [&](const char* why) {
+    service.reloading();
+    auto outcome = reload_from(global.config_path, global, *live, running, why);
+    service.ready(outcome.first ? "running (reloaded)" : "running (reload refused)");
+    return outcome;
+  };
   const auto deadline = cfg.engine.shutdown_timeout;
   const auto origin = cfg.origin;
 
   try {
     engine eng(std::move(cfg));
+    live = &eng;
     // Only the signal thread touches this.
     std::optional<std::chrono::steady_clock::time_point> first_stop;
     signals.start(signal_waiter::handlers{
@@ -150,6 +160,7 @@ int run_command(const global_options& global) {
           if (!first_stop) {
             first_stop = now;
             spdlog::info("{}: draining (deadline {})", strsignal(signo), format_duration(deadline));
+            service.stopping();
             eng.request_stop();
           } else if (now - *first_stop < std::chrono::seconds(2)) {
             // Tools such as timeout(1) signal the child and its process group: one request
@@ -161,7 +172,7 @@ int run_command(const global_options& global) {
             std::_Exit(1);
           }
         },
-        [&] { (void)reload_from(global.config_path, global, eng, running, "SIGHUP"); },
+        [&] { (void)reload("SIGHUP"); },
     });
     // Declared after `eng`, so the signal thread ends before the engine it calls is destroyed.
     struct finish_on_exit {
@@ -174,9 +185,7 @@ int run_command(const global_options& global) {
     if (!running.config.api.listen.empty()) {
       api_hooks hooks;
       hooks.status = [&] { return status_of(eng, running); };
-      hooks.reload = [&] {
-        return reload_from(global.config_path, global, eng, running, "POST /api/v1/reload");
-      };
+      hooks.reload = [&] { return reload("POST /api/v1/reload"); };
       api = std::make_unique<http_api>(running.config.api, eng, PG_VERSION, std::move(hooks));
       try {
         spdlog::info("api listening on {}", api->start());
@@ -186,6 +195,11 @@ int run_command(const global_options& global) {
       }
     }
     run_options opts;
+    opts.on_started = [&] {
+      service.ready("running " + std::to_string(running.config.components.size()) +
+                    " components");
+      service.start_watchdog();
+    };
     opts.on_finding = [](const finding& f) {
       spdlog::debug("finding {} {} {}", to_string(f.level), f.rule, f.title);
     };

@@ -142,6 +142,8 @@ scan_report engine::scan(const scan_options& opts) {
 int engine::run(const run_options& opts) {
   impl_->hub->configure(false, opts.on_finding);
   auto done = impl_->start(engine_mode::run);
+  if (opts.on_started)
+    opts.on_started();
   {
     std::unique_lock lock{impl_->mutex};
     impl_->running = true;

@@ -30,6 +30,9 @@ struct scan_report {
 struct run_options {
   /// Called for every finding as it is produced (from an engine thread, serialised).
   std::function<void(const finding&)> on_finding;
+  /// Called once the pipeline is started (its components spawned; reload() and metrics() answer
+  /// from here on), on run()'s thread before it waits: where a daemon says it is ready.
+  std::function<void()> on_started;
 };
 
 /// One engine instance owns one actor system. Not copyable; all public functions are
