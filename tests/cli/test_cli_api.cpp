@@ -202,6 +202,34 @@ SCENARIO("/api/v1 needs the token even on loopback: status, and a transactional 
   CHECK(why.at("reloaded") == false);
   CHECK(why.at("messages").dump().find("unknown input 'procfx'") != std::string::npos);
   CHECK(p.running());
+  // The refusal is a finding, and /api/v1/findings has it.
+  nlohmann::json found;
+  for (int i = 0; i < 50; ++i) {
+    auto res = client.Get("/api/v1/findings?severity=high&limit=10", auth);
+    REQUIRE(res);
+    REQUIRE(res->status == 200);
+    found = nlohmann::json::parse(res->body);
+    if (!found.at("findings").empty())
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  REQUIRE(found.at("findings").size() == 1);
+  CHECK(found.at("findings")[0].at("rule") == "engine.reload_failed");
+  const auto last = found.at("last").get<std::uint64_t>();
+  auto none = client.Get(("/api/v1/findings?since=" + std::to_string(last)).c_str(), auth);
+  REQUIRE(none);
+  CHECK(nlohmann::json::parse(none->body).at("findings").empty());
+  auto bogus = client.Get("/api/v1/findings?severity=urgent", auth);
+  REQUIRE(bogus);
+  CHECK(bogus->status == 400);
+  CHECK(bogus->body.find("severity is one of info, low, medium, high, critical") !=
+        std::string::npos);
+  auto zero = client.Get("/api/v1/findings?limit=0", auth);
+  REQUIRE(zero);
+  CHECK(zero->status == 400);
+  auto anonymous_findings = client.Get("/api/v1/findings");
+  REQUIRE(anonymous_findings);
+  CHECK(anonymous_findings->status == 401);
   // Fixed: applied, the generation moves on.
   d.config(api);
   auto applied = client.Post("/api/v1/reload", auth, "", "text/plain");

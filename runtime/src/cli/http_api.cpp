@@ -93,6 +93,35 @@ struct http_api::impl {
       auto body = hooks.status ? hooks.status() : nlohmann::json::object();
       res.set_content(body.dump(2) + "\n", "application/json");
     });
+    server.Get("/api/v1/findings", [this](const httplib::Request& req, httplib::Response& res) {
+      if (!guarded(req, res))
+        return;
+      auto bad = [&](const std::string& why) {
+        res.status = 400;
+        res.set_content(nlohmann::json{{"error", why}}.dump() + "\n", "application/json");
+      };
+      std::uint64_t since = 0;
+      std::size_t limit = 100;
+      auto level = runtime::severity::info;
+      try {
+        if (req.has_param("since"))
+          since = std::stoull(req.get_param_value("since"));
+        if (req.has_param("limit"))
+          limit = std::stoul(req.get_param_value("limit"));
+      } catch (const std::exception&) {
+        return bad("since and limit are numbers");
+      }
+      if (limit < 1 || limit > 1000)
+        return bad("limit is 1 to 1000");
+      if (req.has_param("severity")) {
+        auto parsed = runtime::parse_severity(req.get_param_value("severity"));
+        if (!parsed)
+          return bad("severity is one of info, low, medium, high, critical");
+        level = *parsed;
+      }
+      auto body = hooks.findings ? hooks.findings(since, level, limit) : nlohmann::json::object();
+      res.set_content(body.dump(2) + "\n", "application/json");
+    });
     server.Post("/api/v1/reload", [this](const httplib::Request& req, httplib::Response& res) {
       if (!guarded(req, res))
         return;

@@ -23,6 +23,10 @@ struct api_hooks {
   /// Re-reads the config file and reloads, as SIGHUP does: {true, message} when applied,
   /// {false, errors} when refused (the running config stays).
   std::function<std::pair<bool, std::vector<std::string>>()> reload;
+  /// Findings after sequence number `since`, at `min_level` or above, at most `limit`.
+  std::function<nlohmann::json(std::uint64_t since, runtime::severity min_level,
+                               std::size_t limit)>
+      findings;
 };
 
 class http_api {

@@ -2,6 +2,7 @@
 // and applies it with engine::reload (a broken file is refused and the running config kept).
 #include <algorithm>
 #include <chrono>
+#include <deque>
 #include <mutex>
 #include <cstdlib>
 #include <cstring>
@@ -81,6 +82,42 @@ std::pair<bool, std::vector<std::string>> reload_from(const std::string& path,
   return {true, {"reloaded " + path}};
 }
 
+/// The last findings, for /api/v1/findings: a bounded ring numbered from 1.
+class finding_ring {
+public:
+  explicit finding_ring(std::size_t capacity) : capacity_(capacity) {}
+  void push(const finding& f) {
+    std::lock_guard lock(mutex_);
+    ring_.emplace_back(++last_, f);
+    if (ring_.size() > capacity_)
+      ring_.pop_front();
+  }
+  nlohmann::json after(std::uint64_t since, severity min_level, std::size_t limit) {
+    std::lock_guard lock(mutex_);
+    auto items = nlohmann::json::array();
+    std::uint64_t next = since;
+    for (const auto& [seq, f] : ring_) {
+      if (seq <= since || f.level < min_level)
+        continue;
+      if (items.size() >= limit)
+        break;
+      auto j = f.to_json();
+      j["seq"] = seq;
+      items.push_back(std::move(j));
+      next = seq;
+    }
+    const std::uint64_t oldest = ring_.empty() ? last_ + 1 : ring_.front().first;
+    return {{"findings", items}, {"next", next}, {"last", last_},
+            {"dropped_before", since + 1 < oldest ? oldest - since - 1 : 0}};
+  }
+
+private:
+  std::mutex mutex_;
+  std::deque<std::pair<std::uint64_t, finding>> ring_;
+  std::size_t capacity_;
+  std::uint64_t last_ = 0;
+};
+
 /// /api/v1/status: the running config's components with their live figures.
 nlohmann::json status_of(engine& eng, running_config& state) {
   nlohmann::json out;
@@ -139,6 +176,7 @@ int run_command(const global_options& global) {
   running_config running; // what a refused reload falls back to
   running.config = cfg;
   service_notifier service; // systemd's Type=notify, when started by it
+  finding_ring recent(10000); // what /api/v1/findings answers from
   engine* live = nullptr;    // set once the engine exists; the reload paths start after that
   auto reload = [&](const char* why) {
     service.reloading();
@@ -186,6 +224,9 @@ int run_command(const global_options& global) {
       api_hooks hooks;
       hooks.status = [&] { return status_of(eng, running); };
       hooks.reload = [&] { return reload("POST /api/v1/reload"); };
+      hooks.findings = [&](std::uint64_t since, severity level, std::size_t limit) {
+        return recent.after(since, level, limit);
+      };
       api = std::make_unique<http_api>(running.config.api, eng, PG_VERSION, std::move(hooks));
       try {
         spdlog::info("api listening on {}", api->start());
@@ -200,7 +241,8 @@ int run_command(const global_options& global) {
                     " components");
       service.start_watchdog();
     };
-    opts.on_finding = [](const finding& f) {
+    opts.on_finding = [&](const finding& f) {
+      recent.push(f);
       spdlog::debug("finding {} {} {}", to_string(f.level), f.rule, f.title);
     };
     const int code = eng.run(opts);
