@@ -125,4 +125,15 @@ inline std::string golden(const std::string& name, const std::string& actual) {
   return slurp(path);
 }
 
+/// Polls the process's stderr until it contains `text` or `limit` passes.
+inline bool wait_for(cli_process& p, const std::string& text, std::chrono::milliseconds limit) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < until) {
+    if (p.err().find(text) != std::string::npos)
+      return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
 } // namespace pg::test

@@ -20,16 +20,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool wait_for(cli_process& p, const std::string& text, std::chrono::milliseconds limit) {
-  const auto until = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < until) {
-    if (p.err().find(text) != std::string::npos)
-      return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return false;
-}
-
 int port_of(const std::string& log) {
   std::smatch m;
   if (std::regex_search(log, m, std::regex("api listening on [^ ]+:([0-9]+)")))

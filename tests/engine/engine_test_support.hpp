@@ -9,6 +9,8 @@
 #include <thread>
 #include <vector>
 
+#include <mutex>
+
 #include "phantomguard/runtime/engine.hpp"
 
 namespace pg::test {
@@ -66,6 +68,50 @@ inline double gauge(const runtime::metrics_snapshot& m, const std::string& compo
       return it->second;
   return 0;
 }
+
+/// Findings collected from a running engine (on_finding), safe to read while it runs.
+struct finding_log {
+  std::mutex mutex;
+  std::vector<runtime::finding> all;
+  runtime::run_options options() {
+    runtime::run_options o;
+    o.on_finding = [this](const runtime::finding& f) {
+      std::lock_guard guard{mutex};
+      all.push_back(f);
+    };
+    return o;
+  }
+  std::vector<runtime::finding> matching(const std::function<bool(const runtime::finding&)>& pred) {
+    std::lock_guard guard{mutex};
+    std::vector<runtime::finding> out;
+    for (const auto& f : all)
+      if (pred(f))
+        out.push_back(f);
+    return out;
+  }
+  std::vector<runtime::finding> with_rule(const std::string& rule) {
+    return matching([&](const runtime::finding& f) { return f.rule == rule; });
+  }
+  /// engine.quota_* findings about `component`, in order.
+  std::vector<runtime::finding> quota_findings(const std::string& component) {
+    return matching([&](const runtime::finding& f) {
+      return f.rule.rfind("engine.quota_", 0) == 0 && f.entity.value("component", "") == component;
+    });
+  }
+  std::vector<std::string> quota_rules(const std::string& component) {
+    std::vector<std::string> out;
+    for (const auto& f : quota_findings(component))
+      out.push_back(f.rule);
+    return out;
+  }
+  /// engine.events_lost findings of `component` for `cause`.
+  std::vector<runtime::finding> losses(const std::string& component, const std::string& cause) {
+    return matching([&](const runtime::finding& f) {
+      return f.rule == "engine.events_lost" && f.entity.value("component", "") == component &&
+             f.evidence.value("cause", "") == cause;
+    });
+  }
+};
 
 /// Runs `eng.run()` on a thread; the destructor stops it and joins.
 class running_engine {

@@ -15,27 +15,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct loss_log {
-  std::mutex mutex;
-  std::vector<finding> all;
-  run_options options() {
-    run_options o;
-    o.on_finding = [this](const finding& f) {
-      std::lock_guard guard{mutex};
-      if (f.rule == "engine.events_lost")
-        all.push_back(f);
-    };
-    return o;
-  }
-  std::vector<finding> of(const std::string& component, const std::string& cause) {
-    std::lock_guard guard{mutex};
-    std::vector<finding> out;
-    for (const auto& f : all)
-      if (f.entity.value("component", "") == component && f.evidence.value("cause", "") == cause)
-        out.push_back(f);
-    return out;
-  }
-};
 
 std::int64_t sum_counts(const std::vector<finding>& fs) {
   std::int64_t n = 0;
@@ -56,14 +35,14 @@ SCENARIO("a component's losses become engine.events_lost findings with hysteresi
                     toml::table{{"lose_per_tick", 5}});
   leaky.schedule.interval = 10ms;
   cfg.components.push_back(leaky);
-  loss_log log;
+  finding_log log;
   engine eng(cfg);
   {
     running_engine run(eng, log.options());
     // The first loss is raised at once, alone: the episode's start.
-    REQUIRE(eventually([&] { return !log.of("leaky", "test_overflow").empty(); }, 2s));
+    REQUIRE(eventually([&] { return !log.losses("leaky", "test_overflow").empty(); }, 2s));
     std::this_thread::sleep_for(100ms);
-    auto early = log.of("leaky", "test_overflow");
+    auto early = log.losses("leaky", "test_overflow");
     REQUIRE(early.size() == 1);
     CHECK(early[0].evidence.at("count") == 5);
     CHECK(early[0].evidence.at("episode_start") == true);
@@ -71,13 +50,13 @@ SCENARIO("a component's losses become engine.events_lost findings with hysteresi
     CHECK(early[0].level == severity::medium);
     // Then one per interval with what was lost since: a second in about 300 ms, not a flood.
     std::this_thread::sleep_for(1000ms);
-    auto later = log.of("leaky", "test_overflow");
+    auto later = log.losses("leaky", "test_overflow");
     CHECK(later.size() >= 3);
     CHECK(later.size() <= 5);
     CHECK(run.stop() == 0);
   }
   // Nothing lost goes unsaid: the findings add up to the counter (the drain flushed the rest).
-  auto all = log.of("leaky", "test_overflow");
+  auto all = log.losses("leaky", "test_overflow");
   auto m = eng.metrics();
   CHECK(m.counter("leaky", "lost_test_overflow") > 50);
   CHECK(sum_counts(all) == m.counter("leaky", "lost_test_overflow"));
@@ -119,7 +98,7 @@ SCENARIO("ticks a source skips under block backpressure are raised as losses",
                    toml::table{{"sleep_us", 3000}});
   sink.mailbox.window_events = 512;
   cfg.components.push_back(sink);
-  loss_log log;
+  finding_log log;
   engine eng(cfg);
   {
     running_engine run(eng, log.options());
@@ -127,7 +106,7 @@ SCENARIO("ticks a source skips under block backpressure are raised as losses",
     CHECK(run.stop() == 0);
   }
   auto m = eng.metrics();
-  auto skipped = log.of("bgen", "skipped_tick");
+  auto skipped = log.losses("bgen", "skipped_tick");
   REQUIRE(m.counter("bgen", "skipped_ticks") > 0);
   REQUIRE_FALSE(skipped.empty());
   CHECK(skipped.front().evidence.at("unit") == "ticks");

@@ -15,33 +15,6 @@ namespace {
 const std::vector<std::string> ladder = {"engine.quota_throttle", "engine.quota_shed",
                                          "engine.quota_restart", "engine.quota_disable"};
 
-/// Findings collected from a running engine.
-struct finding_log {
-  std::mutex mutex;
-  std::vector<finding> all;
-  run_options options() {
-    run_options o;
-    o.on_finding = [this](const finding& f) {
-      std::lock_guard guard{mutex};
-      all.push_back(f);
-    };
-    return o;
-  }
-  std::vector<finding> quota_findings(const std::string& component) {
-    std::lock_guard guard{mutex};
-    std::vector<finding> out;
-    for (const auto& f : all)
-      if (f.rule.rfind("engine.quota_", 0) == 0 && f.entity.value("component", "") == component)
-        out.push_back(f);
-    return out;
-  }
-  std::vector<std::string> quota_rules(const std::string& component) {
-    std::vector<std::string> out;
-    for (const auto& f : quota_findings(component))
-      out.push_back(f.rule);
-    return out;
-  }
-};
 
 component_decl quota_hog(std::string name, toml::table settings, quota_settings q) {
   auto d = decl(std::move(name), component_kind::source, "hog", {}, std::move(settings));

@@ -18,26 +18,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct finding_log {
-  std::mutex mutex;
-  std::vector<finding> all;
-  run_options options() {
-    run_options o;
-    o.on_finding = [this](const finding& f) {
-      std::lock_guard guard{mutex};
-      all.push_back(f);
-    };
-    return o;
-  }
-  std::vector<finding> with_rule(const std::string& rule) {
-    std::lock_guard guard{mutex};
-    std::vector<finding> out;
-    for (const auto& f : all)
-      if (f.rule == rule)
-        out.push_back(f);
-    return out;
-  }
-};
 
 component_decl scripted(std::string name, toml::table settings, std::string supervisor = "") {
   auto d = decl(std::move(name), component_kind::source, "lifecycle", {}, std::move(settings));
