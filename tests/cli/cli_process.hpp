@@ -26,11 +26,17 @@ inline std::string slurp(const std::string& path) {
   return s.str();
 }
 
-/// A child process running phantomguard with `args`, in `cwd`, its stdout and stderr captured
-/// in temporary files.
+/// A child process running phantomguard with `args` (or, with `raw_command`, the program named
+/// by args[0]), in `cwd`, its stdout and stderr captured in temporary files.
 class cli_process {
 public:
-  explicit cli_process(std::vector<std::string> args, std::string cwd = cli_test_dir) {
+  struct raw_command_t {};
+  static constexpr raw_command_t raw_command{};
+
+  cli_process(std::vector<std::string> args, raw_command_t) : cli_process(std::move(args), cli_test_dir, true) {}
+
+  explicit cli_process(std::vector<std::string> args, std::string cwd = cli_test_dir,
+                       bool raw = false) {
     char out_tmpl[] = "/tmp/pg_cli_out_XXXXXX";
     char err_tmpl[] = "/tmp/pg_cli_err_XXXXXX";
     const int out_fd = ::mkstemp(out_tmpl);
@@ -44,11 +50,12 @@ public:
       if (::chdir(cwd.c_str()) != 0)
         ::_exit(127);
       std::vector<char*> argv;
-      argv.push_back(const_cast<char*>(phantomguard_binary.c_str()));
+      if (!raw)
+        argv.push_back(const_cast<char*>(phantomguard_binary.c_str()));
       for (auto& a : args)
         argv.push_back(a.data());
       argv.push_back(nullptr);
-      ::execv(phantomguard_binary.c_str(), argv.data());
+      ::execv(argv[0], argv.data());
       ::_exit(127);
     }
     ::close(out_fd);
@@ -93,6 +100,7 @@ public:
     return ::waitpid(pid_, &status, WNOHANG) == 0;
   }
   void signal(int signo) const { ::kill(pid_, signo); }
+  [[nodiscard]] pid_t pid() const noexcept { return pid_; }
   [[nodiscard]] std::string out() const { return slurp(out_path_); }
   [[nodiscard]] std::string err() const { return slurp(err_path_); }
 

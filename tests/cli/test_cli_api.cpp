@@ -12,44 +12,13 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "api_support.hpp"
 #include "cli_process.hpp"
 #include "skip.hpp"
 
 using namespace pg::test;
 namespace fs = std::filesystem;
 
-namespace {
-
-int port_of(const std::string& log) {
-  std::smatch m;
-  if (std::regex_search(log, m, std::regex("api listening on [^ ]+:([0-9]+)")))
-    return std::stoi(m[1]);
-  return 0;
-}
-
-struct daemon_dir {
-  fs::path dir;
-  daemon_dir() {
-    char tmpl[] = "/tmp/pg_cli_api_XXXXXX";
-    dir = ::mkdtemp(tmpl);
-  }
-  ~daemon_dir() {
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-  }
-  std::string config(const std::string& api) const {
-    auto path = dir / "pg.toml";
-    std::ofstream(path) << "[engine]\nstate_dir = \"" << (dir / "state").string()
-                        << "\"\nshutdown_timeout = \"5s\"\n[api]\n"
-                        << api
-                        << "\n[sources.procfs]\ntype = \"procfs\"\ninterval = \"500ms\"\n"
-                           "[sinks.archive]\ntype = \"jsonl\"\ninputs = [\"procfs\"]\npath = \""
-                        << (dir / "out.jsonl").string() << "\"\n";
-    return path.string();
-  }
-};
-
-} // namespace
 
 SCENARIO("the daemon serves Prometheus metrics that promtool accepts, and health checks") {
   if (!fs::exists("/usr/bin/promtool"))

@@ -7,7 +7,10 @@
 #include "realtime_fixture.hpp"
 
 using namespace pg::actors::realtime;
+using pg::runtime::parse_cpu_times;
+using pg::runtime::parse_memory_percent;
 using pg::runtime::severity;
+using pg::runtime::severity_for_ratio;
 using pg::test::temp_dir;
 using transition = threshold_tracker::transition;
 
@@ -26,11 +29,36 @@ SCENARIO("a value hovering at its threshold raises once and clears only below th
   CHECK(t.update(80.5) == transition::none);
 }
 
-SCENARIO("severity follows the ratio of value to threshold") {
+SCENARIO("severity follows the ratio of value to threshold: 1.1 medium, 1.2 high, 1.5 critical") {
   CHECK(severity_for_ratio(1.0) == severity::low);
-  CHECK(severity_for_ratio(1.06) == severity::medium);
+  CHECK(severity_for_ratio(1.09) == severity::low);
+  CHECK(severity_for_ratio(1.1) == severity::medium);
   CHECK(severity_for_ratio(1.2) == severity::high);
-  CHECK(severity_for_ratio(2.0) == severity::critical);
+  CHECK(severity_for_ratio(1.49) == severity::high);
+  CHECK(severity_for_ratio(1.5) == severity::critical);
+}
+
+SCENARIO("with `for`, a value must stay over the threshold that long before it is raised") {
+  using namespace std::chrono_literals;
+  const auto t0 = std::chrono::steady_clock::now();
+  threshold_tracker t(80, 0.1, {}, 30s);
+  CHECK(t.update(95, t0) == transition::none);
+  CHECK(t.update(95, t0 + 29s) == transition::none);
+  CHECK(t.update(70, t0 + 31s) == transition::none); // dipped: the wait starts over
+  CHECK(t.update(95, t0 + 40s) == transition::none);
+  CHECK(t.update(95, t0 + 69s) == transition::none);
+  CHECK(t.update(97, t0 + 70s) == transition::raised);
+  CHECK(t.level() == severity::high); // 97 / 80 = 1.21
+}
+
+SCENARIO("host_health's defaults are the alert mechanism's: CPU 85 %, memory 90 %, disk 95 %") {
+  auto s = host_health_settings::from(pg::runtime::component_settings(toml::table{}));
+  CHECK(s.cpu_percent == 85);
+  CHECK(s.memory_percent == 90);
+  CHECK(s.disk_percent == 95);
+  CHECK(s.bands.medium == 1.1);
+  CHECK(s.bands.high == 1.2);
+  CHECK(s.bands.critical == 1.5);
 }
 
 SCENARIO("memory above its threshold is a finding; back below the clear level it clears") {
@@ -49,13 +77,13 @@ SCENARIO("memory above its threshold is a finding; back below the clear level it
   host_health_analyzer a(host_health_settings::from(pg::runtime::component_settings(t)));
   pg::test::test_context ctx("health");
 
-  meminfo(50000); // 95 % used: ratio 1.19
+  meminfo(30000); // 97 % used: ratio 1.21
   a.on_tick(ctx);
   auto high = ctx.with_rule("realtime.memory_high");
   REQUIRE(high.size() == 1);
   CHECK(high[0]->level == severity::high);
-  CHECK(high[0]->evidence["ratio"].get<double>() == Approx(95.0 / 80.0));
-  CHECK(ctx.gauges["memory_percent"] == Approx(95.0));
+  CHECK(high[0]->evidence["ratio"].get<double>() == Approx(97.0 / 80.0));
+  CHECK(ctx.gauges["memory_percent"] == Approx(97.0));
 
   meminfo(250000); // 75 %: below the threshold but above 72, the clear level
   a.on_tick(ctx);

@@ -3,7 +3,6 @@
 #include <cmath>
 #include <cstring>
 #include <sstream>
-#include <sys/statvfs.h>
 #include <thread>
 #include <unistd.h>
 
@@ -29,7 +28,7 @@ std::vector<option_spec> host_health_options() {
   std::vector<option_spec> v;
   v.push_back({"cpu_percent",
                option_type::floating,
-               "90",
+               "85",
                "CPU busy threshold (percent, 0 = off)",
                false,
                0,
@@ -53,7 +52,7 @@ std::vector<option_spec> host_health_options() {
                {}});
   v.push_back({"disk_percent",
                option_type::floating,
-               "90",
+               "95",
                "used disk threshold (percent, 0 = off)",
                false,
                0,
@@ -77,7 +76,7 @@ std::vector<option_spec> host_health_options() {
                {}});
   v.push_back({"ratio_medium",
                option_type::floating,
-               "1.05",
+               "1.1",
                "value / threshold from which a finding is medium (below: low)",
                false,
                1,
@@ -85,7 +84,7 @@ std::vector<option_spec> host_health_options() {
                {}});
   v.push_back({"ratio_high",
                option_type::floating,
-               "1.15",
+               "1.2",
                "value / threshold from which a finding is high",
                false,
                1,
@@ -93,11 +92,19 @@ std::vector<option_spec> host_health_options() {
                {}});
   v.push_back({"ratio_critical",
                option_type::floating,
-               "1.3",
+               "1.5",
                "value / threshold from which a finding is critical",
                false,
                1,
                100,
+               {}});
+  v.push_back({"for",
+               option_type::duration,
+               "0s",
+               "a value must stay over its threshold this long before it is raised",
+               false,
+               0,
+               86400,
                {}});
   v.push_back({"cpu_sample",
                option_type::duration,
@@ -121,59 +128,11 @@ host_health_settings host_health_settings::from(const runtime::component_setting
   r.bands.medium = s.get_double("ratio_medium", r.bands.medium);
   r.bands.high = s.get_double("ratio_high", r.bands.high);
   r.bands.critical = s.get_double("ratio_critical", r.bands.critical);
+  r.sustained = s.get_duration("for", runtime::duration::zero());
   r.cpu_sample = std::chrono::duration_cast<std::chrono::milliseconds>(
       s.get_duration("cpu_sample", std::chrono::milliseconds(200)));
   r.proc_root = s.get_string("proc_root", "/proc");
   return r;
-}
-
-std::optional<cpu_times> parse_cpu_times(const std::string& text) {
-  if (text.rfind("cpu ", 0) != 0)
-    return std::nullopt;
-  std::istringstream in(text.substr(4, text.find('\n') - 4));
-  // user nice system idle iowait irq softirq steal (guest time is already inside user/nice)
-  std::uint64_t v[8] = {};
-  int n = 0;
-  while (n < 8 && in >> v[n])
-    ++n;
-  if (n < 4)
-    return std::nullopt;
-  cpu_times t;
-  for (int i = 0; i < n; ++i)
-    t.total += v[i];
-  t.busy = t.total - v[3] - (n > 4 ? v[4] : 0);
-  return t;
-}
-
-std::optional<double> parse_memory_percent(const std::string& text) {
-  std::istringstream in(text);
-  std::string key;
-  std::uint64_t value = 0;
-  std::string unit;
-  std::optional<std::uint64_t> total, available, free_kb, buffers, cached;
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream ls(line);
-    if (!(ls >> key >> value))
-      continue;
-    if (key == "MemTotal:")
-      total = value;
-    else if (key == "MemAvailable:")
-      available = value;
-    else if (key == "MemFree:")
-      free_kb = value;
-    else if (key == "Buffers:")
-      buffers = value;
-    else if (key == "Cached:")
-      cached = value;
-  }
-  if (!total || *total == 0)
-    return std::nullopt;
-  std::uint64_t avail =
-      available ? *available : free_kb.value_or(0) + buffers.value_or(0) + cached.value_or(0);
-  if (avail > *total)
-    avail = *total;
-  return 100.0 * static_cast<double>(*total - avail) / static_cast<double>(*total);
 }
 
 host_health_analyzer::host_health_analyzer(host_health_settings settings)
@@ -187,7 +146,8 @@ void host_health_analyzer::judge(runtime::context& ctx, const std::string& resou
   auto key = resource + "|" + entity_value;
   auto& tracker = trackers_[key];
   if (!tracker)
-    tracker = std::make_unique<threshold_tracker>(threshold, settings_.hysteresis, settings_.bands);
+    tracker = std::make_unique<threshold_tracker>(threshold, settings_.hysteresis, settings_.bands,
+                                                  settings_.sustained);
   auto t = tracker->update(value);
   if (t == threshold_tracker::transition::none)
     return;
@@ -225,7 +185,7 @@ void host_health_analyzer::on_tick(runtime::context& ctx) {
   // scan) has no previous sample, so it measures over cpu_sample.
   auto read_cpu = [&] {
     auto text = host::read_file(root + "/stat", 1 << 20);
-    return text ? parse_cpu_times(*text) : std::nullopt;
+    return text ? runtime::parse_cpu_times(*text) : std::nullopt;
   };
   auto now_cpu = read_cpu();
   if (now_cpu && !last_cpu_) {
@@ -246,7 +206,7 @@ void host_health_analyzer::on_tick(runtime::context& ctx) {
     last_cpu_ = now_cpu;
 
   if (auto mem = host::read_file(root + "/meminfo", 1 << 20)) {
-    if (auto pct = parse_memory_percent(*mem)) {
+    if (auto pct = runtime::parse_memory_percent(*mem)) {
       ctx.gauge("memory_percent", *pct);
       judge(ctx, "memory", "", "", *pct, settings_.memory_percent, "%");
     } else {
@@ -269,21 +229,15 @@ void host_health_analyzer::on_tick(runtime::context& ctx) {
   }
 
   for (const auto& path : settings_.disk_paths) {
-    struct statvfs vfs {};
-    if (::statvfs(path.c_str(), &vfs) != 0) {
+    auto pct = runtime::disk_used_percent(path);
+    if (!pct) {
       ctx.count("read_errors");
       ctx.log(runtime::log_level::warn,
               "host_health: statvfs " + path + ": " + std::strerror(errno));
       continue;
     }
-    // As df: used / (used + available to unprivileged users); reserved blocks count as full.
-    double used = static_cast<double>(vfs.f_blocks - vfs.f_bfree);
-    double avail = static_cast<double>(vfs.f_bavail);
-    if (used + avail <= 0)
-      continue;
-    double pct = 100.0 * used / (used + avail);
-    ctx.gauge("disk_percent." + path, pct);
-    judge(ctx, "disk", "path", path, pct, settings_.disk_percent, "%");
+    ctx.gauge("disk_percent." + path, *pct);
+    judge(ctx, "disk", "path", path, *pct, settings_.disk_percent, "%");
   }
 }
 

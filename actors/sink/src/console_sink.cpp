@@ -94,6 +94,8 @@ void console_sink::on_batch(const event_batch& batch, context& ctx) {
   if (written > 0) {
     out_.flush(); // an operator watching `run` wants each finding when it happens
     ctx.count("findings_written", written);
+    ctx.count("delivered", written);
+    ctx.gauge("last_success_time", runtime::unix_seconds());
   }
   if (ignored > 0)
     ctx.count("ignored", ignored);

@@ -109,6 +109,7 @@ jsonl_sink::jsonl_sink(std::string name, const component_settings& s) : name_(st
 
 void jsonl_sink::report_failure(int err, std::string_view operation, context& ctx) {
   ctx.count("write_errors");
+  ctx.count("failed");
   if (failing_)
     return; // one finding per episode; the counter tells how often it kept failing
   failing_ = true;
@@ -141,9 +142,16 @@ void jsonl_sink::flush(context& ctx) {
   }
   std::size_t written = 0;
   const int err = file_.write(pending_, written);
+  // Whole lines written count as delivered; a partial line is kept and retried.
+  const auto lines = std::count(pending_.begin(),
+                                pending_.begin() + static_cast<std::ptrdiff_t>(written), '\n');
   pending_.erase(0, written); // keep what did not make it, to retry
   if (written > 0)
     ctx.count("bytes_written", static_cast<std::int64_t>(written));
+  if (lines > 0) {
+    ctx.count("delivered", lines);
+    ctx.gauge("last_success_time", runtime::unix_seconds());
+  }
   if (err) {
     report_failure(err, "write", ctx);
     return;

@@ -12,6 +12,7 @@
 
 #include "phantomguard/actors/host/file_read.hpp"
 #include "phantomguard/actors/host/proc_stat.hpp"
+#include "phantomguard/runtime/process_memory.hpp"
 #include "phantomguard/runtime/refusal.hpp"
 
 namespace pg::actors::yara {
@@ -36,16 +37,9 @@ yara_analyzer::~yara_analyzer() = default;
 
 namespace {
 
-// This process's resident set (/proc/self/statm), 0 when unreadable.
+// This process's resident set, 0 when unreadable.
 std::int64_t resident_bytes() {
-  std::FILE* f = std::fopen("/proc/self/statm", "r");
-  if (!f)
-    return 0;
-  unsigned long size = 0;
-  unsigned long resident = 0;
-  const int got = std::fscanf(f, "%lu %lu", &size, &resident);
-  std::fclose(f);
-  return got == 2 ? static_cast<std::int64_t>(resident) * ::sysconf(_SC_PAGESIZE) : 0;
+  return static_cast<std::int64_t>(runtime::process_rss_bytes());
 }
 
 } // namespace

@@ -2,6 +2,8 @@
 // 0 clean, 1 a finding at or above --fail-on (scan), 2 a usage or config error.
 #pragma once
 
+#include <chrono>
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,9 +30,23 @@ struct scan_arguments {
   std::string metrics_file; // node_exporter textfile format, written by atomic rename
 };
 
+struct status_arguments {
+  bool json = false;
+  std::string url;        // the API instead of the control socket ("http://127.0.0.1:9464")
+  std::string token_file; // default: the config's [api] token_file
+  std::chrono::milliseconds interval{1000}; // top: between screens
+  std::size_t count = 0;                    // top: stop after this many screens (0: never)
+};
+
+/// `<state_dir>/control.sock`: where `run` answers `status` and `top`.
+std::string control_socket_path(const std::string& state_dir);
+
 int scan_command(const global_options& global, const scan_arguments& args);
 int run_command(const global_options& global);
 int validate_command(const global_options& global);
 int graph_command(const global_options& global);
+/// 0 shown, 2 a config error, 3 no daemon answers.
+int status_command(const global_options& global, const status_arguments& args);
+int top_command(const global_options& global, const status_arguments& args);
 
 } // namespace pg::cli

@@ -26,7 +26,8 @@ namespace {
 
 using namespace pg;
 
-const std::vector<std::string> builtin_commands = {"scan", "run", "validate", "graph", "version"};
+const std::vector<std::string> builtin_commands = {"scan",  "run", "validate", "graph",
+                                                   "status", "top", "version"};
 const std::vector<std::string> log_levels = {"trace", "debug",    "info", "warn",
                                              "error", "critical", "off"};
 
@@ -159,6 +160,24 @@ int dispatch(int argc, char** argv) {
   add_config(validate);
   auto* graph = app.add_subcommand("graph", "Print the pipeline graph as Graphviz DOT");
   add_config(graph);
+  cli::status_arguments status_args;
+  std::string top_interval = "1s";
+  auto add_daemon = [&](CLI::App* sub) {
+    add_config(sub);
+    sub->add_option("--url", status_args.url,
+                    "Ask the HTTP API at this URL (e.g. http://127.0.0.1:9464) instead of the "
+                    "control socket");
+    sub->add_option("--token-file", status_args.token_file,
+                    "The API's bearer token (default: the config's [api] token_file)");
+  };
+  auto* status = app.add_subcommand(
+      "status", "Show what the running daemon does: components, rates, quotas, last findings");
+  add_daemon(status);
+  status->add_flag("--json", status_args.json, "Print JSON");
+  auto* top = app.add_subcommand("top", "A live view of the running daemon, refreshed");
+  add_daemon(top);
+  top->add_option("--interval", top_interval, "Time between screens")->capture_default_str();
+  top->add_option("-n,--count", status_args.count, "Stop after this many screens");
   auto* version = app.add_subcommand("version", "Print the version");
 
   try {
@@ -182,6 +201,18 @@ int dispatch(int argc, char** argv) {
     return cli::graph_command(global);
   if (*run)
     return cli::run_command(global);
+  if (*status)
+    return cli::status_command(global, status_args);
+  if (*top) {
+    auto d = runtime::parse_duration(top_interval);
+    if (!d || *d < std::chrono::milliseconds(100)) {
+      std::cerr << "phantomguard: --interval must be a duration of 100ms or more (e.g. 2s), not '"
+                << top_interval << "'\n";
+      return 2;
+    }
+    status_args.interval = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
+    return cli::top_command(global, status_args);
+  }
   scan_args.format = *runtime::parse_output_format(format);
   scan_args.fail_on = *runtime::parse_severity(fail_on);
   return cli::scan_command(global, scan_args);

@@ -2,7 +2,8 @@
 // and applies it with engine::reload (a broken file is refused and the running config kept).
 #include <algorithm>
 #include <chrono>
-#include <deque>
+#include <filesystem>
+#include <map>
 #include <mutex>
 #include <cstdlib>
 #include <cstring>
@@ -16,11 +17,13 @@
 #include "cli/commands.hpp"
 #include "cli/config_source.hpp"
 #include "cli/engine_setup.hpp"
+#include "cli/finding_ring.hpp"
 #include "cli/http_api.hpp"
 #include "cli/service_notify.hpp"
 #include "cli/logging.hpp"
 #include "cli/signal_waiter.hpp"
 #include "phantomguard/runtime/engine.hpp"
+#include "phantomguard/runtime/process_memory.hpp"
 
 namespace pg::cli {
 
@@ -82,81 +85,121 @@ std::pair<bool, std::vector<std::string>> reload_from(const std::string& path,
   return {true, {"reloaded " + path}};
 }
 
-/// The last findings, for /api/v1/findings: a bounded ring numbered from 1.
-class finding_ring {
+/// What /api/v1/status adds to the engine's metrics: per component rates (over the last second
+/// or more) and the last error the engine raised about it.
+class status_tracker {
 public:
-  explicit finding_ring(std::size_t capacity) : capacity_(capacity) {}
-  void push(const finding& f) {
+  void saw(const finding& f) {
+    if (f.rule.rfind("engine.", 0) != 0 || f.level < severity::medium)
+      return;
+    auto it = f.entity.find("component");
+    if (it == f.entity.end() || !it->is_string())
+      return;
     std::lock_guard lock(mutex_);
-    ring_.emplace_back(++last_, f);
-    if (ring_.size() > capacity_)
-      ring_.pop_front();
+    last_error_[it->get<std::string>()] = {
+        {"rule", f.rule}, {"title", f.title}, {"time", f.to_json()["time"]}};
   }
-  nlohmann::json after(std::uint64_t since, severity min_level, std::size_t limit) {
-    std::lock_guard lock(mutex_);
-    auto items = nlohmann::json::array();
-    std::uint64_t next = since;
-    for (const auto& [seq, f] : ring_) {
-      if (seq <= since || f.level < min_level)
-        continue;
-      if (items.size() >= limit)
-        break;
-      auto j = f.to_json();
-      j["seq"] = seq;
-      items.push_back(std::move(j));
-      next = seq;
+
+  nlohmann::json status(engine& eng, running_config& state, finding_ring& ring) {
+    nlohmann::json out;
+    const auto m = eng.metrics();
+    const auto now = std::chrono::steady_clock::now();
+    std::lock_guard lock(state.mutex);
+    std::lock_guard mine(mutex_);
+    // Rates over at least a second: recomputed when the base is a second old or more, else
+    // the last ones computed.
+    const double dt = std::chrono::duration<double>(now - base_taken_).count();
+    const bool roll = base_taken_ == std::chrono::steady_clock::time_point{} || dt >= 1.0;
+    out["config"] = state.config.origin;
+    out["generation"] = state.generation;
+    out["pid"] = static_cast<long>(::getpid());
+    out["version"] = PG_VERSION;
+    out["time"] = format_rfc3339(wall_clock::now());
+    out["last_finding"] = ring.last();
+    static const char* names[] = {"starting", "running", "finished", "stopped", "disabled"};
+    static const char* steps[] = {"ok", "throttled", "shedding", "restarted", "disabled"};
+    auto& comps = out["components"] = nlohmann::json::array();
+    double cpu_total = 0;
+    std::int64_t lost_total = 0;
+    for (const auto& d : state.config.components) {
+      nlohmann::json c = {{"name", d.name},
+                          {"kind", std::string(to_string(d.kind))},
+                          {"type", d.type},
+                          {"enabled", d.enabled},
+                          {"inputs", d.inputs},
+                          {"supervisor", d.supervisor.empty() ? "root" : d.supervisor},
+                          {"cpu_quota_percent", d.quota.cpu_percent.value_or(0)},
+                          {"memory_quota_bytes", d.quota.memory_mb.value_or(0) << 20},
+                          {"queue_capacity", d.inputs.size() * d.mailbox.window_events}};
+      if (const auto* cm = m.find(d.name)) {
+        auto gauge = [&](const char* k) {
+          auto it = cm->gauges.find(k);
+          return it == cm->gauges.end() ? 0.0 : it->second;
+        };
+        auto counter = [&](const char* k) {
+          auto it = cm->counters.find(k);
+          return it == cm->counters.end() ? std::int64_t{0} : it->second;
+        };
+        c["state"] = names[std::clamp(static_cast<int>(gauge("status")), 0, 4)];
+        c["quota_step"] = steps[std::clamp(static_cast<int>(gauge("quota_level")), 0, 4)];
+        c["restarts"] = counter("restarts");
+        c["failures"] = counter("failures");
+        c["events_in"] = counter("events_in");
+        c["events_out"] = counter("events_out");
+        c["events_lost"] = counter("events_lost");
+        c["cpu_seconds"] = static_cast<double>(counter("cpu_time_us")) / 1e6;
+        c["cpu_percent"] = gauge("cpu_percent");
+        c["memory_bytes"] = gauge("memory_bytes");
+        c["queued_events"] = gauge("queued_events");
+        auto& r = rates_[d.name];
+        if (roll) {
+          if (base_taken_ != std::chrono::steady_clock::time_point{} && r.have_base) {
+            r.in = std::max(0.0, static_cast<double>(counter("events_in") - r.base_in) / dt);
+            r.out = std::max(0.0, static_cast<double>(counter("events_out") - r.base_out) / dt);
+          }
+          r.base_in = counter("events_in");
+          r.base_out = counter("events_out");
+          r.have_base = true;
+        }
+        c["events_in_per_second"] = r.in;
+        c["events_out_per_second"] = r.out;
+        cpu_total += gauge("cpu_percent");
+        lost_total += counter("events_lost");
+      }
+      if (auto it = last_error_.find(d.name); it != last_error_.end())
+        c["last_error"] = it->second;
+      comps.push_back(std::move(c));
     }
-    const std::uint64_t oldest = ring_.empty() ? last_ + 1 : ring_.front().first;
-    return {{"findings", items}, {"next", next}, {"last", last_},
-            {"dropped_before", since + 1 < oldest ? oldest - since - 1 : 0}};
+    if (roll)
+      base_taken_ = now;
+    const auto& q = state.config.engine.quota;
+    out["engine"] = {{"rss_bytes", static_cast<double>(process_rss_bytes())},
+                     {"memory_quota_bytes", q.memory_mb.value_or(0) << 20},
+                     {"cpu_percent", cpu_total},
+                     {"cpu_quota_percent", q.cpu_percent.value_or(0)},
+                     {"events_lost", lost_total}};
+    return out;
   }
 
 private:
   std::mutex mutex_;
-  std::deque<std::pair<std::uint64_t, finding>> ring_;
-  std::size_t capacity_;
-  std::uint64_t last_ = 0;
+  std::map<std::string, nlohmann::json> last_error_;
+  struct rate {
+    std::int64_t base_in = 0, base_out = 0;
+    bool have_base = false;
+    double in = 0, out = 0;
+  };
+  std::map<std::string, rate> rates_; // by component
+  std::chrono::steady_clock::time_point base_taken_{};
 };
 
-/// /api/v1/status: the running config's components with their live figures.
-nlohmann::json status_of(engine& eng, running_config& state) {
-  nlohmann::json out;
-  auto m = eng.metrics();
+/// The running config's jsonl sinks, for /api/v1/findings?source=file.
+std::vector<std::pair<std::string, std::string>> jsonl_files(running_config& state) {
   std::lock_guard lock(state.mutex);
-  out["config"] = state.config.origin;
-  out["generation"] = state.generation;
-  out["pid"] = static_cast<long>(::getpid());
-  static const char* names[] = {"starting", "running", "finished", "stopped", "disabled"};
-  static const char* steps[] = {"ok", "throttled", "shedding", "restarted", "disabled"};
-  auto& comps = out["components"] = nlohmann::json::array();
-  for (const auto& d : state.config.components) {
-    nlohmann::json c = {{"name", d.name},
-                        {"kind", std::string(to_string(d.kind))},
-                        {"type", d.type},
-                        {"enabled", d.enabled},
-                        {"supervisor", d.supervisor.empty() ? "root" : d.supervisor}};
-    if (const auto* cm = m.find(d.name)) {
-      auto gauge = [&](const char* k) {
-        auto it = cm->gauges.find(k);
-        return it == cm->gauges.end() ? 0.0 : it->second;
-      };
-      auto counter = [&](const char* k) {
-        auto it = cm->counters.find(k);
-        return it == cm->counters.end() ? std::int64_t{0} : it->second;
-      };
-      c["state"] = names[std::clamp(static_cast<int>(gauge("status")), 0, 4)];
-      c["quota_step"] = steps[std::clamp(static_cast<int>(gauge("quota_level")), 0, 4)];
-      c["restarts"] = counter("restarts");
-      c["failures"] = counter("failures");
-      c["events_in"] = counter("events_in");
-      c["events_out"] = counter("events_out");
-      c["events_lost"] = counter("events_lost");
-      c["cpu_seconds"] = static_cast<double>(counter("cpu_time_us")) / 1e6;
-      c["memory_bytes"] = gauge("memory_bytes");
-      c["queued_events"] = gauge("queued_events");
-    }
-    comps.push_back(std::move(c));
-  }
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& d : state.config.components)
+    if (d.kind == component_kind::sink && d.type == "jsonl" && d.enabled)
+      out.emplace_back(d.name, d.settings.get_string("path"));
   return out;
 }
 
@@ -176,7 +219,8 @@ int run_command(const global_options& global) {
   running_config running; // what a refused reload falls back to
   running.config = cfg;
   service_notifier service; // systemd's Type=notify, when started by it
-  finding_ring recent(10000); // what /api/v1/findings answers from
+  finding_ring recent(10000); // what /api/v1/findings and the stream answer from
+  status_tracker tracker;
   engine* live = nullptr;    // set once the engine exists; the reload paths start after that
   auto reload = [&](const char* why) {
     service.reloading();
@@ -218,22 +262,32 @@ int run_command(const global_options& global) {
       ~finish_on_exit() { s.finish(); }
     } finish_guard{signals};
     spdlog::info("running {} (pid {})", origin, static_cast<long>(::getpid()));
-    // The HTTP API, on its own threads; declared after `eng`, so it stops before the engine goes.
-    std::unique_ptr<http_api> api;
+    // The HTTP API and the control socket, on threads of their own; declared after `eng`, so
+    // they stop before the engine goes.
+    api_hooks hooks;
+    hooks.status = [&] { return tracker.status(eng, running, recent); };
+    hooks.reload = [&] { return reload("POST /api/v1/reload"); };
+    hooks.findings = &recent;
+    hooks.jsonl_files = [&] { return jsonl_files(running); };
+    http_api api(running.config.api, eng, PG_VERSION, hooks);
     if (!running.config.api.listen.empty()) {
-      api_hooks hooks;
-      hooks.status = [&] { return status_of(eng, running); };
-      hooks.reload = [&] { return reload("POST /api/v1/reload"); };
-      hooks.findings = [&](std::uint64_t since, severity level, std::size_t limit) {
-        return recent.after(since, level, limit);
-      };
-      api = std::make_unique<http_api>(running.config.api, eng, PG_VERSION, std::move(hooks));
       try {
-        spdlog::info("api listening on {}", api->start());
+        spdlog::info("api listening on {}", api.start());
       } catch (const std::exception& e) {
         spdlog::critical("{}", e.what());
         return 2;
       }
+    }
+    // `phantomguard status` and `top` reach the daemon here, with or without the API. Not
+    // fatal: the daemon runs without it (another daemon may hold the same state_dir).
+    const auto control = control_socket_path(running.config.engine.state_dir);
+    try {
+      std::error_code ec;
+      std::filesystem::create_directories(running.config.engine.state_dir, ec);
+      api.start_control_socket(control);
+      spdlog::info("control socket {}", control);
+    } catch (const std::exception& e) {
+      spdlog::warn("{}; `phantomguard status` and `top` cannot reach this daemon", e.what());
     }
     run_options opts;
     opts.on_started = [&] {
@@ -243,6 +297,7 @@ int run_command(const global_options& global) {
     };
     opts.on_finding = [&](const finding& f) {
       recent.push(f);
+      tracker.saw(f);
       spdlog::debug("finding {} {} {}", to_string(f.level), f.rule, f.title);
     };
     const int code = eng.run(opts);

@@ -127,7 +127,7 @@ bool write_metrics_file(const std::string& path, const std::string& tmp, const s
           "# TYPE phantomguard_scan_duration_seconds gauge\n"
           "phantomguard_scan_duration_seconds " +
           std::string(buf) + "\n";
-  const auto now = std::chrono::duration<double>(wall_clock::now().time_since_epoch()).count();
+  const auto now = unix_seconds();
   std::snprintf(buf, sizeof buf, "%.3f", now);
   text += "# HELP phantomguard_scan_completion_timestamp_seconds When the last scan ended (unix "
           "time).\n# TYPE phantomguard_scan_completion_timestamp_seconds gauge\n"

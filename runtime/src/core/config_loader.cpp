@@ -13,8 +13,11 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include <toml++/toml.h>
 
+#include "phantomguard/runtime/alert.hpp"
 #include "phantomguard/runtime/config.hpp"
 #include "phantomguard/runtime/cron.hpp"
 #include "phantomguard/runtime/registry.hpp"
@@ -227,6 +230,8 @@ const std::vector<option_spec>& api_specs() {
       spec("listen", option_type::string, "", "HOST:PORT of the HTTP API (empty: off)"),
       spec("token_file", option_type::string, "",
            "file holding the bearer token (required off loopback)"),
+      spec("cert", option_type::string, "", "TLS certificate (PEM); with key, HTTPS only"),
+      spec("key", option_type::string, "", "TLS private key (PEM), readable by its owner only"),
   };
   return s;
 }
@@ -250,9 +255,36 @@ std::vector<std::string> keys_of(const std::vector<option_spec>& specs) {
   return out;
 }
 
+const std::vector<option_spec>& alert_specs() {
+  static const std::vector<option_spec> s = [] {
+    std::vector<std::string> metrics;
+    for (auto m : alert_metrics())
+      metrics.emplace_back(m);
+    return std::vector<option_spec>{
+        spec("metric", option_type::string, "", "what is watched (docs/operations.md, Alerts)", {},
+             {}, metrics),
+        spec("threshold", option_type::floating, "", "raised at or above this value"),
+        spec("for", option_type::duration, "0s", "the value must stay over the threshold this long",
+             0.0, 86400.0 * 30),
+        spec("component", option_type::string, "*", "component.* metrics: a component, or *"),
+        spec("path", option_type::string, "/", "host.disk_percent: a path on the file system"),
+        spec("hysteresis", option_type::floating, "0.1",
+             "cleared below threshold * (1 - hysteresis)", 0.0, 0.9),
+        spec("ratio_medium", option_type::floating, "1.1", "value / threshold: medium from here",
+             1.0, 1000.0),
+        spec("ratio_high", option_type::floating, "1.2", "value / threshold: high from here", 1.0,
+             1000.0),
+        spec("ratio_critical", option_type::floating, "1.5",
+             "value / threshold: critical from here", 1.0, 1000.0),
+        spec("enabled", option_type::boolean, "true", "false: not evaluated"),
+    };
+  }();
+  return s;
+}
+
 const std::vector<std::string>& section_names() {
   static const std::vector<std::string> s = {"engine", "sources",     "analyzers", "detectors",
-                                             "sinks",  "supervisors", "api"};
+                                             "sinks",  "supervisors", "api",       "alerts"};
   return s;
 }
 
@@ -671,6 +703,81 @@ void read_supervisor(checker& chk, const toml::key& key, const toml::node& node,
   out.push_back(std::move(ps));
 }
 
+struct parsed_alert {
+  alert_decl decl;
+  source_position where;
+  source_position component_where;
+};
+
+void read_alert(checker& chk, const toml::key& key, const toml::node& node,
+                std::vector<parsed_alert>& out) {
+  const std::string name(key.str());
+  const std::string where = "[alerts." + name + "]";
+  const auto* t = node.as_table();
+  if (!t) {
+    chk.error(node.source(), "'alerts." + name + "' must be a table (" + where + "), not " +
+                                 toml_type_name(node));
+    return;
+  }
+  if (!valid_component_name(name))
+    chk.error(key.source(), name_problem("alert", name));
+  chk.check_table(*t, alert_specs(), {}, where, node.source());
+  parsed_alert pa;
+  pa.where = chk.at(node.source());
+  pa.component_where = pa.where;
+  auto& a = pa.decl;
+  a.name = name;
+  a.metric = (*t)["metric"].value_or(std::string());
+  if (!t->get("metric"))
+    chk.error(node.source(), where + " needs metric = \"...\" (e.g. \"host.cpu_percent\"; "
+                             "docs/operations.md lists them)");
+  if (auto v = (*t)["threshold"].value<double>())
+    a.threshold = *v;
+  else if (auto d = default_alert_threshold(a.metric))
+    a.threshold = *d;
+  else if (std::find(alert_metrics().begin(), alert_metrics().end(), a.metric) !=
+           alert_metrics().end())
+    chk.error(node.source(), where + ": " + a.metric + " has no default threshold: set threshold");
+  a.sustained = read_duration(*t, "for", a.sustained);
+  a.component = (*t)["component"].value_or(a.component);
+  if (const auto* c = t->get("component"))
+    pa.component_where = chk.at(c->source());
+  if (t->get("component") && a.metric.rfind("component.", 0) != 0)
+    chk.error(pa.component_where, where + ": component applies to component.* metrics only");
+  a.path = (*t)["path"].value_or(a.path);
+  if (t->get("path") && a.metric != "host.disk_percent")
+    chk.error(node.source(), where + ": path applies to host.disk_percent only");
+  a.hysteresis = (*t)["hysteresis"].value_or(a.hysteresis);
+  a.bands.medium = (*t)["ratio_medium"].value_or(a.bands.medium);
+  a.bands.high = (*t)["ratio_high"].value_or(a.bands.high);
+  a.bands.critical = (*t)["ratio_critical"].value_or(a.bands.critical);
+  if (!(a.bands.medium <= a.bands.high && a.bands.high <= a.bands.critical))
+    chk.error(node.source(), where + ": ratio_medium <= ratio_high <= ratio_critical is needed");
+  if (const auto* th = t->get("threshold"); th && a.threshold <= 0)
+    chk.error(th->source(), where + ": threshold must be above 0");
+  a.enabled = (*t)["enabled"].value_or(true);
+  out.push_back(std::move(pa));
+}
+
+// Alerts: the component they watch exists; engine.memory_percent has a quota to be a share of.
+void check_alerts(checker& chk, const std::vector<parsed_alert>& alerts,
+                  const std::vector<parsed_component>& comps, const engine_settings& engine) {
+  std::vector<std::string> names;
+  for (const auto& c : comps)
+    names.push_back(c.decl.name);
+  for (const auto& pa : alerts) {
+    const auto& a = pa.decl;
+    if (a.metric.rfind("component.", 0) == 0 && a.component != "*" &&
+        std::find(names.begin(), names.end(), a.component) == names.end())
+      chk.error(pa.component_where, "[alerts." + a.name + "] watches component '" + a.component +
+                                        "', which is not declared" +
+                                        did_you_mean(a.component, names));
+    if (a.metric == "engine.memory_percent" && !engine.quota.memory_mb)
+      chk.error(pa.where, "[alerts." + a.name + "] engine.memory_percent is a share of [engine] "
+                          "quota.memory_mb, which is not set (or watch engine.memory_bytes)");
+  }
+}
+
 // Supervisors: names unique, parents known, no cycle of parents; components name known ones.
 void check_supervisors(checker& chk, const std::vector<parsed_supervisor>& sups,
                        const std::vector<parsed_component>& comps) {
@@ -992,6 +1099,7 @@ config_result load_table(const toml::table& root, std::string origin, const regi
   cfg.origin = origin;
   std::vector<parsed_component> comps;
   std::vector<parsed_supervisor> sups;
+  std::vector<parsed_alert> alerts;
 
   for (const auto& [key, node] : root) {
     const std::string k(key.str());
@@ -1009,6 +1117,17 @@ config_result load_table(const toml::table& root, std::string origin, const regi
       chk.check_table(*t, api_specs(), {}, "[api]", node.source());
       cfg.api.listen = (*t)["listen"].value_or(std::string());
       cfg.api.token_file = (*t)["token_file"].value_or(std::string());
+      cfg.api.cert = (*t)["cert"].value_or(std::string());
+      cfg.api.key = (*t)["key"].value_or(std::string());
+      if (cfg.api.cert.empty() != cfg.api.key.empty())
+        chk.error(t->source(), std::string("[api] sets ") + (cfg.api.cert.empty() ? "key" : "cert") +
+                                   " without " + (cfg.api.cert.empty() ? "cert" : "key") +
+                                   ": TLS needs both (PEM files)");
+      for (const char* f : {"cert", "key"})
+        if (const auto* n = t->get(f); n && n->is_string() && !n->as_string()->get().empty() &&
+                                       ::access(n->as_string()->get().c_str(), R_OK) != 0)
+          chk.error(n->source(), std::string("[api] ") + f + " " + n->as_string()->get() +
+                                     " cannot be read: " + std::strerror(errno));
       if (const auto* l = t->get("listen"); l && l->is_string() && !cfg.api.listen.empty()) {
         const auto& v = cfg.api.listen;
         const auto colon = v.rfind(':');
@@ -1026,6 +1145,17 @@ config_result load_table(const toml::table& root, std::string origin, const regi
                                      ", not loopback: set token_file (a root-only file with the "
                                      "bearer token) so that only its holder can use the API");
       }
+      continue;
+    }
+    if (k == "alerts") {
+      const auto* t = node.as_table();
+      if (!t) {
+        chk.error(node.source(), "'alerts' must be a table of [alerts.NAME] tables, not " +
+                                     std::string(toml_type_name(node)));
+        continue;
+      }
+      for (const auto& [name, alert] : *t)
+        read_alert(chk, name, alert, alerts);
       continue;
     }
     if (k == "supervisors") {
@@ -1054,7 +1184,7 @@ config_result load_table(const toml::table& root, std::string origin, const regi
       chk.error(key.source(), std::string(node.is_table() ? "unknown section '" : "unknown key '") +
                                   k + "'" + did_you_mean(k, section_names()) +
                                   " (sections: engine, sources, analyzers, detectors, sinks, "
-                                  "supervisors, api)");
+                                  "supervisors, api, alerts)");
       continue;
     }
     const auto* t = node.as_table();
@@ -1078,6 +1208,7 @@ config_result load_table(const toml::table& root, std::string origin, const regi
     return a.decl.where.line < b.decl.where.line;
   });
   check_supervisors(chk, sups, comps);
+  check_alerts(chk, alerts, comps, cfg.engine);
 
   config_result result;
   result.errors = chk.take();
@@ -1089,6 +1220,10 @@ config_result load_table(const toml::table& root, std::string origin, const regi
     }
     for (auto& s : sups)
       cfg.supervisors.push_back(std::move(s.decl));
+    std::stable_sort(alerts.begin(), alerts.end(),
+                     [](const auto& a, const auto& b) { return a.where.line < b.where.line; });
+    for (auto& a : alerts)
+      cfg.alerts.push_back(std::move(a.decl));
     result.config = std::move(cfg);
   }
   return result;

@@ -2,9 +2,11 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <sstream>
 #include <vector>
@@ -28,6 +30,8 @@ std::string escaped(const std::string& v) {
 }
 
 std::string number(double v) {
+  if (std::isinf(v))
+    return v > 0 ? "+Inf" : "-Inf";
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.17g", v);
   return buf;
@@ -60,15 +64,22 @@ public:
     }
     f.samples.emplace_back(std::move(key), value);
   }
-  [[nodiscard]] std::string text() const {
+  [[nodiscard]] std::string text(exposition_format format) const {
+    const bool om = format == exposition_format::openmetrics;
     std::string out;
     for (const auto& name : order_) {
       const auto& f = families_.at(name);
-      out += "# HELP " + name + ' ' + f.help + '\n';
-      out += "# TYPE " + name + ' ' + f.type + '\n';
+      // OpenMetrics names a counter family without its samples' _total suffix.
+      std::string family = name;
+      if (om && f.type == "counter" && family.ends_with("_total"))
+        family.resize(family.size() - 6);
+      out += "# HELP " + family + ' ' + f.help + '\n';
+      out += "# TYPE " + family + ' ' + f.type + '\n';
       for (const auto& [k, v] : f.samples)
         out += k + ' ' + number(v) + '\n';
     }
+    if (om)
+      out += "# EOF\n";
     return out;
   }
 
@@ -117,7 +128,7 @@ void process_metrics(exposition& x) {
 } // namespace
 
 std::string to_prometheus(const metrics_snapshot& m, const std::string& version,
-                          bool with_process) {
+                          bool with_process, exposition_format format) {
   exposition x;
   x.add("phantomguard_build_info", "gauge", "Build information; the value is always 1.",
         {{"version", version}}, 1);
@@ -147,6 +158,13 @@ std::string to_prometheus(const metrics_snapshot& m, const std::string& version,
         x.add("phantomguard_component_cpu_seconds_total", "counter",
               "CPU time of the component's threads (its workers included), seconds.", who,
               static_cast<double>(value) / 1e6);
+      } else if (key == "custom.delivered" || key == "custom.failed") {
+        const bool ok = key == "custom.delivered";
+        x.add(ok ? "phantomguard_sink_delivered_total" : "phantomguard_sink_failed_total",
+              "counter",
+              ok ? "Findings the sink delivered to its destination."
+                 : "Deliveries that failed (each retried or counted as lost).",
+              {{"sink", c.name}}, static_cast<double>(value));
       } else if (key.rfind("lost_", 0) == 0) {
         x.add("phantomguard_component_events_lost_total", "counter",
               "Events lost outside the edges, by cause.", {{"component", c.name}, {"cause", key.substr(5)}},
@@ -171,7 +189,31 @@ std::string to_prometheus(const metrics_snapshot& m, const std::string& version,
       }
     }
     for (const auto& [key, value] : c.gauges) {
-      if (key == "memory_bytes")
+      if (key.rfind("edge.", 0) == 0) {
+        // edge.<consumer>.queued_events | window_events: how full the edge's queue is
+        auto dot = key.rfind('.');
+        const std::string consumer = key.substr(5, dot - 5);
+        const std::string what = key.substr(dot + 1);
+        const std::vector<std::pair<std::string, std::string>> edge = {{"producer", c.name},
+                                                                        {"consumer", consumer}};
+        if (what == "queued_events")
+          x.add("phantomguard_edge_queued_events", "gauge", "Events queued on an edge.", edge,
+                value);
+        else if (what == "window_events")
+          x.add("phantomguard_edge_capacity_events", "gauge",
+                "Events an edge holds before its overflow policy applies.", edge, value);
+        continue;
+      }
+      if (key == "custom.last_success_time") {
+        x.add("phantomguard_sink_last_success_timestamp_seconds", "gauge",
+              "When the sink last delivered, unix seconds (0: never).", {{"sink", c.name}}, value);
+        continue;
+      }
+      if (key == "cpu_percent")
+        x.add("phantomguard_component_cpu_ratio", "gauge",
+              "CPU of the component's threads over the last sample, in cores (1 = one core).", who,
+              value / 100.0);
+      else if (key == "memory_bytes")
         x.add("phantomguard_component_memory_bytes", "gauge",
               "Memory the component holds (heap of its threads plus what it accounts).", who, value);
       else if (key == "status")
@@ -191,16 +233,24 @@ std::string to_prometheus(const metrics_snapshot& m, const std::string& version,
       if (key != "handler_latency_us")
         continue;
       const std::string name = "phantomguard_component_handler_latency_seconds";
-      const std::string help = "Hook latency (quantiles accurate to a factor of two).";
-      x.add(name, "summary", help, {{"component", c.name}, {"quantile", "0.5"}}, h.p50 / 1e6);
-      x.add(name, "summary", help, {{"component", c.name}, {"quantile", "0.99"}}, h.p99 / 1e6);
-      x.add(name, "summary", help, who, h.sum / 1e6, "_sum");
-      x.add(name, "summary", help, who, static_cast<double>(h.count), "_count");
+      const std::string help = "Hook latency (on_batch, on_tick, start, stop).";
+      auto buckets = h.buckets;
+      if (buckets.empty()) // nothing recorded yet
+        buckets.emplace_back(std::numeric_limits<double>::infinity(), 0);
+      for (const auto& [bound, n] : buckets) {
+        char le[32];
+        std::snprintf(le, sizeof le, "%g", bound / 1e6);
+        x.add(name, "histogram", help,
+              {{"component", c.name}, {"le", std::isinf(bound) ? "+Inf" : le}},
+              static_cast<double>(n), "_bucket");
+      }
+      x.add(name, "histogram", help, who, h.sum / 1e6, "_sum");
+      x.add(name, "histogram", help, who, static_cast<double>(h.count), "_count");
     }
   }
   if (with_process)
     process_metrics(x);
-  return x.text();
+  return x.text(format);
 }
 
 } // namespace pg::runtime

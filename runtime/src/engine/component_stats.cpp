@@ -1,6 +1,9 @@
 #include "engine/component_stats.hpp"
 
+#include <algorithm>
+#include <array>
 #include <bit>
+#include <limits>
 
 #include "engine/edge_stats.hpp"
 
@@ -89,6 +92,22 @@ histogram_snapshot latency_histogram::snapshot() const noexcept {
   };
   s.p50 = quantile(0.50);
   s.p99 = quantile(0.99);
+  // Cumulative at 2^k microseconds for a few k (16 us ... 16.8 s): bucket i holds values below
+  // 2^i, so the buckets up to i hold every value <= 2^i - 1 < 2^i.
+  std::uint64_t seen = 0;
+  std::size_t next = 0;
+  static constexpr std::array<std::size_t, 8> bounds = {4, 7, 10, 12, 14, 17, 20, 24};
+  for (std::size_t i = 0; i < bucket_count; ++i) {
+    seen += buckets_[i].load(std::memory_order_relaxed);
+    if (next < bounds.size() && i == bounds[next]) {
+      s.buckets.emplace_back(static_cast<double>(std::uint64_t{1} << bounds[next]), seen);
+      ++next;
+    }
+  }
+  // Read after `count`: a record in between may have added to the buckets, so +Inf (and the
+  // count) is what the buckets hold, and the cumulative counts never decrease.
+  s.count = std::max(s.count, seen);
+  s.buckets.emplace_back(std::numeric_limits<double>::infinity(), s.count);
   return s;
 }
 

@@ -1,6 +1,7 @@
 #include "engine/supervisor.hpp"
 
 #include "engine/reload_plan.hpp"
+#include "phantomguard/runtime/process_memory.hpp"
 
 #include <unistd.h>
 
@@ -27,27 +28,13 @@ ms to_ms(duration d) {
   return std::chrono::duration_cast<ms>(d);
 }
 
-/// The resident set of this process in MiB (/proc/self/statm), 0 when unreadable.
-double process_rss_mb() {
-  std::FILE* f = std::fopen("/proc/self/statm", "r");
-  if (!f)
-    return 0;
-  unsigned long size = 0;
-  unsigned long resident = 0;
-  int got = std::fscanf(f, "%lu %lu", &size, &resident);
-  std::fclose(f);
-  if (got != 2)
-    return 0;
-  return static_cast<double>(resident) * static_cast<double>(::sysconf(_SC_PAGESIZE)) /
-         (1024.0 * 1024.0);
-}
-
 } // namespace
 
 supervisor_actor::supervisor_actor(caf::actor_config& cfg, std::shared_ptr<supervisor_env> env,
                                    pipeline_config config)
     : caf::event_based_actor(cfg), env_(std::move(env)), config_(std::move(config)) {
   engine_ = std::make_shared<const engine_settings>(config_.engine);
+  alerts_ = std::make_unique<alert_evaluator>(config_.alerts, config_.engine.quota.memory_mb);
   build(config_);
 }
 
@@ -130,14 +117,20 @@ void supervisor_actor::publish(std::string rule, severity level, std::string tit
                                const std::string& component, nlohmann::json evidence) {
   finding f;
   f.time = wall_clock::now();
-  f.host = env_->host;
-  f.analyzer = "engine";
   f.rule = std::move(rule);
   f.level = level;
   f.title = std::move(title);
   if (!component.empty())
     f.entity = {{"component", component}};
   f.evidence = std::move(evidence);
+  publish(std::move(f));
+}
+
+void supervisor_actor::publish(finding f) {
+  if (f.time == wall_clock::time_point{})
+    f.time = wall_clock::now();
+  f.host = env_->host;
+  f.analyzer = "engine";
   env_->stats->engine().count("findings", 1);
   env_->hub->publish(f);
   // engine.* findings also reach every sink, outside flow control (they are rare).
@@ -617,7 +610,7 @@ void supervisor_actor::check_quotas() {
   else if (eq.memory_mb && top_mem) {
     // The engine's memory is the process's resident set, whoever holds it; the component that
     // holds the most climbs its ladder first (throttle, shed, restart: a restart gives back).
-    const double rss = process_rss_mb();
+    const double rss = static_cast<double>(process_rss_bytes()) / (1024.0 * 1024.0);
     env_->stats->engine().gauge("rss_mb", rss);
     if (rss > static_cast<double>(*eq.memory_mb))
       over = std::make_tuple("engine.memory_mb", rss, static_cast<double>(*eq.memory_mb), top_mem);
@@ -723,6 +716,7 @@ diagnostics supervisor_actor::reload(pipeline_config next) {
   }
   // 2. The new declarations, in the new topological order.
   config_ = std::move(next);
+  alerts_->replace(config_.alerts, config_.engine.quota.memory_mb);
   for (std::size_t i = 0; i < order.size(); ++i) {
     if (auto* n = find(order[i])) {
       n->order = i;
@@ -972,6 +966,11 @@ caf::behavior supervisor_actor::make_behavior() {
       [this](check_atom) {
         if (!done_)
           check_quotas();
+        // Alerts watch a running daemon: a scan is over before a `for` could pass.
+        if (const auto now = clock::now();
+            !done_ && !draining_ && env_->mode == engine_mode::run && alerts_->due(now))
+          for (auto& f : alerts_->evaluate(env_->stats->snapshot(), now))
+            publish(std::move(f));
         delayed_send(caf::actor_cast<caf::actor>(this), check_interval(), check_atom::value);
       },
       [this](metrics_atom) {

@@ -23,6 +23,7 @@
 #include "engine/restart_policy.hpp"
 #include "engine/stats_registry.hpp"
 #include "engine/watchdog.hpp"
+#include "engine/alert_evaluator.hpp"
 #include "phantomguard/runtime/config.hpp"
 #include "phantomguard/runtime/registry.hpp"
 
@@ -110,6 +111,7 @@ private:
   void log_metrics();
   void publish(std::string rule, severity level, std::string title, const std::string& component,
                nlohmann::json evidence);
+  void publish(finding f); // an engine finding (host and analyzer filled in here)
   diagnostics reload(pipeline_config next);
   void refuse_reload(const diagnostics& why);
   [[nodiscard]] std::chrono::milliseconds check_interval() const;
@@ -129,6 +131,7 @@ private:
   std::size_t unsynced_ = 0;
   std::optional<clock::time_point> engine_excess_since_;
   std::optional<clock::time_point> engine_calm_since_;
+  std::unique_ptr<alert_evaluator> alerts_; // [alerts.NAME], in run mode
   std::minstd_rand rng_{std::random_device{}()};
 };
 

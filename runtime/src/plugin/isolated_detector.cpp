@@ -3,6 +3,7 @@
 // credit window), so the engine encodes the next batch while the child runs the plugin on the
 // previous one; everything else (timer, drain, snapshot, restore) is a synchronous call.
 #include "phantomguard/runtime/plugin_isolation.hpp"
+#include "phantomguard/runtime/process_memory.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -519,17 +520,11 @@ private:
       ctx.charge_cpu(ns - charged_cpu_ns_);
       charged_cpu_ns_ = ns;
     }
-    const std::string path = "/proc/" + std::to_string(child_->pid()) + "/statm";
-    if (std::FILE* f = std::fopen(path.c_str(), "r")) {
-      unsigned long size = 0, rss = 0;
-      if (std::fscanf(f, "%lu %lu", &size, &rss) == 2) {
-        const auto bytes =
-            static_cast<std::int64_t>(rss) * static_cast<std::int64_t>(::sysconf(_SC_PAGESIZE));
-        ctx.account_memory(bytes - accounted_rss_);
-        accounted_rss_ = bytes;
-        ctx.gauge("child_rss_bytes", static_cast<double>(bytes));
-      }
-      std::fclose(f);
+    if (auto mem = runtime::memory_of(child_->pid())) {
+      const auto bytes = static_cast<std::int64_t>(mem->resident);
+      ctx.account_memory(bytes - accounted_rss_);
+      accounted_rss_ = bytes;
+      ctx.gauge("child_rss_bytes", static_cast<double>(bytes));
     }
   }
 

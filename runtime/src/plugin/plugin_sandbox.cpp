@@ -26,6 +26,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "phantomguard/runtime/process_memory.hpp"
 #include "phantomguard/runtime/unique_fd.hpp"
 #include "plugin/wire_format.hpp"
 
@@ -89,15 +90,8 @@ void set_limit(int resource, rlim_t value, const char* name) {
 /// The address space mapped now (the host binary and its libraries): the memory limit comes on
 /// top of it, so memory_mb means what the plugin may add.
 std::uint64_t mapped_bytes() {
-  std::FILE* f = std::fopen("/proc/self/statm", "r");
-  if (f == nullptr)
-    return 0;
-  unsigned long pages = 0;
-  const int n = std::fscanf(f, "%lu", &pages);
-  std::fclose(f);
-  return n == 1 ? static_cast<std::uint64_t>(pages) *
-                      static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE))
-                : 0;
+  auto m = runtime::memory_of();
+  return m ? m->mapped : 0;
 }
 
 void drop_user(const std::string& user) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "phantomguard/runtime/alert.hpp"
 #include "phantomguard/runtime/component.hpp"
 #include "phantomguard/runtime/diagnostic.hpp"
 #include "phantomguard/runtime/options.hpp"
@@ -137,6 +138,8 @@ struct engine_settings {
 struct api_settings {
   std::string listen;     // "HOST:PORT"; port 0 picks a free one (logged)
   std::string token_file; // the bearer token, a root-only file
+  std::string cert;       // TLS: PEM certificate (chain); with `key`, the API speaks HTTPS only
+  std::string key;        // TLS: PEM private key, a root-only file
   friend bool operator==(const api_settings&, const api_settings&) = default;
 };
 
@@ -146,6 +149,7 @@ struct pipeline_config {
   std::vector<component_decl> components; // in declaration order
   std::vector<supervisor_decl> supervisors;
   api_settings api;
+  std::vector<alert_decl> alerts; // [alerts.NAME], in declaration order
 
   [[nodiscard]] const component_decl* find(std::string_view name) const;
 };

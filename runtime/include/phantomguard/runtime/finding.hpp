@@ -13,6 +13,11 @@ namespace pg::runtime {
 
 using wall_clock = std::chrono::system_clock;
 
+/// Now as unix seconds (with fractions): what timestamp gauges hold.
+inline double unix_seconds(wall_clock::time_point t = wall_clock::now()) {
+  return std::chrono::duration<double>(t.time_since_epoch()).count();
+}
+
 /// Ordered severities; comparisons follow the order (info < low < ... < critical).
 enum class severity { info = 0, low, medium, high, critical };
 

@@ -11,9 +11,16 @@
 
 namespace pg::runtime {
 
+enum class exposition_format {
+  prometheus,  // text/plain; version=0.0.4
+  openmetrics, // application/openmetrics-text; version=1.0.0: counter families without _total,
+               // ends with "# EOF"
+};
+
 /// `with_process`: add the process_* metrics of this process (a daemon's endpoint); false for a
 /// file that outlives the process (`scan --metrics-file`, node_exporter's textfile collector).
 std::string to_prometheus(const metrics_snapshot& m, const std::string& version,
-                          bool with_process = true);
+                          bool with_process = true,
+                          exposition_format format = exposition_format::prometheus);
 
 } // namespace pg::runtime
