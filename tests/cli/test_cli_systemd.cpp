@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "cli/service_notify.hpp"
 #include "cli_process.hpp"
 #include "skip.hpp"
 
@@ -119,4 +120,27 @@ SCENARIO("the systemd unit is one systemd accepts") {
   INFO(msg);
   CHECK(rc == 0);
   fs::remove_all(dir);
+}
+
+SCENARIO("the watchdog stops vouching for a daemon whose engine is stuck, and resumes") {
+  notify_socket manager;
+  ::setenv("NOTIFY_SOCKET", manager.path.c_str(), 1);
+  ::setenv("WATCHDOG_USEC", "200000", 1); // pings every 100 ms
+  ::unsetenv("WATCHDOG_PID");
+  std::atomic<bool> stuck{false};
+  {
+    pg::cli::service_notifier service;
+    ::unsetenv("NOTIFY_SOCKET");
+    ::unsetenv("WATCHDOG_USEC");
+    service.start_watchdog([&] { return stuck ? std::string("supervisor silent for 6 s") : ""; });
+    CHECK_FALSE(manager.wait_for("WATCHDOG=1", std::chrono::seconds(2)).empty());
+    stuck = true;
+    CHECK(manager.wait_for("STATUS=unhealthy", std::chrono::seconds(2)) ==
+          "STATUS=unhealthy: supervisor silent for 6 s");
+    // While stuck, no ping: the manager's WatchdogSec runs out and it restarts the service.
+    CHECK(manager.wait_for("WATCHDOG=1", std::chrono::milliseconds(600)).empty());
+    stuck = false;
+    CHECK(manager.wait_for("STATUS=running (healthy again)", std::chrono::seconds(2)) != "");
+    CHECK_FALSE(manager.wait_for("WATCHDOG=1", std::chrono::seconds(2)).empty());
+  }
 }

@@ -293,7 +293,20 @@ int run_command(const global_options& global) {
     opts.on_started = [&] {
       service.ready("running " + std::to_string(running.config.components.size()) +
                     " components");
-      service.start_watchdog();
+      // Vouched for while the supervisor's check loop runs: it beats every 500 ms at most, so a
+      // heartbeat older than 5 s means the engine is stuck although the process lives.
+      service.start_watchdog([&eng] {
+        const auto m = eng.metrics();
+        const auto* e = m.find("engine");
+        auto it = e ? e->gauges.find("custom.heartbeat") : decltype(e->gauges.end()){};
+        if (!e || it == e->gauges.end())
+          return std::string("the engine has not reported yet");
+        const double age = monotonic_seconds() - it->second;
+        if (age > 5.0)
+          return "the engine's supervisor has not run for " + std::to_string(static_cast<int>(age)) +
+                 " s";
+        return std::string();
+      });
     };
     opts.on_finding = [&](const finding& f) {
       recent.push(f);

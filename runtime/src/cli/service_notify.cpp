@@ -67,14 +67,24 @@ void service_notifier::stopping() const {
   notify("STOPPING=1\nSTATUS=draining");
 }
 
-void service_notifier::start_watchdog() {
+void service_notifier::start_watchdog(std::function<std::string()> unhealthy) {
   if (socket_.empty() || watchdog_usec_ == 0 || watchdog_.joinable())
     return;
   const auto every = std::chrono::microseconds(watchdog_usec_ / 2);
-  watchdog_ = std::thread([this, every] {
+  watchdog_ = std::thread([this, every, unhealthy = std::move(unhealthy)] {
     std::unique_lock lock(mutex_);
+    std::string said; // the reason last reported, so it is said once per episode
     while (!stop_) {
-      notify("WATCHDOG=1");
+      auto why = unhealthy ? unhealthy() : std::string();
+      if (why.empty()) {
+        if (!said.empty())
+          notify("STATUS=running (healthy again)");
+        said.clear();
+        notify("WATCHDOG=1");
+      } else if (why != said) {
+        said = why;
+        notify("STATUS=unhealthy: " + why);
+      }
       wake_.wait_for(lock, every, [this] { return stop_; });
     }
   });

@@ -1,12 +1,15 @@
 // service_notify.hpp — the sd_notify protocol without libsystemd: datagrams to $NOTIFY_SOCKET
 // (a path, or an abstract name starting with '@'). READY, STATUS, RELOADING, STOPPING, and
-// WATCHDOG=1 every half $WATCHDOG_USEC from a thread of its own while the daemon runs. Does
-// nothing when the daemon was not started by a service manager.
+// WATCHDOG=1 every half $WATCHDOG_USEC from a thread of its own while the daemon is healthy:
+// a health check that names a reason stops the pings (with STATUS=unhealthy: REASON), so the
+// manager restarts a daemon whose engine is stuck even though its process lives. Does nothing
+// when the daemon was not started by a service manager.
 #pragma once
 
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -26,8 +29,9 @@ public:
   void ready(const std::string& status) const;
   void reloading() const;
   void stopping() const;
-  /// Starts WATCHDOG=1 pings when the manager asked for them (WatchdogSec=).
-  void start_watchdog();
+  /// Starts WATCHDOG=1 pings when the manager asked for them (WatchdogSec=). `unhealthy`
+  /// returns why the daemon should not be vouched for, or an empty string when it is fine.
+  void start_watchdog(std::function<std::string()> unhealthy = {});
 
 private:
   std::string socket_;

@@ -964,6 +964,7 @@ caf::behavior supervisor_actor::make_behavior() {
         on_stopped(*n, {});
       },
       [this](check_atom) {
+        env_->stats->engine().gauge("heartbeat", monotonic_seconds()); // the watchdog reads it
         if (!done_)
           check_quotas();
         // Alerts watch a running daemon: a scan is over before a `for` could pass.

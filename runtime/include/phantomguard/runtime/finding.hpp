@@ -13,6 +13,12 @@ namespace pg::runtime {
 
 using wall_clock = std::chrono::system_clock;
 
+/// Seconds on the monotonic clock (for ages between two readings of this process).
+inline double monotonic_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 /// Now as unix seconds (with fractions): what timestamp gauges hold.
 inline double unix_seconds(wall_clock::time_point t = wall_clock::now()) {
   return std::chrono::duration<double>(t.time_since_epoch()).count();
