@@ -78,7 +78,8 @@ std::string read_stream(int port, std::chrono::milliseconds how_long,
 
 SCENARIO("the stream sends metrics every second and findings as they happen") {
   daemon_dir d;
-  const auto cfg = d.config("listen = \"127.0.0.1:0\"\ntoken_file = \"" + d.token_file(token) + "\"");
+  const auto cfg =
+      d.config("listen = \"127.0.0.1:0\"\ntoken_file = \"" + d.token_file(token) + "\"");
   cli_process p({"run", "--config", cfg});
   REQUIRE(wait_for(p, "api listening on", 10s));
   const int port = port_of(p.err());
@@ -128,8 +129,9 @@ SCENARIO("the stream sends metrics every second and findings as they happen") {
 
 SCENARIO("at most two streams are open at once; the third is told to retry") {
   daemon_dir d;
-  cli_process p({"run", "--config",
-                 d.config("listen = \"127.0.0.1:0\"\ntoken_file = \"" + d.token_file(token) + "\"")});
+  cli_process p(
+      {"run", "--config",
+       d.config("listen = \"127.0.0.1:0\"\ntoken_file = \"" + d.token_file(token) + "\"")});
   REQUIRE(wait_for(p, "api listening on", 10s));
   const int port = port_of(p.err());
   std::thread a([&] { read_stream(port, 3s, auth); });
@@ -151,26 +153,29 @@ SCENARIO("at most two streams are open at once; the third is told to retry") {
 
 SCENARIO("a scraper that asks for OpenMetrics gets it; findings come back from the jsonl file") {
   daemon_dir d;
-  const auto cfg = d.config("listen = \"127.0.0.1:0\"\ntoken_file = \"" + d.token_file(token) + "\"");
+  const auto cfg =
+      d.config("listen = \"127.0.0.1:0\"\ntoken_file = \"" + d.token_file(token) + "\"");
   cli_process p({"run", "--config", cfg});
   REQUIRE(wait_for(p, "api listening on", 10s));
   httplib::Client c("127.0.0.1", port_of(p.err()));
   auto om = c.Get("/metrics", {{"Accept", "application/openmetrics-text;version=1.0.0,"
                                           "text/plain;version=0.0.4;q=0.5"}});
   REQUIRE(om);
-  CHECK(om->get_header_value("Content-Type").rfind("application/openmetrics-text; version=1.0.0", 0) == 0);
+  CHECK(om->get_header_value("Content-Type")
+            .rfind("application/openmetrics-text; version=1.0.0", 0) == 0);
   CHECK(om->body.find("# TYPE phantomguard_component_events_out counter\n") != std::string::npos);
   CHECK(om->body.find("phantomguard_component_events_out_total{component=\"procfs\"}") !=
         std::string::npos);
   CHECK(om->body.ends_with("# EOF\n"));
-  CHECK(om->body.find("phantomguard_component_handler_latency_seconds_bucket{component=\"procfs\",le=\"+Inf\"}") !=
-        std::string::npos);
+  CHECK(om->body.find("phantomguard_component_handler_latency_seconds_bucket{component=\"procfs\","
+                      "le=\"+Inf\"}") != std::string::npos);
   auto text = c.Get("/metrics");
   REQUIRE(text);
   CHECK(text->body.find("# EOF") == std::string::npos);
   CHECK(text->body.find("# TYPE phantomguard_component_events_out_total counter\n") !=
         std::string::npos);
-  CHECK(text->body.find("phantomguard_sink_delivered_total{sink=\"archive\"}") != std::string::npos);
+  CHECK(text->body.find("phantomguard_sink_delivered_total{sink=\"archive\"}") !=
+        std::string::npos);
 
   // A refused reload is a finding; the jsonl sink writes it; source=file reads it back, also
   // after the ring would have forgotten it (a restarted daemon starts with an empty ring).
@@ -212,7 +217,8 @@ SCENARIO("with cert and key the API speaks HTTPS only; a bad key stops the daemo
   const auto cert = (d.dir / "cert.pem").string();
   const auto key = (d.dir / "key.pem").string();
   REQUIRE(sh("/usr/bin/openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
-             "-keyout " + key + " -out " + cert + " > /dev/null 2>&1") == 0);
+             "-keyout " +
+             key + " -out " + cert + " > /dev/null 2>&1") == 0);
   ::chmod(key.c_str(), 0600);
   const auto api = "listen = \"127.0.0.1:0\"\ncert = \"" + cert + "\"\nkey = \"" + key + "\"";
   {
@@ -241,14 +247,16 @@ SCENARIO("with cert and key the API speaks HTTPS only; a bad key stops the daemo
   ::chmod(key.c_str(), 0644);
   cli_process open_key({"run", "--config", d.config(api)});
   CHECK(open_key.wait(15s) == 2);
-  CHECK(open_key.err().find("key " + key + " must be a regular file readable by its owner and "
+  CHECK(open_key.err().find("key " + key +
+                            " must be a regular file readable by its owner and "
                             "group only (chmod 640)") != std::string::npos);
   ::chmod(key.c_str(), 0600);
   std::ofstream(key) << "not a key\n";
   cli_process broken({"run", "--config", d.config(api)});
   CHECK(broken.wait(15s) == 2);
   CHECK(broken.err().find("cannot load the TLS certificate") != std::string::npos);
-  auto half = run_cli({"validate", "--config", d.config("listen = \"127.0.0.1:0\"\ncert = \"" + cert + "\"")});
+  auto half = run_cli(
+      {"validate", "--config", d.config("listen = \"127.0.0.1:0\"\ncert = \"" + cert + "\"")});
   CHECK(half.code == 2);
   CHECK(half.err.find("[api] sets cert without key: TLS needs both") != std::string::npos);
 }
@@ -289,7 +297,8 @@ SCENARIO("`status` and `top` read the daemon through its control socket, with th
   auto top = run_cli({"top", "--config", path.string(), "-n", "2", "--interval", "200ms"});
   CHECK(top.code == 0);
   std::size_t frames = 0;
-  for (auto at = top.out.find("COMPONENT"); at != std::string::npos; at = top.out.find("COMPONENT", at + 1))
+  for (auto at = top.out.find("COMPONENT"); at != std::string::npos;
+       at = top.out.find("COMPONENT", at + 1))
     ++frames;
   CHECK(frames == 2);
   auto bad = run_cli({"top", "--config", path.string(), "--interval", "fast"});
@@ -311,7 +320,8 @@ SCENARIO("`status` and `top` read the daemon through its control socket, with th
 
 SCENARIO("`status` asks the API with the config's token when asked to") {
   daemon_dir d;
-  const auto cfg = d.config("listen = \"127.0.0.1:0\"\ntoken_file = \"" + d.token_file(token) + "\"");
+  const auto cfg =
+      d.config("listen = \"127.0.0.1:0\"\ntoken_file = \"" + d.token_file(token) + "\"");
   cli_process p({"run", "--config", cfg});
   REQUIRE(wait_for(p, "api listening on", 10s));
   const auto url = "http://127.0.0.1:" + std::to_string(port_of(p.err()));
@@ -359,8 +369,9 @@ SCENARIO("an alert rule on an engine metric raises its finding, and validate che
                      "mean 'procfs'?") != std::string::npos);
   CHECK(bad.err.find("engine.memory_percent is a share of [engine] quota.memory_mb") !=
         std::string::npos);
-  auto defaults = run_cli({"validate", "--config",
-                           d.config("", "[alerts.cpu]\nmetric = \"host.cpu_percent\"\nfor = \"5m\"\n")});
+  auto defaults =
+      run_cli({"validate", "--config",
+               d.config("", "[alerts.cpu]\nmetric = \"host.cpu_percent\"\nfor = \"5m\"\n")});
   CHECK(defaults.code == 0); // 85 % by default
 }
 
@@ -423,7 +434,8 @@ SCENARIO("the dashboard shows the pipeline and a finding live in headless Chromi
   if (sh("/usr/bin/python3 -c 'import websocket' > /dev/null 2>&1") != 0)
     PG_SKIP("python3-websocket (Debian package) is not installed");
   daemon_dir d;
-  const auto cfg = d.config("listen = \"127.0.0.1:0\"\ntoken_file = \"" + d.token_file(token) + "\"");
+  const auto cfg =
+      d.config("listen = \"127.0.0.1:0\"\ntoken_file = \"" + d.token_file(token) + "\"");
   cli_process p({"run", "--config", cfg});
   REQUIRE(wait_for(p, "api listening on", 10s));
   const auto url = "http://127.0.0.1:" + std::to_string(port_of(p.err()));
@@ -443,11 +455,11 @@ SCENARIO("the dashboard shows the pipeline and a finding live in headless Chromi
   const std::string shot = PG_BINARY_DIR "/test-artifacts/dashboard.png";
   fs::remove(shot);
   const auto out = (d.dir / "check.out").string();
-  const int rc = sh("/usr/bin/python3 " + cli_test_dir + "/dashboard_check.py --url " + url +
-                    " --token " + token + " --expect-components procfs,archive --screenshot " +
-                    shot + " --expect-rule engine.reload_failed --timeout 60 --trigger-cmd \"" +
-                    std::regex_replace(trigger, std::regex("\""), "\\\"") + "\" > " + out +
-                    " 2>&1");
+  const int rc =
+      sh("/usr/bin/python3 " + cli_test_dir + "/dashboard_check.py --url " + url + " --token " +
+         token + " --expect-components procfs,archive --screenshot " + shot +
+         " --expect-rule engine.reload_failed --timeout 60 --trigger-cmd \"" +
+         std::regex_replace(trigger, std::regex("\""), "\\\"") + "\" > " + out + " 2>&1");
   const auto said = slurp(out);
   INFO(said);
   if (rc == 77)
@@ -456,6 +468,57 @@ SCENARIO("the dashboard shows the pipeline and a finding live in headless Chromi
   CHECK(said.find("FAIL") == std::string::npos);
   CHECK(fs::exists(shot));
   CHECK(fs::file_size(shot) > 10000);
+  p.signal(SIGTERM);
+  CHECK(p.wait(15s) == 0);
+}
+
+SCENARIO("a thousand slow connections, garbage HTTP and 10 MiB bodies leave the engine working "
+         "and the API answering") {
+  daemon_dir d;
+  const auto cfg = d.config("listen = \"127.0.0.1:0\"");
+  cli_process p({"run", "--config", cfg});
+  REQUIRE(wait_for(p, "control socket", 10s));
+  const int port = port_of(p.err());
+  auto delivered = [&] {
+    // Through the control socket, which the attack on the TCP port does not reach.
+    auto r = run_cli({"status", "--config", cfg, "--json"});
+    REQUIRE(r.code == 0);
+    return nlohmann::json::parse(r.out)["status"]["components"][1]["events_in"].get<long>();
+  };
+  std::this_thread::sleep_for(1s);
+  const long before = delivered();
+  cli_process attack({"/usr/bin/python3", PG_SOURCE_DIR "/tests/bench/api/hostile_clients.py",
+                      "--port", std::to_string(port), "--slow", "1000", "--garbage", "16",
+                      "--bodies", "2", "--seconds", "8"},
+                     cli_process::raw_command);
+  std::this_thread::sleep_for(4s);
+  // While the slow connections are held: the engine keeps delivering (procfs every 500 ms)...
+  const long during = delivered();
+  CHECK(during > before);
+  // ...and the API answers a scrape: the slow ones are cut after 5 s.
+  httplib::Client c("127.0.0.1", port);
+  c.set_connection_timeout(10, 0);
+  c.set_read_timeout(10, 0);
+  std::optional<int> status;
+  for (int i = 0; i < 10 && !status; ++i) {
+    if (auto r = c.Get("/healthz"))
+      status = r->status;
+    else
+      std::this_thread::sleep_for(1s);
+  }
+  CHECK(status == 200);
+  REQUIRE(attack.wait(120s) == 0);
+  INFO(attack.out());
+  CHECK(attack.out().find("slow=1000") != std::string::npos);
+  CHECK(attack.out().find("body:") != std::string::npos);
+  auto metrics = c.Get("/metrics");
+  REQUIRE(metrics);
+  std::smatch m;
+  const std::string body = metrics->body;
+  REQUIRE(std::regex_search(body, m, std::regex("phantomguard_api_connections_cut_total ([0-9]+)")));
+  CHECK(std::stoi(m[1]) > 0);
+  CHECK(delivered() > during);
+  CHECK(p.running());
   p.signal(SIGTERM);
   CHECK(p.wait(15s) == 0);
 }

@@ -23,8 +23,8 @@ struct fake_proc {
   }
   ~fake_proc() { std::filesystem::remove_all(dir); }
   void memory_used(int percent) const {
-    std::ofstream(dir / "meminfo") << "MemTotal: 1000000 kB\nMemAvailable: "
-                                   << (100 - percent) * 10000 << " kB\n";
+    std::ofstream(dir / "meminfo")
+        << "MemTotal: 1000000 kB\nMemAvailable: " << (100 - percent) * 10000 << " kB\n";
   }
 };
 
@@ -52,7 +52,7 @@ SCENARIO("a host alert is raised after `for`, escalates, and clears below its hy
   metrics_snapshot none;
 
   proc.memory_used(92);
-  CHECK(ev.evaluate(none, t0).empty());       // over, but not for 10 s yet
+  CHECK(ev.evaluate(none, t0).empty()); // over, but not for 10 s yet
   CHECK(ev.evaluate(none, t0 + 9s).empty());
   auto raised = ev.evaluate(none, t0 + 10s);
   REQUIRE(raised.size() == 1);

@@ -1,5 +1,8 @@
 #include "cli/http_api.hpp"
 
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -11,6 +14,7 @@
 #include <cstring>
 #include <deque>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
@@ -24,9 +28,9 @@ namespace pg::cli {
 
 namespace {
 
-constexpr std::size_t worker_threads = 4; // per server
+constexpr std::size_t worker_threads = 4;      // per server
 constexpr std::size_t connection_backlog = 16; // accepted, waiting for a worker
-constexpr int max_streams = 2;            // SSE streams at once: the other workers stay free
+constexpr int max_streams = 2;                 // SSE streams at once: the other workers stay free
 
 bool loopback(const std::string& host) {
   return host == "127.0.0.1" || host == "localhost" || host == "::1" || host == "[::1]";
@@ -45,13 +49,12 @@ bool same(const std::string& a, const std::string& b) {
 void check_secret_file(const std::string& what, const std::string& path, bool group_ok) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0)
-    throw std::runtime_error("api: cannot read " + what + " " + path + ": " +
-                             std::strerror(errno));
+    throw std::runtime_error("api: cannot read " + what + " " + path + ": " + std::strerror(errno));
   const mode_t forbidden = group_ok ? 007 : 077;
   if (!S_ISREG(st.st_mode) || (st.st_mode & forbidden) != 0)
-    throw std::runtime_error("api: " + what + " " + path + " must be a regular file readable by " +
-                             (group_ok ? "its owner and group only (chmod 640)"
-                                       : "its owner only (chmod 600)"));
+    throw std::runtime_error(
+        "api: " + what + " " + path + " must be a regular file readable by " +
+        (group_ok ? "its owner and group only (chmod 640)" : "its owner only (chmod 600)"));
 }
 
 std::string read_token(const std::string& path) {
@@ -123,6 +126,141 @@ private:
   bool shutdown_ = false;
 };
 
+/// Closes connections that hold a worker without asking for anything. cpp-httplib bounds each
+/// read, but not a request: a client that sends a header byte every few seconds (slowloris)
+/// would keep a worker forever, and a thousand of them the whole API. A connection that is not
+/// inside a handler (the request read, the answer not yet written) and has not completed a
+/// request for `patience` since it was accepted or last answered is shut down. Handlers, the
+/// SSE stream included, are never cut. The connections are found in /proc/self/fd: accepted
+/// sockets on the API's port (httplib does not hand their descriptors out).
+class connection_reaper {
+public:
+  explicit connection_reaper(std::chrono::milliseconds patience) : patience_(patience) {}
+  ~connection_reaper() { stop(); }
+
+  void start(int port) {
+    port_ = port;
+    thread_ = std::thread([this] { loop(); });
+  }
+  void stop() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable())
+      thread_.join();
+  }
+  /// The request has been read: its handler runs.
+  void begin(const std::string& addr, int port) {
+    std::lock_guard lock(mutex_);
+    auto& c = peers_[addr + "|" + std::to_string(port)];
+    c.in_handler = true;
+  }
+  /// The answer has been written: the clock restarts for the next request.
+  void end(const std::string& addr, int port) {
+    std::lock_guard lock(mutex_);
+    auto& c = peers_[addr + "|" + std::to_string(port)];
+    c.in_handler = false;
+    c.since = std::chrono::steady_clock::now();
+  }
+  [[nodiscard]] std::uint64_t cut() const { return cut_.load(); }
+
+private:
+  struct peer {
+    bool in_handler = false;
+    std::chrono::steady_clock::time_point since{};
+    bool seen = false;
+  };
+
+  /// The peer of `fd` when it is a connection accepted on our port ("" otherwise).
+  std::string peer_of(int fd) const {
+    sockaddr_storage local{};
+    socklen_t len = sizeof local;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) != 0)
+      return {};
+    int lport = 0;
+    if (local.ss_family == AF_INET)
+      lport = ntohs(reinterpret_cast<sockaddr_in*>(&local)->sin_port);
+    else if (local.ss_family == AF_INET6)
+      lport = ntohs(reinterpret_cast<sockaddr_in6*>(&local)->sin6_port);
+    if (lport != port_)
+      return {};
+    sockaddr_storage remote{};
+    len = sizeof remote;
+    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&remote), &len) != 0)
+      return {}; // the listening socket
+    char host[INET6_ADDRSTRLEN] = {};
+    int rport = 0;
+    if (remote.ss_family == AF_INET) {
+      auto* a = reinterpret_cast<sockaddr_in*>(&remote);
+      ::inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
+      rport = ntohs(a->sin_port);
+    } else {
+      auto* a = reinterpret_cast<sockaddr_in6*>(&remote);
+      ::inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
+      rport = ntohs(a->sin6_port);
+    }
+    return std::string(host) + "|" + std::to_string(rport);
+  }
+
+  void loop() {
+    std::unique_lock lock(mutex_);
+    while (!stop_) {
+      wake_.wait_for(lock, std::chrono::milliseconds(500), [&] { return stop_; });
+      if (stop_)
+        break;
+      lock.unlock();
+      std::vector<std::pair<int, std::string>> conns;
+      if (DIR* d = ::opendir("/proc/self/fd")) {
+        while (const dirent* e = ::readdir(d)) {
+          if (e->d_name[0] == '.')
+            continue;
+          const int fd = std::atoi(e->d_name);
+          struct stat st {};
+          if (::fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode))
+            continue;
+          if (auto key = peer_of(fd); !key.empty())
+            conns.emplace_back(fd, std::move(key));
+        }
+        ::closedir(d);
+      }
+      const auto now = std::chrono::steady_clock::now();
+      std::vector<std::pair<int, std::string>> overdue;
+      lock.lock();
+      for (auto& [key, p] : peers_)
+        p.seen = false;
+      for (const auto& [fd, key] : conns) {
+        auto [it, fresh] = peers_.try_emplace(key);
+        auto& p = it->second;
+        if (fresh || p.since == std::chrono::steady_clock::time_point{})
+          p.since = now; // first seen: about when it was accepted
+        p.seen = true;
+        if (!p.in_handler && now - p.since > patience_)
+          overdue.emplace_back(fd, key);
+      }
+      std::erase_if(peers_, [](const auto& kv) { return !kv.second.seen; });
+      lock.unlock();
+      for (const auto& [fd, key] : overdue) {
+        if (peer_of(fd) != key)
+          continue;                // closed and reused since the scan
+        ::shutdown(fd, SHUT_RDWR); // httplib's worker sees the end and closes it
+        cut_.fetch_add(1);
+      }
+      lock.lock();
+    }
+  }
+
+  std::chrono::milliseconds patience_;
+  int port_ = 0;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::map<std::string, peer> peers_;
+  std::thread thread_;
+  std::atomic<std::uint64_t> cut_{0};
+  bool stop_ = false;
+};
+
 /// Does the scraper prefer OpenMetrics? (Prometheus lists it first in its Accept header.)
 bool wants_openmetrics(const std::string& accept) {
   const auto at = accept.find("application/openmetrics-text");
@@ -160,6 +298,7 @@ struct http_api::impl {
   std::vector<std::thread> threads;
   std::atomic<bool> stopping{false};
   std::atomic<int> streams{0};
+  connection_reaper reaper{std::chrono::seconds(5)}; // the TCP API's connections
 
   impl(runtime::api_settings s, runtime::engine& e, std::string v, api_hooks h)
       : settings(std::move(s)), eng(e), version(std::move(v)), hooks(std::move(h)) {}
@@ -176,8 +315,7 @@ struct http_api::impl {
       return true;
     if (token.empty()) {
       res.status = 403;
-      res.set_content("{\"error\": \"set [api] token_file to use /api/v1\"}\n",
-                      "application/json");
+      res.set_content("{\"error\": \"set [api] token_file to use /api/v1\"}\n", "application/json");
       return false;
     }
     if (!has_token(req)) {
@@ -211,8 +349,8 @@ struct http_api::impl {
   }
 
   /// /api/v1/findings?source=file: the lines of a jsonl sink's file, numbered from 1.
-  void findings_from_file(const httplib::Request& req, httplib::Response& res,
-                          std::uint64_t since, runtime::severity level, std::size_t limit) {
+  void findings_from_file(const httplib::Request& req, httplib::Response& res, std::uint64_t since,
+                          runtime::severity level, std::size_t limit) {
     const auto files = hooks.jsonl_files ? hooks.jsonl_files()
                                          : std::vector<std::pair<std::string, std::string>>{};
     if (files.empty())
@@ -228,9 +366,11 @@ struct http_api::impl {
     std::ifstream in(chosen.second);
     if (!in) {
       res.status = 404;
-      res.set_content(nlohmann::json{{"error", "cannot read " + chosen.second + ": " +
-                                                   std::strerror(errno)}}.dump() + "\n",
-                      "application/json");
+      res.set_content(
+          nlohmann::json{{"error", "cannot read " + chosen.second + ": " + std::strerror(errno)}}
+                  .dump() +
+              "\n",
+          "application/json");
       return;
     }
     auto items = nlohmann::json::array();
@@ -267,27 +407,43 @@ struct http_api::impl {
   }
 
   void routes(httplib::Server& srv, bool trusted) {
-    srv.Get("/", [](const httplib::Request&, httplib::Response& res) {
-      // The page holds no data (it asks for the token), so it is served to anyone; it may
-      // talk only to this origin and load nothing from elsewhere.
-      res.set_header("Content-Security-Policy",
-                     "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
-                     "connect-src 'self'; img-src data:; form-action 'self'; "
-                     "frame-ancestors 'none'; base-uri 'none'");
-      res.set_header("X-Content-Type-Options", "nosniff");
-      res.set_header("Referrer-Policy", "no-referrer");
-      res.set_header("Cache-Control", "no-store");
-      const auto page = dashboard_html();
-      res.set_content(page.data(), page.size(), "text/html; charset=utf-8");
-    });
-    srv.Get("/api/v1/status", [this, trusted](const httplib::Request& req, httplib::Response& res) {
-      if (!guarded(req, res, trusted))
-        return;
-      auto body = hooks.status ? hooks.status() : nlohmann::json::object();
-      res.set_content(body.dump(2) + "\n", "application/json");
-    });
+    // The reaper's view of a request: inside a handler once it has been read whole (body
+    // included: a body dribbled slowly is cut like a slow header), out of it once answered.
+    auto route = [this, trusted](httplib::Server::Handler h) -> httplib::Server::Handler {
+      if (trusted)
+        return h;
+      return [this, h = std::move(h)](const httplib::Request& req, httplib::Response& res) {
+        reaper.begin(req.remote_addr, req.remote_port);
+        h(req, res);
+      };
+    };
+    if (!trusted)
+      srv.set_logger([this](const httplib::Request& req, const httplib::Response&) {
+        reaper.end(req.remote_addr, req.remote_port);
+      });
+    srv.Get("/", route([](const httplib::Request&, httplib::Response& res) {
+              // The page holds no data (it asks for the token), so it is served to anyone; it may
+              // talk only to this origin and load nothing from elsewhere.
+              res.set_header(
+                  "Content-Security-Policy",
+                  "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+                  "connect-src 'self'; img-src data:; form-action 'self'; "
+                  "frame-ancestors 'none'; base-uri 'none'");
+              res.set_header("X-Content-Type-Options", "nosniff");
+              res.set_header("Referrer-Policy", "no-referrer");
+              res.set_header("Cache-Control", "no-store");
+              const auto page = dashboard_html();
+              res.set_content(page.data(), page.size(), "text/html; charset=utf-8");
+            }));
+    srv.Get("/api/v1/status",
+            route([this, trusted](const httplib::Request& req, httplib::Response& res) {
+              if (!guarded(req, res, trusted))
+                return;
+              auto body = hooks.status ? hooks.status() : nlohmann::json::object();
+              res.set_content(body.dump(2) + "\n", "application/json");
+            }));
     srv.Get("/api/v1/findings",
-            [this, trusted](const httplib::Request& req, httplib::Response& res) {
+            route([this, trusted](const httplib::Request& req, httplib::Response& res) {
               if (!guarded(req, res, trusted))
                 return;
               std::uint64_t since = 0;
@@ -317,134 +473,149 @@ struct http_api::impl {
               auto body = hooks.findings ? hooks.findings->after(since, level, limit)
                                          : nlohmann::json::object();
               res.set_content(body.dump(2) + "\n", "application/json");
-            });
-    srv.Get("/api/v1/stream", [this, trusted](const httplib::Request& req, httplib::Response& res) {
-      if (!guarded(req, res, trusted))
-        return;
-      auto level = runtime::severity::info;
-      if (req.has_param("severity")) {
-        auto parsed = runtime::parse_severity(req.get_param_value("severity"));
-        if (!parsed)
-          return bad_request(res, "severity is one of info, low, medium, high, critical");
-        level = *parsed;
-      }
-      // Resume after the last finding the client saw (its Last-Event-ID), else only new ones.
-      std::uint64_t seq = hooks.findings ? hooks.findings->last() : 0;
-      try {
-        if (req.has_header("Last-Event-ID"))
-          seq = std::stoull(req.get_header_value("Last-Event-ID"));
-        else if (req.has_param("since"))
-          seq = std::stoull(req.get_param_value("since"));
-      } catch (const std::exception&) {
-        return bad_request(res, "Last-Event-ID and since are finding seq numbers");
-      }
-      if (streams.fetch_add(1) >= max_streams) {
-        streams.fetch_sub(1);
-        res.status = 503;
-        res.set_header("Retry-After", "5");
-        res.set_content("{\"error\": \"" + std::to_string(max_streams) +
-                            " streams are open already\"}\n",
-                        "application/json");
-        return;
-      }
-      res.set_header("Cache-Control", "no-store");
-      res.set_header("X-Accel-Buffering", "no");
-      auto next_metrics = std::chrono::steady_clock::now();
-      res.set_chunked_content_provider(
-          "text/event-stream",
-          [this, seq, level, next_metrics](std::size_t, httplib::DataSink& sink) mutable {
-            // One round per call: a metrics event every second, findings as they come.
-            if (stopping.load()) {
-              sink.done();
-              return true;
-            }
-            auto now = std::chrono::steady_clock::now();
-            if (now >= next_metrics) {
-              auto m = hooks.status ? hooks.status() : nlohmann::json::object();
-              const auto text = sse("metrics", m);
-              if (!sink.write(text.data(), text.size()))
-                return false; // the client went away
-              next_metrics = now + std::chrono::seconds(1);
-            }
-            if (!hooks.findings) {
-              std::this_thread::sleep_for(next_metrics - now);
-              return true;
-            }
-            auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
-                next_metrics - std::chrono::steady_clock::now());
-            if (hooks.findings->wait_newer(seq, std::max(wait, std::chrono::milliseconds(1))) <=
-                seq)
-              return true;
-            auto batch = hooks.findings->after(seq, level, 100);
-            if (batch["dropped_before"].get<std::uint64_t>() > 0) {
-              const auto text = sse("dropped", {{"findings", batch["dropped_before"]}});
-              if (!sink.write(text.data(), text.size()))
-                return false;
-            }
-            for (const auto& f : batch["findings"]) {
-              const auto text = sse("finding", f, f["seq"].get<std::uint64_t>());
-              if (!sink.write(text.data(), text.size()))
-                return false;
-            }
-            // Below the severity filter, findings still move the cursor on.
-            seq = std::max(seq, batch["next"].get<std::uint64_t>());
-            if (batch["findings"].empty())
-              seq = batch["last"].get<std::uint64_t>();
-            return true;
-          },
-          [this](bool) { streams.fetch_sub(1); });
-    });
-    srv.Post("/api/v1/reload", [this, trusted](const httplib::Request& req, httplib::Response& res) {
-      if (!guarded(req, res, trusted))
-        return;
-      if (!hooks.reload) {
-        res.status = 501;
-        return;
-      }
-      auto [ok, lines] = hooks.reload();
-      res.status = ok ? 200 : 422;
-      res.set_content(nlohmann::json{{"reloaded", ok}, {"messages", lines}}.dump(2) + "\n",
-                      "application/json");
-    });
-    srv.Get("/metrics", [this, trusted](const httplib::Request& req, httplib::Response& res) {
-      if (!open_or_token(req, res, trusted))
-        return;
-      if (wants_openmetrics(req.get_header_value("Accept")))
-        res.set_content(runtime::to_prometheus(eng.metrics(), version, true,
-                                               runtime::exposition_format::openmetrics),
-                        "application/openmetrics-text; version=1.0.0; charset=utf-8");
-      else
-        res.set_content(runtime::to_prometheus(eng.metrics(), version),
-                        "text/plain; version=0.0.4; charset=utf-8");
-    });
-    srv.Get("/healthz", [this, trusted](const httplib::Request& req, httplib::Response& res) {
-      if (!open_or_token(req, res, trusted))
-        return;
-      res.set_content("ok\n", "text/plain");
-    });
-    srv.Get("/readyz", [this, trusted](const httplib::Request& req, httplib::Response& res) {
-      if (!open_or_token(req, res, trusted))
-        return;
-      // Ready: every component runs (or finished); a starting, stopped or disabled one is a
-      // reason not to be.
-      std::vector<std::string> reasons;
-      for (const auto& c : eng.metrics().components) {
-        if (c.name == "engine")
-          continue;
-        auto it = c.gauges.find("status");
-        const int status = it == c.gauges.end() ? 0 : static_cast<int>(it->second);
-        static const char* names[] = {"starting", "running", "finished", "stopped", "disabled"};
-        if (status != 1 && status != 2)
-          reasons.push_back(c.name + ": " + names[std::clamp(status, 0, 4)]);
-      }
-      if (reasons.empty()) {
-        res.set_content("ready\n", "text/plain");
-        return;
-      }
-      res.status = 503;
-      res.set_content(nlohmann::json{{"ready", false}, {"reasons", reasons}}.dump() + "\n",
-                      "application/json");
-    });
+            }));
+    srv.Get("/api/v1/stream",
+            route([this, trusted](const httplib::Request& req, httplib::Response& res) {
+              if (!guarded(req, res, trusted))
+                return;
+              auto level = runtime::severity::info;
+              if (req.has_param("severity")) {
+                auto parsed = runtime::parse_severity(req.get_param_value("severity"));
+                if (!parsed)
+                  return bad_request(res, "severity is one of info, low, medium, high, critical");
+                level = *parsed;
+              }
+              // Resume after the last finding the client saw (its Last-Event-ID), else only new
+              // ones.
+              std::uint64_t seq = hooks.findings ? hooks.findings->last() : 0;
+              try {
+                if (req.has_header("Last-Event-ID"))
+                  seq = std::stoull(req.get_header_value("Last-Event-ID"));
+                else if (req.has_param("since"))
+                  seq = std::stoull(req.get_param_value("since"));
+              } catch (const std::exception&) {
+                return bad_request(res, "Last-Event-ID and since are finding seq numbers");
+              }
+              if (streams.fetch_add(1) >= max_streams) {
+                streams.fetch_sub(1);
+                res.status = 503;
+                res.set_header("Retry-After", "5");
+                res.set_content("{\"error\": \"" + std::to_string(max_streams) +
+                                    " streams are open already\"}\n",
+                                "application/json");
+                return;
+              }
+              res.set_header("Cache-Control", "no-store");
+              res.set_header("X-Accel-Buffering", "no");
+              auto next_metrics = std::chrono::steady_clock::now();
+              res.set_chunked_content_provider(
+                  "text/event-stream",
+                  [this, seq, level, next_metrics](std::size_t, httplib::DataSink& sink) mutable {
+                    // One round per call: a metrics event every second, findings as they come.
+                    if (stopping.load()) {
+                      sink.done();
+                      return true;
+                    }
+                    auto now = std::chrono::steady_clock::now();
+                    if (now >= next_metrics) {
+                      auto m = hooks.status ? hooks.status() : nlohmann::json::object();
+                      const auto text = sse("metrics", m);
+                      if (!sink.write(text.data(), text.size()))
+                        return false; // the client went away
+                      next_metrics = now + std::chrono::seconds(1);
+                    }
+                    if (!hooks.findings) {
+                      std::this_thread::sleep_for(next_metrics - now);
+                      return true;
+                    }
+                    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        next_metrics - std::chrono::steady_clock::now());
+                    if (hooks.findings->wait_newer(
+                            seq, std::max(wait, std::chrono::milliseconds(1))) <= seq)
+                      return true;
+                    auto batch = hooks.findings->after(seq, level, 100);
+                    if (batch["dropped_before"].get<std::uint64_t>() > 0) {
+                      const auto text = sse("dropped", {{"findings", batch["dropped_before"]}});
+                      if (!sink.write(text.data(), text.size()))
+                        return false;
+                    }
+                    for (const auto& f : batch["findings"]) {
+                      const auto text = sse("finding", f, f["seq"].get<std::uint64_t>());
+                      if (!sink.write(text.data(), text.size()))
+                        return false;
+                    }
+                    // Below the severity filter, findings still move the cursor on.
+                    seq = std::max(seq, batch["next"].get<std::uint64_t>());
+                    if (batch["findings"].empty())
+                      seq = batch["last"].get<std::uint64_t>();
+                    return true;
+                  },
+                  [this](bool) { streams.fetch_sub(1); });
+            }));
+    srv.Post("/api/v1/reload",
+             route([this, trusted](const httplib::Request& req, httplib::Response& res) {
+               if (!guarded(req, res, trusted))
+                 return;
+               if (!hooks.reload) {
+                 res.status = 501;
+                 return;
+               }
+               auto [ok, lines] = hooks.reload();
+               res.status = ok ? 200 : 422;
+               res.set_content(nlohmann::json{{"reloaded", ok}, {"messages", lines}}.dump(2) + "\n",
+                               "application/json");
+             }));
+    srv.Get("/metrics", route([this, trusted](const httplib::Request& req, httplib::Response& res) {
+              if (!open_or_token(req, res, trusted))
+                return;
+              const bool om = wants_openmetrics(req.get_header_value("Accept"));
+              auto text = runtime::to_prometheus(eng.metrics(), version, true,
+                                                 om ? runtime::exposition_format::openmetrics
+                                                    : runtime::exposition_format::prometheus);
+              // The API's own figure, before OpenMetrics' closing line.
+              std::string own =
+                  std::string("# HELP phantomguard_api_connections_cut") + (om ? "" : "_total") +
+                  " Connections closed for holding a worker without completing a request.\n"
+                  "# TYPE phantomguard_api_connections_cut" +
+                  (om ? "" : "_total") + " counter\nphantomguard_api_connections_cut_total " +
+                  std::to_string(reaper.cut()) + "\n";
+              if (om)
+                text.insert(text.size() - std::string("# EOF\n").size(), own);
+              else
+                text += own;
+              res.set_content(text,
+                              om ? "application/openmetrics-text; version=1.0.0; charset=utf-8"
+                                 : "text/plain; version=0.0.4; charset=utf-8");
+            }));
+    srv.Get("/healthz", route([this, trusted](const httplib::Request& req, httplib::Response& res) {
+              if (!open_or_token(req, res, trusted))
+                return;
+              res.set_content("ok\n", "text/plain");
+            }));
+    srv.Get(
+        "/readyz", route([this, trusted](const httplib::Request& req, httplib::Response& res) {
+          if (!open_or_token(req, res, trusted))
+            return;
+          // Ready: every component runs (or finished); a starting, stopped or disabled one is a
+          // reason not to be.
+          std::vector<std::string> reasons;
+          for (const auto& c : eng.metrics().components) {
+            if (c.name == "engine")
+              continue;
+            auto it = c.gauges.find("status");
+            const int status = it == c.gauges.end() ? 0 : static_cast<int>(it->second);
+            static const char* names[] = {"starting", "running", "finished", "stopped", "disabled"};
+            if (status != 1 && status != 2)
+              reasons.push_back(c.name + ": " + names[std::clamp(status, 0, 4)]);
+          }
+          if (reasons.empty()) {
+            res.set_content("ready\n", "text/plain");
+            return;
+          }
+          res.status = 503;
+          res.set_content(nlohmann::json{{"ready", false}, {"reasons", reasons}}.dump() + "\n",
+                          "application/json");
+        }));
   }
 
   /// Bounded: a few threads, small requests, short timeouts, few requests per connection. A
@@ -460,12 +631,13 @@ struct http_api::impl {
   }
 };
 
-http_api::http_api(const runtime::api_settings& settings, runtime::engine& eng,
-                   std::string version, api_hooks hooks)
+http_api::http_api(const runtime::api_settings& settings, runtime::engine& eng, std::string version,
+                   api_hooks hooks)
     : impl_(std::make_unique<impl>(settings, eng, std::move(version), std::move(hooks))) {}
 
 http_api::~http_api() {
   impl_->stopping = true;
+  impl_->reaper.stop();
   if (impl_->hooks.findings)
     impl_->hooks.findings->wake(); // the streams end their round at once
   for (auto* s : {impl_->server.get(), impl_->control.get()})
@@ -484,8 +656,8 @@ std::string http_api::start() {
     s.token = read_token(s.settings.token_file);
   if (!s.settings.cert.empty()) {
     check_secret_file("key", s.settings.key, true);
-    auto tls = std::make_unique<httplib::SSLServer>(s.settings.cert.c_str(),
-                                                    s.settings.key.c_str());
+    auto tls =
+        std::make_unique<httplib::SSLServer>(s.settings.cert.c_str(), s.settings.key.c_str());
     if (!tls->is_valid())
       throw std::runtime_error("api: cannot load the TLS certificate " + s.settings.cert +
                                " with key " + s.settings.key +
@@ -511,6 +683,7 @@ std::string http_api::start() {
                              " (in use, or not an address of this host)");
   }
   s.threads.emplace_back([srv = s.server.get()] { srv->listen_after_bind(); });
+  s.reaper.start(port);
   return host + ":" + std::to_string(port);
 }
 

@@ -2,12 +2,12 @@
 // and applies it with engine::reload (a broken file is refused and the running config kept).
 #include <algorithm>
 #include <chrono>
-#include <filesystem>
-#include <map>
-#include <mutex>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
+#include <map>
+#include <mutex>
 #include <optional>
 
 #include <unistd.h>
@@ -19,8 +19,8 @@
 #include "cli/engine_setup.hpp"
 #include "cli/finding_ring.hpp"
 #include "cli/http_api.hpp"
-#include "cli/service_notify.hpp"
 #include "cli/logging.hpp"
+#include "cli/service_notify.hpp"
 #include "cli/signal_waiter.hpp"
 #include "phantomguard/runtime/engine.hpp"
 #include "phantomguard/runtime/process_memory.hpp"
@@ -218,10 +218,10 @@ int run_command(const global_options& global) {
   configure_logging(global.log_level.value_or(cfg.engine.log_level), cfg.engine.log_fmt);
   running_config running; // what a refused reload falls back to
   running.config = cfg;
-  service_notifier service; // systemd's Type=notify, when started by it
+  service_notifier service;   // systemd's Type=notify, when started by it
   finding_ring recent(10000); // what /api/v1/findings and the stream answer from
   status_tracker tracker;
-  engine* live = nullptr;    // set once the engine exists; the reload paths start after that
+  engine* live = nullptr; // set once the engine exists; the reload paths start after that
   auto reload = [&](const char* why) {
     service.reloading();
     auto outcome = reload_from(global.config_path, global, *live, running, why);
@@ -291,8 +291,7 @@ int run_command(const global_options& global) {
     }
     run_options opts;
     opts.on_started = [&] {
-      service.ready("running " + std::to_string(running.config.components.size()) +
-                    " components");
+      service.ready("running " + std::to_string(running.config.components.size()) + " components");
       // Vouched for while the supervisor's check loop runs: it beats every 500 ms at most, so a
       // heartbeat older than 5 s means the engine is stuck although the process lives.
       service.start_watchdog([&eng] {
@@ -303,8 +302,8 @@ int run_command(const global_options& global) {
           return std::string("the engine has not reported yet");
         const double age = monotonic_seconds() - it->second;
         if (age > 5.0)
-          return "the engine's supervisor has not run for " + std::to_string(static_cast<int>(age)) +
-                 " s";
+          return "the engine's supervisor has not run for " +
+                 std::to_string(static_cast<int>(age)) + " s";
         return std::string();
       });
     };

@@ -4,9 +4,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <csignal>
-#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -29,7 +29,9 @@ std::string control_socket_path(const std::string& state_dir) {
 namespace {
 
 volatile std::sig_atomic_t interrupted = 0;
-extern "C" void on_interrupt(int) { interrupted = 1; }
+extern "C" void on_interrupt(int) {
+  interrupted = 1;
+}
 
 /// Where the daemon answers: the control socket, or the HTTP API with its token.
 class daemon_client {
@@ -141,8 +143,8 @@ std::string render(const nlohmann::json& status, const nlohmann::json& findings)
   const auto& eng = status.value("engine", nlohmann::json::object());
   char line[512];
   out << "phantomguard " << str(status, "version") << "  pid " << status.value("pid", 0)
-      << "  config " << str(status, "config") << "  generation "
-      << status.value("generation", 0) << "\n";
+      << "  config " << str(status, "config") << "  generation " << status.value("generation", 0)
+      << "\n";
   const double quota = num(eng, "memory_quota_bytes");
   out << "memory " << human_bytes(num(eng, "rss_bytes"))
       << (quota > 0 ? " of " + human_bytes(quota) : std::string()) << "  cpu ";
@@ -154,16 +156,16 @@ std::string render(const nlohmann::json& status, const nlohmann::json& findings)
   }
   out << "  events lost " << static_cast<long long>(num(eng, "events_lost")) << "\n\n";
   std::snprintf(line, sizeof line, "%-20s %-9s %-9s %-10s %9s %9s %7s %6s %10s %8s %6s\n",
-                "COMPONENT", "KIND", "STATE", "QUOTA", "IN/S", "OUT/S", "QUEUED", "CPU%",
-                "MEMORY", "RESTARTS", "LOST");
+                "COMPONENT", "KIND", "STATE", "QUOTA", "IN/S", "OUT/S", "QUEUED", "CPU%", "MEMORY",
+                "RESTARTS", "LOST");
   out << line;
   for (const auto& c : status.value("components", nlohmann::json::array())) {
-    std::snprintf(line, sizeof line, "%-20.20s %-9s %-9s %-10s %9.1f %9.1f %7.0f %6.1f %10s %8.0f %6.0f\n",
-                  str(c, "name").c_str(), str(c, "kind").c_str(), str(c, "state").c_str(),
-                  str(c, "quota_step").c_str(), num(c, "events_in_per_second"),
-                  num(c, "events_out_per_second"), num(c, "queued_events"), num(c, "cpu_percent"),
-                  human_bytes(num(c, "memory_bytes")).c_str(), num(c, "restarts"),
-                  num(c, "events_lost"));
+    std::snprintf(
+        line, sizeof line, "%-20.20s %-9s %-9s %-10s %9.1f %9.1f %7.0f %6.1f %10s %8.0f %6.0f\n",
+        str(c, "name").c_str(), str(c, "kind").c_str(), str(c, "state").c_str(),
+        str(c, "quota_step").c_str(), num(c, "events_in_per_second"),
+        num(c, "events_out_per_second"), num(c, "queued_events"), num(c, "cpu_percent"),
+        human_bytes(num(c, "memory_bytes")).c_str(), num(c, "restarts"), num(c, "events_lost"));
     out << line;
     if (c.contains("last_error"))
       out << "    last error: " << str(c["last_error"], "rule") << " "
@@ -194,9 +196,8 @@ std::optional<std::pair<nlohmann::json, nlohmann::json>> fetch(daemon_client& cl
   }
   const auto last = status->value("last_finding", std::uint64_t{0});
   const auto since = last > n ? last - n : 0;
-  auto findings = client.get("/api/v1/findings?since=" + std::to_string(since) +
-                                 "&limit=" + std::to_string(n),
-                             error);
+  auto findings = client.get(
+      "/api/v1/findings?since=" + std::to_string(since) + "&limit=" + std::to_string(n), error);
   if (!findings) {
     std::cerr << "phantomguard: " << error << "\n";
     return std::nullopt;
@@ -224,8 +225,8 @@ int status_command(const global_options& global, const status_arguments& args) {
   if (!got)
     return 3; // as LSB's status: the program is not running (or does not answer)
   if (args.json)
-    std::cout << nlohmann::json{{"status", got->first}, {"findings", got->second["findings"]}}
-                     .dump(2)
+    std::cout << nlohmann::json{{"status", got->first}, {"findings", got->second["findings"]}}.dump(
+                     2)
               << "\n";
   else
     std::cout << render(got->first, got->second);

@@ -112,8 +112,7 @@ alert_evaluator::values(const alert_decl& a, const metrics_snapshot& m, clock::t
   const auto& metric = a.metric;
   auto rate = [&](const std::string& key, double value, clock::duration window, double per) {
     auto& w = windows_[a.name + "|" + key];
-    return w.increase(now, value, window) * per /
-           std::chrono::duration<double>(window).count();
+    return w.increase(now, value, window) * per / std::chrono::duration<double>(window).count();
   };
   if (metric == "host.cpu_percent") {
     if (auto v = host_cpu()) // the first round has no previous sample
@@ -173,11 +172,11 @@ alert_evaluator::values(const alert_decl& a, const metrics_snapshot& m, clock::t
         auto it = c.histograms.find("handler_latency_us");
         out.emplace_back(c.name, it == c.histograms.end() ? 0.0 : it->second.p99 / 1e6);
       } else if (metric == "component.events_lost_per_second")
-        out.emplace_back(c.name, rate(c.name, counter_of(c, "events_lost"),
-                                      std::chrono::seconds(10), 1.0));
+        out.emplace_back(c.name,
+                         rate(c.name, counter_of(c, "events_lost"), std::chrono::seconds(10), 1.0));
       else if (metric == "component.restarts_per_minute")
-        out.emplace_back(c.name, rate(c.name, counter_of(c, "restarts"),
-                                      std::chrono::seconds(60), 60.0));
+        out.emplace_back(c.name,
+                         rate(c.name, counter_of(c, "restarts"), std::chrono::seconds(60), 60.0));
     }
   }
   return out;
@@ -192,9 +191,10 @@ std::vector<finding> alert_evaluator::evaluate(const metrics_snapshot& m, clock:
     for (const auto& [entity, value] : values(a, m, now)) {
       auto it = w.trackers.find(entity);
       if (it == w.trackers.end())
-        it = w.trackers
-                 .emplace(entity, threshold_tracker(a.threshold, a.hysteresis, a.bands, a.sustained))
-                 .first;
+        it =
+            w.trackers
+                .emplace(entity, threshold_tracker(a.threshold, a.hysteresis, a.bands, a.sustained))
+                .first;
       auto& t = it->second;
       const auto step = t.update(value, now);
       if (step == threshold_tracker::transition::none)
@@ -220,8 +220,8 @@ std::vector<finding> alert_evaluator::evaluate(const metrics_snapshot& m, clock:
       } else {
         f.rule = "alert." + a.name;
         f.level = t.level();
-        f.title = "alert " + a.name + ": " + subject + " at " + fmt(value) + unit +
-                  ", threshold " + fmt(a.threshold) + unit +
+        f.title = "alert " + a.name + ": " + subject + " at " + fmt(value) + unit + ", threshold " +
+                  fmt(a.threshold) + unit +
                   (a.sustained > duration::zero()
                        ? " for " + fmt(std::chrono::duration<double>(a.sustained).count()) + "s"
                        : std::string()) +
