@@ -3,11 +3,12 @@
 # every second into a jsonl sink), run one after the other for SECONDS: one without [api], one
 # with it, scraped once a second. Prints each one's CPU (utime+stime from /proc) and RSS at the
 # end, the ratio, and the scrape latency (median and max of the scrapes).
-# Usage: tests/bench/api/bench_api.sh [path/to/phantomguard] [seconds]
+# Usage (the binary or the build folder): tests/bench/api/bench_api.sh [path/to/phantomguard] [seconds]
 # Goals (issue 11): CPU under 1% of a core with the API scraped every second; idle RSS with the
 # API at most 2 MiB more than without.
 set -euo pipefail
 bin=${1:-build/bin/phantomguard}
+[[ -d $bin ]] && bin=$bin/bin/phantomguard # scripts/run-benchmarks passes the build folder
 secs=${2:-30}
 [[ -x $bin ]] || { echo "bench_api.sh: $bin not found (run make build first)" >&2; exit 2; }
 command -v curl >/dev/null || { echo "bench_api.sh: curl is needed" >&2; exit 2; }

@@ -5,9 +5,10 @@
 # 10 MiB bodies, RUNS times. Per window: events the sink took in per second (read over the
 # control socket, which the attack does not reach), the daemon's CPU, and /healthz latency.
 # Prints the medians and the ratio attacked / quiet (goal, issue 11: the event rate unchanged).
-# Usage: tests/bench/api/bench_api_hostile.sh [path/to/phantomguard] [window seconds] [runs]
+# Usage (the binary or the build folder): tests/bench/api/bench_api_hostile.sh [path/to/phantomguard] [window seconds] [runs]
 set -euo pipefail
 bin=${1:-build/bin/phantomguard}
+[[ -d $bin ]] && bin=$bin/bin/phantomguard # scripts/run-benchmarks passes the build folder
 window=${2:-10}
 runs=${3:-3}
 here=$(cd "$(dirname "$0")" && pwd)
