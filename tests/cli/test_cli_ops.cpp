@@ -522,3 +522,34 @@ SCENARIO("a thousand slow connections, garbage HTTP and 10 MiB bodies leave the 
   p.signal(SIGTERM);
   CHECK(p.wait(15s) == 0);
 }
+
+SCENARIO("the server profile validates, serves the API on loopback and keeps /api/v1 closed") {
+  daemon_dir d;
+  auto text = slurp(PG_SOURCE_DIR "/config/profiles/server.toml");
+  REQUIRE(text.find("listen = \"127.0.0.1:9464\"") != std::string::npos);
+  auto valid = run_cli({"validate", "--config", PG_SOURCE_DIR "/config/profiles/server.toml"});
+  CHECK(valid.code == 0);
+  // Run as written, but on a free port and with a state_dir of its own.
+  text = std::regex_replace(text, std::regex("127\\.0\\.0\\.1:9464"), "127.0.0.1:0");
+  text = std::regex_replace(text, std::regex("state_dir = \"[^\"]*\""),
+                            "state_dir = \"" + d.state() + "\"");
+  const auto cfg = (d.dir / "server.toml").string();
+  std::ofstream(cfg) << text;
+  cli_process p({"run", "--config", cfg});
+  REQUIRE(wait_for(p, "api listening on", 20s));
+  httplib::Client c("127.0.0.1", port_of(p.err()));
+  c.set_read_timeout(10, 0);
+  auto metrics = c.Get("/metrics");
+  REQUIRE(metrics);
+  CHECK(metrics->status == 200);
+  CHECK(metrics->body.find("phantomguard_component_events_out_total{component=\"procfs\"}") !=
+        std::string::npos);
+  auto page = c.Get("/");
+  REQUIRE(page);
+  CHECK(page->status == 200);
+  auto closed = c.Get("/api/v1/status");
+  REQUIRE(closed);
+  CHECK(closed->status == 403);
+  p.signal(SIGTERM);
+  CHECK(p.wait(30s) == 0);
+}
