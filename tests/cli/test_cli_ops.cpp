@@ -553,3 +553,37 @@ SCENARIO("the server profile validates, serves the API on loopback and keeps /ap
   p.signal(SIGTERM);
   CHECK(p.wait(30s) == 0);
 }
+
+SCENARIO("/readyz says which component is not ready; status carries the config's SHA-256") {
+  daemon_dir d;
+  // rootkit's first tick takes far longer than 5 ms: killed, restarted, killed, disabled.
+  const auto cfg = d.config("listen = \"127.0.0.1:0\"\ntoken_file = \"" + d.token_file(token) + "\"",
+                            "[analyzers.rootkit]\ntype = \"rootkit\"\ninterval = \"1h\"\n"
+                            "quota = { handler_timeout = \"5ms\", grace = \"0s\" }\n");
+  cli_process p({"run", "--config", cfg});
+  REQUIRE(wait_for(p, "api listening on", 10s));
+  httplib::Client c("127.0.0.1", port_of(p.err()));
+  std::string said;
+  for (int i = 0; i < 100; ++i) {
+    auto r = c.Get("/readyz");
+    REQUIRE(r);
+    said = std::to_string(r->status) + " " + r->body;
+    if (said.find("rootkit: disabled") != std::string::npos)
+      break;
+    std::this_thread::sleep_for(100ms);
+  }
+  CHECK(said == "503 {\"ready\":false,\"reasons\":[\"rootkit: disabled\"]}\n");
+  auto status = c.Get("/api/v1/status", auth);
+  REQUIRE(status);
+  auto js = nlohmann::json::parse(status->body);
+  // The same digest sha256sum computes of the file.
+  const auto out = (d.dir / "sum").string();
+  REQUIRE(sh("sha256sum " + cfg + " > " + out) == 0);
+  CHECK(js.at("config_sha256") == slurp(out).substr(0, 64));
+  // The rootkit's last engine error is in its row.
+  for (const auto& comp : js.at("components"))
+    if (comp.at("name") == "rootkit")
+      CHECK(comp.at("last_error").at("rule").get<std::string>().rfind("engine.quota_", 0) == 0);
+  p.signal(SIGTERM);
+  CHECK(p.wait(15s) == 0);
+}

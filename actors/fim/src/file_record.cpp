@@ -1,4 +1,5 @@
 #include "phantomguard/actors/fim/file_record.hpp"
+#include "phantomguard/runtime/digest.hpp"
 #include "phantomguard/runtime/unique_fd.hpp"
 
 #include <algorithm>
@@ -57,10 +58,7 @@ struct md_ctx_deleter {
 using md_ctx = std::unique_ptr<EVP_MD_CTX, md_ctx_deleter>;
 
 std::string sha256_of(const void* data, std::size_t n) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data, n, md, &len, EVP_sha256(), nullptr);
-  return hex(md, len);
+  return runtime::sha256_hex(std::string_view(static_cast<const char*>(data), n));
 }
 
 // security.capability as "permitted=0x..,inheritable=0x..[,effective][,rootid=N]".

@@ -596,18 +596,7 @@ struct http_api::impl {
         "/readyz", route([this, trusted](const httplib::Request& req, httplib::Response& res) {
           if (!open_or_token(req, res, trusted))
             return;
-          // Ready: every component runs (or finished); a starting, stopped or disabled one is a
-          // reason not to be.
-          std::vector<std::string> reasons;
-          for (const auto& c : eng.metrics().components) {
-            if (c.name == "engine")
-              continue;
-            auto it = c.gauges.find("status");
-            const int status = it == c.gauges.end() ? 0 : static_cast<int>(it->second);
-            static const char* names[] = {"starting", "running", "finished", "stopped", "disabled"};
-            if (status != 1 && status != 2)
-              reasons.push_back(c.name + ": " + names[std::clamp(status, 0, 4)]);
-          }
+          auto reasons = hooks.not_ready ? hooks.not_ready() : std::vector<std::string>{};
           if (reasons.empty()) {
             res.set_content("ready\n", "text/plain");
             return;

@@ -37,6 +37,8 @@ struct api_hooks {
   std::function<std::pair<bool, std::vector<std::string>>()> reload;
   /// The last findings (/api/v1/findings, the stream); may be null.
   finding_ring* findings = nullptr;
+  /// Why the daemon is not ready (/readyz answers 503 with these), empty when it is.
+  std::function<std::vector<std::string>()> not_ready;
   /// The running config's jsonl sinks: {name, path}, for /api/v1/findings?source=file.
   std::function<std::vector<std::pair<std::string, std::string>>()> jsonl_files;
 };

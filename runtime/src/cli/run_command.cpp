@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <mutex>
@@ -22,6 +23,7 @@
 #include "cli/logging.hpp"
 #include "cli/service_notify.hpp"
 #include "cli/signal_waiter.hpp"
+#include "phantomguard/runtime/digest.hpp"
 #include "phantomguard/runtime/engine.hpp"
 #include "phantomguard/runtime/process_memory.hpp"
 
@@ -37,7 +39,16 @@ struct running_config {
   std::mutex mutex;
   pipeline_config config;
   std::uint64_t generation = 1; // 1 at start, +1 per applied reload
+  std::string hash;             // SHA-256 of the config text that runs
 };
+
+/// SHA-256 of the config's text: the file as it is now, or the embedded default.
+std::string config_hash(const std::string& path) {
+  if (path.empty())
+    return sha256_hex(default_config_text());
+  std::ifstream in(path, std::ios::binary);
+  return sha256_hex(std::string(std::istreambuf_iterator<char>(in), {}));
+}
 
 /// Re-reads `path` and reloads; {applied, what was said}. `why` names the trigger in the log.
 std::pair<bool, std::vector<std::string>> reload_from(const std::string& path,
@@ -81,6 +92,7 @@ std::pair<bool, std::vector<std::string>> reload_from(const std::string& path,
     set_log_level(next.config->engine.log_level);
   running = std::move(*next.config);
   ++state.generation;
+  state.hash = config_hash(path);
   spdlog::info("reloaded {}", path);
   return {true, {"reloaded " + path}};
 }
@@ -112,6 +124,7 @@ public:
     const bool roll = base_taken_ == std::chrono::steady_clock::time_point{} || dt >= 1.0;
     out["config"] = state.config.origin;
     out["generation"] = state.generation;
+    out["config_sha256"] = state.hash;
     out["pid"] = static_cast<long>(::getpid());
     out["version"] = PG_VERSION;
     out["time"] = format_rfc3339(wall_clock::now());
@@ -193,6 +206,38 @@ private:
   std::chrono::steady_clock::time_point base_taken_{};
 };
 
+/// /readyz: every enabled component runs (or finished), and every polling one (a source, or an
+/// analyzer without inputs: they tick at once on start) has ticked once. A cron-scheduled one is
+/// ready when it runs: its first tick may be hours away.
+std::vector<std::string> not_ready(engine& eng, running_config& state) {
+  static const char* names[] = {"starting", "running", "finished", "stopped", "disabled"};
+  const auto m = eng.metrics();
+  std::lock_guard lock(state.mutex);
+  std::vector<std::string> reasons;
+  for (const auto& d : state.config.components) {
+    if (!d.enabled)
+      continue;
+    const auto* c = m.find(d.name);
+    if (!c) {
+      reasons.push_back(d.name + ": not started");
+      continue;
+    }
+    auto it = c->gauges.find("status");
+    const int status = it == c->gauges.end() ? 0 : static_cast<int>(it->second);
+    if (status != 1 && status != 2) {
+      reasons.push_back(d.name + ": " + names[std::clamp(status, 0, 4)]);
+      continue;
+    }
+    const bool ticks = d.kind != component_kind::sink &&
+                       (d.kind == component_kind::source || d.inputs.empty());
+    auto t = c->counters.find("ticks");
+    if (ticks && d.schedule.cron.empty() && status == 1 &&
+        (t == c->counters.end() || t->second == 0))
+      reasons.push_back(d.name + ": has not ticked yet");
+  }
+  return reasons;
+}
+
 /// The running config's jsonl sinks, for /api/v1/findings?source=file.
 std::vector<std::pair<std::string, std::string>> jsonl_files(running_config& state) {
   std::lock_guard lock(state.mutex);
@@ -218,6 +263,7 @@ int run_command(const global_options& global) {
   configure_logging(global.log_level.value_or(cfg.engine.log_level), cfg.engine.log_fmt);
   running_config running; // what a refused reload falls back to
   running.config = cfg;
+  running.hash = config_hash(global.config_path);
   service_notifier service;   // systemd's Type=notify, when started by it
   finding_ring recent(10000); // what /api/v1/findings and the stream answer from
   status_tracker tracker;
@@ -269,6 +315,7 @@ int run_command(const global_options& global) {
     hooks.reload = [&] { return reload("POST /api/v1/reload"); };
     hooks.findings = &recent;
     hooks.jsonl_files = [&] { return jsonl_files(running); };
+    hooks.not_ready = [&] { return not_ready(eng, running); };
     http_api api(running.config.api, eng, PG_VERSION, hooks);
     if (!running.config.api.listen.empty()) {
       try {

@@ -129,18 +129,6 @@ std::string_view trim(std::string_view s) {
 
 } // namespace
 
-std::string sha256_hex(std::string_view bytes) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr);
-  std::string out;
-  for (unsigned i = 0; i < len; ++i) {
-    out += "0123456789abcdef"[md[i] >> 4];
-    out += "0123456789abcdef"[md[i] & 15];
-  }
-  return out;
-}
-
 std::optional<plugin_signature> parse_signature(std::string_view text, std::string* error) {
   std::vector<std::string_view> lines;
   while (!text.empty()) {

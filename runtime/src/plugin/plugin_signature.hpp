@@ -15,10 +15,11 @@
 #include <string_view>
 #include <vector>
 
+#include "phantomguard/runtime/digest.hpp"
+
 namespace pg::runtime::detail {
 
-/// The SHA-256 of `bytes` as 64 lowercase hex digits (plugin pins and key ids).
-std::string sha256_hex(std::string_view bytes);
+using runtime::sha256_hex; // plugin pins and key ids
 
 /// A parsed .sig file.
 struct plugin_signature {
