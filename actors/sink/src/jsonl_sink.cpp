@@ -3,27 +3,16 @@
 #include <algorithm>
 #include <system_error>
 
+#include "sink_options.hpp"
+
 namespace pg::actors::sink {
 
 using namespace pg::runtime;
 
 namespace {
 
-option_spec opt(std::string key, option_type type, std::string def, std::string desc) {
-  option_spec s;
-  s.key = std::move(key);
-  s.type = type;
-  s.default_text = std::move(def);
-  s.description = std::move(desc);
-  return s;
-}
-
 // Lines are written in chunks of at least this size unless the flush policy asks earlier.
 constexpr std::size_t write_buffer_bytes = 64 * 1024;
-
-std::string error_text(int err) {
-  return std::error_code(err, std::generic_category()).message();
-}
 
 // A non-finding event as one JSON object (include_events = true).
 nlohmann::json event_json(const event& e) {

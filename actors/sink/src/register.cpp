@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "phantomguard/actors/sink/console_sink.hpp"
+#include "phantomguard/actors/sink/http_sink.hpp"
 #include "phantomguard/actors/sink/jsonl_sink.hpp"
 
 namespace pg::actors::sink {
@@ -28,6 +29,20 @@ void register_components(runtime::registry& reg) {
     return std::make_unique<jsonl_sink>(init.name, init.settings);
   };
   reg.add(std::move(jsonl));
+
+  runtime::component_type http;
+  http.name = "http";
+  http.kind = runtime::component_kind::sink;
+  http.description = "POSTs findings in batches to a webhook or SIEM collector, through a spool "
+                     "on disk that keeps them until the collector acknowledged them";
+  http.options = http_sink::options();
+  http.consumes = {"finding"};
+  http.sink_tick = std::chrono::seconds(1); // reports what its sending thread did
+  http.factory = [](const runtime::component_init& init) {
+    return std::make_unique<http_sink>(init.name, init.state_dir,
+                                       http_sink_settings::from(init.settings));
+  };
+  reg.add(std::move(http));
 }
 
 } // namespace pg::actors::sink

@@ -1,5 +1,7 @@
 #include "phantomguard/runtime/finding.hpp"
 
+#include "phantomguard/runtime/digest.hpp"
+
 #include <array>
 #include <ctime>
 
@@ -68,6 +70,10 @@ nlohmann::json finding::to_json() const {
   j["evidence"] = evidence.is_null() ? nlohmann::json::object() : evidence;
   j["mitre"] = mitre;
   return j;
+}
+
+std::string finding_id(const finding& f) {
+  return sha256_hex(f.to_jsonl()).substr(0, 32);
 }
 
 std::string finding::to_jsonl() const {

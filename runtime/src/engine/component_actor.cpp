@@ -99,6 +99,12 @@ void component_actor::emit_finding(finding f) {
     f.host = spec_.host;
   if (f.analyzer.empty())
     f.analyzer = spec_.decl->name;
+  if (spec_.decl->kind == component_kind::sink) {
+    // A sink has no outputs: what it raises (a write that fails, a collector that rejects)
+    // reaches the other sinks the way engine findings do, through the supervisor.
+    send(spec_.supervisor, finding_atom::value, std::move(f));
+    return;
+  }
   spec_.hub->publish(f);
   emit(make_finding_event(std::move(f), spec_.decl->name));
 }
@@ -512,7 +518,7 @@ void component_actor::on_batch_msg(std::uint32_t edge, std::uint64_t epoch, cons
 bool component_actor::has_schedule() const {
   const auto& d = *spec_.decl;
   if (d.kind == component_kind::sink)
-    return false;
+    return d.schedule.interval.has_value() || spec_.sink_tick.has_value();
   if (d.kind == component_kind::source || inputs_.empty())
     return true;
   return d.schedule.interval.has_value() || cron_.has_value();
@@ -554,7 +560,8 @@ void component_actor::schedule_next_tick() {
                  tick_atom::value);
     return;
   }
-  auto interval = spec_.decl->schedule.interval.value_or(spec_.engine->tick_interval);
+  auto interval = spec_.decl->schedule.interval.value_or(
+      spec_.sink_tick ? duration(*spec_.sink_tick) : spec_.engine->tick_interval);
   if (interval.count() <= 0)
     interval = std::chrono::milliseconds(1);
   delayed_send(self, interval, tick_atom::value);

@@ -32,6 +32,7 @@ enum class engine_mode { scan, run };
 struct component_spec {
   std::shared_ptr<const component_decl> decl;
   component_factory factory;
+  std::optional<std::chrono::milliseconds> sink_tick; // component_type::sink_tick
   std::shared_ptr<const engine_settings> engine;
   std::string host;
   engine_mode mode = engine_mode::scan;

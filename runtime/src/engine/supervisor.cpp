@@ -181,6 +181,7 @@ void supervisor_actor::spawn(node& n) {
   component_spec spec;
   spec.decl = n.decl;
   spec.factory = n.type->factory;
+  spec.sink_tick = n.type->sink_tick;
   spec.engine = engine_;
   spec.host = env_->host;
   spec.mode = env_->mode;
@@ -901,9 +902,11 @@ caf::behavior supervisor_actor::make_behavior() {
         env_->stats->engine().count("findings", 1);
         env_->hub->publish(f);
         auto b = make_batch({make_finding_event(f, "engine")});
+        // Not back to a sink that raised it itself: a sink whose collector rejects what it
+        // sends would otherwise send its own rejection, be rejected again, and so on.
         for (auto& [name, n] : nodes_)
           if (n.decl->kind == component_kind::sink && alive(n) &&
-              n.status != component_status::finished)
+              n.status != component_status::finished && name != f.analyzer)
             send(n.handle, inject_msg{b});
       },
       [this](const hang_report& r) {

@@ -1,7 +1,9 @@
 // registry.hpp — component types register a factory by type name; the config names the type.
 #pragma once
 
+#include <chrono>
 #include <functional>
+#include <optional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -42,6 +44,10 @@ struct component_type {
   /// instance discarded — a built-in factory only reads and checks its settings (I/O waits for
   /// start()). A type whose factory does more (a plugin loads code) sets its own.
   std::function<void(const component_init&)> check;
+  /// Sinks tick only when their config sets an `interval`; a sink type that delivers from a
+  /// thread of its own sets this, so its on_tick reports what that thread did (counts, losses,
+  /// findings) even while no batch arrives.
+  std::optional<std::chrono::milliseconds> sink_tick;
 };
 
 /// An ad hoc command of the CLI contributed by a family (`phantomguard fim ...`,
