@@ -8,6 +8,7 @@
 
 #include <fcntl.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -252,6 +253,21 @@ SCENARIO("a full disk is a finding and a count, never a crash") {
   }
   GIVEN("the file's folder does not exist yet") {
     temp_dir dir;
+    const auto file = dir.path / "later" / "deeper" / "f.jsonl";
+    jsonl_sink sink("out", settings("path = '" + file.string() + "'\nflush = 'event'"));
+    test_context ctx("out");
+    sink.start(ctx);
+    sink.on_batch(*findings_batch({make_finding(1)}), ctx);
+    THEN("the sink makes it (0750) and writes") {
+      REQUIRE(read_lines(file).size() == 1);
+      CHECK((fs::status(file.parent_path()).permissions() & fs::perms::all) ==
+            (fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec));
+      CHECK(ctx.with_rule("engine.sink_write_failed").empty());
+    }
+  }
+  GIVEN("the folder cannot be made: a file is in its way") {
+    temp_dir dir;
+    { std::ofstream(dir.path / "later") << "in the way\n"; }
     const auto file = dir.path / "later" / "f.jsonl";
     jsonl_sink sink("out", settings("path = '" + file.string() + "'\nflush = 'event'"));
     test_context ctx("out");
@@ -261,7 +277,8 @@ SCENARIO("a full disk is a finding and a count, never a crash") {
       const auto failed = ctx.with_rule("engine.sink_write_failed");
       REQUIRE(failed.size() == 1);
       CHECK(failed[0]->evidence["operation"] == "open");
-      CHECK(failed[0]->evidence["errno"] == ENOENT);
+      CHECK(failed[0]->evidence["errno"] == ENOTDIR);
+      fs::remove(dir.path / "later");
       fs::create_directory(dir.path / "later");
       sink.on_batch(*findings_batch({make_finding(2)}), ctx);
       const auto lines = read_lines(file);
@@ -326,4 +343,49 @@ SCENARIO("a real full file system: writing resumes when space is freed, nothing 
       CHECK(ctx.losses["dropped_lines"] == 0);
     }
   }
+}
+
+SCENARIO("fsync = always syncs every write; format = ocsf writes Detection Findings") {
+  temp_dir dir;
+  const auto file = dir.path / "findings.jsonl";
+  jsonl_sink sink("out", settings("path = '" + file.string() +
+                                  "'\nflush = 'event'\nfsync = 'always'\nformat = 'ocsf'"));
+  test_context ctx("out");
+  sink.start(ctx);
+  sink.on_batch(*findings_batch({make_finding(1), make_finding(2)}), ctx);
+  const auto lines = read_lines(file);
+  REQUIRE(lines.size() == 2);
+  const auto j = nlohmann::json::parse(lines[0]);
+  CHECK(j["class_uid"] == 2004);
+  CHECK(j["finding_info"]["uid"].get<std::string>().size() == 32);
+  CHECK(ctx.counters["fsyncs"] == 2);
+  CHECK(ctx.counters["delivered"] == 2);
+}
+
+SCENARIO("a path in a folder anyone can write is refused; in a sticky one only our own file") {
+  temp_dir dir;
+  const auto open = dir.path / "open";
+  fs::create_directories(open);
+  ::chmod(open.c_str(), 0777);
+  {
+    jsonl_sink sink("out", settings("path = '" + (open / "f.jsonl").string() + "'"));
+    test_context ctx("out");
+    CHECK_THROWS_WITH(sink.start(ctx), Catch::Contains("is writable by everyone (and not sticky)"));
+  }
+  const auto sticky = dir.path / "sticky";
+  fs::create_directories(sticky);
+  ::chmod(sticky.c_str(), 01777);
+  {
+    jsonl_sink sink("out", settings("path = '" + (sticky / "f.jsonl").string() + "'"));
+    test_context ctx("out");
+    CHECK_NOTHROW(sink.start(ctx)); // no file yet: ours when created
+  }
+  // A link planted where we would write: refused, the target untouched.
+  const auto target = dir.path / "target";
+  { std::ofstream(target) << "keep\n"; }
+  fs::create_symlink(target, sticky / "planted.jsonl");
+  jsonl_sink sink("out", settings("path = '" + (sticky / "planted.jsonl").string() + "'"));
+  test_context ctx("out");
+  CHECK_THROWS_WITH(sink.start(ctx), Catch::Contains("is a symbolic link"));
+  CHECK(read_lines(target) == std::vector<std::string>{"keep"});
 }

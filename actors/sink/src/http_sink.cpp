@@ -56,6 +56,10 @@ std::vector<option_spec> http_sink::options() {
   o.push_back(std::move(url));
   o.push_back(opt("encoding", option_type::string, "ndjson",
                   "ndjson: one finding per line; json: a JSON array", {"ndjson", "json"}));
+  o.push_back(opt("format", option_type::string, "native",
+                  "native: PhantomGuard's JSON; ecs: Elastic Common Schema; ocsf: OCSF Detection "
+                  "Finding",
+                  {"native", "ecs", "ocsf"}));
   o.push_back(opt("min_severity", option_type::string, "info",
                   "findings below this severity are not sent",
                   {"info", "low", "medium", "high", "critical"}));
@@ -103,6 +107,7 @@ http_sink_settings http_sink_settings::from(const component_settings& s) {
   if (r.url.rfind("http://", 0) != 0 && r.url.rfind("https://", 0) != 0)
     throw std::invalid_argument("url must start with http:// or https://, not '" + r.url + "'");
   r.encoding = s.get_string("encoding", r.encoding);
+  r.schema = parse_finding_schema(s.get_string("format", "native")).value_or(finding_schema::native);
   r.min_severity = parse_severity(s.get_string("min_severity", "info")).value_or(severity::info);
   r.batch_max = static_cast<std::size_t>(s.get_int("batch_max", 500));
   r.batch_bytes = static_cast<std::size_t>(s.get_size("batch_bytes", r.batch_bytes));
@@ -187,11 +192,9 @@ void http_sink::on_batch(const event_batch& batch, context& ctx) {
       ctx.count("below_min_severity");
       continue;
     }
-    auto j = e.payload->to_json();
-    j["id"] = finding_id(*e.payload);
     std::uint64_t dropped = 0;
-    const int err =
-        spool_->append(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), dropped);
+    const int err = spool_->append(
+        dump_line(to_schema(*e.payload, settings_.schema, finding_id(*e.payload))), dropped);
     if (dropped > 0)
       ctx.lost("spool_full", static_cast<std::int64_t>(dropped));
     if (err != 0) {

@@ -3,6 +3,12 @@
 #include <algorithm>
 #include <system_error>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <stdexcept>
+
 #include "sink_options.hpp"
 
 namespace pg::actors::sink {
@@ -69,6 +75,14 @@ std::vector<option_spec> jsonl_sink::options() {
                      "findings below this severity are not written");
   min_sev.choices = {"info", "low", "medium", "high", "critical"};
   o.push_back(std::move(min_sev));
+  o.push_back(opt("format", option_type::string, "native",
+                  "native: PhantomGuard's JSON; ecs: Elastic Common Schema; ocsf: OCSF Detection "
+                  "Finding",
+                  {"native", "ecs", "ocsf"}));
+  o.push_back(opt("fsync", option_type::string, "interval",
+                  "always: every write is on disk before the next batch; interval: once a second; "
+                  "never: the kernel decides",
+                  {"always", "interval", "never"}));
   o.push_back(opt("include_events", option_type::boolean, "false",
                   "also write events that are not findings (kind, time, source, fields)"));
   auto max_pending = opt("max_pending", option_type::size, "16MiB",
@@ -85,6 +99,11 @@ jsonl_sink::jsonl_sink(std::string name, const component_settings& s) : name_(st
                         static_cast<std::uint32_t>(std::clamp<std::int64_t>(max_files, 0, 1000)));
   min_severity_ = parse_severity(s.get_string("min_severity", "info")).value_or(severity::info);
   include_events_ = s.get_bool("include_events", false);
+  schema_ = parse_finding_schema(s.get_string("format", "native")).value_or(finding_schema::native);
+  const auto fs = s.get_string("fsync", "interval");
+  fsync_ = fs == "always" ? fsync_policy::always
+           : fs == "never" ? fsync_policy::never
+                           : fsync_policy::interval;
   const auto policy = s.get_string("flush", "interval");
   policy_ = policy == "event"   ? flush_policy::event
             : policy == "count" ? flush_policy::count
@@ -140,6 +159,16 @@ void jsonl_sink::flush(context& ctx) {
   if (lines > 0) {
     ctx.count("delivered", lines);
     ctx.gauge("last_success_time", runtime::unix_seconds());
+  }
+  const auto now = std::chrono::steady_clock::now();
+  if (written > 0 && (fsync_ == fsync_policy::always ||
+                      (fsync_ == fsync_policy::interval && now - last_sync_ >= std::chrono::seconds(1)))) {
+    last_sync_ = now;
+    if (int e = file_.sync())
+      ctx.log(log_level::warn, "jsonl sink '" + name_ + "': fsync " + file_.path() + ": " +
+                                   error_text(e));
+    else
+      ctx.count("fsyncs");
   }
   if (err) {
     report_failure(err, "write", ctx);
@@ -205,6 +234,29 @@ void jsonl_sink::append(std::string line, context& ctx) {
 
 void jsonl_sink::start(context& ctx) {
   last_flush_ = std::chrono::steady_clock::now();
+  // Another user must not be able to put a link or a file of theirs where we write.
+  const auto dir = std::filesystem::path(file_.path()).parent_path();
+  if (!dir.empty() && !std::filesystem::exists(dir)) {
+    // /var/log/phantomguard on a fresh install: made ours (0750); if that fails, the open
+    // below fails and is reported like any unwritable file.
+    std::error_code ec;
+    if (std::filesystem::create_directories(dir, ec))
+      ::chmod(dir.c_str(), 0750);
+  }
+  struct stat d {};
+  if (::stat(dir.empty() ? "." : dir.c_str(), &d) == 0 && (d.st_mode & S_IWOTH) != 0) {
+    if ((d.st_mode & S_ISVTX) == 0)
+      throw std::runtime_error("jsonl sink '" + name_ + "': " + dir.string() +
+                               " is writable by everyone (and not sticky): anyone could replace " +
+                               file_.path() + "; pick a folder only we can write");
+    struct stat f {};
+    if (::lstat(file_.path().c_str(), &f) == 0 &&
+        (S_ISLNK(f.st_mode) || f.st_uid != ::geteuid()))
+      throw std::runtime_error("jsonl sink '" + name_ + "': " + file_.path() + " in the shared folder " +
+                               dir.string() + " is " +
+                               (S_ISLNK(f.st_mode) ? "a symbolic link" : "owned by another user") +
+                               ": refusing to write to it");
+  }
   // A file that cannot be opened yet (missing folder, read-only mount) is not fatal: it is
   // reported and retried on every flush.
   if (int err = file_.open())
@@ -223,7 +275,12 @@ void jsonl_sink::on_batch(const event_batch& batch, context& ctx) {
         ctx.count("below_min_severity");
         continue;
       }
-      append(e.payload->to_jsonl(), ctx);
+      // native stays the finding's own JSON (as `scan --format jsonl` prints it); the schemas
+      // carry the stable id in their own id fields.
+      append(schema_ == finding_schema::native
+                 ? e.payload->to_jsonl()
+                 : dump_line(to_schema(*e.payload, schema_, finding_id(*e.payload))),
+             ctx);
     } else if (include_events_) {
       append(event_json(e).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), ctx);
     } else {

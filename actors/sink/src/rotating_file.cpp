@@ -65,6 +65,12 @@ int rotating_file::open() {
   return 0;
 }
 
+int rotating_file::sync() {
+  if (fd_ < 0 || !regular_)
+    return 0;
+  return ::fdatasync(fd_) == 0 ? 0 : errno;
+}
+
 int rotating_file::write(std::string_view data, std::size_t& written) {
   written = 0;
   if (fd_ < 0)

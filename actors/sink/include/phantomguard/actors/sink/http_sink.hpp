@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "phantomguard/actors/sink/delivery_spool.hpp"
+#include "phantomguard/actors/sink/finding_schema.hpp"
 #include "phantomguard/runtime/component.hpp"
 #include "phantomguard/runtime/finding.hpp"
 #include "phantomguard/runtime/options.hpp"
@@ -31,6 +32,7 @@ namespace pg::actors::sink {
 struct http_sink_settings {
   std::string url;                 // http://host[:port]/path or https://...
   std::string encoding = "ndjson"; // ndjson | json
+  finding_schema schema = finding_schema::native;
   runtime::severity min_severity = runtime::severity::info;
   std::size_t batch_max = 500;
   std::size_t batch_bytes = 1u << 20;

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "phantomguard/actors/sink/delivery_spool.hpp"
+#include "phantomguard/actors/sink/finding_schema.hpp"
 #include "phantomguard/actors/sink/rotating_file.hpp"
 #include "phantomguard/runtime/component.hpp"
 #include "phantomguard/runtime/finding.hpp"
@@ -20,7 +22,10 @@ namespace pg::actors::sink {
 /// Options: path (required), append (default true), max_size (default 0 = no rotation),
 /// max_files (rotated files kept, default 5), flush (event | count | interval, default
 /// interval), flush_count (default 100), flush_interval (default 1s), min_severity (default
-/// info), include_events (default false: only findings), max_pending (default 16MiB).
+/// info), include_events (default false: only findings), max_pending (default 16MiB), format
+/// (native | ecs | ocsf), fsync (always | interval | never: after every write, once a second,
+/// or left to the kernel). A path in a world-writable folder is refused unless the folder is
+/// sticky (/tmp) and the file, if there, is ours and not a link.
 class jsonl_sink final : public runtime::component {
 public:
   jsonl_sink(std::string name, const runtime::component_settings& settings);
@@ -48,6 +53,9 @@ private:
   std::uint64_t flush_count_ = 100;
   std::chrono::steady_clock::duration flush_interval_ = std::chrono::seconds(1);
   std::uint64_t max_pending_ = 16u << 20;
+  finding_schema schema_ = finding_schema::native;
+  fsync_policy fsync_ = fsync_policy::interval;
+  std::chrono::steady_clock::time_point last_sync_{};
 
   std::string pending_;             // lines not yet written
   std::uint64_t pending_lines_ = 0; // since the last flush

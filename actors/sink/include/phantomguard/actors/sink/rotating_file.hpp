@@ -27,6 +27,8 @@ public:
 
   /// Writes as much of `data` as possible; `written` receives the bytes written even on error.
   int write(std::string_view data, std::size_t& written);
+  /// fdatasync of the open file: 0 or errno.
+  int sync();
 
   /// True when appending `next` bytes after `pending` bytes not yet written would exceed
   /// max_size. Never for a closed or non-regular file (/dev/full, a pipe) nor when nothing would
