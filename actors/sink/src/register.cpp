@@ -39,8 +39,7 @@ void register_components(runtime::registry& reg) {
   http.consumes = {"finding"};
   http.sink_tick = std::chrono::seconds(1); // reports what its sending thread did
   http.factory = [](const runtime::component_init& init) {
-    return std::make_unique<http_sink>(init.name, init.state_dir,
-                                       http_sink_settings::from(init.settings));
+    return std::make_unique<http_sink>(init.name, init.state_dir, init.settings);
   };
   reg.add(std::move(http));
 }
