@@ -7,15 +7,18 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <thread>
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
+#include <openssl/ssl.h>
 
 #include "api_support.hpp"
 #include "cli_process.hpp"
+#include "skip.hpp"
 
 using namespace pg::test;
 namespace fs = std::filesystem;
@@ -283,4 +286,299 @@ SCENARIO("validate refuses an http sink it could not run") {
                           d.config("", "[sinks.siem]\ntype = \"http\"\ninputs = [\"procfs\"]\n")});
   CHECK(missing.code == 2);
   CHECK(missing.err.find("url") != std::string::npos);
+}
+
+namespace {
+
+/// Debian's rsyslogd on loopback: TCP, TLS-less; UDP; every message it parses written to a
+/// file as "VERSION MSGID SEVERITY SD MSG" (VERSION 1 means it parsed RFC 5424).
+class rsyslog {
+public:
+  explicit rsyslog(const daemon_dir& d) : dir_(d.dir / "rsyslog") {
+    fs::create_directories(dir_);
+    tcp_ = free_port();
+    udp_ = free_port();
+    out_ = (dir_ / "out.log").string();
+    const auto conf = (dir_ / "rsyslog.conf").string();
+    std::ofstream(conf) << "global(workDirectory=\"" << dir_.string() << "\")\n"
+                        << "module(load=\"imtcp\")\nmodule(load=\"imudp\")\n"
+                        << "input(type=\"imtcp\" address=\"127.0.0.1\" port=\"" << tcp_ << "\")\n"
+                        << "input(type=\"imudp\" address=\"127.0.0.1\" port=\"" << udp_ << "\")\n"
+                        << "template(name=\"t\" type=\"string\" string=\"%protocol-version% "
+                           "%msgid% %syslogseverity-text% %syslogfacility-text% "
+                           "%structured-data% %msg%\\n\")\n"
+                        << "*.* action(type=\"omfile\" file=\"" << out_ << "\" template=\"t\")\n";
+    p_ =
+        std::make_unique<cli_process>(std::vector<std::string>{"/usr/sbin/rsyslogd", "-n", "-f",
+                                                               conf, "-i", (dir_ / "pid").string()},
+                                      cli_process::raw_command);
+    // Ready when its TCP port answers.
+    for (int i = 0; i < 100; ++i) {
+      httplib::Client probe("127.0.0.1", tcp_);
+      probe.set_connection_timeout(0, 100000);
+      if (probe.Get("/"))
+        break;
+      int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_port = htons(static_cast<std::uint16_t>(tcp_));
+      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      const bool up = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+      ::close(fd);
+      if (up)
+        break;
+      std::this_thread::sleep_for(50ms);
+    }
+  }
+  ~rsyslog() {
+    p_->signal(SIGTERM);
+    p_->wait(5s);
+  }
+  [[nodiscard]] int tcp() const { return tcp_; }
+  [[nodiscard]] int udp() const { return udp_; }
+  [[nodiscard]] std::string log() const { return slurp(out_); }
+  [[nodiscard]] std::string err() const { return p_->err(); }
+
+private:
+  fs::path dir_;
+  int tcp_ = 0;
+  int udp_ = 0;
+  std::string out_;
+  std::unique_ptr<cli_process> p_;
+};
+
+/// Lines of `text` that contain `what`.
+std::vector<std::string> lines_with(const std::string& text, const std::string& what) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);)
+    if (line.find(what) != std::string::npos)
+      out.push_back(line);
+  return out;
+}
+
+} // namespace
+
+SCENARIO("rsyslog receives every finding over TCP as RFC 5424 and over UDP as RFC 3164") {
+  if (!fs::exists("/usr/sbin/rsyslogd"))
+    PG_SKIP("rsyslogd (Debian package rsyslog) is not installed");
+  daemon_dir d;
+  rsyslog receiver(d);
+  const auto cfg = d.config(
+      "",
+      "[sinks.tcp]\ntype = \"syslog\"\ninputs = [\"procfs\"]\naddress = \"tcp://127.0.0.1:" +
+          std::to_string(receiver.tcp()) +
+          "\"\nfacility = \"local3\"\nbatch_delay = \"100ms\"\n"
+          "[sinks.udp]\ntype = \"syslog\"\ninputs = [\"procfs\"]\naddress = \"udp://127.0.0.1:" +
+          std::to_string(receiver.udp()) + "\"\nprotocol = \"rfc3164\"\nbatch_delay = \"100ms\"\n");
+  cli_process p({"run", "--config", cfg});
+  REQUIRE(wait_for(p, "control socket", 10s));
+  raise_findings(p, cfg, 4);
+  std::vector<std::string> got5424, got3164;
+  for (int i = 0; i < 100; ++i) {
+    std::this_thread::sleep_for(100ms);
+    got5424 =
+        lines_with(receiver.log(), "1 engine.reload_failed err local3 [phantomguard@32473 id=\"");
+    got3164 = lines_with(receiver.log(), "rule=engine.reload_failed severity=high id=");
+    if (got5424.size() >= 4 && got3164.size() >= 4)
+      break;
+  }
+  INFO(receiver.log() << receiver.err());
+  CHECK(got5424.size() == 4);
+  CHECK(got3164.size() == 4);
+  std::set<std::string> ids;
+  for (const auto& line : got5424) {
+    const auto at = line.find("id=\"") + 4;
+    ids.insert(line.substr(at, 32));
+    CHECK(line.find("rule=\"engine.reload_failed\" severity=\"high\"") != std::string::npos);
+    CHECK(line.find("reload refused") != std::string::npos); // the title is the message
+  }
+  CHECK(ids.size() == 4);
+  p.signal(SIGTERM);
+  CHECK(p.wait(15s) == 0);
+}
+
+SCENARIO("syslog over TCP to a receiver that is down: spooled, then delivered when it is up") {
+  if (!fs::exists("/usr/sbin/rsyslogd"))
+    PG_SKIP("rsyslogd (Debian package rsyslog) is not installed");
+  daemon_dir d;
+  const int port = free_port();
+  const auto cfg = d.config(
+      "", "[sinks.tcp]\ntype = \"syslog\"\ninputs = [\"procfs\"]\naddress = \"tcp://127.0.0.1:" +
+              std::to_string(port) +
+              "\"\nformat = \"ocsf\"\nbatch_delay = \"100ms\"\nretry_initial = \"100ms\"\n"
+              "retry_max = \"200ms\"\nbreaker_failures = 1000\n");
+  cli_process p({"run", "--config", cfg});
+  REQUIRE(wait_for(p, "control socket", 10s));
+  raise_findings(p, cfg, 3);
+  std::this_thread::sleep_for(1s);
+  CHECK(slurp(d.archive()).find("engine.sink_delivery_failing") != std::string::npos);
+  // The receiver comes up on that port.
+  struct fixed_port_rsyslog {
+    fs::path dir;
+    std::unique_ptr<cli_process> p;
+    std::string out;
+  } r{d.dir / "late", nullptr, (d.dir / "late" / "out.log").string()};
+  fs::create_directories(r.dir);
+  std::ofstream(r.dir / "c.conf") << "global(workDirectory=\"" << r.dir.string() << "\")\n"
+                                  << "module(load=\"imtcp\")\ninput(type=\"imtcp\" "
+                                     "address=\"127.0.0.1\" port=\""
+                                  << port
+                                  << "\")\ntemplate(name=\"t\" type=\"string\" "
+                                     "string=\"%msgid% %msg%\\n\")\n*.* action(type=\"omfile\" "
+                                     "file=\""
+                                  << r.out << "\" template=\"t\")\n";
+  r.p = std::make_unique<cli_process>(std::vector<std::string>{"/usr/sbin/rsyslogd", "-n", "-f",
+                                                               (r.dir / "c.conf").string(), "-i",
+                                                               (r.dir / "pid").string()},
+                                      cli_process::raw_command);
+  std::vector<std::string> got;
+  for (int i = 0; i < 100; ++i) {
+    std::this_thread::sleep_for(100ms);
+    got = lines_with(slurp(r.out), "engine.reload_failed {\"");
+    if (got.size() >= 3)
+      break;
+  }
+  INFO(slurp(r.out));
+  REQUIRE(got.size() >= 3);
+  // format = ocsf: the message is an OCSF Detection Finding.
+  const auto json = got[0].substr(got[0].find('{'));
+  auto j = nlohmann::json::parse(json);
+  CHECK(j["class_uid"] == 2004);
+  CHECK(j["finding_info"]["types"][0] == "engine.reload_failed");
+  std::set<std::string> ids;
+  for (const auto& line : got)
+    ids.insert(nlohmann::json::parse(line.substr(line.find('{')))["finding_info"]["uid"]);
+  CHECK(ids.size() == 3);
+  r.p->signal(SIGTERM);
+  r.p->wait(5s);
+  p.signal(SIGTERM);
+  CHECK(p.wait(15s) == 0);
+}
+
+namespace {
+
+/// A TLS receiver on loopback (OpenSSL): accepts connections one after the other and keeps
+/// the bytes they send.
+class tls_receiver {
+public:
+  tls_receiver(int port, const std::string& cert, const std::string& key) {
+    ctx_ = SSL_CTX_new(TLS_server_method());
+    REQUIRE(SSL_CTX_use_certificate_chain_file(ctx_, cert.c_str()) == 1);
+    REQUIRE(SSL_CTX_use_PrivateKey_file(ctx_, key.c_str(), SSL_FILETYPE_PEM) == 1);
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<std::uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    REQUIRE(::listen(fd_, 8) == 0);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~tls_receiver() {
+    stop_ = true;
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    thread_.join();
+    SSL_CTX_free(ctx_);
+  }
+  std::string received() {
+    std::lock_guard lock(mutex_);
+    return data_;
+  }
+
+private:
+  void serve() {
+    while (!stop_) {
+      const int c = ::accept(fd_, nullptr, nullptr);
+      if (c < 0)
+        return;
+      timeval tv{1, 0};
+      ::setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+      SSL* ssl = SSL_new(ctx_);
+      SSL_set_fd(ssl, c);
+      if (SSL_accept(ssl) == 1) {
+        char buf[4096];
+        for (int idle = 0; !stop_ && idle < 3;) {
+          const int n = SSL_read(ssl, buf, sizeof buf);
+          if (n > 0) {
+            std::lock_guard lock(mutex_);
+            data_.append(buf, static_cast<std::size_t>(n));
+            idle = 0;
+          } else if (SSL_get_error(ssl, n) == SSL_ERROR_SYSCALL &&
+                     (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            ++idle; // quiet for a second: let the next connection in
+          } else {
+            break;
+          }
+        }
+      }
+      SSL_free(ssl);
+      ::close(c);
+    }
+  }
+  SSL_CTX* ctx_ = nullptr;
+  int fd_ = -1;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+  std::mutex mutex_;
+  std::string data_;
+};
+
+} // namespace
+
+SCENARIO("syslog over TLS verifies the receiver - one it cannot verify is an outage, not a leak") {
+  if (!fs::exists("/usr/bin/openssl"))
+    PG_SKIP("openssl is not installed");
+  daemon_dir d;
+  const auto cert = (d.dir / "cert.pem").string();
+  const auto key = (d.dir / "key.pem").string();
+  const auto other = (d.dir / "other.pem").string();
+  auto sh = [](const std::string& cmd) { return std::system((cmd + " > /dev/null 2>&1").c_str()); };
+  REQUIRE(sh("/usr/bin/openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
+             "-addext subjectAltName=IP:127.0.0.1 -keyout " +
+             key + " -out " + cert) == 0);
+  REQUIRE(sh("/usr/bin/openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=other "
+             "-keyout " +
+             (d.dir / "other.key").string() + " -out " + other) == 0);
+  const int port = free_port();
+  tls_receiver server(port, cert, key);
+  std::this_thread::sleep_for(500ms);
+  auto sink = [&](const std::string& name, const std::string& ca) {
+    return "[sinks." + name +
+           "]\ntype = \"syslog\"\ninputs = [\"procfs\"]\naddress = \"tls://127.0.0.1:" +
+           std::to_string(port) + "\"\nca_file = \"" + ca +
+           "\"\nbatch_delay = \"100ms\"\nretry_initial = \"100ms\"\nretry_max = \"200ms\"\n"
+           "breaker_failures = 1000\ndrain_timeout = \"1s\"\n";
+  };
+  const auto cfg = d.config("", sink("trusted", cert) + sink("untrusted", other));
+  cli_process p({"run", "--config", cfg});
+  REQUIRE(wait_for(p, "control socket", 10s));
+  raise_findings(p, cfg, 2);
+  bool got = false;
+  for (int i = 0; i < 100 && !got; ++i) {
+    std::this_thread::sleep_for(100ms);
+    const auto data = server.received();
+    std::size_t n = 0;
+    for (auto at = data.find("engine.reload_failed [phantomguard@32473"); at != std::string::npos;
+         at = data.find("engine.reload_failed [phantomguard@32473", at + 1))
+      ++n;
+    got = n >= 2;
+  }
+  INFO(server.received());
+  CHECK(got);
+  // Octet-counted frames: "LEN <PRI>1 ...".
+  CHECK(std::regex_search(server.received(), std::regex("[0-9]+ <3[0-9]>1 20[0-9-]+T")));
+  bool refused = false;
+  for (int i = 0; i < 50 && !refused; ++i) {
+    std::this_thread::sleep_for(100ms);
+    const auto archive = slurp(d.archive());
+    refused = archive.find("sink 'untrusted' cannot deliver") != std::string::npos &&
+              archive.find("certificate") != std::string::npos;
+  }
+  CHECK(refused);
+  p.signal(SIGTERM);
+  CHECK(p.wait(15s) == 0);
 }

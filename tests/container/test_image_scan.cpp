@@ -109,7 +109,7 @@ SCENARIO("world-writable files and folders without the sticky bit are reported")
   CHECK(with_rule(fs, "container.world_writable").size() == 2);
 }
 
-SCENARIO("private keys and cloud credentials in files are secrets; look-alikes are not") {
+SCENARIO("private keys and cloud credentials in files are secrets - look-alikes are not") {
   pg::test::temp_dir root("pg-img");
   root.write("root/.ssh/id_rsa", pem_key());
   root.write("root/.aws/credentials", "[default]\naws_access_key_id = AKIAZ2QW3ER4TY5UI6OP\n"

@@ -137,7 +137,7 @@ SCENARIO("the engine-wide quota escalates against the heaviest component", "[eng
   CHECK(log.quota_rules("light").empty());
 }
 
-SCENARIO("the engine-wide memory quota is the process's RSS; the heaviest holder climbs first",
+SCENARIO("the engine-wide memory quota is the process's RSS - the heaviest holder climbs first",
          "[engine][quota][memory]") {
   register_test_components();
   probe::instance().reset();

@@ -61,7 +61,7 @@ SCENARIO("host_health's defaults are the alert mechanism's: CPU 85 %, memory 90 
   CHECK(s.bands.critical == 1.5);
 }
 
-SCENARIO("memory above its threshold is a finding; back below the clear level it clears") {
+SCENARIO("memory above its threshold is a finding - back below the clear level it clears") {
   temp_dir d;
   auto meminfo = [&](int avail_kb) {
     pg::test::write_file(d / "meminfo", "MemTotal:       1000000 kB\nMemFree:          10000 kB\n"

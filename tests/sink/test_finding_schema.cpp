@@ -78,7 +78,7 @@ SCENARIO("ECS: the core fields, the alert's event fields and the entity mapped")
   CHECK(j["phantomguard"]["evidence"]["maps"] == 3);
 }
 
-SCENARIO("native is the finding's own JSON with its stable id; the id follows the content") {
+SCENARIO("native is the finding's own JSON with its stable id - the id follows the content") {
   const auto f = sample();
   const auto id = pg::runtime::finding_id(f);
   CHECK(id.size() == 32);

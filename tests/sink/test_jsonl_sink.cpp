@@ -345,7 +345,7 @@ SCENARIO("a real full file system: writing resumes when space is freed, nothing 
   }
 }
 
-SCENARIO("fsync = always syncs every write; format = ocsf writes Detection Findings") {
+SCENARIO("fsync = always syncs every write - format = ocsf writes Detection Findings") {
   temp_dir dir;
   const auto file = dir.path / "findings.jsonl";
   jsonl_sink sink("out", settings("path = '" + file.string() +
@@ -362,7 +362,7 @@ SCENARIO("fsync = always syncs every write; format = ocsf writes Detection Findi
   CHECK(ctx.counters["delivered"] == 2);
 }
 
-SCENARIO("a path in a folder anyone can write is refused; in a sticky one only our own file") {
+SCENARIO("a path in a folder anyone can write is refused - in a sticky one only our own file") {
   temp_dir dir;
   const auto open = dir.path / "open";
   fs::create_directories(open);

@@ -134,18 +134,21 @@ nlohmann::json to_schema(const runtime::finding& f, finding_schema schema, const
     j["type_uid"] = 200401; // class_uid * 100 + activity_id
     j["time"] = ms;
     j["severity_id"] = ocsf_severity(f.level);
-    j["severity"] = level == "info" ? "Informational" : std::string(1, static_cast<char>(std::toupper(level[0]))) + level.substr(1);
+    j["severity"] = level == "info" ? "Informational"
+                                    : std::string(1, static_cast<char>(std::toupper(level[0]))) +
+                                          level.substr(1);
     j["status_id"] = 1; // New
     j["status"] = "New";
     j["message"] = f.title;
     j["metadata"] = {{"version", ocsf_version},
                      {"uid", id},
                      {"product", {{"name", "PhantomGuard"}, {"vendor_name", "PhantomGuard"}}}};
-    j["finding_info"] = {{"uid", id},
-                         {"title", f.title},
-                         {"types", {f.rule}},
-                         {"analytic", {{"uid", f.rule}, {"name", f.rule}, {"type_id", 1}, {"type", "Rule"}}},
-                         {"product_uid", f.analyzer}};
+    j["finding_info"] = {
+        {"uid", id},
+        {"title", f.title},
+        {"types", {f.rule}},
+        {"analytic", {{"uid", f.rule}, {"name", f.rule}, {"type_id", 1}, {"type", "Rule"}}},
+        {"product_uid", f.analyzer}};
     if (!attacks.empty())
       j["finding_info"]["attacks"] = attacks;
     j["device"] = {{"hostname", f.host}, {"type_id", 0}};

@@ -85,7 +85,8 @@ http_sink_settings http_sink_settings::from(const component_settings& s) {
   if (r.url.rfind("http://", 0) != 0 && r.url.rfind("https://", 0) != 0)
     throw std::invalid_argument("url must start with http:// or https://, not '" + r.url + "'");
   r.encoding = s.get_string("encoding", r.encoding);
-  r.schema = parse_finding_schema(s.get_string("format", "native")).value_or(finding_schema::native);
+  r.schema =
+      parse_finding_schema(s.get_string("format", "native")).value_or(finding_schema::native);
   r.min_severity = parse_severity(s.get_string("min_severity", "info")).value_or(severity::info);
   r.gzip = s.get_bool("gzip", false);
   if (const auto* h = s.table().get_as<toml::table>("headers"))
@@ -184,14 +185,17 @@ void http_sink::on_batch(const event_batch& batch, context& ctx) {
       ctx.count("below_min_severity");
       continue;
     }
-    delivery_->add(dump_line(to_schema(*e.payload, settings_.schema, finding_id(*e.payload))),
-                   ctx);
+    delivery_->add(dump_line(to_schema(*e.payload, settings_.schema, finding_id(*e.payload))), ctx);
   }
   delivery_->added(ctx);
 }
 
-void http_sink::on_tick(context& ctx) { delivery_->report(ctx); }
+void http_sink::on_tick(context& ctx) {
+  delivery_->report(ctx);
+}
 
-void http_sink::stop(context& ctx) { delivery_->stop(ctx); }
+void http_sink::stop(context& ctx) {
+  delivery_->stop(ctx);
+}
 
 } // namespace pg::actors::sink

@@ -4,6 +4,7 @@
 
 #include "phantomguard/actors/sink/console_sink.hpp"
 #include "phantomguard/actors/sink/http_sink.hpp"
+#include "phantomguard/actors/sink/syslog_sink.hpp"
 #include "phantomguard/actors/sink/jsonl_sink.hpp"
 
 namespace pg::actors::sink {
@@ -42,6 +43,19 @@ void register_components(runtime::registry& reg) {
     return std::make_unique<http_sink>(init.name, init.state_dir, init.settings);
   };
   reg.add(std::move(http));
+
+  runtime::component_type syslog;
+  syslog.name = "syslog";
+  syslog.kind = runtime::component_kind::sink;
+  syslog.description = "sends findings as syslog messages (RFC 5424 or 3164) over UDP, TCP, TLS "
+                       "or /dev/log, through a spool on disk";
+  syslog.options = syslog_sink::options();
+  syslog.consumes = {"finding"};
+  syslog.sink_tick = std::chrono::seconds(1);
+  syslog.factory = [](const runtime::component_init& init) {
+    return std::make_unique<syslog_sink>(init.name, init.state_dir, init.settings);
+  };
+  reg.add(std::move(syslog));
 }
 
 } // namespace pg::actors::sink

@@ -19,16 +19,16 @@ std::chrono::milliseconds ms(duration d) {
 
 std::vector<option_spec> remote_delivery_options() {
   std::vector<option_spec> o;
-  o.push_back(opt("batch_max", option_type::integer, "500", "findings per send at most", {}, 1,
-                  100000));
+  o.push_back(
+      opt("batch_max", option_type::integer, "500", "findings per send at most", {}, 1, 100000));
   o.push_back(opt("batch_bytes", option_type::size, "1MiB", "bytes per send at most", {}, 1024,
                   256.0 * 1024 * 1024));
   o.push_back(opt("batch_delay", option_type::duration, "1s",
                   "how long a finding may wait for others to fill its batch", {}, 0, 3600));
-  o.push_back(opt("retry_initial", option_type::duration, "1s", "first retry delay", {}, 0.001,
-                  3600));
-  o.push_back(opt("retry_max", option_type::duration, "60s", "retry delay at most", {}, 0.001,
-                  86400));
+  o.push_back(
+      opt("retry_initial", option_type::duration, "1s", "first retry delay", {}, 0.001, 3600));
+  o.push_back(
+      opt("retry_max", option_type::duration, "60s", "retry delay at most", {}, 0.001, 86400));
   o.push_back(opt("breaker_failures", option_type::integer, "5",
                   "failures in a row that open the circuit", {}, 1, 1000));
   o.push_back(opt("breaker_cooldown", option_type::duration, "30s",
