@@ -239,7 +239,12 @@ void delivery_spool::drop_front(std::size_t n) {
   if (queue_.empty() && write_offset_ > 0)
     (void)open_segment(write_seq_ + 1);
   write_ack();
-  remove_segments_before(queue_.empty() ? write_seq_ : queue_.front().segment);
+  // Segments wholly acknowledged go; the folder is looked at only when the front moved on.
+  const auto front = queue_.empty() ? write_seq_ : queue_.front().segment;
+  if (front != front_segment_) {
+    remove_segments_before(front);
+    front_segment_ = front;
+  }
 }
 
 int delivery_spool::append(std::string_view payload, std::uint64_t& dropped) {

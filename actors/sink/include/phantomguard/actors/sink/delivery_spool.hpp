@@ -90,6 +90,7 @@ private:
   std::deque<position> queue_; // unacknowledged, oldest first
   std::uint64_t bytes_ = 0;    // payload + headers of queue_
   std::uint64_t write_seq_ = 0;
+  std::uint64_t front_segment_ = 0; // the oldest segment that may still be on disk
   std::uint64_t write_offset_ = 0;
   int write_fd_ = -1;
   bool dirty_ = false;
