@@ -3,6 +3,10 @@
 // outage and a restart; a spool at its bound. Every finding arrives once by id after recovery.
 #include <catch2/catch.hpp>
 
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -47,6 +51,7 @@ public:
         std::lock_guard lock(mutex_);
         ++requests_;
         headers_ = req.headers;
+        last_body_ = req.body;
       }
       if (m == mode::fail) {
         res.status = 503;
@@ -60,9 +65,17 @@ public:
         return;
       }
       std::lock_guard lock(mutex_);
-      std::istringstream in(req.body);
-      for (std::string line; std::getline(in, line);) {
-        auto j = nlohmann::json::parse(line, nullptr, false);
+      // NDJSON, or one JSON array (encoding = "json").
+      std::vector<nlohmann::json> items;
+      if (!req.body.empty() && req.body[0] == '[') {
+        for (auto& j : nlohmann::json::parse(req.body, nullptr, false))
+          items.push_back(j);
+      } else {
+        std::istringstream in(req.body);
+        for (std::string line; std::getline(in, line);)
+          items.push_back(nlohmann::json::parse(line, nullptr, false));
+      }
+      for (const auto& j : items) {
         if (j.is_discarded() || !j.contains("id"))
           continue;
         ++accepted_[j["id"].get<std::string>()];
@@ -104,6 +117,10 @@ public:
     std::lock_guard lock(mutex_);
     return rejected_requests_;
   }
+  std::string last_body() {
+    std::lock_guard lock(mutex_);
+    return last_body_;
+  }
   std::string header(const std::string& name) {
     std::lock_guard lock(mutex_);
     auto it = headers_.find(name);
@@ -119,6 +136,7 @@ private:
   std::map<std::string, int> accepted_;
   std::map<std::string, std::string> rules_;
   httplib::Headers headers_;
+  std::string last_body_;
   int requests_ = 0;
   int rejected_requests_ = 0;
 };
@@ -579,6 +597,64 @@ SCENARIO("syslog over TLS verifies the receiver - one it cannot verify is an out
               archive.find("certificate") != std::string::npos;
   }
   CHECK(refused);
+  p.signal(SIGTERM);
+  CHECK(p.wait(15s) == 0);
+}
+
+SCENARIO("the http sink sends its token, its headers, gzip and JSON arrays as configured") {
+  receiver r;
+  daemon_dir d;
+  const auto token = d.token_file("collector-token-0123456789");
+  const auto cfg = delivery_config(d, r.url(),
+                                   "encoding = \"json\"\ngzip = true\ntoken_file = \"" + token +
+                                       "\"\nheaders = { X-Tenant = \"plant-3\" }\n");
+  cli_process p({"run", "--config", cfg});
+  REQUIRE(wait_for(p, "control socket", 10s));
+  raise_findings(p, cfg, 2);
+  REQUIRE(arrived(r, "engine.reload_failed", 2, 20s));
+  CHECK(r.header("Authorization") == "Bearer collector-token-0123456789");
+  CHECK(r.header("X-Tenant") == "plant-3");
+  CHECK(r.header("Content-Encoding") == "gzip"); // httplib's server inflated it for us
+  CHECK(r.header("Content-Type") == "application/json");
+  CHECK(r.last_body().front() == '[');
+  p.signal(SIGTERM);
+  CHECK(p.wait(15s) == 0);
+  // A token file others can read is refused at start: the sink does not run, and says why.
+  ::chmod(token.c_str(), 0644);
+  cli_process open(
+      {"run", "--config", delivery_config(d, r.url(), "token_file = \"" + token + "\"\n")});
+  REQUIRE(wait_for(open, "is readable by others (chmod 600)", 10s));
+  open.signal(SIGTERM);
+  open.wait(15s);
+}
+
+SCENARIO("a full disk under the daemon's spool gives spool_full findings and no crash") {
+  if (::geteuid() != 0)
+    PG_SKIP("mounting a small tmpfs needs root");
+  daemon_dir d;
+  fs::create_directories(d.state());
+  if (::mount("tmpfs", d.state().c_str(), "tmpfs", 0, "size=96k") != 0)
+    PG_SKIP(std::string("cannot mount a tmpfs here: ") + std::strerror(errno));
+  struct unmount {
+    std::string p;
+    ~unmount() { ::umount2(p.c_str(), MNT_DETACH); }
+  } guard{d.state()};
+  // Nobody listens: every finding stays in the spool until the 96 KiB are full.
+  const auto cfg =
+      delivery_config(d, "http://127.0.0.1:" + std::to_string(free_port()) + "/ingest");
+  cli_process p({"run", "--config", cfg});
+  REQUIRE(wait_for(p, "control socket", 10s));
+  raise_findings(p, cfg, 1);
+  // Fill the rest of the tmpfs from outside, as another writer would.
+  { std::ofstream(d.state() + "/filler") << std::string(96 * 1024, 'x'); }
+  raise_findings(p, cfg, 25);
+  bool lost = false;
+  for (int i = 0; i < 50 && !lost; ++i) {
+    std::this_thread::sleep_for(100ms);
+    lost = slurp(d.archive()).find("\"cause\":\"spool_full\"") != std::string::npos;
+  }
+  CHECK(lost);
+  CHECK(p.running());
   p.signal(SIGTERM);
   CHECK(p.wait(15s) == 0);
 }

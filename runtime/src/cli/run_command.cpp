@@ -357,7 +357,12 @@ int run_command(const global_options& global) {
     opts.on_finding = [&](const finding& f) {
       recent.push(f);
       tracker.saw(f);
-      spdlog::debug("finding {} {} {}", to_string(f.level), f.rule, f.title);
+      // What the engine says of itself (a component failing, a sink that cannot deliver)
+      // belongs in the daemon's log too, where an operator looks first.
+      if (f.rule.rfind("engine.", 0) == 0 && f.level >= severity::medium)
+        spdlog::warn("{} {}: {}", to_string(f.level), f.rule, f.title);
+      else
+        spdlog::debug("finding {} {} {}", to_string(f.level), f.rule, f.title);
     };
     const int code = eng.run(opts);
     signals.finish();
