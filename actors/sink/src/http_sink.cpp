@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <fstream>
 #include <stdexcept>
 
@@ -47,6 +48,30 @@ std::optional<std::chrono::milliseconds> retry_after(const httplib::Response& r)
                   : std::chrono::milliseconds(0);
 }
 
+/// A `_bulk` answer is 200 even when items failed: a 409 is a redelivery the index already has
+/// (fine), a 429 asks to retry, anything else rejects the batch.
+delivery_result bulk_outcome(const std::string& answer) {
+  delivery_result out;
+  auto j = nlohmann::json::parse(answer, nullptr, false);
+  if (j.is_discarded() || !j.value("errors", false))
+    return out;
+  for (const auto& item : j.value("items", nlohmann::json::array()))
+    for (const auto& [action, result] : item.items()) {
+      const int status = result.value("status", 200);
+      if (status == 429) {
+        out.outcome = delivery_result::kind::retry;
+        out.error = "bulk item 429";
+        return out;
+      }
+      if (status >= 300 && status != 409) {
+        out.outcome = delivery_result::kind::reject;
+        out.error = "bulk item " + std::to_string(status) + " " +
+                    result.value("error", nlohmann::json::object()).dump().substr(0, 200);
+      }
+    }
+  return out;
+}
+
 } // namespace
 
 std::vector<option_spec> http_sink::options() {
@@ -56,6 +81,10 @@ std::vector<option_spec> http_sink::options() {
   o.push_back(std::move(url));
   o.push_back(opt("encoding", option_type::string, "ndjson",
                   "ndjson: one finding per line; json: a JSON array", {"ndjson", "json"}));
+  o.push_back(opt("preset", option_type::string, "none",
+                  "a collector's request format: splunk_hec, elasticsearch (_bulk), loki (push); "
+                  "none: encoding decides",
+                  {"none", "splunk_hec", "elasticsearch", "loki"}));
   o.push_back(opt("format", option_type::string, "native",
                   "native: PhantomGuard's JSON; ecs: Elastic Common Schema; ocsf: OCSF Detection "
                   "Finding",
@@ -85,6 +114,7 @@ http_sink_settings http_sink_settings::from(const component_settings& s) {
   if (r.url.rfind("http://", 0) != 0 && r.url.rfind("https://", 0) != 0)
     throw std::invalid_argument("url must start with http:// or https://, not '" + r.url + "'");
   r.encoding = s.get_string("encoding", r.encoding);
+  r.preset = s.get_string("preset", r.preset);
   r.schema =
       parse_finding_schema(s.get_string("format", "native")).value_or(finding_schema::native);
   r.min_severity = parse_severity(s.get_string("min_severity", "info")).value_or(severity::info);
@@ -142,25 +172,18 @@ void http_sink::start(context& ctx) {
   for (const auto& [k, v] : settings_.headers)
     headers.emplace(k, v);
   if (!token_.empty())
-    headers.emplace("Authorization", "Bearer " + token_);
+    headers.emplace("Authorization",
+                    (settings_.preset == "splunk_hec" ? "Splunk " : "Bearer ") + token_);
   const auto path = split_url(settings_.url).second;
-  const bool json = settings_.encoding == "json";
-  delivery_->start(ctx, [client, headers, path, json](const std::vector<std::string>& batch) {
-    std::string body;
-    if (json) {
-      body = "[";
-      for (std::size_t i = 0; i < batch.size(); ++i)
-        body += (i ? "," : "") + batch[i];
-      body += "]";
-    } else {
-      for (const auto& r : batch)
-        body += r + "\n";
-    }
-    auto res =
-        client->Post(path, headers, body, json ? "application/json" : "application/x-ndjson");
+  delivery_->start(ctx, [client, headers, path, s = settings_](const std::vector<std::string>& batch) {
+    const auto [payload, type] = body(batch, s);
+    auto res = client->Post(path, headers, payload, type);
     delivery_result out;
-    if (res && res->status >= 200 && res->status < 300)
+    if (res && res->status >= 200 && res->status < 300) {
+      if (s.preset == "elasticsearch")
+        return bulk_outcome(res->body);
       return out;
+    }
     if (res && res->status >= 400 && res->status < 500 && res->status != 408 &&
         res->status != 429) {
       out.outcome = delivery_result::kind::reject;
@@ -175,6 +198,63 @@ void http_sink::start(context& ctx) {
   });
 }
 
+std::string http_sink::record(const finding& f, const http_sink_settings& s) {
+  const auto id = finding_id(f);
+  const auto doc = to_schema(f, s.schema, id);
+  if (s.preset == "splunk_hec")
+    return dump_line({{"time", std::chrono::duration<double>(f.time.time_since_epoch()).count()},
+                      {"host", f.host},
+                      {"source", "phantomguard"},
+                      {"sourcetype", "phantomguard:finding"},
+                      {"event", doc}});
+  if (s.preset == "elasticsearch") // the action, then the document
+    return dump_line({{"create", {{"_id", id}}}}) + "\n" + dump_line(doc);
+  if (s.preset == "loki")
+    return dump_line(
+        {{"stream",
+          {{"job", "phantomguard"}, {"host", f.host}, {"severity", std::string(to_string(f.level))}}},
+         {"ts", std::to_string(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                   f.time.time_since_epoch())
+                                   .count())},
+         {"line", dump_line(doc)}});
+  return dump_line(doc);
+}
+
+std::pair<std::string, std::string> http_sink::body(const std::vector<std::string>& records,
+                                                    const http_sink_settings& s) {
+  std::string out;
+  if (s.preset == "loki") {
+    // One stream per label set, its lines in order.
+    std::vector<std::pair<nlohmann::json, nlohmann::json>> streams;
+    for (const auto& r : records) {
+      auto j = nlohmann::json::parse(r, nullptr, false);
+      if (j.is_discarded())
+        continue;
+      auto it = std::find_if(streams.begin(), streams.end(),
+                             [&](const auto& st) { return st.first == j["stream"]; });
+      if (it == streams.end()) {
+        streams.emplace_back(j["stream"], nlohmann::json::array());
+        it = std::prev(streams.end());
+      }
+      it->second.push_back({j["ts"], j["line"]});
+    }
+    nlohmann::json push = {{"streams", nlohmann::json::array()}};
+    for (auto& [labels, values] : streams)
+      push["streams"].push_back({{"stream", labels}, {"values", values}});
+    return {dump_line(push), "application/json"};
+  }
+  if (s.preset == "elasticsearch" || s.preset == "splunk_hec" || s.encoding != "json") {
+    for (const auto& r : records)
+      out += r + "\n";
+    return {out, s.preset == "splunk_hec" ? "application/json" : "application/x-ndjson"};
+  }
+  out = "[";
+  for (std::size_t i = 0; i < records.size(); ++i)
+    out += (i ? "," : "") + records[i];
+  out += "]";
+  return {out, "application/json"};
+}
+
 void http_sink::on_batch(const event_batch& batch, context& ctx) {
   for (const auto& e : batch.events) {
     if (e.kind != "finding" || !e.payload) {
@@ -185,7 +265,7 @@ void http_sink::on_batch(const event_batch& batch, context& ctx) {
       ctx.count("below_min_severity");
       continue;
     }
-    delivery_->add(dump_line(to_schema(*e.payload, settings_.schema, finding_id(*e.payload))), ctx);
+    delivery_->add(record(*e.payload, settings_), ctx);
   }
   delivery_->added(ctx);
 }

@@ -29,6 +29,10 @@ class remote_delivery;
 struct http_sink_settings {
   std::string url; // http://host[:port]/path or https://...
   std::string encoding = "ndjson"; // ndjson | json
+  /// A collector's request format: none (encoding decides), splunk_hec (stacked HEC events,
+  /// `Authorization: Splunk TOKEN`), elasticsearch (`_bulk` create actions with _id = the
+  /// finding's id, so a redelivery is a 409 and not a duplicate), loki (push API streams).
+  std::string preset = "none";
   finding_schema schema = finding_schema::native;
   runtime::severity min_severity = runtime::severity::info;
   bool gzip = false;
@@ -53,6 +57,12 @@ public:
   void stop(runtime::context& ctx) override;
 
   static std::vector<runtime::option_spec> options();
+
+  /// The spooled record of one finding for `s` (its preset and format).
+  static std::string record(const runtime::finding& f, const http_sink_settings& s);
+  /// The request body and content type of a batch of records.
+  static std::pair<std::string, std::string> body(const std::vector<std::string>& records,
+                                                  const http_sink_settings& s);
 
 private:
   std::string name_;
