@@ -4,6 +4,8 @@
 #include <catch2/catch.hpp>
 
 #include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 
 #include <cstring>
@@ -33,7 +35,7 @@ namespace {
 /// A collector on loopback: answers POST /ingest as `mode` says, and keeps what it accepted.
 class receiver {
 public:
-  enum class mode { accept, fail, hang, reject };
+  enum class mode { accept, fail, hang, reject, busy };
 
   receiver() { start(0); }
   ~receiver() { down(); }
@@ -52,6 +54,12 @@ public:
         ++requests_;
         headers_ = req.headers;
         last_body_ = req.body;
+        times_.push_back(std::chrono::steady_clock::now());
+      }
+      if (m == mode::busy) {
+        res.status = 503;
+        res.set_header("Retry-After", "2");
+        return;
       }
       if (m == mode::fail) {
         res.status = 503;
@@ -117,6 +125,10 @@ public:
     std::lock_guard lock(mutex_);
     return rejected_requests_;
   }
+  std::vector<std::chrono::steady_clock::time_point> times() {
+    std::lock_guard lock(mutex_);
+    return times_;
+  }
   std::string last_body() {
     std::lock_guard lock(mutex_);
     return last_body_;
@@ -137,6 +149,7 @@ private:
   std::map<std::string, std::string> rules_;
   httplib::Headers headers_;
   std::string last_body_;
+  std::vector<std::chrono::steady_clock::time_point> times_;
   int requests_ = 0;
   int rejected_requests_ = 0;
 };
@@ -655,6 +668,122 @@ SCENARIO("a full disk under the daemon's spool gives spool_full findings and no 
   }
   CHECK(lost);
   CHECK(p.running());
+  p.signal(SIGTERM);
+  CHECK(p.wait(15s) == 0);
+}
+
+SCENARIO("the circuit opens after breaker_failures in a row, and Retry-After is honoured") {
+  receiver r;
+  daemon_dir d;
+  GIVEN("a collector that always fails, breaker_failures = 2, breaker_cooldown = 1s") {
+    r.set(receiver::mode::fail);
+    const auto cfg = d.config(
+        "", "[sinks.siem]\ntype = \"http\"\ninputs = [\"procfs\"]\nurl = \"" + r.url() +
+                "\"\nbatch_delay = \"50ms\"\nretry_initial = \"50ms\"\nretry_max = \"100ms\"\n"
+                "breaker_failures = 2\nbreaker_cooldown = \"1s\"\ndrain_timeout = \"0s\"\n");
+    cli_process p({"run", "--config", cfg});
+    REQUIRE(wait_for(p, "control socket", 10s));
+    raise_findings(p, cfg, 1);
+    const int at = r.requests();
+    std::this_thread::sleep_for(3s);
+    // Without the breaker, 50-100 ms retries would be some 30 attempts in 3 s; with it, two
+    // failures and then one probe a second.
+    const int attempts = r.requests() - at;
+    CHECK(attempts >= 2);
+    CHECK(attempts <= 6);
+    p.signal(SIGTERM);
+    CHECK(p.wait(15s) == 0);
+  }
+  GIVEN("a collector that answers 503 with Retry-After: 2") {
+    r.set(receiver::mode::busy);
+    const auto cfg = d.config(
+        "", "[sinks.siem]\ntype = \"http\"\ninputs = [\"procfs\"]\nurl = \"" + r.url() +
+                "\"\nbatch_delay = \"50ms\"\nretry_initial = \"50ms\"\nbreaker_failures = 100\n"
+                "drain_timeout = \"0s\"\n");
+    cli_process p({"run", "--config", cfg});
+    REQUIRE(wait_for(p, "control socket", 10s));
+    raise_findings(p, cfg, 1);
+    std::this_thread::sleep_for(4500ms);
+    const auto t = r.times();
+    REQUIRE(t.size() >= 2);
+    for (std::size_t i = 1; i < t.size(); ++i)
+      CHECK(t[i] - t[i - 1] >= 1900ms);
+    p.signal(SIGTERM);
+    CHECK(p.wait(15s) == 0);
+  }
+}
+
+SCENARIO("https with ca_file: the collector's certificate is verified before anything is sent") {
+  if (!fs::exists("/usr/bin/openssl"))
+    PG_SKIP("openssl is not installed");
+  daemon_dir d;
+  const auto cert = (d.dir / "cert.pem").string();
+  const auto key = (d.dir / "key.pem").string();
+  const auto other = (d.dir / "other.pem").string();
+  auto sh = [](const std::string& cmd) { return std::system((cmd + " > /dev/null 2>&1").c_str()); };
+  REQUIRE(sh("/usr/bin/openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
+             "-addext subjectAltName=IP:127.0.0.1 -keyout " + key + " -out " + cert) == 0);
+  REQUIRE(sh("/usr/bin/openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=other "
+             "-keyout " + (d.dir / "other.key").string() + " -out " + other) == 0);
+  httplib::SSLServer server(cert.c_str(), key.c_str());
+  std::atomic<int> lines{0};
+  server.Post("/ingest", [&](const httplib::Request& req, httplib::Response& res) {
+    lines += static_cast<int>(std::count(req.body.begin(), req.body.end(), '\n'));
+    res.status = 200;
+  });
+  const int port = server.bind_to_any_port("127.0.0.1");
+  std::thread t([&] { server.listen_after_bind(); });
+  const auto url = "https://127.0.0.1:" + std::to_string(port) + "/ingest";
+  auto sink = [&](const std::string& name, const std::string& ca) {
+    return "[sinks." + name + "]\ntype = \"http\"\ninputs = [\"procfs\"]\nurl = \"" + url +
+           "\"\nca_file = \"" + ca + "\"\nbatch_delay = \"50ms\"\nretry_initial = \"100ms\"\n"
+           "retry_max = \"200ms\"\nbreaker_failures = 1000\ndrain_timeout = \"0s\"\n";
+  };
+  const auto cfg = d.config("", sink("trusted", cert) + sink("untrusted", other));
+  cli_process p({"run", "--config", cfg});
+  REQUIRE(wait_for(p, "control socket", 10s));
+  raise_findings(p, cfg, 2);
+  bool refused = false;
+  for (int i = 0; i < 50 && !(refused && lines >= 2); ++i) {
+    std::this_thread::sleep_for(100ms);
+    refused = slurp(d.archive()).find("sink 'untrusted' cannot deliver") != std::string::npos;
+  }
+  CHECK(lines >= 2); // the trusted sink's findings (the untrusted one sends nothing)
+  CHECK(refused);
+  p.signal(SIGTERM);
+  CHECK(p.wait(15s) == 0);
+  server.stop();
+  t.join();
+}
+
+SCENARIO("syslog to a local socket: one datagram per finding, RFC 5424") {
+  daemon_dir d;
+  const auto path = (d.dir / "log").string();
+  const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::strncpy(a.sun_path, path.c_str(), sizeof a.sun_path - 1);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  timeval tv{0, 200000};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  const auto cfg = d.config("", "[sinks.local]\ntype = \"syslog\"\ninputs = [\"procfs\"]\n"
+                                "address = \"unix://" + path + "\"\nbatch_delay = \"50ms\"\n");
+  cli_process p({"run", "--config", cfg});
+  REQUIRE(wait_for(p, "control socket", 10s));
+  raise_findings(p, cfg, 2);
+  std::vector<std::string> got;
+  const auto until = std::chrono::steady_clock::now() + 10s;
+  while (got.size() < 2 && std::chrono::steady_clock::now() < until) {
+    char buf[9000];
+    const auto n = ::recv(fd, buf, sizeof buf, 0);
+    if (n > 0 && std::string(buf, static_cast<std::size_t>(n)).find("engine.reload_failed") != std::string::npos)
+      got.emplace_back(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  REQUIRE(got.size() == 2);
+  // auth (4) * 8 + err (3) = 35.
+  CHECK(got[0].rfind("<35>1 ", 0) == 0);
+  CHECK(got[0].find(" engine.reload_failed [phantomguard@32473 id=\"") != std::string::npos);
   p.signal(SIGTERM);
   CHECK(p.wait(15s) == 0);
 }
