@@ -5,8 +5,8 @@
 
 #include <sys/mount.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #include <cstring>
 #include <filesystem>
@@ -313,6 +313,18 @@ SCENARIO("validate refuses an http sink it could not run") {
                             "url = \"http://127.0.0.1:1/\"\nspool_fsync = \"sometimes\"\n")});
   CHECK(policy.code == 2);
   CHECK(policy.err.find("'spool_fsync'") != std::string::npos);
+  auto pin = run_cli({"validate", "--config",
+                      d.config("", "[sinks.siem]\ntype = \"http\"\ninputs = [\"procfs\"]\n"
+                                   "url = \"http://127.0.0.1:1/\"\npin_sha256 = \"" +
+                                       std::string(64, 'a') + "\"\n")});
+  CHECK(pin.code == 2);
+  CHECK(pin.err.find("pin_sha256 needs an https:// url") != std::string::npos);
+  auto short_pin =
+      run_cli({"validate", "--config",
+               d.config("", "[sinks.s]\ntype = \"syslog\"\ninputs = [\"procfs\"]\n"
+                            "address = \"tls://127.0.0.1:6514\"\npin_sha256 = \"AB:CD\"\n")});
+  CHECK(short_pin.code == 2);
+  CHECK(short_pin.err.find("pin_sha256 must be a SHA-256 in hex") != std::string::npos);
   auto missing = run_cli({"validate", "--config",
                           d.config("", "[sinks.siem]\ntype = \"http\"\ninputs = [\"procfs\"]\n")});
   CHECK(missing.code == 2);
@@ -584,7 +596,9 @@ SCENARIO("syslog over TLS verifies the receiver - one it cannot verify is an out
            "\"\nbatch_delay = \"100ms\"\nretry_initial = \"100ms\"\nretry_max = \"200ms\"\n"
            "breaker_failures = 1000\ndrain_timeout = \"1s\"\n";
   };
-  const auto cfg = d.config("", sink("trusted", cert) + sink("untrusted", other));
+  const auto cfg =
+      d.config("", sink("trusted", cert) + sink("untrusted", other) + sink("mispinned", cert) +
+                       "pin_sha256 = \"" + std::string(64, 'a') + "\"\n");
   cli_process p({"run", "--config", cfg});
   REQUIRE(wait_for(p, "control socket", 10s));
   raise_findings(p, cfg, 2);
@@ -607,7 +621,8 @@ SCENARIO("syslog over TLS verifies the receiver - one it cannot verify is an out
     std::this_thread::sleep_for(100ms);
     const auto archive = slurp(d.archive());
     refused = archive.find("sink 'untrusted' cannot deliver") != std::string::npos &&
-              archive.find("certificate") != std::string::npos;
+              archive.find("certificate") != std::string::npos &&
+              archive.find("sink 'mispinned' cannot deliver") != std::string::npos;
   }
   CHECK(refused);
   p.signal(SIGTERM);
@@ -713,7 +728,7 @@ SCENARIO("the circuit opens after breaker_failures in a row, and Retry-After is 
   }
 }
 
-SCENARIO("https with ca_file: the collector's certificate is verified before anything is sent") {
+SCENARIO("https with ca_file and pin_sha256: the collector is verified before anything is sent") {
   if (!fs::exists("/usr/bin/openssl"))
     PG_SKIP("openssl is not installed");
   daemon_dir d;
@@ -722,13 +737,18 @@ SCENARIO("https with ca_file: the collector's certificate is verified before any
   const auto other = (d.dir / "other.pem").string();
   auto sh = [](const std::string& cmd) { return std::system((cmd + " > /dev/null 2>&1").c_str()); };
   REQUIRE(sh("/usr/bin/openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
-             "-addext subjectAltName=IP:127.0.0.1 -keyout " + key + " -out " + cert) == 0);
+             "-addext subjectAltName=IP:127.0.0.1 -keyout " +
+             key + " -out " + cert) == 0);
   REQUIRE(sh("/usr/bin/openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=other "
-             "-keyout " + (d.dir / "other.key").string() + " -out " + other) == 0);
+             "-keyout " +
+             (d.dir / "other.key").string() + " -out " + other) == 0);
   httplib::SSLServer server(cert.c_str(), key.c_str());
   std::atomic<int> lines{0};
+  // Lines of the reload findings: each sink that delivers sends both.
   server.Post("/ingest", [&](const httplib::Request& req, httplib::Response& res) {
-    lines += static_cast<int>(std::count(req.body.begin(), req.body.end(), '\n'));
+    std::istringstream in(req.body);
+    for (std::string l; std::getline(in, l);)
+      lines += l.find("\"rule\":\"engine.reload_failed\"") != std::string::npos;
     res.status = 200;
   });
   const int port = server.bind_to_any_port("127.0.0.1");
@@ -736,20 +756,36 @@ SCENARIO("https with ca_file: the collector's certificate is verified before any
   const auto url = "https://127.0.0.1:" + std::to_string(port) + "/ingest";
   auto sink = [&](const std::string& name, const std::string& ca) {
     return "[sinks." + name + "]\ntype = \"http\"\ninputs = [\"procfs\"]\nurl = \"" + url +
-           "\"\nca_file = \"" + ca + "\"\nbatch_delay = \"50ms\"\nretry_initial = \"100ms\"\n"
+           "\"\nca_file = \"" + ca +
+           "\"\nbatch_delay = \"50ms\"\nretry_initial = \"100ms\"\n"
            "retry_max = \"200ms\"\nbreaker_failures = 1000\ndrain_timeout = \"0s\"\n";
   };
-  const auto cfg = d.config("", sink("trusted", cert) + sink("untrusted", other));
+  // The certificate's own fingerprint, as openssl prints it: the right pin, and a wrong one.
+  const auto fp = (d.dir / "fp").string();
+  REQUIRE(std::system(("/usr/bin/openssl x509 -noout -fingerprint -sha256 -in " + cert + " > " + fp)
+                          .c_str()) == 0);
+  auto pin = slurp(fp);
+  pin = pin.substr(pin.find('=') + 1, 95);
+  auto wrong = pin;
+  wrong[0] = wrong[0] == 'A' ? 'B' : 'A';
+  const auto cfg = d.config("", sink("trusted", cert) + sink("untrusted", other) +
+                                    sink("pinned", cert) + "pin_sha256 = \"" + pin + "\"\n" +
+                                    sink("mispinned", cert) + "pin_sha256 = \"" + wrong + "\"\n");
   cli_process p({"run", "--config", cfg});
   REQUIRE(wait_for(p, "control socket", 10s));
   raise_findings(p, cfg, 2);
   bool refused = false;
-  for (int i = 0; i < 50 && !(refused && lines >= 2); ++i) {
+  bool mispinned = false;
+  for (int i = 0; i < 50 && !(refused && mispinned && lines >= 4); ++i) {
     std::this_thread::sleep_for(100ms);
-    refused = slurp(d.archive()).find("sink 'untrusted' cannot deliver") != std::string::npos;
+    const auto archive = slurp(d.archive());
+    refused = archive.find("sink 'untrusted' cannot deliver") != std::string::npos;
+    mispinned = archive.find("sink 'mispinned' cannot deliver") != std::string::npos;
   }
-  CHECK(lines >= 2); // the trusted sink's findings (the untrusted one sends nothing)
+  CHECK(lines >= 4); // trusted and pinned deliver (untrusted and mispinned send nothing)
+  CHECK(lines <= 4);
   CHECK(refused);
+  CHECK(mispinned);
   p.signal(SIGTERM);
   CHECK(p.wait(15s) == 0);
   server.stop();
@@ -767,7 +803,8 @@ SCENARIO("syslog to a local socket: one datagram per finding, RFC 5424") {
   timeval tv{0, 200000};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   const auto cfg = d.config("", "[sinks.local]\ntype = \"syslog\"\ninputs = [\"procfs\"]\n"
-                                "address = \"unix://" + path + "\"\nbatch_delay = \"50ms\"\n");
+                                "address = \"unix://" +
+                                    path + "\"\nbatch_delay = \"50ms\"\n");
   cli_process p({"run", "--config", cfg});
   REQUIRE(wait_for(p, "control socket", 10s));
   raise_findings(p, cfg, 2);
@@ -776,7 +813,8 @@ SCENARIO("syslog to a local socket: one datagram per finding, RFC 5424") {
   while (got.size() < 2 && std::chrono::steady_clock::now() < until) {
     char buf[9000];
     const auto n = ::recv(fd, buf, sizeof buf, 0);
-    if (n > 0 && std::string(buf, static_cast<std::size_t>(n)).find("engine.reload_failed") != std::string::npos)
+    if (n > 0 && std::string(buf, static_cast<std::size_t>(n)).find("engine.reload_failed") !=
+                     std::string::npos)
       got.emplace_back(buf, static_cast<std::size_t>(n));
   }
   ::close(fd);

@@ -42,9 +42,8 @@ std::vector<std::string> lines(const std::string& body) {
 
 SCENARIO("splunk_hec: stacked HEC event objects with time, host, source, sourcetype and event") {
   const auto s = preset("splunk_hec");
-  const auto [body, type] = http_sink::body({http_sink::record(sample(1), s),
-                                             http_sink::record(sample(2), s)},
-                                            s);
+  const auto [body, type] =
+      http_sink::body({http_sink::record(sample(1), s), http_sink::record(sample(2), s)}, s);
   CHECK(type == "application/json");
   const auto ls = lines(body);
   REQUIRE(ls.size() == 2);
@@ -63,9 +62,8 @@ SCENARIO("splunk_hec: stacked HEC event objects with time, host, source, sourcet
 SCENARIO("elasticsearch: _bulk pairs, each create action carrying the document's id") {
   auto s = preset("elasticsearch");
   s.schema = finding_schema::ecs;
-  const auto [body, type] = http_sink::body({http_sink::record(sample(1), s),
-                                             http_sink::record(sample(2), s)},
-                                            s);
+  const auto [body, type] =
+      http_sink::body({http_sink::record(sample(1), s), http_sink::record(sample(2), s)}, s);
   CHECK(type == "application/x-ndjson");
   CHECK(body.back() == '\n'); // _bulk wants the final newline
   const auto ls = lines(body);
@@ -104,7 +102,8 @@ SCENARIO("without a preset, encoding decides: NDJSON lines or one JSON array") {
   CHECK(t1 == "application/x-ndjson");
   CHECK(nlohmann::json::parse(lines(nd)[0])["title"] == "finding 1");
   s.encoding = "json";
-  auto [arr, t2] = http_sink::body({http_sink::record(sample(1), s), http_sink::record(sample(2), s)}, s);
+  auto [arr, t2] =
+      http_sink::body({http_sink::record(sample(1), s), http_sink::record(sample(2), s)}, s);
   CHECK(t2 == "application/json");
   CHECK(nlohmann::json::parse(arr).size() == 2);
 }

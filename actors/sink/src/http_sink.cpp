@@ -10,6 +10,7 @@
 
 #include "remote_delivery.hpp"
 #include "sink_options.hpp"
+#include "tls_pin.hpp"
 
 namespace pg::actors::sink {
 
@@ -101,6 +102,9 @@ std::vector<option_spec> http_sink::options() {
                   "https: PEM CA certificates to verify the server with (default: the system's)"));
   o.push_back(opt("tls_verify", option_type::boolean, "true",
                   "https: verify the server's certificate and name (false only for tests)"));
+  o.push_back(opt("pin_sha256", option_type::string, "",
+                  "https: the SHA-256 of the server's certificate (as openssl x509 -fingerprint "
+                  "-sha256 prints it) it must present, on top of the chain's verification"));
   o.push_back(opt("timeout", option_type::duration, "10s", "connect, read and write timeout", {},
                   0.01, 600));
   for (auto& shared : remote_delivery_options())
@@ -128,6 +132,17 @@ http_sink_settings http_sink_settings::from(const component_settings& s) {
   r.token_file = s.get_string("token_file");
   r.ca_file = s.get_string("ca_file");
   r.tls_verify = s.get_bool("tls_verify", true);
+  if (const auto pin = s.get_string("pin_sha256"); !pin.empty()) {
+    r.pin_sha256 = normalize_pin(pin);
+    if (r.pin_sha256.empty())
+      throw std::invalid_argument("pin_sha256 must be a SHA-256 in hex (64 digits, colons "
+                                  "allowed), not '" +
+                                  pin + "'");
+    if (r.url.rfind("https://", 0) != 0)
+      throw std::invalid_argument("pin_sha256 needs an https:// url");
+    if (!r.tls_verify)
+      throw std::invalid_argument("pin_sha256 needs tls_verify = true");
+  }
   r.timeout = ms(s.get_duration("timeout", r.timeout));
   return r;
 }
@@ -155,6 +170,9 @@ void http_sink::start(context& ctx) {
   }
   // The client lives on the delivery thread, owned by the sender.
   auto client = std::make_shared<httplib::Client>(split_url(settings_.url).first);
+  if (!settings_.pin_sha256.empty())
+    if (auto* tls = client->ssl_context())
+      install_pin(tls, &settings_.pin_sha256);
   const auto t = settings_.timeout;
   const auto sec = static_cast<time_t>(t.count() / 1000);
   const auto usec = static_cast<time_t>((t.count() % 1000) * 1000);
@@ -175,27 +193,28 @@ void http_sink::start(context& ctx) {
     headers.emplace("Authorization",
                     (settings_.preset == "splunk_hec" ? "Splunk " : "Bearer ") + token_);
   const auto path = split_url(settings_.url).second;
-  delivery_->start(ctx, [client, headers, path, s = settings_](const std::vector<std::string>& batch) {
-    const auto [payload, type] = body(batch, s);
-    auto res = client->Post(path, headers, payload, type);
-    delivery_result out;
-    if (res && res->status >= 200 && res->status < 300) {
-      if (s.preset == "elasticsearch")
-        return bulk_outcome(res->body);
-      return out;
-    }
-    if (res && res->status >= 400 && res->status < 500 && res->status != 408 &&
-        res->status != 429) {
-      out.outcome = delivery_result::kind::reject;
-      out.error = std::to_string(res->status) + " " + res->body.substr(0, 200);
-      return out;
-    }
-    out.outcome = delivery_result::kind::retry;
-    out.error = res ? "HTTP " + std::to_string(res->status) : httplib::to_string(res.error());
-    if (res)
-      out.retry_after = retry_after(*res);
-    return out;
-  });
+  delivery_->start(
+      ctx, [client, headers, path, s = settings_](const std::vector<std::string>& batch) {
+        const auto [payload, type] = body(batch, s);
+        auto res = client->Post(path, headers, payload, type);
+        delivery_result out;
+        if (res && res->status >= 200 && res->status < 300) {
+          if (s.preset == "elasticsearch")
+            return bulk_outcome(res->body);
+          return out;
+        }
+        if (res && res->status >= 400 && res->status < 500 && res->status != 408 &&
+            res->status != 429) {
+          out.outcome = delivery_result::kind::reject;
+          out.error = std::to_string(res->status) + " " + res->body.substr(0, 200);
+          return out;
+        }
+        out.outcome = delivery_result::kind::retry;
+        out.error = res ? "HTTP " + std::to_string(res->status) : httplib::to_string(res.error());
+        if (res)
+          out.retry_after = retry_after(*res);
+        return out;
+      });
 }
 
 std::string http_sink::record(const finding& f, const http_sink_settings& s) {
@@ -210,13 +229,14 @@ std::string http_sink::record(const finding& f, const http_sink_settings& s) {
   if (s.preset == "elasticsearch") // the action, then the document
     return dump_line({{"create", {{"_id", id}}}}) + "\n" + dump_line(doc);
   if (s.preset == "loki")
-    return dump_line(
-        {{"stream",
-          {{"job", "phantomguard"}, {"host", f.host}, {"severity", std::string(to_string(f.level))}}},
-         {"ts", std::to_string(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                   f.time.time_since_epoch())
-                                   .count())},
-         {"line", dump_line(doc)}});
+    return dump_line({{"stream",
+                       {{"job", "phantomguard"},
+                        {"host", f.host},
+                        {"severity", std::string(to_string(f.level))}}},
+                      {"ts", std::to_string(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                f.time.time_since_epoch())
+                                                .count())},
+                      {"line", dump_line(doc)}});
   return dump_line(doc);
 }
 

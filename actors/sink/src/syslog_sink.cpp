@@ -19,6 +19,7 @@
 #include "phantomguard/runtime/unique_fd.hpp"
 #include "remote_delivery.hpp"
 #include "sink_options.hpp"
+#include "tls_pin.hpp"
 
 namespace pg::actors::sink {
 
@@ -166,6 +167,8 @@ private:
       if (!loaded)
         return ssl_error(("cannot load the CA file " + s_.ca_file).c_str());
     }
+    if (!s_.pin_sha256.empty())
+      install_pin(ctx_, &s_.pin_sha256);
     ssl_ = SSL_new(ctx_);
     SSL_set_fd(ssl_, fd_.get());
     SSL_set_tlsext_host_name(ssl_, s_.host.c_str());
@@ -307,6 +310,9 @@ std::vector<option_spec> syslog_sink::options() {
                   "tls: PEM CA certificates to verify the receiver with (default: the system's)"));
   o.push_back(opt("tls_verify", option_type::boolean, "true",
                   "tls: verify the receiver's certificate and name (false only for tests)"));
+  o.push_back(opt("pin_sha256", option_type::string, "",
+                  "tls: the SHA-256 of the receiver's certificate it must present, on top of "
+                  "the chain's verification"));
   o.push_back(
       opt("timeout", option_type::duration, "10s", "connect and send timeout", {}, 0.01, 600));
   for (auto& shared : remote_delivery_options())
@@ -357,6 +363,15 @@ syslog_sink_settings syslog_sink_settings::from(const component_settings& s) {
   r.min_severity = parse_severity(s.get_string("min_severity", "info")).value_or(severity::info);
   r.ca_file = s.get_string("ca_file");
   r.tls_verify = s.get_bool("tls_verify", true);
+  if (const auto pin = s.get_string("pin_sha256"); !pin.empty()) {
+    r.pin_sha256 = normalize_pin(pin);
+    if (r.pin_sha256.empty())
+      throw std::invalid_argument("pin_sha256 must be a SHA-256 in hex (64 digits, colons "
+                                  "allowed), not '" +
+                                  pin + "'");
+    if (r.via != transport::tls || !r.tls_verify)
+      throw std::invalid_argument("pin_sha256 needs a tls:// address and tls_verify = true");
+  }
   r.timeout =
       std::chrono::duration_cast<std::chrono::milliseconds>(s.get_duration("timeout", r.timeout));
   return r;

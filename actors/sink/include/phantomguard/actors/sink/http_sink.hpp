@@ -40,6 +40,7 @@ struct http_sink_settings {
   std::string token_file;
   std::string ca_file;
   bool tls_verify = true;
+  std::string pin_sha256; // normalized: 64 hex digits, or empty
   std::chrono::milliseconds timeout{10000};
 
   /// Throws std::invalid_argument with the reason (a URL that is not http(s), ...).

@@ -36,6 +36,7 @@ struct syslog_sink_settings {
   runtime::severity min_severity = runtime::severity::info;
   std::string ca_file;
   bool tls_verify = true;
+  std::string pin_sha256; // normalized: 64 hex digits, or empty
   std::chrono::milliseconds timeout{10000};
 
   /// Throws std::invalid_argument with the reason.
