@@ -501,6 +501,25 @@ SCENARIO("syslog over TCP to a receiver that is down: spooled, then delivered wh
 
 namespace {
 
+/// Self-signed certificates made by openssl: `cert`/`key` for 127.0.0.1 (its IP in the SAN), and
+/// `other`, a certificate of someone else (a CA the receiver's is not signed by).
+struct test_certs {
+  std::string cert, key, other;
+  explicit test_certs(const daemon_dir& d)
+      : cert((d.dir / "cert.pem").string()), key((d.dir / "key.pem").string()),
+        other((d.dir / "other.pem").string()) {
+    auto sh = [](const std::string& cmd) {
+      return std::system((cmd + " > /dev/null 2>&1").c_str());
+    };
+    REQUIRE(sh("/usr/bin/openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
+               "-addext subjectAltName=IP:127.0.0.1 -keyout " +
+               key + " -out " + cert) == 0);
+    REQUIRE(sh("/usr/bin/openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=other "
+               "-keyout " +
+               (d.dir / "other.key").string() + " -out " + other) == 0);
+  }
+};
+
 /// A TLS receiver on loopback (OpenSSL): accepts connections one after the other and keeps
 /// the bytes they send.
 class tls_receiver {
@@ -576,16 +595,10 @@ SCENARIO("syslog over TLS verifies the receiver - one it cannot verify is an out
   if (!fs::exists("/usr/bin/openssl"))
     PG_SKIP("openssl is not installed");
   daemon_dir d;
-  const auto cert = (d.dir / "cert.pem").string();
-  const auto key = (d.dir / "key.pem").string();
-  const auto other = (d.dir / "other.pem").string();
-  auto sh = [](const std::string& cmd) { return std::system((cmd + " > /dev/null 2>&1").c_str()); };
-  REQUIRE(sh("/usr/bin/openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
-             "-addext subjectAltName=IP:127.0.0.1 -keyout " +
-             key + " -out " + cert) == 0);
-  REQUIRE(sh("/usr/bin/openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=other "
-             "-keyout " +
-             (d.dir / "other.key").string() + " -out " + other) == 0);
+  const test_certs certs(d);
+  const auto& cert = certs.cert;
+  const auto& key = certs.key;
+  const auto& other = certs.other;
   const int port = free_port();
   tls_receiver server(port, cert, key);
   std::this_thread::sleep_for(500ms);
@@ -732,16 +745,10 @@ SCENARIO("https with ca_file and pin_sha256: the collector is verified before an
   if (!fs::exists("/usr/bin/openssl"))
     PG_SKIP("openssl is not installed");
   daemon_dir d;
-  const auto cert = (d.dir / "cert.pem").string();
-  const auto key = (d.dir / "key.pem").string();
-  const auto other = (d.dir / "other.pem").string();
-  auto sh = [](const std::string& cmd) { return std::system((cmd + " > /dev/null 2>&1").c_str()); };
-  REQUIRE(sh("/usr/bin/openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
-             "-addext subjectAltName=IP:127.0.0.1 -keyout " +
-             key + " -out " + cert) == 0);
-  REQUIRE(sh("/usr/bin/openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=other "
-             "-keyout " +
-             (d.dir / "other.key").string() + " -out " + other) == 0);
+  const test_certs certs(d);
+  const auto& cert = certs.cert;
+  const auto& key = certs.key;
+  const auto& other = certs.other;
   httplib::SSLServer server(cert.c_str(), key.c_str());
   std::atomic<int> lines{0};
   // Lines of the reload findings: each sink that delivers sends both.

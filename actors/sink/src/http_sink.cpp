@@ -132,17 +132,10 @@ http_sink_settings http_sink_settings::from(const component_settings& s) {
   r.token_file = s.get_string("token_file");
   r.ca_file = s.get_string("ca_file");
   r.tls_verify = s.get_bool("tls_verify", true);
-  if (const auto pin = s.get_string("pin_sha256"); !pin.empty()) {
-    r.pin_sha256 = normalize_pin(pin);
-    if (r.pin_sha256.empty())
-      throw std::invalid_argument("pin_sha256 must be a SHA-256 in hex (64 digits, colons "
-                                  "allowed), not '" +
-                                  pin + "'");
-    if (r.url.rfind("https://", 0) != 0)
-      throw std::invalid_argument("pin_sha256 needs an https:// url");
-    if (!r.tls_verify)
-      throw std::invalid_argument("pin_sha256 needs tls_verify = true");
-  }
+  r.pin_sha256 =
+      read_pin(s.get_string("pin_sha256"), r.url.rfind("https://", 0) == 0 && r.tls_verify,
+               r.tls_verify ? "an https:// url" : "tls_verify = true");
+
   r.timeout = ms(s.get_duration("timeout", r.timeout));
   return r;
 }
@@ -276,18 +269,8 @@ std::pair<std::string, std::string> http_sink::body(const std::vector<std::strin
 }
 
 void http_sink::on_batch(const event_batch& batch, context& ctx) {
-  for (const auto& e : batch.events) {
-    if (e.kind != "finding" || !e.payload) {
-      ctx.count("ignored");
-      continue;
-    }
-    if (e.payload->level < settings_.min_severity) {
-      ctx.count("below_min_severity");
-      continue;
-    }
-    delivery_->add(record(*e.payload, settings_), ctx);
-  }
-  delivery_->added(ctx);
+  delivery_->spool(batch, ctx, settings_.min_severity,
+                   [this](const finding& f) { return record(f, settings_); });
 }
 
 void http_sink::on_tick(context& ctx) {

@@ -101,7 +101,7 @@ jsonl_sink::jsonl_sink(std::string name, const component_settings& s) : name_(st
   include_events_ = s.get_bool("include_events", false);
   schema_ = parse_finding_schema(s.get_string("format", "native")).value_or(finding_schema::native);
   const auto fs = s.get_string("fsync", "interval");
-  fsync_ = fs == "always" ? fsync_policy::always
+  fsync_ = fs == "always"  ? fsync_policy::always
            : fs == "never" ? fsync_policy::never
                            : fsync_policy::interval;
   const auto policy = s.get_string("flush", "interval");
@@ -151,8 +151,8 @@ void jsonl_sink::flush(context& ctx) {
   std::size_t written = 0;
   const int err = file_.write(pending_, written);
   // Whole lines written count as delivered; a partial line is kept and retried.
-  const auto lines = std::count(pending_.begin(),
-                                pending_.begin() + static_cast<std::ptrdiff_t>(written), '\n');
+  const auto lines =
+      std::count(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(written), '\n');
   pending_.erase(0, written); // keep what did not make it, to retry
   if (written > 0)
     ctx.count("bytes_written", static_cast<std::int64_t>(written));
@@ -161,12 +161,13 @@ void jsonl_sink::flush(context& ctx) {
     ctx.gauge("last_success_time", runtime::unix_seconds());
   }
   const auto now = std::chrono::steady_clock::now();
-  if (written > 0 && (fsync_ == fsync_policy::always ||
-                      (fsync_ == fsync_policy::interval && now - last_sync_ >= std::chrono::seconds(1)))) {
+  if (written > 0 &&
+      (fsync_ == fsync_policy::always ||
+       (fsync_ == fsync_policy::interval && now - last_sync_ >= std::chrono::seconds(1)))) {
     last_sync_ = now;
     if (int e = file_.sync())
-      ctx.log(log_level::warn, "jsonl sink '" + name_ + "': fsync " + file_.path() + ": " +
-                                   error_text(e));
+      ctx.log(log_level::warn,
+              "jsonl sink '" + name_ + "': fsync " + file_.path() + ": " + error_text(e));
     else
       ctx.count("fsyncs");
   }
@@ -250,10 +251,9 @@ void jsonl_sink::start(context& ctx) {
                                " is writable by everyone (and not sticky): anyone could replace " +
                                file_.path() + "; pick a folder only we can write");
     struct stat f {};
-    if (::lstat(file_.path().c_str(), &f) == 0 &&
-        (S_ISLNK(f.st_mode) || f.st_uid != ::geteuid()))
-      throw std::runtime_error("jsonl sink '" + name_ + "': " + file_.path() + " in the shared folder " +
-                               dir.string() + " is " +
+    if (::lstat(file_.path().c_str(), &f) == 0 && (S_ISLNK(f.st_mode) || f.st_uid != ::geteuid()))
+      throw std::runtime_error("jsonl sink '" + name_ + "': " + file_.path() +
+                               " in the shared folder " + dir.string() + " is " +
                                (S_ISLNK(f.st_mode) ? "a symbolic link" : "owned by another user") +
                                ": refusing to write to it");
   }

@@ -4,8 +4,8 @@
 
 #include "phantomguard/actors/sink/console_sink.hpp"
 #include "phantomguard/actors/sink/http_sink.hpp"
-#include "phantomguard/actors/sink/syslog_sink.hpp"
 #include "phantomguard/actors/sink/jsonl_sink.hpp"
+#include "phantomguard/actors/sink/syslog_sink.hpp"
 
 namespace pg::actors::sink {
 

@@ -100,27 +100,34 @@ void remote_delivery::start(context& ctx, sender send) {
   thread_ = ctx.threads().start([this, send = std::move(send)] { loop(send); });
 }
 
-bool remote_delivery::add(std::string record, context& ctx) {
-  std::uint64_t dropped = 0;
-  const int err = spool_->append(record, dropped);
-  if (dropped > 0)
-    ctx.lost("spool_full", static_cast<std::int64_t>(dropped));
-  if (err != 0) {
-    // The disk under the spool is full (or gone): this finding cannot be kept.
-    ctx.lost("spool_full", 1);
-    ctx.log(log_level::error, "sink '" + name_ + "': cannot spool a finding in " + spool_dir_ +
-                                  ": " + error_text(err));
-    return false;
+void remote_delivery::spool(const event_batch& batch, context& ctx, severity min_level,
+                            const std::function<std::string(const finding&)>& record) {
+  std::int64_t added = 0;
+  for (const auto& e : batch.events) {
+    if (e.kind != "finding" || !e.payload) {
+      ctx.count("ignored");
+      continue;
+    }
+    if (e.payload->level < min_level) {
+      ctx.count("below_min_severity");
+      continue;
+    }
+    std::uint64_t dropped = 0;
+    const int err = spool_->append(record(*e.payload), dropped);
+    if (dropped > 0)
+      ctx.lost("spool_full", static_cast<std::int64_t>(dropped));
+    if (err != 0) {
+      // The disk under the spool is full (or gone): this finding cannot be kept.
+      ctx.lost("spool_full", 1);
+      ctx.log(log_level::error, "sink '" + name_ + "': cannot spool a finding in " + spool_dir_ +
+                                    ": " + error_text(err));
+      continue;
+    }
+    ++added;
   }
-  ++added_;
-  return true;
-}
-
-void remote_delivery::added(context& ctx) {
-  if (added_ > 0) {
+  if (added > 0) {
     spool_->sync();
-    ctx.count("spooled", static_cast<std::int64_t>(added_));
-    added_ = 0;
+    ctx.count("spooled", added);
     wake_.notify_all();
   }
   report(ctx);

@@ -21,6 +21,7 @@
 
 #include "phantomguard/actors/sink/delivery_spool.hpp"
 #include "phantomguard/runtime/component.hpp"
+#include "phantomguard/runtime/event.hpp"
 #include "phantomguard/runtime/options.hpp"
 
 namespace pg::actors::sink {
@@ -28,7 +29,7 @@ namespace pg::actors::sink {
 /// What a send attempt came to.
 struct delivery_result {
   enum class kind { delivered, retry, reject } outcome = kind::delivered;
-  std::string error;                                  // retry, reject: why
+  std::string error;                                    // retry, reject: why
   std::optional<std::chrono::milliseconds> retry_after; // retry: the receiver asked
 };
 
@@ -64,10 +65,11 @@ public:
 
   /// Opens the spool (replaying what a previous run left) and starts the delivery thread.
   void start(runtime::context& ctx, sender send);
-  /// Spools one record; false when it could not be kept (counted as lost, spool_full).
-  bool add(std::string record, runtime::context& ctx);
-  /// After a batch of add(): syncs as the policy says, wakes the thread, reports.
-  void added(runtime::context& ctx);
+  /// A sink's on_batch: every finding at `min_level` or above spooled as `record` makes it
+  /// (others counted as ignored or below_min_severity), then synced as the policy says, the
+  /// thread woken and the outcome reported. A finding that cannot be kept is lost (spool_full).
+  void spool(const runtime::event_batch& batch, runtime::context& ctx, runtime::severity min_level,
+             const std::function<std::string(const runtime::finding&)>& record);
   void report(runtime::context& ctx);
   /// Keeps sending for drain_timeout, then stops the thread and reports.
   void stop(runtime::context& ctx);
@@ -85,7 +87,6 @@ private:
   bool stopping_ = false;
   std::chrono::steady_clock::time_point drain_until_{};
   std::chrono::steady_clock::time_point first_pending_{};
-  std::size_t added_ = 0;
 
   std::atomic<std::int64_t> delivered_{0};
   std::atomic<std::int64_t> failed_{0};

@@ -363,15 +363,9 @@ syslog_sink_settings syslog_sink_settings::from(const component_settings& s) {
   r.min_severity = parse_severity(s.get_string("min_severity", "info")).value_or(severity::info);
   r.ca_file = s.get_string("ca_file");
   r.tls_verify = s.get_bool("tls_verify", true);
-  if (const auto pin = s.get_string("pin_sha256"); !pin.empty()) {
-    r.pin_sha256 = normalize_pin(pin);
-    if (r.pin_sha256.empty())
-      throw std::invalid_argument("pin_sha256 must be a SHA-256 in hex (64 digits, colons "
-                                  "allowed), not '" +
-                                  pin + "'");
-    if (r.via != transport::tls || !r.tls_verify)
-      throw std::invalid_argument("pin_sha256 needs a tls:// address and tls_verify = true");
-  }
+  r.pin_sha256 = read_pin(s.get_string("pin_sha256"), r.via == transport::tls && r.tls_verify,
+                          "a tls:// address and tls_verify = true");
+
   r.timeout =
       std::chrono::duration_cast<std::chrono::milliseconds>(s.get_duration("timeout", r.timeout));
   return r;
@@ -399,18 +393,9 @@ void syslog_sink::start(context& ctx) {
 }
 
 void syslog_sink::on_batch(const event_batch& batch, context& ctx) {
-  for (const auto& e : batch.events) {
-    if (e.kind != "finding" || !e.payload) {
-      ctx.count("ignored");
-      continue;
-    }
-    if (e.payload->level < settings_.min_severity) {
-      ctx.count("below_min_severity");
-      continue;
-    }
-    delivery_->add(syslog_message(*e.payload, finding_id(*e.payload), settings_), ctx);
-  }
-  delivery_->added(ctx);
+  delivery_->spool(batch, ctx, settings_.min_severity, [this](const finding& f) {
+    return syslog_message(f, finding_id(f), settings_);
+  });
 }
 
 void syslog_sink::on_tick(context& ctx) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cctype>
+#include <stdexcept>
 #include <string>
 
 #include <openssl/evp.h>
@@ -21,6 +22,21 @@ inline std::string normalize_pin(const std::string& pin) {
     else if (c != ':')
       return {};
   return out.size() == 64 ? out : std::string();
+}
+
+/// `pin_sha256` from a sink's settings, normalized; throws std::invalid_argument when it is not
+/// a SHA-256 or cannot apply (`applies` false: `why_not` says what it needs).
+inline std::string read_pin(const std::string& pin, bool applies, const std::string& why_not) {
+  if (pin.empty())
+    return {};
+  auto p = normalize_pin(pin);
+  if (p.empty())
+    throw std::invalid_argument("pin_sha256 must be a SHA-256 in hex (64 digits, colons "
+                                "allowed), not '" +
+                                pin + "'");
+  if (!applies)
+    throw std::invalid_argument("pin_sha256 needs " + why_not);
+  return p;
 }
 
 inline std::string cert_sha256(X509* cert) {
