@@ -1,6 +1,7 @@
 #include "remote_delivery.hpp"
 
 #include <random>
+#include <stdexcept>
 
 #include "phantomguard/runtime/finding.hpp"
 #include "sink_options.hpp"
@@ -102,6 +103,8 @@ void remote_delivery::start(context& ctx, sender send) {
 
 void remote_delivery::spool(const event_batch& batch, context& ctx, severity min_level,
                             const std::function<std::string(const finding&)>& record) {
+  if (!spool_)
+    throw std::logic_error("sink '" + name_ + "': a batch before start");
   std::int64_t added = 0;
   for (const auto& e : batch.events) {
     if (e.kind != "finding" || !e.payload) {
@@ -134,6 +137,8 @@ void remote_delivery::spool(const event_batch& batch, context& ctx, severity min
 }
 
 void remote_delivery::report(context& ctx) {
+  if (!spool_)
+    return; // start() did not get as far as the spool
   spool_->sync();
   if (auto n = delivered_.exchange(0)) {
     ctx.count("delivered", n);
@@ -190,6 +195,8 @@ void remote_delivery::report(context& ctx) {
 }
 
 void remote_delivery::stop(context& ctx) {
+  if (!spool_)
+    return;
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
