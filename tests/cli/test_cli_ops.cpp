@@ -172,6 +172,8 @@ SCENARIO("a scraper that asks for OpenMetrics gets it - findings come back from 
   auto text = c.Get("/metrics");
   REQUIRE(text);
   CHECK(text->body.find("# EOF") == std::string::npos);
+  // The sink's counters are there from the start, before anything was delivered.
+  CHECK(text->body.find("phantomguard_sink_failed_total{sink=\"archive\"} 0") != std::string::npos);
   CHECK(text->body.find("# TYPE phantomguard_component_events_out_total counter\n") !=
         std::string::npos);
 

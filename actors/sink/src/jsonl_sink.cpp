@@ -235,6 +235,8 @@ void jsonl_sink::append(std::string line, context& ctx) {
 
 void jsonl_sink::start(context& ctx) {
   last_flush_ = std::chrono::steady_clock::now();
+  ctx.count("delivered", 0); // exported from the start, so a rate works before the first line
+  ctx.count("failed", 0);
   // Another user must not be able to put a link or a file of theirs where we write.
   const auto dir = std::filesystem::path(file_.path()).parent_path();
   if (!dir.empty() && !std::filesystem::exists(dir)) {

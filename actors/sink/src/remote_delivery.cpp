@@ -97,6 +97,10 @@ void remote_delivery::start(context& ctx, sender send) {
   if (rec.torn + rec.corrupt > 0)
     ctx.lost("spool_damaged", static_cast<std::int64_t>(rec.torn + rec.corrupt));
   ctx.gauge("spool_records", static_cast<double>(spool_->records()));
+  // Exported from the start (as 0), so a rate over them works before the first delivery.
+  ctx.count("delivered", 0);
+  ctx.count("failed", 0);
+  ctx.gauge("last_success_time", 0);
   first_pending_ = std::chrono::steady_clock::now();
   thread_ = ctx.threads().start([this, send = std::move(send)] { loop(send); });
 }
