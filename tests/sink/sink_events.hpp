@@ -26,9 +26,13 @@ inline runtime::finding make_finding(int index, runtime::severity level = runtim
   return f;
 }
 
-/// A finding whose JSON line (with its newline) is exactly `bytes` long.
+/// A finding whose JSON line (with its id and newline) is exactly `bytes` long (at least 200:
+/// short host, analyzer and rule leave room).
 inline runtime::finding sized_finding(int index, std::size_t bytes) {
   auto f = make_finding(index, runtime::severity::high, "");
+  f.host = "h";
+  f.analyzer = "g";
+  f.rule = "t.r";
   const auto base = f.to_jsonl().size() + 1;
   f.title = std::string(bytes - base, 'x');
   return f;

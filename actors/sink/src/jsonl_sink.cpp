@@ -277,8 +277,7 @@ void jsonl_sink::on_batch(const event_batch& batch, context& ctx) {
         ctx.count("below_min_severity");
         continue;
       }
-      // native stays the finding's own JSON (as `scan --format jsonl` prints it); the schemas
-      // carry the stable id in their own id fields.
+      // native is the finding's own JSON (as `scan --format jsonl` prints it, with its id).
       append(schema_ == finding_schema::native
                  ? e.payload->to_jsonl()
                  : dump_line(to_schema(*e.payload, schema_, finding_id(*e.payload))),

@@ -69,11 +69,14 @@ nlohmann::json finding::to_json() const {
   j["entity"] = entity.is_null() ? nlohmann::json::object() : entity;
   j["evidence"] = evidence.is_null() ? nlohmann::json::object() : evidence;
   j["mitre"] = mitre;
+  // The stable id: of the fields above, so the same finding has it in every sink, report and
+  // redelivery, and a receiver can drop duplicates.
+  j["id"] = sha256_hex(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)).substr(0, 32);
   return j;
 }
 
 std::string finding_id(const finding& f) {
-  return sha256_hex(f.to_jsonl()).substr(0, 32);
+  return f.to_json()["id"].get<std::string>();
 }
 
 std::string finding::to_jsonl() const {

@@ -59,8 +59,9 @@ struct finding {
 /// Formats a time point as RFC 3339 in UTC with millisecond precision ("2026-11-22T00:12:10.123Z").
 std::string format_rfc3339(wall_clock::time_point tp);
 
-/// A finding's stable id: 32 hex digits of the SHA-256 of its JSON. The same finding has the
-/// same id in every sink and on every redelivery, so a receiver can drop duplicates.
+/// A finding's stable id: 32 hex digits of the SHA-256 of its JSON without the id (to_json()
+/// carries it as "id"). The same finding has the same id in every sink, report and redelivery,
+/// so a receiver can drop duplicates.
 std::string finding_id(const finding& f);
 
 } // namespace pg::runtime
