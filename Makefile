@@ -10,7 +10,7 @@ export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 CTEST_FLAGS ?=
 
-.PHONY: all deps configure build test run bench clean
+.PHONY: all deps configure build test run bench fuzz clean
 
 all: build
 
@@ -36,5 +36,16 @@ run: build
 bench: build
 	@scripts/run-benchmarks $(BUILD_DIR)
 
+# libFuzzer targets (fuzz/), built with clang, ASan and UBSan in their own tree, each run for
+# FUZZ_SECONDS from its seed corpus (docs/hardening.md).
+FUZZ_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 30
+fuzz:
+	@scripts/install-deps fuzz
+	@CC=clang-14 CXX=clang++-14 cmake -S . -B $(FUZZ_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DPG_FUZZ=ON -DPG_BUILD_TESTS=OFF -DPG_BUILD_BENCH=OFF >/dev/null
+	@cmake --build $(FUZZ_DIR) -j $(JOBS) --target pg_fuzzers
+	@scripts/run-fuzzers $(FUZZ_DIR) $(FUZZ_SECONDS)
+
 clean:
-	@rm -rf $(BUILD_DIR)
+	@rm -rf $(BUILD_DIR) $(FUZZ_DIR)

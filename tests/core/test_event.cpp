@@ -59,3 +59,18 @@ SCENARIO("a finding serialises to the stable JSON shape and back") {
   CHECK_FALSE(parse_severity("severe"));
   CHECK(severity::low < severity::high);
 }
+
+SCENARIO("a finding whose time is out of range is refused, not overflowed (found by fuzz_finding)") {
+  auto j = nlohmann::json::parse(R"({"time":"202-612-01T00:00:00.123Z","host":"h","analyzer":"a",
+    "rule":"r","severity":"high","title":"t","entity":{},"evidence":{},"mitre":[]})");
+  CHECK_FALSE(finding::from_json(j));
+  j["time"] = "4052-12-01T00:00:00.000Z"; // past what the nanosecond clock holds
+  CHECK_FALSE(finding::from_json(j));
+  j["time"] = "2026-13-01T00:00:00.000Z";
+  CHECK_FALSE(finding::from_json(j));
+  j["time"] = "2026-12-01T24:00:00.000Z";
+  CHECK_FALSE(finding::from_json(j));
+  j["time"] = "2026-12-01T23:59:59.999Z";
+  REQUIRE(finding::from_json(j));
+  CHECK(format_rfc3339(finding::from_json(j)->time) == "2026-12-01T23:59:59.999Z");
+}

@@ -47,6 +47,11 @@ std::optional<wall_clock::time_point> parse_rfc3339(const std::string& text) {
   int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
   if (std::sscanf(text.c_str(), "%d-%d-%dT%d:%d:%d.%dZ", &y, &mo, &d, &h, &mi, &s, &ms) < 6)
     return std::nullopt;
+  // Fields out of their ranges are not a time, and the clock counts nanoseconds from 1970 in
+  // 64 bits, up to 2262: a year beyond would overflow it (found by fuzz_finding).
+  if (y < 1970 || y > 2261 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 ||
+      mi < 0 || mi > 59 || s < 0 || s > 60 || ms < 0 || ms > 999)
+    return std::nullopt;
   tm.tm_year = y - 1900;
   tm.tm_mon = mo - 1;
   tm.tm_mday = d;
