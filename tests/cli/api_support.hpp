@@ -2,11 +2,14 @@
 // a token file, and a free loopback port for the servers a test starts itself.
 #pragma once
 
+#include <catch2/catch.hpp>
+
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -59,6 +62,25 @@ struct daemon_dir {
     std::ofstream(path) << token << "\n";
     ::chmod(path.c_str(), 0600);
     return path.string();
+  }
+};
+
+/// Self-signed certificates made by openssl: `cert`/`key` for 127.0.0.1 (its IP in the SAN), and
+/// `other`, a certificate of someone else (a CA the receiver's is not signed by).
+struct test_certs {
+  std::string cert, key, other;
+  explicit test_certs(const daemon_dir& d)
+      : cert((d.dir / "cert.pem").string()), key((d.dir / "key.pem").string()),
+        other((d.dir / "other.pem").string()) {
+    auto sh = [](const std::string& cmd) {
+      return std::system((cmd + " > /dev/null 2>&1").c_str());
+    };
+    REQUIRE(sh("/usr/bin/openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
+               "-addext subjectAltName=IP:127.0.0.1 -keyout " +
+               key + " -out " + cert) == 0);
+    REQUIRE(sh("/usr/bin/openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=other "
+               "-keyout " +
+               (d.dir / "other.key").string() + " -out " + other) == 0);
   }
 };
 

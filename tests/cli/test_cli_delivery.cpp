@@ -174,6 +174,16 @@ void raise_findings(cli_process& p, const std::string& cfg, int n) {
   }
 }
 
+/// Waits (5 s at most) until the daemon's jsonl archive holds `text`.
+bool archive_has(const daemon_dir& d, const std::string& text) {
+  for (int i = 0; i < 50; ++i) {
+    if (slurp(d.archive()).find(text) != std::string::npos)
+      return true;
+    std::this_thread::sleep_for(100ms);
+  }
+  return false;
+}
+
 /// Waits until `rule` has `n` distinct ids at the receiver.
 bool arrived(receiver& r, const std::string& rule, std::size_t n, std::chrono::seconds limit) {
   const auto until = std::chrono::steady_clock::now() + limit;
@@ -239,11 +249,7 @@ SCENARIO("a hanging collector, then a refused connection: retried, raised, deliv
   for (const auto& [id, times] : r.accepted("engine.reload_failed"))
     CHECK(times == 1);
   // Its own findings about the outage go out too, and it says it recovered.
-  bool recovered = false;
-  for (int i = 0; i < 50 && !recovered; ++i) {
-    std::this_thread::sleep_for(100ms);
-    recovered = slurp(d.archive()).find("engine.sink_delivery_recovered") != std::string::npos;
-  }
+  const bool recovered = archive_has(d, "engine.sink_delivery_recovered");
   CHECK(recovered);
   p.signal(SIGTERM);
   CHECK(p.wait(15s) == 0);
@@ -257,11 +263,7 @@ SCENARIO("a batch the collector rejects with a 4xx is not retried: counted, lost
   cli_process p({"run", "--config", cfg});
   REQUIRE(wait_for(p, "control socket", 10s));
   raise_findings(p, cfg, 2);
-  bool raised = false;
-  for (int i = 0; i < 50 && !raised; ++i) {
-    std::this_thread::sleep_for(100ms);
-    raised = slurp(d.archive()).find("engine.sink_rejected") != std::string::npos;
-  }
+  const bool raised = archive_has(d, "engine.sink_rejected");
   CHECK(raised);
   const auto archive = slurp(d.archive());
   CHECK(archive.find("400 bad batch") != std::string::npos);
@@ -283,11 +285,7 @@ SCENARIO("a spool at its bound drops the oldest findings and says so: cause spoo
   cli_process p({"run", "--config", cfg});
   REQUIRE(wait_for(p, "control socket", 10s));
   raise_findings(p, cfg, 12); // ~700 bytes each
-  bool lost = false;
-  for (int i = 0; i < 50 && !lost; ++i) {
-    std::this_thread::sleep_for(100ms);
-    lost = slurp(d.archive()).find("\"cause\":\"spool_full\"") != std::string::npos;
-  }
+  const bool lost = archive_has(d, "\"cause\":\"spool_full\"");
   CHECK(lost);
   CHECK(p.running());
   p.signal(SIGTERM);
@@ -501,25 +499,6 @@ SCENARIO("syslog over TCP to a receiver that is down: spooled, then delivered wh
 
 namespace {
 
-/// Self-signed certificates made by openssl: `cert`/`key` for 127.0.0.1 (its IP in the SAN), and
-/// `other`, a certificate of someone else (a CA the receiver's is not signed by).
-struct test_certs {
-  std::string cert, key, other;
-  explicit test_certs(const daemon_dir& d)
-      : cert((d.dir / "cert.pem").string()), key((d.dir / "key.pem").string()),
-        other((d.dir / "other.pem").string()) {
-    auto sh = [](const std::string& cmd) {
-      return std::system((cmd + " > /dev/null 2>&1").c_str());
-    };
-    REQUIRE(sh("/usr/bin/openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
-               "-addext subjectAltName=IP:127.0.0.1 -keyout " +
-               key + " -out " + cert) == 0);
-    REQUIRE(sh("/usr/bin/openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=other "
-               "-keyout " +
-               (d.dir / "other.key").string() + " -out " + other) == 0);
-  }
-};
-
 /// A TLS receiver on loopback (OpenSSL): accepts connections one after the other and keeps
 /// the bytes they send.
 class tls_receiver {
@@ -689,11 +668,7 @@ SCENARIO("a full disk under the daemon's spool gives spool_full findings and no 
   // Fill the rest of the tmpfs from outside, as another writer would.
   { std::ofstream(d.state() + "/filler") << std::string(96 * 1024, 'x'); }
   raise_findings(p, cfg, 25);
-  bool lost = false;
-  for (int i = 0; i < 50 && !lost; ++i) {
-    std::this_thread::sleep_for(100ms);
-    lost = slurp(d.archive()).find("\"cause\":\"spool_full\"") != std::string::npos;
-  }
+  const bool lost = archive_has(d, "\"cause\":\"spool_full\"");
   CHECK(lost);
   CHECK(p.running());
   p.signal(SIGTERM);

@@ -198,8 +198,9 @@ SCENARIO("a scraper that asks for OpenMetrics gets it - findings come back from 
   // The archive has delivered that finding: its sink counter says so.
   auto after_write = c.Get("/metrics");
   REQUIRE(after_write);
-  CHECK(std::regex_search(after_write->body,
-                          std::regex("phantomguard_sink_delivered_total\\{sink=\"archive\"\\} [1-9]")));
+  CHECK(std::regex_search(
+      after_write->body,
+      std::regex("phantomguard_sink_delivered_total\\{sink=\"archive\"\\} [1-9]")));
   const auto line = file.at("next").get<std::uint64_t>();
   auto after = c.Get(("/api/v1/findings?source=file&since=" + std::to_string(line)).c_str(), auth);
   REQUIRE(after);
@@ -219,11 +220,9 @@ SCENARIO("with cert and key the API speaks HTTPS only - a bad key stops the daem
   if (!fs::exists("/usr/bin/openssl"))
     PG_SKIP("openssl is not installed");
   daemon_dir d;
-  const auto cert = (d.dir / "cert.pem").string();
-  const auto key = (d.dir / "key.pem").string();
-  REQUIRE(sh("/usr/bin/openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
-             "-keyout " +
-             key + " -out " + cert + " > /dev/null 2>&1") == 0);
+  const test_certs certs(d);
+  const auto& cert = certs.cert;
+  const auto& key = certs.key;
   ::chmod(key.c_str(), 0600);
   const auto api = "listen = \"127.0.0.1:0\"\ncert = \"" + cert + "\"\nkey = \"" + key + "\"";
   {
@@ -520,7 +519,8 @@ SCENARIO("a thousand slow connections, garbage HTTP and 10 MiB bodies leave the 
   REQUIRE(metrics);
   std::smatch m;
   const std::string body = metrics->body;
-  REQUIRE(std::regex_search(body, m, std::regex("phantomguard_api_connections_cut_total ([0-9]+)")));
+  REQUIRE(
+      std::regex_search(body, m, std::regex("phantomguard_api_connections_cut_total ([0-9]+)")));
   CHECK(std::stoi(m[1]) > 0);
   CHECK(delivered() > during);
   CHECK(p.running());
@@ -562,9 +562,10 @@ SCENARIO("the server profile validates, serves the API on loopback and keeps /ap
 SCENARIO("/readyz says which component is not ready - status carries the config's SHA-256") {
   daemon_dir d;
   // rootkit's first tick takes far longer than 5 ms: killed, restarted, killed, disabled.
-  const auto cfg = d.config("listen = \"127.0.0.1:0\"\ntoken_file = \"" + d.token_file(token) + "\"",
-                            "[analyzers.rootkit]\ntype = \"rootkit\"\ninterval = \"1h\"\n"
-                            "quota = { handler_timeout = \"5ms\", grace = \"0s\" }\n");
+  const auto cfg =
+      d.config("listen = \"127.0.0.1:0\"\ntoken_file = \"" + d.token_file(token) + "\"",
+               "[analyzers.rootkit]\ntype = \"rootkit\"\ninterval = \"1h\"\n"
+               "quota = { handler_timeout = \"5ms\", grace = \"0s\" }\n");
   cli_process p({"run", "--config", cfg});
   REQUIRE(wait_for(p, "api listening on", 10s));
   httplib::Client c("127.0.0.1", port_of(p.err()));

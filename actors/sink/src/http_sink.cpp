@@ -86,25 +86,11 @@ std::vector<option_spec> http_sink::options() {
                   "a collector's request format: splunk_hec, elasticsearch (_bulk), loki (push); "
                   "none: encoding decides",
                   {"none", "splunk_hec", "elasticsearch", "loki"}));
-  o.push_back(opt("format", option_type::string, "native",
-                  "native: PhantomGuard's JSON; ecs: Elastic Common Schema; ocsf: OCSF Detection "
-                  "Finding",
-                  {"native", "ecs", "ocsf"}));
-  o.push_back(opt("min_severity", option_type::string, "info",
-                  "findings below this severity are not sent",
-                  {"info", "low", "medium", "high", "critical"}));
   o.push_back(opt("gzip", option_type::boolean, "false", "compress request bodies"));
   auto headers = opt("headers", option_type::table, "", "extra request headers (NAME = \"value\")");
   o.push_back(std::move(headers));
   o.push_back(opt("token_file", option_type::string, "",
                   "a file (not readable by others) whose first line is sent as a bearer token"));
-  o.push_back(opt("ca_file", option_type::string, "",
-                  "https: PEM CA certificates to verify the server with (default: the system's)"));
-  o.push_back(opt("tls_verify", option_type::boolean, "true",
-                  "https: verify the server's certificate and name (false only for tests)"));
-  o.push_back(opt("pin_sha256", option_type::string, "",
-                  "https: the SHA-256 of the server's certificate (as openssl x509 -fingerprint "
-                  "-sha256 prints it) it must present, on top of the chain's verification"));
   o.push_back(opt("timeout", option_type::duration, "10s", "connect, read and write timeout", {},
                   0.01, 600));
   for (auto& shared : remote_delivery_options())

@@ -20,6 +20,21 @@ std::chrono::milliseconds ms(duration d) {
 
 std::vector<option_spec> remote_delivery_options() {
   std::vector<option_spec> o;
+  o.push_back(opt("format", option_type::string, "native",
+                  "the finding's schema: native, ecs (Elastic Common Schema) or ocsf (OCSF "
+                  "Detection Finding); docs/delivery.md",
+                  {"native", "ecs", "ocsf"}));
+  o.push_back(opt("min_severity", option_type::string, "info",
+                  "findings below this severity are not sent",
+                  {"info", "low", "medium", "high", "critical"}));
+  // The receiver's TLS: how its certificate is checked.
+  o.push_back(opt("ca_file", option_type::string, "",
+                  "TLS: PEM CA certificates to verify the receiver with (default: the system's)"));
+  o.push_back(opt("tls_verify", option_type::boolean, "true",
+                  "TLS: verify the receiver's certificate and name (false only for tests)"));
+  o.push_back(opt("pin_sha256", option_type::string, "",
+                  "TLS: the SHA-256 of the receiver's certificate (as openssl x509 -fingerprint "
+                  "-sha256 prints it) it must present, on top of the chain's verification"));
   o.push_back(
       opt("batch_max", option_type::integer, "500", "findings per send at most", {}, 1, 100000));
   o.push_back(opt("batch_bytes", option_type::size, "1MiB", "bytes per send at most", {}, 1024,

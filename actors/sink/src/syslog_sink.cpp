@@ -300,19 +300,6 @@ std::vector<option_spec> syslog_sink::options() {
     names.push_back(n);
   o.push_back(opt("facility", option_type::string, "auth", "the syslog facility", names));
   o.push_back(opt("app_name", option_type::string, "phantomguard", "APP-NAME / TAG"));
-  o.push_back(opt("format", option_type::string, "native",
-                  "native: the title as the message; ecs / ocsf: the finding as that JSON",
-                  {"native", "ecs", "ocsf"}));
-  o.push_back(opt("min_severity", option_type::string, "info",
-                  "findings below this severity are not sent",
-                  {"info", "low", "medium", "high", "critical"}));
-  o.push_back(opt("ca_file", option_type::string, "",
-                  "tls: PEM CA certificates to verify the receiver with (default: the system's)"));
-  o.push_back(opt("tls_verify", option_type::boolean, "true",
-                  "tls: verify the receiver's certificate and name (false only for tests)"));
-  o.push_back(opt("pin_sha256", option_type::string, "",
-                  "tls: the SHA-256 of the receiver's certificate it must present, on top of "
-                  "the chain's verification"));
   o.push_back(
       opt("timeout", option_type::duration, "10s", "connect and send timeout", {}, 0.01, 600));
   for (auto& shared : remote_delivery_options())
