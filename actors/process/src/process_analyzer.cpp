@@ -103,12 +103,13 @@ process_analyzer::options process_analyzer::default_options() {
 
 process_analyzer::process_analyzer(options opts) : opts_(std::move(opts)) {}
 
-bool process_analyzer::jit_allowed(const std::string& comm, const std::string& exe) const {
-  std::string exe_path = exe;
+bool name_listed(const std::vector<std::string>& list, std::string_view comm,
+                 std::string_view exe) {
+  std::string exe_path(exe);
   if (ends_with(exe_path, deleted_suffix))
     exe_path.resize(exe_path.size() - deleted_suffix.size());
   auto exe_base = base_name(exe_path);
-  for (const auto& entry : opts_.jit_allowlist) {
+  for (const auto& entry : list) {
     if (!entry.empty() && entry[0] == '/') {
       if (matches(entry, exe_path))
         return true;
@@ -117,6 +118,10 @@ bool process_analyzer::jit_allowed(const std::string& comm, const std::string& e
     }
   }
   return false;
+}
+
+bool process_analyzer::jit_allowed(const std::string& comm, const std::string& exe) const {
+  return name_listed(opts_.jit_allowlist, comm, exe);
 }
 
 void process_analyzer::note_denied(pid_t pid, const char* what) {

@@ -4,6 +4,7 @@
 
 #include "phantomguard/actors/realtime/file_watch_analyzer.hpp"
 #include "phantomguard/actors/realtime/host_health_analyzer.hpp"
+#include "phantomguard/actors/realtime/kernel_events_source.hpp"
 #include "phantomguard/actors/realtime/process_events_source.hpp"
 
 namespace pg::actors::realtime {
@@ -22,6 +23,21 @@ void register_components(runtime::registry& reg) {
     t.produces = {"process_exec", "process_exit"};
     t.factory = [](const component_init& init) -> std::unique_ptr<runtime::component> {
       return std::make_unique<process_events_source>(process_events_settings::from(init.settings));
+    };
+    reg.add(std::move(t));
+  }
+  {
+    component_type t;
+    t.name = "kernel_events";
+    t.kind = component_kind::source;
+    t.description = "what the kernel does as it happens, from the eBPF sensor: exec, exit, "
+                    "connect/accept/bind/listen, ptrace, process_vm_writev, memfd, executable "
+                    "memory, module and bpf() loads, credential gains, writes to persistence "
+                    "paths; falls back to process_events without BPF. interval = \"100ms\"";
+    t.options = kernel_events_options();
+    t.produces = kernel_events_produces();
+    t.factory = [](const component_init& init) -> std::unique_ptr<runtime::component> {
+      return std::make_unique<kernel_events_source>(kernel_events_settings::from(init.settings));
     };
     reg.add(std::move(t));
   }

@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include "phantomguard/actors/rootkit/kernel_loads_analyzer.hpp"
 #include "phantomguard/actors/rootkit/rootkit_analyzer.hpp"
 
 namespace pg::actors::rootkit {
@@ -17,6 +18,7 @@ void register_components(runtime::registry& reg) {
     return std::make_unique<rootkit_analyzer>(rootkit_settings::from(init.settings));
   };
   reg.add(std::move(t));
+  reg.add(kernel_loads_analyzer::type());
 }
 
 } // namespace pg::actors::rootkit

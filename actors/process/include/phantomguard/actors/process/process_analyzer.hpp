@@ -20,6 +20,12 @@ struct proc_stat;
 
 namespace pg::actors::process {
 
+/// Whether a process is on an allow-list of comm or exe names: an entry matches the comm or the
+/// exe's base name exactly, a prefix when it ends in '*', the exe's path when it starts with '/'
+/// (a " (deleted)" suffix on the exe is ignored). Shared by every process-family list.
+bool name_listed(const std::vector<std::string>& list, std::string_view comm,
+                 std::string_view exe);
+
 /// Reads `stat` of every process on each scan, and everything else (status, exe link, environ,
 /// maps) only once per (pid, start time): the cache keys on both, notices an exec by a changed
 /// comm or a "process_exec" event, evicts processes that exited, and re-reads an entry after
