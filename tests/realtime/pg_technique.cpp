@@ -1,7 +1,8 @@
 // pg_technique — performs one attacker technique for the kernel sensor's tests, for real, on
 // this machine. Each subcommand is what the technique's tools do at the system-call level:
 //
-//   memfd-exec            copy /bin/true into a memfd and execute it (fexecve): fileless exec
+//   memfd-exec [PROG ARGS] copy PROG (/bin/true) into a memfd and execute it with ARGS (fexecve):
+//                         fileless execution
 //   ptrace-attach         fork a victim, PTRACE_ATTACH to it, poke a word into it, detach
 //   vm-write              fork a victim, write into its memory with process_vm_writev
 //   rwx                   map anonymous RW memory, copy code into it, mprotect it RX, run it
@@ -19,6 +20,7 @@
 #include <fcntl.h>
 #include <linux/bpf.h>
 #include <string>
+#include <vector>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
@@ -50,13 +52,14 @@ void finish(pid_t pid) {
   ::waitpid(pid, nullptr, 0);
 }
 
-int memfd_exec() {
+int memfd_exec(int argc, char** argv) {
+  const char* program = argc > 0 ? argv[0] : "/bin/true";
   int fd = static_cast<int>(::syscall(SYS_memfd_create, "pg-payload", 0));
   if (fd < 0)
     return fail("memfd_create");
-  int in = ::open("/bin/true", O_RDONLY | O_CLOEXEC);
+  int in = ::open(program, O_RDONLY | O_CLOEXEC);
   if (in < 0)
-    return fail("open /bin/true");
+    return fail("open the program");
   char buf[65536];
   ssize_t n;
   while ((n = ::read(in, buf, sizeof buf)) > 0)
@@ -66,9 +69,12 @@ int memfd_exec() {
   std::puts("ok");
   std::fflush(stdout);
   char arg0[] = "pg-fileless";
-  char* argv[] = {arg0, nullptr};
+  std::vector<char*> args{arg0};
+  for (int i = 1; i < argc; ++i)
+    args.push_back(argv[i]);
+  args.push_back(nullptr);
   char* envp[] = {nullptr};
-  ::fexecve(fd, argv, envp);
+  ::fexecve(fd, args.data(), envp);
   return fail("fexecve");
 }
 
@@ -184,7 +190,7 @@ int main(int argc, char** argv) {
   }
   std::string what = argv[1];
   if (what == "memfd-exec")
-    return memfd_exec();
+    return memfd_exec(argc - 2, argv + 2);
   if (what == "ptrace-attach")
     return ptrace_attach();
   if (what == "vm-write")

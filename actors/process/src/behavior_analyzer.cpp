@@ -128,6 +128,19 @@ const behavior_analyzer::proc* behavior_analyzer::parent_of(std::int64_t ppid) {
   return &procs_[ppid];
 }
 
+bool behavior_analyzer::new_shell_socket(std::int64_t inode) {
+  if (inode == 0)
+    return true; // unknown socket: judged by the process alone
+  if (!shell_sockets_.insert(inode).second)
+    return false;
+  shell_socket_order_.push_back(inode);
+  if (shell_socket_order_.size() > 4096) {
+    shell_sockets_.erase(shell_socket_order_.front());
+    shell_socket_order_.pop_front();
+  }
+  return true;
+}
+
 bool behavior_analyzer::first(std::int64_t pid, const std::string& key) {
   return reported_[pid].insert(key).second;
 }
@@ -240,14 +253,15 @@ void behavior_analyzer::on_exec(const runtime::event& ev, runtime::context& ctx)
 
   bool shell = is_shell(comm, self.exe);
   // Reverse shell at exec: a shell whose input and output are a socket. Reported once per
-  // session: a process already reported (its dup2 was seen) and the children of one are part
-  // of the same shell.
+  // session: a process already reported (its dup2 was seen), the children of one, and any
+  // process on a socket already reported (subshells whose fork we never saw) are the same shell.
   auto sockets = ev.get_int("stdio_sockets");
   if (auto it = procs_.find(pid); it != procs_.end() && it->second.reverse_shell)
     self.reverse_shell = true;
   if (auto it = procs_.find(self.ppid); it != procs_.end() && it->second.reverse_shell && sockets)
     self.reverse_shell = true;
-  if (shell && (sockets & 1) && (sockets & 6) && !self.reverse_shell) {
+  if (shell && (sockets & 1) && (sockets & 6) && !self.reverse_shell &&
+      new_shell_socket(ev.get_int("socket_inode"))) {
     self.reverse_shell = true;
     runtime::finding f;
     f.rule = "process.reverse_shell";
@@ -326,7 +340,7 @@ void behavior_analyzer::on_dup(const runtime::event& ev, runtime::context& ctx) 
     known.exe = exe;
     known.ppid = ev.get_int("ppid");
   }
-  if (known.reverse_shell)
+  if (known.reverse_shell || !new_shell_socket(ev.get_int("socket_inode")))
     return;
   known.reverse_shell = true;
   emit(std::move(f), ev, ctx);

@@ -390,9 +390,15 @@ int pg_exec(struct bpf_raw_tracepoint_args *ctx) {
   e->exe_ino = exe ? BPF_CORE_READ(exe, f_inode, i_ino) : 0;
   e->exe_nlink = exe ? BPF_CORE_READ(exe, f_inode, i_nlink) : 1;
   e->stdio_sockets = 0;
-  for (unsigned int fd = 0; fd < 3; ++fd)
-    if (file_is_socket(task_fd(task, fd)))
+  e->socket_ino = 0;
+  for (unsigned int fd = 0; fd < 3; ++fd) {
+    struct file *f = task_fd(task, fd);
+    if (file_is_socket(f)) {
       e->stdio_sockets |= 1u << fd;
+      if (!e->socket_ino)
+        e->socket_ino = BPF_CORE_READ(f, f_inode, i_ino);
+    }
+  }
   const char *filename = BPF_CORE_READ(bprm, filename);
   e->filename[0] = 0;
   bpf_probe_read_kernel_str(e->filename, sizeof e->filename, filename);
@@ -558,6 +564,7 @@ static __always_inline int dup_event(int oldfd, int newfd) {
     return 0;
   }
   fill_hdr(&e->h, PG_EV_SOCKET_DUP);
+  e->socket_ino = BPF_CORE_READ(f, f_inode, i_ino);
   e->oldfd = oldfd;
   e->newfd = newfd;
   e->family = 0;

@@ -81,6 +81,7 @@ struct pg_exec_event {
   struct pg_hdr h;
   pg_u64 exe_ino;
   pg_u64 start_boottime_ns;
+  pg_u64 socket_ino;    /* the inode of the first socket among fds 0..2: one session's mark */
   pg_u32 exe_nlink;     /* 0: the executable has no name left (memfd, deleted) */
   pg_u32 stdio_sockets; /* bit n: fd n (0..2) is a socket */
   pg_u32 args_len;      /* bytes of args used (NUL separated) */
@@ -175,6 +176,7 @@ struct pg_cred_event {
 
 struct pg_socket_dup_event {
   struct pg_hdr h;
+  pg_u64 socket_ino;
   pg_s32 oldfd;
   pg_s32 newfd;
   pg_u16 family;

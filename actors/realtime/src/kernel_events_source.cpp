@@ -450,6 +450,8 @@ bool kernel_events_source::convert(const void* data, std::size_t size, runtime::
     e.set("exe_inode", static_cast<std::int64_t>(x->exe_ino));
     e.set("exe_nlink", std::int64_t{x->exe_nlink});
     e.set("stdio_sockets", std::int64_t{x->stdio_sockets});
+    if (x->socket_ino)
+      e.set("socket_inode", static_cast<std::int64_t>(x->socket_ino));
     auto start_ticks = x->start_boottime_ns / (1000000000ull / static_cast<unsigned long long>(
                                                                   ticks_per_second_));
     e.set("start_ticks", static_cast<std::int64_t>(start_ticks));
@@ -531,6 +533,7 @@ bool kernel_events_source::convert(const void* data, std::size_t size, runtime::
     e.set("hook", std::string("sys_enter_dup2"));
     with_exe();
     e.set("oldfd", std::int64_t{x->oldfd});
+    e.set("socket_inode", static_cast<std::int64_t>(x->socket_ino));
     e.set("newfd", std::int64_t{x->newfd});
     e.set("family", std::string(family_name(x->family)));
     if (x->protocol)

@@ -20,6 +20,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -77,6 +78,11 @@ private:
   std::unordered_map<std::int64_t, proc> procs_;
   std::unordered_map<std::int64_t, std::set<std::string>> reported_;
   std::unordered_map<std::int64_t, pending_gain> pending_gains_; // exec-time gains, by pid
+  // Sockets already reported as a reverse shell's stdio: the shell's children on the same socket
+  // are the same session (bounded: the oldest is forgotten first).
+  std::set<std::int64_t> shell_sockets_;
+  std::deque<std::int64_t> shell_socket_order_;
+  bool new_shell_socket(std::int64_t inode);
 };
 
 } // namespace pg::actors::process
