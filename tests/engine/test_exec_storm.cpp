@@ -125,3 +125,95 @@ mailbox = { window = 100000, window_bytes = "256MiB" }
     CHECK(static_cast<std::int64_t>(missing) <= m.counter("process_events", "lost_queue_overflow"));
   CHECK(in_findings == lost_total); // every loss counted was raised
 }
+
+SCENARIO("a burst larger than the kernel sensor's ring is raised as engine.events_lost (kernel_ringbuf)",
+         "[engine][storm][losses]") {
+  if (::geteuid() != 0)
+    PG_SKIP("not root: the kernel sensor needs CAP_BPF and CAP_PERFMON");
+  pg::actors::register_builtin();
+  component_type t;
+  t.name = "pid_sink";
+  t.kind = component_kind::sink;
+  t.factory = [](const component_init&) { return std::make_unique<pid_sink>(); };
+  registry::instance().add(t);
+  // A 4 KiB ring holds a handful of exec records: a burst of hundreds at once overflows it in
+  // the kernel, before user space can read.
+  auto r = load_config_string(R"([engine]
+state_dir = "/tmp/pg-exec-storm-bpf"
+loss_report_interval = "200ms"
+[sources.kernel]
+type = "kernel_events"
+mode = "bpf"
+kinds = ["exec"]
+ring_size = "4KiB"
+interval = "100ms"
+[sinks.pids]
+type = "pid_sink"
+inputs = ["kernel"]
+mailbox = { window = 100000, window_bytes = "256MiB" }
+)",
+                              "<burst>");
+  for (const auto& e : r.errors)
+    UNSCOPED_INFO(e.message);
+  REQUIRE(r.ok());
+  {
+    std::lock_guard lock(seen_mutex);
+    seen_execs.clear();
+  }
+  std::mutex lost_mutex;
+  std::vector<finding> lost;
+  run_options opts;
+  opts.on_finding = [&](const finding& f) {
+    if (f.rule != "engine.events_lost")
+      return;
+    std::lock_guard lock(lost_mutex);
+    lost.push_back(f);
+  };
+  engine eng(*r.config);
+  std::set<std::int64_t> children;
+  {
+    pg::test::running_engine run(eng, opts);
+    std::this_thread::sleep_for(500ms); // attached
+    int gate[2];
+    REQUIRE(::pipe(gate) == 0);
+    for (int i = 0; i < 600; ++i) {
+      pid_t c = ::fork();
+      if (c == 0) {
+        ::close(gate[1]);
+        char ch;
+        [[maybe_unused]] auto n = ::read(gate[0], &ch, 1);
+        ::execl("/bin/true", "true", static_cast<char*>(nullptr));
+        ::_exit(127);
+      }
+      if (c > 0)
+        children.insert(c);
+    }
+    ::close(gate[0]);
+    ::close(gate[1]); // all at once
+    while (::waitpid(-1, nullptr, 0) > 0) {
+    }
+    std::this_thread::sleep_for(1000ms);
+    CHECK(run.stop() == 0);
+  }
+  std::size_t missing = 0;
+  {
+    std::lock_guard lock(seen_mutex);
+    for (auto pid : children)
+      missing += seen_execs.count(pid) ? 0 : 1;
+  }
+  auto m = eng.metrics();
+  const auto ring_lost = m.counter("kernel", "lost_kernel_ringbuf");
+  std::int64_t in_findings = 0;
+  for (const auto& f : lost) {
+    CHECK(f.evidence.at("cause") == "kernel_ringbuf");
+    in_findings += f.evidence.at("count").get<std::int64_t>();
+  }
+  INFO("burst of " << children.size() << ": " << missing << " missing at the sink; ring lost "
+                   << ring_lost << " in " << lost.size() << " findings");
+  CHECK(pg::test::edge_dropped(m, "kernel", "pids") == 0);
+  REQUIRE(missing > 0);
+  CHECK(ring_lost > 0);
+  // Each missing exec is in the kernel's count (which also holds other processes' execs).
+  CHECK(static_cast<std::int64_t>(missing) <= ring_lost);
+  CHECK(in_findings == ring_lost);
+}

@@ -128,6 +128,23 @@ const behavior_analyzer::proc* behavior_analyzer::parent_of(std::int64_t ppid) {
   return &procs_[ppid];
 }
 
+// A directory's mode, remembered for a few seconds: execs come from the same few directories.
+std::optional<mode_t> behavior_analyzer::dir_mode(const std::string& dir) {
+  if (dir.empty())
+    return std::nullopt;
+  auto now = std::chrono::steady_clock::now();
+  if (auto it = dir_modes_.find(dir); it != dir_modes_.end() && now - it->second.at < std::chrono::seconds(5))
+    return it->second.mode;
+  struct stat st {};
+  std::optional<mode_t> mode;
+  if (::stat(dir.c_str(), &st) == 0)
+    mode = st.st_mode;
+  if (dir_modes_.size() >= 1024)
+    dir_modes_.clear();
+  dir_modes_[dir] = {mode, now};
+  return mode;
+}
+
 bool behavior_analyzer::new_shell_socket(std::int64_t inode) {
   if (inode == 0)
     return true; // unknown socket: judged by the process alone
@@ -235,8 +252,10 @@ void behavior_analyzer::on_exec(const runtime::event& ev, runtime::context& ctx)
   std::string path = self.exe;
   if (!self.exe_gone && !memfd && !fd_path && !path.empty() && path.front() == '/') {
     auto dir = dir_of(path);
-    struct stat st {};
-    if (!dir.empty() && ::stat(dir.c_str(), &st) == 0 && (st.st_mode & S_IWOTH)) {
+    auto mode = dir_mode(dir);
+    if (mode && (*mode & S_IWOTH)) {
+      struct stat st {};
+      st.st_mode = *mode;
       runtime::finding f;
       f.rule = "process.exec_world_writable";
       f.level = severity::high;

@@ -279,6 +279,17 @@ static __always_inline int wanted(__u32 kind) {
   return 1;
 }
 
+/* Waking the reader for every record costs a context switch each: it is woken once a batch
+ * waits (wakeup_bytes), and reads on its own schedule otherwise. */
+static __always_inline __u64 wake_flag(void) {
+  struct pg_config *cfg = config();
+  if (!cfg || !cfg->wakeup_bytes)
+    return 0;
+  return bpf_ringbuf_query(&pg_events, BPF_RB_AVAIL_DATA) >= cfg->wakeup_bytes
+             ? BPF_RB_FORCE_WAKEUP
+             : BPF_RB_NO_WAKEUP;
+}
+
 static __always_inline int is_self(void) {
   struct pg_config *cfg = config();
   return cfg && cfg->self_tgid == (__u32)(bpf_get_current_pid_tgid() >> 32);
@@ -287,30 +298,31 @@ static __always_inline int is_self(void) {
 static __always_inline void fill_hdr(struct pg_hdr *h, __u32 kind) {
   __u64 id = bpf_get_current_pid_tgid();
   __u64 ug = bpf_get_current_uid_gid();
-  struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+  /* A BTF pointer: its fields are plain loads, not one helper call each. */
+  struct task_struct *task = bpf_get_current_task_btf();
   h->kind = kind;
   h->pid = id >> 32;
   h->tid = (__u32)id;
-  h->ppid = BPF_CORE_READ(task, real_parent, tgid);
+  h->ppid = task->real_parent->tgid;
   h->uid = (__u32)ug;
   h->gid = ug >> 32;
-  h->euid = BPF_CORE_READ(task, cred, euid.val);
+  h->euid = task->cred->euid.val;
   h->pad = 0;
   h->ktime_ns = bpf_ktime_get_ns();
   h->cgroup_id = bpf_get_current_cgroup_id();
   bpf_get_current_comm(h->comm, sizeof h->comm);
 }
 
-static __always_inline struct file *task_fd(struct task_struct *task, unsigned int fd) {
-  struct files_struct *files = BPF_CORE_READ(task, files);
+/* The current task's open file `fd`: the table through BTF loads, the slot with one read. */
+static __always_inline struct file *current_fd(unsigned int fd) {
+  struct task_struct *task = bpf_get_current_task_btf();
+  struct files_struct *files = task->files;
   if (!files)
     return 0;
-  struct fdtable *fdt = BPF_CORE_READ(files, fdt);
-  if (!fdt)
+  struct fdtable *fdt = files->fdt;
+  if (!fdt || fd >= fdt->max_fds)
     return 0;
-  if (fd >= BPF_CORE_READ(fdt, max_fds))
-    return 0;
-  struct file **fds = BPF_CORE_READ(fdt, fd);
+  struct file **fds = fdt->fd;
   struct file *f = 0;
   bpf_core_read(&f, sizeof f, &fds[fd]);
   return f;
@@ -321,6 +333,14 @@ static __always_inline int file_is_socket(struct file *f) {
     return 0;
   unsigned short mode = BPF_CORE_READ(f, f_inode, i_mode);
   return (mode & S_IFMT) == S_IFSOCK;
+}
+
+static __always_inline void sock_protocol(struct file *f, __u16 *protocol) {
+  if (!file_is_socket(f))
+    return;
+  struct socket *so = BPF_CORE_READ(f, private_data);
+  if (so)
+    *protocol = BPF_CORE_READ(so, sk, sk_protocol);
 }
 
 /* The 5-tuple of the socket behind a descriptor, when it is one (inet or inet6). */
@@ -392,7 +412,7 @@ int pg_exec(struct bpf_raw_tracepoint_args *ctx) {
   e->stdio_sockets = 0;
   e->socket_ino = 0;
   for (unsigned int fd = 0; fd < 3; ++fd) {
-    struct file *f = task_fd(task, fd);
+    struct file *f = current_fd(fd);
     if (file_is_socket(f)) {
       e->stdio_sockets |= 1u << fd;
       if (!e->socket_ino)
@@ -413,7 +433,7 @@ int pg_exec(struct bpf_raw_tracepoint_args *ctx) {
   asm volatile("" : "+r"(n)); /* keep the bound check below on the register the read uses */
   if (n > 0 && n <= PG_ARGS_LEN && bpf_probe_read_user(e->args, n, (void *)start) == 0)
     e->args_len = n;
-  if (bpf_ringbuf_output(&pg_events, e, sizeof *e, 0))
+  if (bpf_ringbuf_output(&pg_events, e, sizeof *e, wake_flag()))
     count_drop(PG_EV_EXEC);
   return 0;
 }
@@ -434,7 +454,7 @@ int pg_fork(struct bpf_raw_tracepoint_args *ctx) {
   fill_hdr(&e->h, PG_EV_FORK);
   e->child_pid = pid;
   e->pad = 0;
-  bpf_ringbuf_submit(e, 0);
+  bpf_ringbuf_submit(e, wake_flag());
   return 0;
 }
 
@@ -453,7 +473,7 @@ int pg_exit(struct bpf_raw_tracepoint_args *ctx) {
   fill_hdr(&e->h, PG_EV_EXIT);
   e->exit_code = BPF_CORE_READ(task, exit_code);
   e->pad = 0;
-  bpf_ringbuf_submit(e, 0);
+  bpf_ringbuf_submit(e, wake_flag());
   return 0;
 }
 
@@ -477,10 +497,11 @@ static __always_inline int sock_event(__u32 kind, int fd, const void *uaddr, int
   e->remote_port = 0;
   __builtin_memset(e->local_addr, 0, 16);
   __builtin_memset(e->remote_addr, 0, 16);
-  struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-  if (fd >= 0)
-    sock_tuple(task_fd(task, fd), &e->family, &e->protocol, &e->local_port, &e->remote_port,
+  if (fd >= 0 && !uaddr) /* accept, listen: the socket knows the addresses */
+    sock_tuple(current_fd(fd), &e->family, &e->protocol, &e->local_port, &e->remote_port,
                e->local_addr, e->remote_addr);
+  else if (fd >= 0) /* connect, bind: the address is the caller's; the socket adds the protocol */
+    sock_protocol(current_fd(fd), &e->protocol);
   if (uaddr) {
     __u16 fam = 0, port = 0;
     __u8 addr[16] = {};
@@ -496,7 +517,7 @@ static __always_inline int sock_event(__u32 kind, int fd, const void *uaddr, int
       }
     }
   }
-  bpf_ringbuf_submit(e, 0);
+  bpf_ringbuf_submit(e, wake_flag());
   return 0;
 }
 
@@ -552,8 +573,7 @@ int pg_accept_exit(struct sys_exit_ctx *ctx) {
 static __always_inline int dup_event(int oldfd, int newfd) {
   if (newfd < 0 || newfd > 2)
     return 0;
-  struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-  struct file *f = task_fd(task, oldfd);
+  struct file *f = current_fd(oldfd);
   if (!file_is_socket(f))
     return 0;
   if (!wanted(PG_EV_SOCKET_DUP))
@@ -575,7 +595,7 @@ static __always_inline int dup_event(int oldfd, int newfd) {
   __builtin_memset(e->remote_addr, 0, 16);
   sock_tuple(f, &e->family, &e->protocol, &e->local_port, &e->remote_port, e->local_addr,
              e->remote_addr);
-  bpf_ringbuf_submit(e, 0);
+  bpf_ringbuf_submit(e, wake_flag());
   return 0;
 }
 
@@ -610,7 +630,7 @@ int pg_ptrace(struct sys_enter_ctx *ctx) {
   e->target = (__u32)ctx->args[1];
   e->addr = ctx->args[2];
   e->pad = 0;
-  bpf_ringbuf_submit(e, 0);
+  bpf_ringbuf_submit(e, wake_flag());
   return 0;
 }
 
@@ -627,7 +647,7 @@ int pg_vm_writev(struct sys_enter_ctx *ctx) {
   e->target = (__u32)ctx->args[0];
   e->iov_count = ctx->args[4]; /* riovcnt */
   e->pad = 0;
-  bpf_ringbuf_submit(e, 0);
+  bpf_ringbuf_submit(e, wake_flag());
   return 0;
 }
 
@@ -647,7 +667,7 @@ int pg_memfd(struct sys_enter_ctx *ctx) {
   e->pad = 0;
   e->name[0] = 0;
   bpf_probe_read_user_str(e->name, sizeof e->name, (const void *)ctx->args[0]);
-  bpf_ringbuf_submit(e, 0);
+  bpf_ringbuf_submit(e, wake_flag());
   return 0;
 }
 
@@ -664,7 +684,7 @@ static __always_inline int mem_exec_event(__u64 addr, __u64 len, __u32 prot, __u
   e->len = len;
   e->prot = prot;
   e->flags = flags;
-  bpf_ringbuf_submit(e, 0);
+  bpf_ringbuf_submit(e, wake_flag());
   return 0;
 }
 
@@ -738,7 +758,7 @@ static __always_inline int module_event(__u32 kind, __u32 nr, int fd, const void
   e->name[0] = 0;
   if (uname)
     bpf_probe_read_user_str(e->name, sizeof e->name, uname);
-  bpf_ringbuf_submit(e, 0);
+  bpf_ringbuf_submit(e, wake_flag());
   return 0;
 }
 
@@ -775,7 +795,7 @@ int pg_bpf(struct sys_enter_ctx *ctx) {
   const union bpf_attr *uattr = (const union bpf_attr *)ctx->args[1];
   bpf_probe_read_user(&e->prog_type, sizeof e->prog_type, &uattr->prog_type);
   bpf_probe_read_user(e->prog_name, sizeof e->prog_name, &uattr->prog_name);
-  bpf_ringbuf_submit(e, 0);
+  bpf_ringbuf_submit(e, wake_flag());
   return 0;
 }
 
@@ -843,7 +863,7 @@ static __always_inline int cred_compare(const struct cred_before *old, __u32 in_
   e->new_caps = now.caps;
   e->in_exec = in_exec;
   e->syscall_nr = syscall_nr;
-  bpf_ringbuf_submit(e, 0);
+  bpf_ringbuf_submit(e, wake_flag());
   return 0;
 }
 
@@ -882,6 +902,10 @@ SEC("tracepoint/syscalls/sys_exit_capset")
 int pg_capset_exit(struct sys_exit_ctx *ctx) { return cred_exit(ctx, 5); }
 
 static __always_inline int exec_enter(void) {
+  /* Root's effective uid cannot rise: only others' execs are worth remembering. */
+  struct task_struct *task = bpf_get_current_task_btf();
+  if (task->cred->euid.val == 0)
+    return 0;
   keep_cred(&pg_cred_exec, (__u32)(bpf_get_current_pid_tgid() >> 32));
   return 0;
 }
@@ -941,6 +965,6 @@ int pg_openat(struct sys_enter_ctx *ctx) {
   e->pad = 0;
   e->path[0] = 0;
   bpf_probe_read_user_str(e->path, sizeof e->path, (const void *)ctx->args[1]);
-  bpf_ringbuf_submit(e, 0);
+  bpf_ringbuf_submit(e, wake_flag());
   return 0;
 }

@@ -59,7 +59,7 @@ struct pg_config {
   pg_u32 filter_uids;     /* 1: consult pg_ignore_uid */
   pg_u32 filter_comms;    /* 1: consult pg_ignore_comm */
   pg_u32 filter_cgroups;  /* 1: consult pg_ignore_cgroup */
-  pg_u32 pad;
+  pg_u32 wakeup_bytes;    /* wake the reader only once this much waits (it also polls) */
   pg_u32 sample[PG_MAX_SAMPLE_KINDS]; /* 0 or 1: every event; N: one in N (per CPU) */
 };
 

@@ -283,6 +283,7 @@ std::unique_ptr<kernel_sensor> kernel_sensor::open(const kernel_sensor_options& 
   pg_config cfg{};
   cfg.self_tgid = options.self_tgid;
   cfg.kinds = options.kinds;
+  cfg.wakeup_bytes = static_cast<std::uint32_t>(sensor->ring_size_ / 8);
   for (std::size_t i = 0; i < PG_MAX_SAMPLE_KINDS && i < options.sample.size(); ++i)
     cfg.sample[i] = options.sample[i];
   auto map_fd = [&](const char* name) {
@@ -340,7 +341,10 @@ int kernel_sensor::fd() const noexcept {
 }
 
 int kernel_sensor::consume(record_fn fn, void* user) {
-  return poll(0, fn, user);
+  if (!state_ || !state_->ring)
+    return -EINVAL;
+  state_->target = {fn, user};
+  return ring_buffer__consume(state_->ring); // reads what waits, woken or not
 }
 
 int kernel_sensor::poll(int timeout_ms, record_fn fn, void* user) {

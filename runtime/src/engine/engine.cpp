@@ -55,6 +55,12 @@ struct engine::impl {
                 static_cast<std::size_t>(std::max<std::uint32_t>(1, e.worker_threads)));
     sys_cfg.set("scheduler.max-throughput",
                 static_cast<std::size_t>(std::max<std::uint32_t>(1, e.max_throughput)));
+    // CAF's work-stealing workers poll while idle: every 50 us for 25 ms after each job, then
+    // every 10 ms for good. An engine that ticks every 100 ms then spends percents of a core
+    // doing nothing. Fewer moderate polls and a longer relaxed sleep keep a busy engine's
+    // latency (a worker with queued work is woken at once) and cut the idle cost.
+    sys_cfg.set("work-stealing.moderate-poll-attempts", std::size_t{20});
+    sys_cfg.set("work-stealing.relaxed-sleep-duration", caf::timespan{std::chrono::milliseconds(100)});
     // SQLite's allocations are charged to the component whose thread makes them (before any
     // database is opened; when SQLite was used already, they stay uncounted).
     (void)heap::install_sqlite_accounting();

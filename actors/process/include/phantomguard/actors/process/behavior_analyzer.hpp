@@ -21,6 +21,8 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <optional>
+#include <sys/types.h>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -83,6 +85,12 @@ private:
   std::set<std::int64_t> shell_sockets_;
   std::deque<std::int64_t> shell_socket_order_;
   bool new_shell_socket(std::int64_t inode);
+  struct dir_entry {
+    std::optional<mode_t> mode;
+    std::chrono::steady_clock::time_point at;
+  };
+  std::unordered_map<std::string, dir_entry> dir_modes_;
+  std::optional<mode_t> dir_mode(const std::string& dir);
 };
 
 } // namespace pg::actors::process

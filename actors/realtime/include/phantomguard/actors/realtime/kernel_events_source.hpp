@@ -67,6 +67,7 @@ private:
   void push(runtime::event ev);
   void join();
   void prune();
+  std::string resolve_exe(int pid, const std::string& filename, std::uint64_t inode);
 
   kernel_events_settings settings_;
   std::string name_;
@@ -86,6 +87,11 @@ private:
   kernel_counts reported_sampled_{};
   // Touched by the collector thread only (after start()).
   std::unordered_map<int, process_info> table_;
+  struct resolved {
+    std::string path;
+    std::uint64_t inode = 0;
+  };
+  std::unordered_map<std::string, resolved> exe_cache_; // exec name -> real path, by inode
   long ticks_per_second_ = 100;
 };
 

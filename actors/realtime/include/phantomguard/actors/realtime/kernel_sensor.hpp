@@ -73,7 +73,8 @@ public:
   [[nodiscard]] int fd() const noexcept;
 
   using record_fn = void (*)(void* user, const void* data, std::size_t size);
-  /// Hands every waiting record to `fn`; the number consumed, or -errno.
+  /// Hands every waiting record to `fn`, whether the kernel woke us for it or not (records are
+  /// sent without a wakeup until a batch waits); the number consumed, or -errno.
   int consume(record_fn fn, void* user);
   /// Waits up to `timeout_ms` for records, then consumes them like consume().
   int poll(int timeout_ms, record_fn fn, void* user);
