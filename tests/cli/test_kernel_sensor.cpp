@@ -26,6 +26,17 @@ std::string technique() {
   return PG_TECHNIQUE;
 }
 
+// The names of the [analyzers.NAME] tables in `toml`, each as `, "NAME"`.
+std::string analyzer_names(const std::string& toml) {
+  std::string out;
+  for (auto at = toml.find("[analyzers."); at != std::string::npos;
+       at = toml.find("[analyzers.", at + 1)) {
+    auto end = toml.find(']', at);
+    out += ", \"" + toml.substr(at + 11, end - at - 11) + "\"";
+  }
+  return out;
+}
+
 struct sensor_daemon {
   explicit sensor_daemon(const std::string& kernel_extra = "", const std::string& analyzers = "") {
     if (::geteuid() != 0)
@@ -43,7 +54,7 @@ struct sensor_daemon {
                           << analyzers
                           << "\n[sinks.archive]\ntype = \"jsonl\"\ninputs = [\"behavior\", "
                              "\"kernel_loads\""
-                          << (analyzers.empty() ? "" : ", \"process\"") << "]\npath = \""
+                          << analyzer_names(analyzers) << "]\npath = \""
                           << dir.archive() << "\"\nflush = \"event\"\n";
     daemon = std::make_unique<pg::test::cli_process>(std::vector<std::string>{"run", "--config", config});
     REQUIRE(pg::test::wait_for(*daemon, "collecting via", 15s));
@@ -237,4 +248,21 @@ SCENARIO("validate names a bad kernel_events setting with its place") {
   CHECK(r.code == 2);
   CHECK(r.err.find("ring_size") != std::string::npos);
   CHECK(r.err.find("bad.toml:3:") != std::string::npos);
+}
+
+SCENARIO("a write to a persistence file is attributed to its writer by the kernel sensor") {
+  // fanotify off: the kernel's open-for-write record alone names the process.
+  sensor_daemon d("", "\n[analyzers.watch]\ntype = \"file_watch\"\ninputs = [\"kernel_events\"]\n"
+                      "interval = \"200ms\"\nfanotify = false\n");
+  auto path = "/etc/cron.d/pg-kernel-test-" + std::to_string(::getpid());
+  auto writer = perform({"/bin/sh", "-c", "echo '# test' > " + path + "; sleep 0.3"});
+  std::filesystem::remove(path);
+  REQUIRE(writer.code == 0);
+  auto f = d.finding("realtime.persistence_change", writer.pid, 5000ms);
+  INFO(d.daemon->err() << pg::test::slurp(d.dir.archive()));
+  REQUIRE(f);
+  CHECK((*f)["entity"]["path"] == path);
+  CHECK((*f)["evidence"]["attribution"] == "kernel_events: the process that opened it for writing");
+  CHECK((*f)["evidence"]["writers"][0]["seen_by"] == "kernel_events");
+  CHECK((*f)["evidence"]["writers"][0]["comm"] == "sh");
 }

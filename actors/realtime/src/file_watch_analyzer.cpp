@@ -463,6 +463,10 @@ void file_watch_analyzer::read_fanotify() {
     }
     got.push_back(std::move(w));
   }
+  add_writers(std::move(got));
+}
+
+void file_watch_analyzer::add_writers(std::vector<writer> got) {
   std::lock_guard lock(mutex_);
   for (auto& w : got) {
     // The marks cover every child of a watched directory (/etc, a home): keep only writes to
@@ -572,7 +576,20 @@ void file_watch_analyzer::handle(int wd, std::uint32_t mask, const std::string& 
 }
 
 void file_watch_analyzer::on_batch(const runtime::event_batch& batch, runtime::context&) {
+  std::vector<writer> opened;
   for (const auto& e : batch.events) {
+    // The kernel sensor names the process that opened a file for writing, whatever fanotify
+    // can do here (it cannot watch everything without CAP_SYS_ADMIN, nor name a pid in a
+    // foreign pid namespace).
+    if (e.kind == "file_open_write") {
+      if (e.get_int("pid") == ::getpid())
+        continue;
+      writer w{std::string(e.get_string("path")), static_cast<int>(e.get_int("pid")),
+               std::string(e.get_string("comm")), std::string(e.get_string("cmdline")),
+               runtime::wall_clock::now(), "kernel_events"};
+      opened.push_back(std::move(w));
+      continue;
+    }
     if (e.kind != "process_exec")
       continue;
     execs_.push_back(
@@ -580,6 +597,8 @@ void file_watch_analyzer::on_batch(const runtime::event_batch& batch, runtime::c
          e.get_int("pid"), std::string(e.get_string("comm")), std::string(e.get_string("exe")),
          std::string(e.get_string("cmdline"))});
   }
+  if (!opened.empty())
+    add_writers(std::move(opened));
   auto horizon = runtime::wall_clock::now() - settings_.exec_window - std::chrono::seconds(5);
   while (!execs_.empty() && (execs_.front().time < horizon || execs_.size() > 4096))
     execs_.pop_front();
@@ -681,7 +700,8 @@ void file_watch_analyzer::on_tick(runtime::context& ctx) {
         }
       if (comm.empty() && holders.count(w.pid)) // or the fd scan saw it while it was alive
         comm = holders[w.pid];
-      writers_json.push_back({{"pid", w.pid}, {"comm", comm}, {"cmdline", cmdline}});
+      writers_json.push_back(
+          {{"pid", w.pid}, {"comm", comm}, {"cmdline", cmdline}, {"seen_by", w.seen_by}});
       if (!exact)
         exact = &w;
     }
@@ -712,7 +732,9 @@ void file_watch_analyzer::on_tick(runtime::context& ctx) {
                   {"holding_processes", holders_json},
                   {"exec_candidates", candidates},
                   {"attribution",
-                   exact ? "fanotify: the writing process"
+                   exact ? std::string(exact->seen_by) == "kernel_events"
+                               ? "kernel_events: the process that opened it for writing"
+                               : "fanotify: the writing process"
                    : holders.empty() && candidates.empty()
                        ? "unknown: no process held the file open when scanned and no recent exec "
                          "named it"

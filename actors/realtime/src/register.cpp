@@ -48,7 +48,7 @@ void register_components(runtime::registry& reg) {
     t.description = "inotify on persistence and credential paths: realtime.persistence_change, "
                     "realtime.credential_change; optional process_exec input for attribution";
     t.options = file_watch_options();
-    t.consumes = {"process_exec"};
+    t.consumes = {"process_exec", "file_open_write"};
     t.produces = {"file_change"};
     t.factory = [](const component_init& init) -> std::unique_ptr<runtime::component> {
       return std::make_unique<file_watch_analyzer>(file_watch_settings::from(init.settings));

@@ -108,7 +108,9 @@ private:
     std::string comm;
     std::string cmdline;
     runtime::wall_clock::time_point time;
+    const char* seen_by = "fanotify"; // or "kernel_events" (the open for write, with its pid)
   };
+  void add_writers(std::vector<writer> got); // under mutex_: filtered to watched files, deduped
   struct recent_exec {
     runtime::wall_clock::time_point time;
     std::int64_t pid;
