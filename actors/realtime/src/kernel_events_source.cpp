@@ -296,6 +296,11 @@ std::string kernel_events_source::active_mode() const {
 
 void kernel_events_source::start(runtime::context& ctx) {
   name_ = ctx.name();
+  if (settings_.one_pass) {
+    ctx.log(runtime::log_level::debug,
+            "kernel_events: a one-pass scan: nothing happens to watch, the sensor stays unloaded");
+    return;
+  }
   if (settings_.mode == "netlink" || settings_.mode == "poll") {
     auto fb = settings_.fallback;
     fb.mode = settings_.mode;
@@ -710,6 +715,8 @@ bool kernel_events_source::convert(const void* data, std::size_t size, runtime::
 }
 
 void kernel_events_source::on_tick(runtime::context& ctx) {
+  if (!sensor_ && !fallback_)
+    return; // one pass
   if (fallback_) {
     if (!limitation_.empty() && !limitation_reported_) {
       limitation_reported_ = true;
@@ -773,6 +780,8 @@ void kernel_events_source::on_tick(runtime::context& ctx) {
 }
 
 void kernel_events_source::stop(runtime::context& ctx) {
+  if (!sensor_ && !fallback_)
+    return;
   if (fallback_) {
     fallback_->stop(ctx);
     return;

@@ -37,7 +37,9 @@ void register_components(runtime::registry& reg) {
     t.options = kernel_events_options();
     t.produces = kernel_events_produces();
     t.factory = [](const component_init& init) -> std::unique_ptr<runtime::component> {
-      return std::make_unique<kernel_events_source>(kernel_events_settings::from(init.settings));
+      auto settings = kernel_events_settings::from(init.settings);
+      settings.one_pass = init.one_pass;
+      return std::make_unique<kernel_events_source>(std::move(settings));
     };
     reg.add(std::move(t));
   }

@@ -614,7 +614,7 @@ caf::behavior component_actor::make_behavior() {
   // only this component.
   bool ok = run_hook(hook_kind::factory, -1, [&] {
     component_init init{spec_.decl->name, spec_.decl->settings, spec_.engine->state_dir,
-                        spec_.decl->quota};
+                        spec_.decl->quota, spec_.mode == engine_mode::scan};
     component_ = spec_.factory(init);
     if (!component_)
       throw std::runtime_error("factory returned no component");

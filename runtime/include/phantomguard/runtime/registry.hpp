@@ -25,6 +25,9 @@ struct component_init {
   component_settings settings;
   std::string state_dir;
   quota_settings quota{};
+  /// True in `scan`: the component runs once (start, one tick, stop). A source that only
+  /// reports what happens while it runs (kernel_events) has nothing to say in one pass.
+  bool one_pass = false;
 };
 
 using component_factory = std::function<std::unique_ptr<component>(const component_init&)>;

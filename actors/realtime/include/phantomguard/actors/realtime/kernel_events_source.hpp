@@ -37,6 +37,9 @@ struct kernel_events_settings {
   kernel_sensor_options sensor;
   std::size_t max_pending = 65536;
   process_events_settings fallback; // poll_interval and proc_root for the fallback
+  // `scan`: one pass; the acts during a scan's second are not what a scan reports, and loading
+  // and detaching the programs would cost the scan a second. Nothing is collected.
+  bool one_pass = false;
   static kernel_events_settings from(const runtime::component_settings& s);
 };
 
