@@ -23,6 +23,10 @@
 
 #include "sensor_events.h"
 
+#ifndef offsetof
+#define offsetof(type, member) __builtin_offsetof(type, member)
+#endif
+
 char LICENSE[] SEC("license") = "GPL";
 
 /* ---- the kernel structures we read (CO-RE: names matter, offsets come from BTF) ---- */
@@ -155,7 +159,7 @@ struct sys_exit_ctx {
 
 struct {
   __uint(type, BPF_MAP_TYPE_RINGBUF);
-  __uint(max_entries, 4 << 20); /* set by user space before load (ring_size) */
+  __uint(max_entries, 1 << 20); /* set by user space before load (ring_size) */
 } pg_events SEC(".maps");
 
 struct {
@@ -433,7 +437,11 @@ int pg_exec(struct bpf_raw_tracepoint_args *ctx) {
   asm volatile("" : "+r"(n)); /* keep the bound check below on the register the read uses */
   if (n > 0 && n <= PG_ARGS_LEN && bpf_probe_read_user(e->args, n, (void *)start) == 0)
     e->args_len = n;
-  if (bpf_ringbuf_output(&pg_events, e, sizeof *e, wake_flag()))
+  /* Only the argv bytes used travel: a typical exec record is ~450 bytes, not ~900. */
+  __u32 size = offsetof(struct pg_exec_event, args) + (e->args_len & (PG_ARGS_LEN * 2 - 1));
+  if (size > sizeof *e)
+    size = sizeof *e;
+  if (bpf_ringbuf_output(&pg_events, e, size, wake_flag()))
     count_drop(PG_EV_EXEC);
   return 0;
 }

@@ -87,7 +87,7 @@ struct pg_exec_event {
   pg_u32 args_len;      /* bytes of args used (NUL separated) */
   pg_u32 args_truncated;
   char filename[PG_FILENAME_LEN];
-  char args[PG_ARGS_LEN];
+  char args[PG_ARGS_LEN]; /* last: the record ends after args_len bytes of it */
 };
 
 struct pg_exit_event {

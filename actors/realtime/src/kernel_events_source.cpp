@@ -147,7 +147,7 @@ std::vector<option_spec> kernel_events_options() {
                {}});
   v.push_back({"ring_size",
                option_type::size,
-               "4MiB",
+               "1MiB",
                "the BPF ring buffer (rounded up to a power of two); records it has no room for "
                "are counted and reported as lost (kernel_ringbuf)",
                false,
@@ -244,7 +244,7 @@ kernel_events_settings kernel_events_settings::from(const runtime::component_set
     for (auto k : kinds)
       r.sensor.kinds |= 1u << static_cast<unsigned>(k);
   }
-  r.sensor.ring_size = static_cast<std::size_t>(s.get_size("ring_size", 4u << 20));
+  r.sensor.ring_size = static_cast<std::size_t>(s.get_size("ring_size", 1u << 20));
   if (const auto* sample = s.table().get_as<toml::table>("sample")) {
     for (const auto& [key, value] : *sample) {
       auto kinds = kernel_kinds_named(key.str());
@@ -463,9 +463,16 @@ bool kernel_events_source::convert(const void* data, std::size_t size, runtime::
   };
   switch (h.kind) {
   case PG_EV_EXEC: {
-    if (!need(sizeof(pg_exec_event)))
+    // The record ends with the argv bytes it uses: the fixed part must be there, and argv no
+    // longer than what arrived.
+    constexpr std::size_t fixed = offsetof(pg_exec_event, args);
+    if (!need(fixed))
       return false;
-    const auto* x = static_cast<const pg_exec_event*>(data);
+    pg_exec_event copy{};
+    std::memcpy(&copy, data, std::min(size, sizeof copy));
+    if (copy.args_len > size - fixed || copy.args_len > sizeof copy.args)
+      return false;
+    const auto* x = &copy;
     e.kind = "process_exec";
     e.set("hook", std::string("sched_process_exec"));
     std::string filename = bounded(x->filename);

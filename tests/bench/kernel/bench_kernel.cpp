@@ -6,7 +6,7 @@
 //  2. CPU per exec event of the daemon (`phantomguard run`: kernel_events into process_behavior
 //     and a jsonl sink), with the eBPF sensor against the netlink path, on the same exec storm.
 //     Goal: at most 10 µs per exec.
-//  3. The highest exec rate delivered without loss (default 4 MiB ring), with 1 to 4 spawners.
+//  3. The highest exec rate delivered without loss (default 1 MiB ring), with 1 to 4 spawners.
 //
 // Needs root (BPF). Prints figures; never run by CTest. Usage: bench_kernel [rounds]
 #include <algorithm>
@@ -329,7 +329,7 @@ int main(int argc, char** argv) {
     return 0;
 
   // 3. Highest exec rate without loss.
-  std::printf("\n3. exec rate through the default 4 MiB ring\n");
+  std::printf("\n3. exec rate through the default 1 MiB ring\n");
   double best = 0;
   for (int spawners : {1, 2, 4}) {
     attached a(toml::table{{"kinds", toml::array{"exec"}}});

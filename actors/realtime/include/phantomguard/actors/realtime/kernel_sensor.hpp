@@ -42,7 +42,7 @@ std::string_view kernel_kind_name(std::size_t kind) noexcept;
 std::vector<kernel_kind> kernel_kinds_named(std::string_view name);
 
 struct kernel_sensor_options {
-  std::size_t ring_size = 4u << 20; // bytes, rounded up to a power of two of pages
+  std::size_t ring_size = 1u << 20; // bytes, rounded up to a power of two of pages
   std::uint32_t kinds = 0;          // bit (1 << kernel_kind)
   std::vector<std::uint32_t> ignore_uids;
   std::vector<std::string> ignore_comms;
