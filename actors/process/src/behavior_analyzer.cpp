@@ -4,6 +4,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "phantomguard/actors/host/engine_self.hpp"
 #include "phantomguard/actors/host/file_read.hpp"
 #include "phantomguard/actors/host/proc_stat.hpp"
 #include "phantomguard/actors/process/process_analyzer.hpp"
@@ -250,7 +251,10 @@ void behavior_analyzer::on_exec(const runtime::event& ev, runtime::context& ctx)
 
   // World-writable directory: anyone could have put the program there.
   std::string path = self.exe;
-  if (!self.exe_gone && !memfd && !fd_path && !path.empty() && path.front() == '/') {
+  bool own = !self.exe_gone && host::is_engine_process(static_cast<pid_t>(pid),
+                                                       static_cast<pid_t>(self.ppid),
+                                                       opts_.proc_root);
+  if (!own && !self.exe_gone && !memfd && !fd_path && !path.empty() && path.front() == '/') {
     auto dir = dir_of(path);
     auto mode = dir_mode(dir);
     if (mode && (*mode & S_IWOTH)) {

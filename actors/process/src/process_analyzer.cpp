@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <sys/stat.h>
 
+#include "phantomguard/actors/host/engine_self.hpp"
 #include "phantomguard/actors/host/file_read.hpp"
 #include "phantomguard/actors/host/privilege.hpp"
 #include "phantomguard/actors/host/proc_maps.hpp"
@@ -331,7 +332,13 @@ bool process_analyzer::analyze(pid_t pid, const host::proc_stat& st, entry& e,
       f.mitre = {"T1070.004"};
       report("", std::move(f));
     }
-    if (!memfd) {
+    // The engine itself and the plugin hosts it started, still running the file it started
+    // from, are where the operator put them (a checkout under /tmp, a build tree): not a finding.
+    // Replaced or deleted, they are reported like any process.
+    bool own = !deleted && host::is_engine_process(pid, st.ppid, opts_.proc_root);
+    if (own)
+      ctx.count("own_processes");
+    if (!memfd && !own) {
       std::string temp_dir;
       for (const auto& dir : opts_.temp_dirs)
         if (!dir.empty() && starts_with(path, dir + (dir.back() == '/' ? "" : "/")))
