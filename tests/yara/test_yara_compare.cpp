@@ -132,6 +132,19 @@ SCENARIO("the yara command's errors and exit codes") {
     CHECK(r.code == 2);
     CHECK(r.err.find("no rule file could be loaded") != std::string::npos);
   }
+  GIVEN("the README's order: --rules R PATH...") {
+    // An option takes one value: the paths after it are paths, not more rule files.
+    auto second = dir.write("r2/other.yar", "rule other { strings: $a = \"please\" condition: $a }\n");
+    auto r = run({"--rules", good, dir.path("t/a.txt"), "--no-cache", "--format", "jsonl"});
+    CHECK(r.code == 0);
+    CHECK(from_jsonl(r.out) == match_set{{"hit", dir.path("t/a.txt")}});
+    auto both = run({"-r", good, "-r", second, dir.path("t"), "--no-cache", "--format", "jsonl"});
+    CHECK(from_jsonl(both.out) ==
+          match_set{{"hit", dir.path("t/a.txt")}, {"other", dir.path("t/a.txt")}});
+    auto only_rules = run({"--rules", good, "--no-cache"});
+    CHECK(only_rules.code == 2);
+    CHECK(only_rules.err.find("nothing to scan") != std::string::npos);
+  }
   GIVEN("nothing to scan or a bad option") {
     CHECK(run({"--rules", good}).code == 2);
     CHECK(run({"--rules", good, "--format", "xml", dir.path("t")}).code == 2);

@@ -40,10 +40,15 @@ int run_yara_command(int argc, char** argv, std::ostream& out, std::ostream& err
   std::string cache_dir = "/var/lib/phantomguard/yara";
   bool no_cache = false, follow = false, fast = false, stats = false;
   int workers = 1, timeout = 60;
-  app.add_option("--rules,-r", rules, "rule file or directory (repeatable)");
+  // Each option takes one value per occurrence (repeat it for more): a vector option would
+  // otherwise swallow the paths after it (`--rules R PATH` scanned nothing).
+  app.add_option("--rules,-r", rules, "rule file or directory (repeatable)")
+      ->allow_extra_args(false);
   app.add_option("paths", paths, "files and directories to scan (recursively)");
-  app.add_option("--pid,-p", pids, "scan this process's memory (repeatable)");
-  app.add_option("--exclude", excludes, "glob or re:REGEX to leave out (repeatable)");
+  app.add_option("--pid,-p", pids, "scan this process's memory (repeatable)")
+      ->allow_extra_args(false);
+  app.add_option("--exclude", excludes, "glob or re:REGEX to leave out (repeatable)")
+      ->allow_extra_args(false);
   app.add_option("--format", format, "table, json or jsonl")
       ->check(CLI::IsMember({"table", "json", "jsonl"}));
   app.add_option("--fail-on", fail_on, "exit 1 at this severity or above")
