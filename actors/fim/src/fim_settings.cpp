@@ -29,8 +29,13 @@ std::vector<option_spec> fim_option_specs() {
                      "inotify watches on the trees; changes reported at the next tick"));
   out.push_back(spec("full_scan_interval", option_type::duration, "1h",
                      "with realtime: how often a full pass runs besides the watches"));
-  out.push_back(spec("update_baseline", option_type::boolean, "true",
-                     "record reported changes in the baseline so each is reported once"));
+  out.push_back(spec("update_baseline", option_type::boolean, "false",
+                     "true: record each reported change in the baseline (reported once); "
+                     "false: a change is reported on every check until `phantomguard fim "
+                     "accept` records it"));
+  out.push_back(spec("baseline_seal", option_type::string, "<database>.seal",
+                     "where the baseline's digest is kept, outside the database: a baseline "
+                     "changed behind the engine's back is fim.baseline_tampered"));
   auto max_file = spec("max_file_size", option_type::size, "0",
                        "files larger than this are not hashed (0 = no limit)");
   out.push_back(max_file);
@@ -88,7 +93,8 @@ std::optional<fim_settings> parse_fim_settings(const toml::table& t, std::string
   }
   s.database = cs.get_string("database");
   s.realtime = cs.get_bool("realtime", false);
-  s.update_baseline = cs.get_bool("update_baseline", true);
+  s.update_baseline = cs.get_bool("update_baseline", false);
+  s.seal = cs.get_string("baseline_seal");
   s.full_scan_interval = cs.get_duration("full_scan_interval", std::chrono::hours(1));
   auto rehash = cs.get_string("rehash", "changed");
   if (rehash != "changed" && rehash != "always") {

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <vector>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -46,6 +47,19 @@ public:
   /// Calls fn for every recorded path at or below `root`.
   void for_each_under(std::string_view root, const std::function<void(const std::string&)>& fn);
 
+  /// SHA-256 (hex) of everything the baseline says: every entry in path order and whether it is
+  /// complete. Kept outside the database (the seal, below), it shows a baseline edited behind
+  /// the engine's back.
+  [[nodiscard]] std::string digest();
+
+  /// An operator's acceptance of a reported change (`phantomguard fim accept`): kept with the
+  /// baseline, who and when.
+  struct acceptance {
+    std::string path, change, by, at;
+  };
+  void record_acceptance(const acceptance& a);
+  [[nodiscard]] std::vector<acceptance> acceptances(std::string_view path = {});
+
   /// Grouped writes: begin() ... commit(); a destroyed or failed group rolls back.
   void begin();
   void commit();
@@ -55,5 +69,21 @@ private:
   struct impl;
   std::unique_ptr<impl> impl_;
 };
+
+/// The seal of a baseline: its digest and entry count, written outside the database (by default
+/// `<database>.seal`, or `baseline_seal`) whenever the engine itself changes the baseline.
+struct baseline_seal {
+  std::string digest;
+  std::int64_t entries = 0;
+  std::string written_at;
+};
+
+/// The seal file's path for a database (`seal_path` when set).
+std::string seal_path_for(const std::string& database, const std::string& seal_path = {});
+/// Reads a seal file; nullopt when it does not exist. Throws baseline_error when it exists but
+/// cannot be read or parsed (a damaged seal is not "no seal").
+std::optional<baseline_seal> read_seal(const std::string& path);
+/// Writes the seal of `db` to `path` (a temporary file renamed over it, mode 0600).
+baseline_seal write_seal(baseline_db& db, const std::string& path);
 
 } // namespace pg::actors::fim

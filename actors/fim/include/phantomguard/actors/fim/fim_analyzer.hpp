@@ -34,6 +34,12 @@ public:
 
 private:
   void publish(runtime::context& ctx);
+  // The baseline against its seal: fim.baseline_tampered / fim.baseline_missing when they
+  // disagree (once per distinct state), a fresh seal when the engine itself wrote the baseline.
+  void check_seal(runtime::context& ctx);
+  void reseal(runtime::context& ctx);
+  std::string seal_path_;
+  std::string reported_digest_; // the tampered state already reported
 
   std::string name_;
   std::string db_path_;

@@ -20,7 +20,8 @@ struct fim_settings {
   scan_options scan;
   std::string database; // empty: <state_dir>/<name>/fim.db
   bool realtime = false;
-  bool update_baseline = true;
+  bool update_baseline = false; // an integrity monitor keeps reporting until a change is accepted
+  std::string seal;              // empty: <database>.seal
   runtime::duration full_scan_interval = std::chrono::hours(1); // realtime mode only
 };
 
