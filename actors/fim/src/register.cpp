@@ -5,6 +5,7 @@
 #include "phantomguard/actors/fim/fim_analyzer.hpp"
 #include "phantomguard/actors/fim/fim_command.hpp"
 #include "phantomguard/actors/fim/fim_settings.hpp"
+#include "phantomguard/actors/fim/package_integrity.hpp"
 
 namespace pg::actors::fim {
 
@@ -19,6 +20,7 @@ void register_components(runtime::registry& reg) {
     return std::make_unique<fim_analyzer>(init);
   };
   reg.add(std::move(t));
+  reg.add(package_integrity_analyzer::type());
   reg.add_command(runtime::command{
       "fim", "file integrity: record a baseline (init) or compare against it (check)",
       [](int argc, char** argv) { return run_fim_command(argc, argv, std::cout, std::cerr); }});
