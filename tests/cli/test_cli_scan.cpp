@@ -1,6 +1,10 @@
 // phantomguard scan: report formats, --fail-on, --only, --output, through the real binary.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
 #include <nlohmann/json.hpp>
 
 #include "cli_process.hpp"
@@ -153,4 +157,55 @@ SCENARIO("scan --metrics-file writes node_exporter's textfile format, whole or n
                    "file or directory\n");
   }
   std::filesystem::remove_all(dir);
+}
+
+SCENARIO("[[suppress]] keeps a documented finding out of the report, counts it, and an expired entry is a finding") {
+  char tmpl[] = "/tmp/pg_cli_suppress_XXXXXX";
+  std::string dir = ::mkdtemp(tmpl);
+  // A program in a temporary directory: process.exe_in_temp, high.
+  std::string dropped = dir + "/dropped-tool";
+  std::filesystem::copy_file("/bin/sleep", dropped);
+  cli_process sleeper({dropped, "30"}, cli_process::raw_command);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  auto config = [&](const std::string& expires) {
+    std::string path = dir + "/pg.toml";
+    std::ofstream(path) << "[engine]\nstate_dir = \"" << dir << "/state\"\n"
+                        << "[sources.procfs]\ntype = \"procfs\"\n"
+                           "[analyzers.process]\ntype = \"process\"\ninputs = [\"procfs\"]\n"
+                           "[sinks.c]\ntype = \"console\"\ninputs = [\"process\"]\n\n"
+                           "[[suppress]]\nrule = \"process.exe_in_temp\"\n"
+                           "entity = { exe = \""
+                        << dir << "/*\" }\nreason = \"a tool the test dropped on purpose\"\n"
+                        << expires;
+    return path;
+  };
+  WHEN("the entry holds") {
+    auto cfg = config("expires = 2099-01-01\n");
+    auto v = run_cli({"validate", "--config", cfg});
+    CHECK(v.code == 0);
+    CHECK(v.out.find("1 suppression)") != std::string::npos);
+    CHECK(v.out.find("suppress process.exe_in_temp exe=" + dir + "/*") != std::string::npos);
+    CHECK(v.out.find("a tool the test dropped on purpose") != std::string::npos);
+    auto r = run_cli({"scan", "--config", cfg, "--format", "jsonl", "--metrics-file",
+                      dir + "/m.prom"});
+    INFO(r.out << r.err);
+    CHECK(r.out.find(dropped) == std::string::npos); // not in the report
+    CHECK(r.err.find("suppressed by [[suppress]]") != std::string::npos);
+    CHECK(slurp(dir + "/m.prom").find("phantomguard_findings_suppressed_total{component=\"process\"}") !=
+          std::string::npos);
+  }
+  WHEN("the entry expired") {
+    auto cfg = config("expires = 2020-01-01\n");
+    auto v = run_cli({"validate", "--config", cfg});
+    CHECK(v.out.find("1 expired") != std::string::npos);
+    CHECK(v.out.find("(EXPIRED 2020-01-01") != std::string::npos);
+    auto r = run_cli({"scan", "--config", cfg, "--format", "jsonl"});
+    INFO(r.out << r.err);
+    CHECK(r.code == 1); // the finding is back, high
+    CHECK(r.out.find(dropped) != std::string::npos);
+    CHECK(r.out.find("\"rule\":\"engine.suppression_expired\"") != std::string::npos);
+  }
+  sleeper.signal(SIGKILL);
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
 }

@@ -100,6 +100,12 @@ void print_summary(std::ostream& out, const scan_report& report, const pipeline_
       << (cfg.components.size() == 1 ? " component in " : " components in ") << secs;
   if (report.timed_out)
     out << " (TIMED OUT: busy components were stopped)";
+  std::int64_t suppressed = 0;
+  for (const auto& m : report.metrics.components)
+    suppressed += sum_prefixed(m, "custom.findings_suppressed");
+  if (suppressed > 0)
+    out << "; " << suppressed << (suppressed == 1 ? " finding" : " findings")
+        << " suppressed by [[suppress]] (validate lists them)";
   out << '\n';
   std::size_t width = 9;
   for (const auto& m : report.metrics.components)

@@ -47,7 +47,26 @@ int validate_command(const global_options& global) {
             << "; " << counted(edges, "edge", "edges");
   if (disabled > 0)
     std::cout << "; " << disabled << " disabled";
+  std::size_t expired = 0;
+  auto now = wall_clock::now();
+  for (const auto& s : cfg.suppressions)
+    expired += s.expires && now >= *s.expires ? 1 : 0;
+  if (!cfg.suppressions.empty()) {
+    std::cout << "; " << counted(cfg.suppressions.size(), "suppression", "suppressions");
+    if (expired)
+      std::cout << ", " << expired << " expired";
+  }
   std::cout << ")\n";
+  // The allow-list, entry by entry: what is not reported, and why.
+  for (const auto& s : cfg.suppressions) {
+    std::cout << "  suppress " << s.rule;
+    for (const auto& [k, v] : s.entity)
+      std::cout << ' ' << k << '=' << v;
+    if (s.expires)
+      std::cout << (now >= *s.expires ? " (EXPIRED " : " (until ") << format_rfc3339(*s.expires)
+                << ')';
+    std::cout << ": " << s.reason << "  [" << s.where << "]\n";
+  }
   return 0;
 }
 

@@ -19,6 +19,7 @@
 
 #include "phantomguard/runtime/alert.hpp"
 #include "phantomguard/runtime/config.hpp"
+#include "phantomguard/runtime/suppression.hpp"
 #include "phantomguard/runtime/cron.hpp"
 #include "phantomguard/runtime/registry.hpp"
 #include "phantomguard/runtime/suggestion.hpp"
@@ -283,8 +284,9 @@ const std::vector<option_spec>& alert_specs() {
 }
 
 const std::vector<std::string>& section_names() {
-  static const std::vector<std::string> s = {"engine", "sources",     "analyzers", "detectors",
-                                             "sinks",  "supervisors", "api",       "alerts"};
+  static const std::vector<std::string> s = {"engine",      "sources", "analyzers",
+                                             "detectors",   "sinks",   "supervisors",
+                                             "api",         "alerts",  "suppress"};
   return s;
 }
 
@@ -701,6 +703,106 @@ void read_supervisor(checker& chk, const toml::key& key, const toml::node& node,
     ps.parent_where = chk.at(p->source());
   }
   out.push_back(std::move(ps));
+}
+
+// [[suppress]]: rule (required), entity (a table of values matched as globs on their text),
+// reason (required), expires (a TOML date or date-time, or an RFC 3339 string).
+void read_suppressions(checker& chk, const toml::node& node, std::vector<suppression_decl>& out) {
+  const auto* arr = node.as_array();
+  if (!arr) {
+    chk.error(node.source(), "'suppress' must be an array of tables ([[suppress]] entries), not " +
+                                 std::string(toml_type_name(node)));
+    return;
+  }
+  static const std::vector<std::string> keys = {"rule", "entity", "reason", "expires"};
+  for (const auto& item : *arr) {
+    const auto* t = item.as_table();
+    auto pos = chk.at(item.source());
+    const std::string where = "[[suppress]] at line " + std::to_string(pos.line);
+    if (!t) {
+      chk.error(item.source(), "each 'suppress' entry must be a table ([[suppress]]), not " +
+                                   std::string(toml_type_name(item)));
+      continue;
+    }
+    suppression_decl d;
+    d.where = pos.file + ":" + std::to_string(pos.line) + ":" + std::to_string(pos.column);
+    for (const auto& [k, v] : *t) {
+      const std::string key(k.str());
+      if (std::find(keys.begin(), keys.end(), key) == keys.end())
+        chk.error(k.source(), "unknown key '" + key + "' in " + where + did_you_mean(key, keys) +
+                                  " (keys: rule, entity, reason, expires)");
+    }
+    if (const auto* r = t->get("rule"); !r || !r->is_string() || r->value_or(std::string()).empty())
+      chk.error(r ? r->source() : item.source(),
+                where + " needs rule = \"...\" (a rule id, or a glob such as \"memory.*\")");
+    else
+      d.rule = *r->value<std::string>();
+    if (const auto* r = t->get("reason");
+        !r || !r->is_string() || r->value_or(std::string()).empty())
+      chk.error(r ? r->source() : item.source(),
+                where + " needs reason = \"...\": an allow-list entry says why it is there");
+    else
+      d.reason = *r->value<std::string>();
+    if (const auto* e = t->get("entity")) {
+      if (const auto* et = e->as_table()) {
+        for (const auto& [ek, ev] : *et) {
+          if (ev.is_string())
+            d.entity[std::string(ek.str())] = *ev.value<std::string>();
+          else if (ev.is_integer())
+            d.entity[std::string(ek.str())] = std::to_string(*ev.value<std::int64_t>());
+          else if (ev.is_boolean())
+            d.entity[std::string(ek.str())] = *ev.value<bool>() ? "true" : "false";
+          else
+            chk.error(ev.source(), "'entity." + std::string(ek.str()) + "' in " + where +
+                                       " must be a string, an integer or a boolean, not " +
+                                       toml_type_name(ev));
+        }
+      } else {
+        chk.error(e->source(), "'entity' in " + where + " must be a table ({ exe = \"...\" }), not " +
+                                   std::string(toml_type_name(*e)));
+      }
+    }
+    if (const auto* x = t->get("expires")) {
+      std::optional<wall_clock::time_point> when;
+      // The clock counts nanoseconds from 1970 in 64 bits: years outside 1970..2261 are not
+      // representable (and not meant).
+      auto in_range = [](int year) { return year >= 1970 && year <= 2261; };
+      if (auto date = x->value<toml::date>(); date && !in_range(date->year)) {
+        chk.error(x->source(), "'expires' in " + where + " must be a year from 1970 to 2261");
+      } else if (auto dt = x->value<toml::date_time>(); dt && !in_range(dt->date.year)) {
+        chk.error(x->source(), "'expires' in " + where + " must be a year from 1970 to 2261");
+      } else if (date) {
+        std::tm tm{};
+        tm.tm_year = date->year - 1900;
+        tm.tm_mon = date->month - 1;
+        tm.tm_mday = date->day;
+        when = wall_clock::from_time_t(::timegm(&tm));
+      } else if (dt) {
+        std::tm tm{};
+        tm.tm_year = dt->date.year - 1900;
+        tm.tm_mon = dt->date.month - 1;
+        tm.tm_mday = dt->date.day;
+        tm.tm_hour = dt->time.hour;
+        tm.tm_min = dt->time.minute;
+        tm.tm_sec = dt->time.second;
+        auto t0 = wall_clock::from_time_t(::timegm(&tm));
+        if (dt->offset)
+          t0 -= std::chrono::minutes(dt->offset->minutes);
+        when = t0;
+      } else if (auto text = x->value<std::string>()) {
+        when = parse_rfc3339(*text);
+      }
+      bool out_of_range = (x->value<toml::date>() && !in_range(x->value<toml::date>()->year)) ||
+                          (x->value<toml::date_time>() &&
+                           !in_range(x->value<toml::date_time>()->date.year));
+      if (!when && !out_of_range)
+        chk.error(x->source(), "'expires' in " + where +
+                                   " must be a date (2027-03-01), a date-time or an RFC 3339 "
+                                   "string, not " + std::string(toml_type_name(*x)));
+      d.expires = when;
+    }
+    out.push_back(std::move(d));
+  }
 }
 
 struct parsed_alert {
@@ -1147,6 +1249,10 @@ config_result load_table(const toml::table& root, std::string origin, const regi
       }
       continue;
     }
+    if (k == "suppress") {
+      read_suppressions(chk, node, cfg.suppressions);
+      continue;
+    }
     if (k == "alerts") {
       const auto* t = node.as_table();
       if (!t) {
@@ -1184,7 +1290,7 @@ config_result load_table(const toml::table& root, std::string origin, const regi
       chk.error(key.source(), std::string(node.is_table() ? "unknown section '" : "unknown key '") +
                                   k + "'" + did_you_mean(k, section_names()) +
                                   " (sections: engine, sources, analyzers, detectors, sinks, "
-                                  "supervisors, api, alerts)");
+                                  "supervisors, api, alerts, suppress)");
       continue;
     }
     const auto* t = node.as_table();

@@ -40,7 +40,6 @@ std::string format_rfc3339(wall_clock::time_point tp) {
   return buf;
 }
 
-namespace {
 std::optional<wall_clock::time_point> parse_rfc3339(const std::string& text) {
   std::tm tm{};
   int ms = 0;
@@ -61,7 +60,6 @@ std::optional<wall_clock::time_point> parse_rfc3339(const std::string& text) {
   auto t = timegm(&tm);
   return wall_clock::from_time_t(t) + std::chrono::milliseconds(ms);
 }
-} // namespace
 
 nlohmann::json finding::to_json() const {
   nlohmann::json j;

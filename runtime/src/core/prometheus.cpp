@@ -148,6 +148,11 @@ std::string to_prometheus(const metrics_snapshot& m, const std::string& version,
       if (auto it = c.counters.find("findings"); it != c.counters.end())
         x.add("phantomguard_engine_findings_total", "counter", "Engine findings raised.", {},
               static_cast<double>(it->second));
+      for (const char* key : {"findings_suppressed", "custom.findings_suppressed"})
+        if (auto it = c.counters.find(key); it != c.counters.end())
+          x.add("phantomguard_findings_suppressed_total", "counter",
+                "Findings a [[suppress]] entry kept from delivery.", {{"component", "engine"}},
+                static_cast<double>(it->second));
       continue;
     }
     const std::vector<std::pair<std::string, std::string>> who = {{"component", c.name}};
@@ -158,6 +163,10 @@ std::string to_prometheus(const metrics_snapshot& m, const std::string& version,
         x.add("phantomguard_component_cpu_seconds_total", "counter",
               "CPU time of the component's threads (its workers included), seconds.", who,
               static_cast<double>(value) / 1e6);
+      } else if (key == "custom.findings_suppressed") {
+        x.add("phantomguard_findings_suppressed_total", "counter",
+              "Findings a [[suppress]] entry kept from delivery.", who,
+              static_cast<double>(value));
       } else if (key == "custom.delivered" || key == "custom.failed") {
         const bool ok = key == "custom.delivered";
         x.add(ok ? "phantomguard_sink_delivered_total" : "phantomguard_sink_failed_total",

@@ -99,6 +99,20 @@ void component_actor::emit_finding(finding f) {
     f.host = spec_.host;
   if (f.analyzer.empty())
     f.analyzer = spec_.decl->name;
+  if (spec_.suppress) {
+    auto verdict = spec_.suppress->check(f, f.time);
+    if (verdict.newly_expired) {
+      auto notice = expired_suppression_finding(*verdict.newly_expired);
+      notice.time = wall_clock::now();
+      notice.host = spec_.host;
+      notice.analyzer = "engine";
+      send(spec_.supervisor, finding_atom::value, std::move(notice));
+    }
+    if (verdict.suppressed) {
+      spec_.stats->count("findings_suppressed", 1); // counted, never silently gone
+      return;
+    }
+  }
   if (spec_.decl->kind == component_kind::sink) {
     // A sink has no outputs: what it raises (a write that fails, a collector that rejects)
     // reaches the other sinks the way engine findings do, through the supervisor.

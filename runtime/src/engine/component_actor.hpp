@@ -14,6 +14,7 @@
 
 #include "engine/component_stats.hpp"
 #include "engine/finding_hub.hpp"
+#include "phantomguard/runtime/suppression.hpp"
 #include "engine/instance_slot.hpp"
 #include "engine/loss_tracker.hpp"
 #include "engine/messages.hpp"
@@ -42,6 +43,7 @@ struct component_spec {
   std::shared_ptr<component_stats> stats;
   std::shared_ptr<instance_slot> slot;
   std::shared_ptr<finding_hub> hub;
+  std::shared_ptr<suppressor> suppress; // [[suppress]] entries, shared by the engine
   caf::actor supervisor;
 };
 

@@ -35,6 +35,7 @@ supervisor_actor::supervisor_actor(caf::actor_config& cfg, std::shared_ptr<super
     : caf::event_based_actor(cfg), env_(std::move(env)), config_(std::move(config)) {
   engine_ = std::make_shared<const engine_settings>(config_.engine);
   alerts_ = std::make_unique<alert_evaluator>(config_.alerts, config_.engine.quota.memory_mb);
+  env_->suppress->replace(config_.suppressions);
   build(config_);
 }
 
@@ -126,11 +127,23 @@ void supervisor_actor::publish(std::string rule, severity level, std::string tit
   publish(std::move(f));
 }
 
+void supervisor_actor::publish_expired_suppressions() {
+  for (const auto& s : env_->suppress->take_expired(wall_clock::now()))
+    publish(expired_suppression_finding(s));
+}
+
 void supervisor_actor::publish(finding f) {
   if (f.time == wall_clock::time_point{})
     f.time = wall_clock::now();
   f.host = env_->host;
   f.analyzer = "engine";
+  auto verdict = env_->suppress->check(f, f.time);
+  if (verdict.newly_expired)
+    publish(expired_suppression_finding(*verdict.newly_expired));
+  if (verdict.suppressed) {
+    env_->stats->engine().count("findings_suppressed", 1);
+    return;
+  }
   env_->stats->engine().count("findings", 1);
   env_->hub->publish(f);
   // engine.* findings also reach every sink, outside flow control (they are rare).
@@ -188,6 +201,7 @@ void supervisor_actor::spawn(node& n) {
   spec.stats = n.stats;
   spec.slot = slot;
   spec.hub = env_->hub;
+  spec.suppress = env_->suppress;
   spec.supervisor = caf::actor_cast<caf::actor>(this);
   spec.restore_state = std::move(n.snapshot);
   n.snapshot.clear();
@@ -718,6 +732,8 @@ diagnostics supervisor_actor::reload(pipeline_config next) {
   // 2. The new declarations, in the new topological order.
   config_ = std::move(next);
   alerts_->replace(config_.alerts, config_.engine.quota.memory_mb);
+  env_->suppress->replace(config_.suppressions);
+  publish_expired_suppressions();
   for (std::size_t i = 0; i < order.size(); ++i) {
     if (auto* n = find(order[i])) {
       n->order = i;
@@ -837,6 +853,7 @@ void supervisor_actor::on_exit() {
 }
 
 caf::behavior supervisor_actor::make_behavior() {
+  publish_expired_suppressions(); // an entry already past its date is said at start
   set_down_handler([this](caf::down_msg& dm) {
     auto* n = find(dm.source);
     if (!n)
@@ -899,6 +916,17 @@ caf::behavior supervisor_actor::make_behavior() {
         check_done();
       },
       [this](finding_atom, const finding& f) {
+        if (f.rule == "engine.suppression_expired") {
+          publish(f); // a component met an expired entry: said by the engine
+          return;
+        }
+        auto verdict = env_->suppress->check(f, wall_clock::now());
+        if (verdict.newly_expired)
+          publish(expired_suppression_finding(*verdict.newly_expired));
+        if (verdict.suppressed) {
+          env_->stats->engine().count("findings_suppressed", 1);
+          return;
+        }
         env_->stats->engine().count("findings", 1);
         env_->hub->publish(f);
         auto b = make_batch({make_finding_event(f, "engine")});

@@ -19,6 +19,7 @@
 
 #include "engine/component_actor.hpp"
 #include "engine/finding_hub.hpp"
+#include "phantomguard/runtime/suppression.hpp"
 #include "engine/quota_governor.hpp"
 #include "engine/restart_policy.hpp"
 #include "engine/stats_registry.hpp"
@@ -33,6 +34,7 @@ namespace pg::runtime::detail {
 struct supervisor_env {
   const registry* reg = nullptr;
   std::shared_ptr<finding_hub> hub;
+  std::shared_ptr<suppressor> suppress = std::make_shared<suppressor>(); // [[suppress]]
   std::shared_ptr<stats_registry> stats;
   watchdog* dog = nullptr;
   std::string host;
@@ -112,6 +114,7 @@ private:
   void publish(std::string rule, severity level, std::string title, const std::string& component,
                nlohmann::json evidence);
   void publish(finding f); // an engine finding (host and analyzer filled in here)
+  void publish_expired_suppressions();
   diagnostics reload(pipeline_config next);
   void refuse_reload(const diagnostics& why);
   [[nodiscard]] std::chrono::milliseconds check_interval() const;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "phantomguard/runtime/alert.hpp"
+#include "phantomguard/runtime/suppression.hpp"
 #include "phantomguard/runtime/component.hpp"
 #include "phantomguard/runtime/diagnostic.hpp"
 #include "phantomguard/runtime/options.hpp"
@@ -150,6 +151,7 @@ struct pipeline_config {
   std::vector<supervisor_decl> supervisors;
   api_settings api;
   std::vector<alert_decl> alerts; // [alerts.NAME], in declaration order
+  std::vector<suppression_decl> suppressions; // [[suppress]], in declaration order
 
   [[nodiscard]] const component_decl* find(std::string_view name) const;
 };

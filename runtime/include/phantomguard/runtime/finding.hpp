@@ -58,6 +58,9 @@ struct finding {
 
 /// Formats a time point as RFC 3339 in UTC with millisecond precision ("2026-11-22T00:12:10.123Z").
 std::string format_rfc3339(wall_clock::time_point tp);
+/// Reads what format_rfc3339 writes (RFC 3339 in UTC, "Z", milliseconds optional); nullopt
+/// otherwise.
+std::optional<wall_clock::time_point> parse_rfc3339(const std::string& text);
 
 /// A finding's stable id: 32 hex digits of the SHA-256 of its JSON without the id (to_json()
 /// carries it as "id"). The same finding has the same id in every sink, report and redelivery,
