@@ -135,7 +135,7 @@ SCENARIO("unknown keys are reported with a suggestion") {
     THEN("it is an unknown key, not a section; an engine key is sent to [engine]") {
       CHECK(errors_of("colour = \"red\"\n[engine]\n") ==
             lines{"t.toml:1:1: unknown key 'colour' (sections: engine, sources, analyzers, "
-                  "detectors, sinks, supervisors, api, alerts)"});
+                  "detectors, sinks, supervisors, api, alerts, suppress)"});
       CHECK(errors_of("log_level = \"info\"\n[engine]\n") ==
             lines{"t.toml:1:1: 'log_level' is an engine setting: put it under [engine]"});
     }
@@ -162,11 +162,11 @@ type = "store"
 [enigne]
 )") == lines{
            "t.toml:1:2: unknown section 'sourcs'; did you mean 'sources'? (sections: engine, "
-           "sources, analyzers, detectors, sinks, supervisors, api, alerts)",
+           "sources, analyzers, detectors, sinks, supervisors, api, alerts, suppress)",
            "t.toml:3:2: unknown section 'sink'; did you mean 'sinks'? (sections: engine, "
-           "sources, analyzers, detectors, sinks, supervisors, api, alerts)",
+           "sources, analyzers, detectors, sinks, supervisors, api, alerts, suppress)",
            "t.toml:5:2: unknown section 'enigne'; did you mean 'engine'? (sections: engine, "
-           "sources, analyzers, detectors, sinks, supervisors, api, alerts)",
+           "sources, analyzers, detectors, sinks, supervisors, api, alerts, suppress)",
        });
     }
   }

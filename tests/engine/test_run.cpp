@@ -166,3 +166,30 @@ SCENARIO("run logs the metrics every metrics_interval", "[engine][run][metrics]"
   CHECK(text.find("metrics dgen: in=0 out=") != std::string::npos);
   CHECK(text.find("metrics dsink:") != std::string::npos);
 }
+
+SCENARIO("a cron-scheduled component waits for its hour, an interval one starts at once",
+         "[engine][run]") {
+  register_test_components();
+  probe::instance().reset();
+  auto cfg = base_config();
+  auto nightly = decl("nightly", component_kind::source, "generator", {}, toml::table{{"per_tick", 1}});
+  // 03:00 on 1 January: never while the test runs (unless it runs then, which it checks).
+  nightly.schedule.cron = "0 3 1 1 *";
+  cfg.components.push_back(nightly);
+  auto often = decl("often", component_kind::source, "generator", {}, toml::table{{"per_tick", 1}});
+  often.schedule.interval = std::chrono::milliseconds(50);
+  cfg.components.push_back(often);
+  cfg.components.push_back(decl("sink", component_kind::sink, "collector", {"nightly", "often"}));
+  engine eng(cfg);
+  {
+    running_engine run(eng);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    CHECK(run.stop() == 0);
+  }
+  CHECK(probe::instance().at("often").ticks >= 2);
+  auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm utc{};
+  ::gmtime_r(&now, &utc);
+  if (!(utc.tm_mon == 0 && utc.tm_mday == 1 && utc.tm_hour == 3 && utc.tm_min == 0))
+    CHECK(probe::instance().at("nightly").ticks == 0);
+}

@@ -649,8 +649,10 @@ caf::behavior component_actor::make_behavior() {
         on_tick();
       maybe_finish(); // every input may already be gone (disabled producers)
     } else if (has_schedule()) {
-      if (spec_.decl->kind == component_kind::source || inputs_.empty())
-        send(self, tick_atom::value); // first collection right away: time to first event
+      // First collection right away (time to first event), except on a cron schedule: a
+      // nightly job (fim, package_integrity) runs at its hour, not at every start.
+      if ((spec_.decl->kind == component_kind::source || inputs_.empty()) && !cron_)
+        send(self, tick_atom::value);
       else
         schedule_next_tick();
     }
