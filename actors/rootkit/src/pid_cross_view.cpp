@@ -1,5 +1,7 @@
 #include "phantomguard/actors/rootkit/pid_cross_view.hpp"
 
+#include <sstream>
+
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
@@ -173,6 +175,43 @@ pid_scan_result scan_pid_space(const pid_scan_options& opts) {
   }
   res.elapsed = std::chrono::steady_clock::now() - t0;
   return res;
+}
+
+std::vector<proc_mask> find_proc_masks(const std::string& mountinfo,
+                                       const std::string& proc_mount) {
+  std::vector<proc_mask> out;
+  std::istringstream in(mountinfo);
+  std::string line;
+  const std::string prefix = proc_mount + "/";
+  while (std::getline(in, line)) {
+    // ID PARENT MAJ:MIN ROOT MOUNT_POINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER_OPTIONS
+    std::istringstream f(line);
+    std::string id, parent, dev, root, point;
+    if (!(f >> id >> parent >> dev >> root >> point))
+      continue;
+    if (point.rfind(prefix, 0) != 0)
+      continue;
+    auto rest = point.substr(prefix.size());
+    auto slash = rest.find('/');
+    auto first = rest.substr(0, slash);
+    if (first.empty() || first.find_first_not_of("0123456789") != std::string::npos)
+      continue; // /proc/sys/fs/binfmt_misc and the like are not processes
+    proc_mask m;
+    try {
+      m.pid = std::stoi(first);
+    } catch (const std::exception&) {
+      continue;
+    }
+    m.mount_point = point;
+    m.root = root;
+    auto dash = line.find(" - ");
+    if (dash != std::string::npos) {
+      std::istringstream tail(line.substr(dash + 3));
+      tail >> m.fs_type >> m.source;
+    }
+    out.push_back(std::move(m));
+  }
+  return out;
 }
 
 } // namespace pg::actors::rootkit

@@ -178,6 +178,14 @@ std::vector<option_spec> rootkit_options() {
                {},
                {},
                {}});
+  v.push_back({"mountinfo",
+               option_type::string,
+               "/proc/self/mountinfo",
+               "the mount table searched for mounts over /proc/PID (tests point it at a fixture)",
+               false,
+               {},
+               {},
+               {}});
   v.push_back({"proc_view",
                option_type::string,
                "/proc",
@@ -221,6 +229,7 @@ rootkit_settings rootkit_settings::from(const runtime::component_settings& s) {
   r.proc_modules = s.get_string("proc_modules", r.proc_modules);
   r.tainted = s.get_string("tainted", r.tainted);
   r.proc_view = s.get_string("proc_view", r.proc_view);
+  r.mountinfo = s.get_string("mountinfo", r.mountinfo);
   return r;
 }
 
@@ -341,6 +350,26 @@ void rootkit_analyzer::check_hidden_process(runtime::context& ctx) {
       f.title = "PID " + std::to_string(a.pid) + " is listed in /proc but answers no system call";
       f.evidence["in_proc_listing"] = true;
     }
+    ctx.emit_finding(std::move(f));
+  }
+  // A mount over /proc/PID hides the process from ps and top while leaving it in the listing:
+  // what `unhide proc` finds by stat-ing /proc/PID/... and the cross view above cannot.
+  auto mountinfo = host::read_file(settings_.mountinfo, 4 << 20).value_or("");
+  for (const auto& m : find_proc_masks(mountinfo, settings_.proc_mount)) {
+    finding f;
+    f.rule = "rootkit.hidden_process";
+    f.level = severity::critical;
+    f.mitre = {"T1014", "T1564"};
+    f.title = "Process " + std::to_string(m.pid) + " is masked from ps and top: " + m.root +
+              " is mounted over " + m.mount_point;
+    f.entity = {{"pid", m.pid}};
+    f.evidence = {{"technique", "mount over /proc/PID"},
+                  {"mount_point", m.mount_point},
+                  {"mounted", m.root},
+                  {"fs_type", m.fs_type},
+                  {"source", m.source},
+                  {"answered", probe_names(probe_pid(m.pid))},
+                  {"fix", "umount " + m.mount_point + " and look at the process"}};
     ctx.emit_finding(std::move(f));
   }
 }

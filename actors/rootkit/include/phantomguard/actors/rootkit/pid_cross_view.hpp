@@ -39,6 +39,21 @@ struct pid_anomaly {
   std::string exe;         // readlink /proc/PID/exe when readable
 };
 
+/// A mount over a process's /proc entry (`mount --bind /empty /proc/PID`): ps and top skip the
+/// process (its stat is gone or another's), yet it is in the listing and answers system calls, so
+/// the listing-versus-probes view does not see it. mountinfo does.
+struct proc_mask {
+  int pid = 0;
+  std::string mount_point; // /proc/PID or below it
+  std::string root;        // what was mounted there (mountinfo's root field)
+  std::string fs_type;
+  std::string source;
+};
+
+/// The masks in a mountinfo text (/proc/self/mountinfo), for the procfs mounted at `proc_mount`.
+std::vector<proc_mask> find_proc_masks(const std::string& mountinfo,
+                                       const std::string& proc_mount = "/proc");
+
 struct pid_scan_options {
   int pid_max = 0; // 0: read /proc/sys/kernel/pid_max
   std::string proc_root = "/proc";

@@ -28,6 +28,8 @@ struct rootkit_settings {
   std::string proc_modules = "/proc/modules";
   std::string tainted = "/proc/sys/kernel/tainted";
   std::string proc_view = "/proc"; // whose PID listing and socket tables are compared (tests)
+  std::string mountinfo = "/proc/self/mountinfo"; // where mounts over /proc/PID are looked for
+  std::string proc_mount = "/proc";               // the procfs those mounts would cover
 
   /// Reads the validated settings; throws std::invalid_argument on a bad value (unknown check,
   /// malformed port range) so the component refuses to start with a clear message.
