@@ -22,7 +22,7 @@ void register_components(runtime::registry& reg) {
   reg.add(std::move(t));
   reg.add(package_integrity_analyzer::type());
   reg.add_command(runtime::command{
-      "fim", "file integrity: record a baseline (init) or compare against it (check)",
+      "fim", "file integrity: record a baseline (init), compare against it (check), accept changes",
       [](int argc, char** argv) { return run_fim_command(argc, argv, std::cout, std::cerr); }});
 }
 
