@@ -485,6 +485,7 @@ void component_actor::on_batch_msg(std::uint32_t edge, std::uint64_t epoch, cons
   // The edge's account: the consumer settles what it takes off the queue.
   auto& es = *in->stats;
   es.add_queued(-n, -bytes);
+  es.note_taken(epoch); // ours to account from here on
   bool processed = true;
   if (quota_level_ >= 2 && shed_counter_++ % std::max<std::uint64_t>(1, mb.sample_every) != 0) {
     es.add_dropped(drop_reason::shed, n);

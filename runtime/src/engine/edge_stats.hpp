@@ -5,6 +5,7 @@
 
 #include <array>
 #include <atomic>
+#include <mutex>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -39,6 +40,23 @@ struct edge_stats {
   std::atomic<std::int64_t> queued_bytes{0};
   std::atomic<std::int64_t> pending_events{0}; // held by the producer, waiting for credit
   std::atomic<std::int64_t> pending_bytes{0};
+  // Batches the consumer took off its queue in the edge's current wiring (epoch) and accounted
+  // itself (delivered, shed, or dropped for a failure). A close or rewire of the producer can
+  // overtake the acks of those batches (they come from another actor): it settles that many
+  // unacked batches without counting or sending them again.
+  void note_taken(std::uint64_t epoch) {
+    std::lock_guard lock(taken_mutex_);
+    if (epoch > taken_epoch_) {
+      taken_epoch_ = epoch;
+      taken_count_ = 1;
+    } else if (epoch == taken_epoch_) {
+      ++taken_count_;
+    }
+  }
+  [[nodiscard]] std::int64_t taken_in(std::uint64_t epoch) {
+    std::lock_guard lock(taken_mutex_);
+    return epoch == taken_epoch_ ? taken_count_ : 0;
+  }
   std::atomic<std::int64_t> max_queued_events{0}; // high-water marks, to prove the bound
   std::atomic<std::int64_t> max_queued_bytes{0};
 
@@ -52,6 +70,13 @@ struct edge_stats {
     return n;
   }
   void add_queued(std::int64_t events, std::int64_t bytes) noexcept;
+
+private:
+  std::mutex taken_mutex_;
+  std::uint64_t taken_epoch_ = 0;
+  std::int64_t taken_count_ = 0;
+
+public:
 };
 
 } // namespace pg::runtime::detail

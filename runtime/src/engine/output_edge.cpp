@@ -193,10 +193,19 @@ void output_edge::release_thinned() {
   push_pending(std::move(b));
 }
 
+void output_edge::settle_taken() {
+  auto extra = stats().taken_in(spec_.epoch) - settled_;
+  while (extra-- > 0 && !unacked_.empty()) {
+    unacked_.pop_front(); // queued was settled by the consumer when it took the batch
+    ++settled_;
+  }
+}
+
 void output_edge::on_ack(std::uint64_t epoch, std::int64_t grant_events, std::int64_t grant_bytes) {
   if (epoch != spec_.epoch || unacked_.empty())
     return;
   unacked_.pop_front();
+  ++settled_;
   credit_events_ += grant_events;
   credit_bytes_ += grant_bytes;
 }
@@ -210,7 +219,9 @@ void output_edge::on_grant(std::uint64_t epoch, std::int64_t grant_events,
 }
 
 void output_edge::rewire(std::uint64_t epoch) {
+  settle_taken(); // what the old instance took is accounted (delivered or failed): not resent
   spec_.epoch = epoch;
+  settled_ = 0; // a new wiring: its consumer has taken nothing yet
   connected_ = true;
   credit_events_ = static_cast<std::int64_t>(spec_.mailbox.window_events);
   credit_bytes_ = static_cast<std::int64_t>(spec_.mailbox.window_bytes);
@@ -235,6 +246,7 @@ void output_edge::drop_front_unacked(drop_reason reason) {
     return;
   auto b = unacked_.front();
   unacked_.pop_front();
+  ++settled_;
   auto e = static_cast<std::int64_t>(b->size());
   auto by = static_cast<std::int64_t>(b->bytes);
   stats().add_queued(-e, -by);
@@ -242,6 +254,7 @@ void output_edge::drop_front_unacked(drop_reason reason) {
 }
 
 void output_edge::close(drop_reason reason) {
+  settle_taken();
   release_thinned();
   while (!unacked_.empty())
     drop_front_unacked(reason);

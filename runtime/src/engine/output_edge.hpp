@@ -74,7 +74,8 @@ public:
   void rewire(std::uint64_t epoch);
   /// The consumer hung on the oldest unacked batch: count it dropped with `reason`.
   void drop_front_unacked(drop_reason reason);
-  /// The edge goes away: everything held is counted dropped with `reason`.
+  /// The edge goes away: everything held is counted dropped with `reason` (what the consumer
+  /// already took and accounted is settled first, see settle_taken).
   void close(drop_reason reason);
   /// The consumer is down (restarting): hold everything until rewire().
   void disconnect() noexcept { connected_ = false; }
@@ -97,6 +98,11 @@ public:
   bool eos_sent = false;
 
 private:
+  /// The consumer took (and accounted) batches whose acks have not arrived yet: a close or
+  /// rewire that overtakes them must neither count them again nor send them again.
+  void settle_taken();
+  std::int64_t settled_ = 0; // unacked batches of this wiring popped: acked, dropped or settled
+
   void push_pending(batch_ptr b);
   batch_ptr take_sendable();
   void enforce_policy();
