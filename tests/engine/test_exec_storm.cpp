@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <functional>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -34,21 +35,70 @@ public:
   }
 };
 
-} // namespace
+// One storm through an engine built from `config`: `spawn` makes the children (their pids),
+// then the engine drains for `drain`. What the sink saw, what the engine raised and its metrics.
+struct storm_outcome {
+  std::size_t children = 0;
+  std::size_t missing = 0; // children whose exec never reached the sink
+  std::vector<finding> lost;
+  metrics_snapshot metrics;
+};
 
-SCENARIO("an exec storm through the engine: every exec delivered or its loss raised",
-         "[engine][storm][losses]") {
-  if (::geteuid() != 0)
-    PG_SKIP("not root: the netlink process connector needs CAP_NET_ADMIN");
+storm_outcome run_storm(const char* config, const std::function<std::set<std::int64_t>()>& spawn,
+                        std::chrono::milliseconds drain) {
   pg::actors::register_builtin();
   component_type t;
   t.name = "pid_sink";
   t.kind = component_kind::sink;
   t.factory = [](const component_init&) { return std::make_unique<pid_sink>(); };
   registry::instance().add(t);
+  auto r = load_config_string(config, "<storm>");
+  for (const auto& e : r.errors)
+    UNSCOPED_INFO(e.message);
+  REQUIRE(r.ok());
+  {
+    std::lock_guard lock(seen_mutex);
+    seen_execs.clear();
+  }
+  std::mutex lost_mutex;
+  storm_outcome out;
+  run_options opts;
+  opts.on_finding = [&](const finding& f) {
+    if (f.rule != "engine.events_lost")
+      return;
+    std::lock_guard lock(lost_mutex);
+    out.lost.push_back(f);
+  };
+  engine eng(*r.config);
+  std::set<std::int64_t> children;
+  {
+    pg::test::running_engine run(eng, opts);
+    std::this_thread::sleep_for(500ms); // subscribed, attached
+    children = spawn();
+    while (::waitpid(-1, nullptr, 0) > 0) {
+    }
+    std::this_thread::sleep_for(drain); // the last ticks drain the queue
+    CHECK(run.stop() == 0);
+  }
+  out.children = children.size();
+  {
+    std::lock_guard lock(seen_mutex);
+    for (auto pid : children)
+      out.missing += seen_execs.count(pid) ? 0 : 1;
+  }
+  out.metrics = eng.metrics();
+  return out;
+}
+
+} // namespace
+
+SCENARIO("an exec storm through the engine: every exec delivered or its loss raised",
+         "[engine][storm][losses]") {
+  if (::geteuid() != 0)
+    PG_SKIP("not root: the netlink process connector needs CAP_NET_ADMIN");
   // Ticks a second apart with a small queue between them: the storm overflows it, as it would a
   // busier host's larger one. The losses must be counted and raised.
-  auto r = load_config_string(R"([engine]
+  auto o = run_storm(R"([engine]
 state_dir = "/tmp/pg-exec-storm"
 loss_report_interval = "200ms"
 [sources.process_events]
@@ -61,58 +111,32 @@ type = "pid_sink"
 inputs = ["process_events"]
 mailbox = { window = 100000, window_bytes = "256MiB" }
 )",
-                              "<storm>");
-  for (const auto& e : r.errors)
-    UNSCOPED_INFO(e.message);
-  REQUIRE(r.ok());
-  {
-    std::lock_guard lock(seen_mutex);
-    seen_execs.clear();
-  }
-  std::mutex lost_mutex;
-  std::vector<finding> lost;
-  run_options opts;
-  opts.on_finding = [&](const finding& f) {
-    if (f.rule != "engine.events_lost")
-      return;
-    std::lock_guard lock(lost_mutex);
-    lost.push_back(f);
-  };
-  engine eng(*r.config);
-  std::set<std::int64_t> children;
-  {
-    pg::test::running_engine run(eng, opts);
-    std::this_thread::sleep_for(500ms); // subscribed
-    constexpr int storm = 5000;
-    for (int i = 0; i < storm; ++i) {
-      pid_t c = ::fork();
-      if (c == 0) {
-        ::execl("/bin/true", "true", static_cast<char*>(nullptr));
-        ::_exit(127);
-      }
-      if (c > 0)
-        children.insert(c);
-      if (i % 16 == 15)
-        while (::waitpid(-1, nullptr, WNOHANG) > 0) {
-        }
-    }
-    while (::waitpid(-1, nullptr, 0) > 0) {
-    }
-    std::this_thread::sleep_for(1500ms); // the last ticks drain the queue
-    CHECK(run.stop() == 0);
-  }
-  std::size_t missing = 0;
-  {
-    std::lock_guard lock(seen_mutex);
-    for (auto pid : children)
-      missing += seen_execs.count(pid) ? 0 : 1;
-  }
-  auto m = eng.metrics();
+                     [] {
+                       std::set<std::int64_t> children;
+                       constexpr int storm = 5000;
+                       for (int i = 0; i < storm; ++i) {
+                         pid_t c = ::fork();
+                         if (c == 0) {
+                           ::execl("/bin/true", "true", static_cast<char*>(nullptr));
+                           ::_exit(127);
+                         }
+                         if (c > 0)
+                           children.insert(c);
+                         if (i % 16 == 15)
+                           while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+                           }
+                       }
+                       return children;
+                     },
+                     1500ms);
+  const auto& m = o.metrics;
+  const auto& lost = o.lost;
+  const auto missing = o.missing;
   const auto lost_total = m.counter("process_events", "events_lost");
   std::int64_t in_findings = 0;
   for (const auto& f : lost)
     in_findings += f.evidence.at("count").get<std::int64_t>();
-  INFO("storm of " << children.size() << ": " << missing << " execs missing at the sink; lost "
+  INFO("storm of " << o.children << ": " << missing << " execs missing at the sink; lost "
                    << lost_total << " (queue " << m.counter("process_events", "lost_queue_overflow")
                    << ", netlink overruns " << m.counter("process_events", "lost_netlink_overrun")
                    << ") in " << lost.size() << " findings");
@@ -130,15 +154,9 @@ SCENARIO("a burst larger than the kernel sensor's ring is raised as engine.event
          "[engine][storm][losses]") {
   if (::geteuid() != 0)
     PG_SKIP("not root: the kernel sensor needs CAP_BPF and CAP_PERFMON");
-  pg::actors::register_builtin();
-  component_type t;
-  t.name = "pid_sink";
-  t.kind = component_kind::sink;
-  t.factory = [](const component_init&) { return std::make_unique<pid_sink>(); };
-  registry::instance().add(t);
   // A 4 KiB ring holds a handful of exec records: a burst of hundreds at once overflows it in
   // the kernel, before user space can read.
-  auto r = load_config_string(R"([engine]
+  auto o = run_storm(R"([engine]
 state_dir = "/tmp/pg-exec-storm-bpf"
 loss_report_interval = "200ms"
 [sources.kernel]
@@ -152,63 +170,37 @@ type = "pid_sink"
 inputs = ["kernel"]
 mailbox = { window = 100000, window_bytes = "256MiB" }
 )",
-                              "<burst>");
-  for (const auto& e : r.errors)
-    UNSCOPED_INFO(e.message);
-  REQUIRE(r.ok());
-  {
-    std::lock_guard lock(seen_mutex);
-    seen_execs.clear();
-  }
-  std::mutex lost_mutex;
-  std::vector<finding> lost;
-  run_options opts;
-  opts.on_finding = [&](const finding& f) {
-    if (f.rule != "engine.events_lost")
-      return;
-    std::lock_guard lock(lost_mutex);
-    lost.push_back(f);
-  };
-  engine eng(*r.config);
-  std::set<std::int64_t> children;
-  {
-    pg::test::running_engine run(eng, opts);
-    std::this_thread::sleep_for(500ms); // attached
-    int gate[2];
-    REQUIRE(::pipe(gate) == 0);
-    for (int i = 0; i < 600; ++i) {
-      pid_t c = ::fork();
-      if (c == 0) {
-        ::close(gate[1]);
-        char ch;
-        [[maybe_unused]] auto n = ::read(gate[0], &ch, 1);
-        ::execl("/bin/true", "true", static_cast<char*>(nullptr));
-        ::_exit(127);
-      }
-      if (c > 0)
-        children.insert(c);
-    }
-    ::close(gate[0]);
-    ::close(gate[1]); // all at once
-    while (::waitpid(-1, nullptr, 0) > 0) {
-    }
-    std::this_thread::sleep_for(1000ms);
-    CHECK(run.stop() == 0);
-  }
-  std::size_t missing = 0;
-  {
-    std::lock_guard lock(seen_mutex);
-    for (auto pid : children)
-      missing += seen_execs.count(pid) ? 0 : 1;
-  }
-  auto m = eng.metrics();
+                     [] {
+                       std::set<std::int64_t> children;
+                       int gate[2];
+                       REQUIRE(::pipe(gate) == 0);
+                       for (int i = 0; i < 600; ++i) {
+                         pid_t c = ::fork();
+                         if (c == 0) {
+                           ::close(gate[1]);
+                           char ch;
+                           [[maybe_unused]] auto n = ::read(gate[0], &ch, 1);
+                           ::execl("/bin/true", "true", static_cast<char*>(nullptr));
+                           ::_exit(127);
+                         }
+                         if (c > 0)
+                           children.insert(c);
+                       }
+                       ::close(gate[0]);
+                       ::close(gate[1]); // all at once
+                       return children;
+                     },
+                     1000ms);
+  const auto& m = o.metrics;
+  const auto& lost = o.lost;
+  const auto missing = o.missing;
   const auto ring_lost = m.counter("kernel", "lost_kernel_ringbuf");
   std::int64_t in_findings = 0;
   for (const auto& f : lost) {
     CHECK(f.evidence.at("cause") == "kernel_ringbuf");
     in_findings += f.evidence.at("count").get<std::int64_t>();
   }
-  INFO("burst of " << children.size() << ": " << missing << " missing at the sink; ring lost "
+  INFO("burst of " << o.children << ": " << missing << " missing at the sink; ring lost "
                    << ring_lost << " in " << lost.size() << " findings");
   CHECK(pg::test::edge_dropped(m, "kernel", "pids") == 0);
   REQUIRE(missing > 0);

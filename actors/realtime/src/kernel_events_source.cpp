@@ -186,22 +186,10 @@ std::vector<option_spec> kernel_events_options() {
                {},
                {},
                {}});
-  v.push_back({"max_pending",
-               option_type::integer,
-               "65536",
-               "events queued between ticks at most (the oldest are dropped and counted)",
-               false,
-               16,
-               16777216,
-               {}});
-  v.push_back({"poll_interval",
-               option_type::duration,
-               "250ms",
-               "the /proc polling interval when the fallback polls",
-               false,
-               0.01,
-               60,
-               {}});
+  // The queue and the fallback's polling are process_events' own options.
+  for (auto& o : process_events_options())
+    if (o.key == "max_pending" || o.key == "poll_interval")
+      v.push_back(std::move(o));
   return v;
 }
 
