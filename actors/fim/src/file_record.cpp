@@ -16,8 +16,6 @@
 #include <unistd.h>
 #include <utility>
 
-#include <openssl/evp.h>
-
 namespace pg::actors::fim {
 
 namespace {
@@ -42,21 +40,6 @@ char type_of(mode_t m) {
   return '?';
 }
 
-std::string hex(const unsigned char* p, std::size_t n) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out(n * 2, '0');
-  for (std::size_t i = 0; i < n; ++i) {
-    out[2 * i] = digits[p[i] >> 4];
-    out[2 * i + 1] = digits[p[i] & 15];
-  }
-  return out;
-}
-
-struct md_ctx_deleter {
-  void operator()(EVP_MD_CTX* c) const noexcept { EVP_MD_CTX_free(c); }
-};
-using md_ctx = std::unique_ptr<EVP_MD_CTX, md_ctx_deleter>;
-
 std::string sha256_of(const void* data, std::size_t n) {
   return runtime::sha256_hex(std::string_view(static_cast<const char*>(data), n));
 }
@@ -64,7 +47,7 @@ std::string sha256_of(const void* data, std::size_t n) {
 // security.capability as "permitted=0x..,inheritable=0x..[,effective][,rootid=N]".
 std::string decode_caps(const std::string& raw) {
   if (raw.size() < sizeof(std::uint32_t) * 3)
-    return "raw=" + hex(reinterpret_cast<const unsigned char*>(raw.data()), raw.size());
+    return "raw=" + runtime::hex_of(reinterpret_cast<const unsigned char*>(raw.data()), raw.size());
   auto word = [&](std::size_t i) {
     std::uint32_t v;
     std::memcpy(&v, raw.data() + 4 * i, 4);
@@ -210,12 +193,7 @@ std::int64_t hash_content(file_record& out, std::vector<unsigned char>& buffer, 
     return -1;
   }
   ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-  md_ctx ctx(EVP_MD_CTX_new());
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) {
-    if (err)
-      *err = ENOMEM;
-    return -1;
-  }
+  runtime::digest_stream digest;
   if (buffer.size() < 65536)
     buffer.resize(256 * 1024);
   std::int64_t total = 0;
@@ -230,13 +208,10 @@ std::int64_t hash_content(file_record& out, std::vector<unsigned char>& buffer, 
     }
     if (n == 0)
       break;
-    EVP_DigestUpdate(ctx.get(), buffer.data(), static_cast<std::size_t>(n));
+    digest.update(buffer.data(), static_cast<std::size_t>(n));
     total += n;
   }
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(ctx.get(), md, &len);
-  out.sha256 = hex(md, len);
+  out.sha256 = digest.finish_hex();
   return total;
 }
 

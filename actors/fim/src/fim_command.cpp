@@ -2,9 +2,9 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <ostream>
 #include <pwd.h>
 #include <unistd.h>
-#include <ostream>
 
 #include <CLI/CLI.hpp>
 
@@ -23,11 +23,7 @@ namespace {
 std::optional<toml::table> find_fim_table(const toml::table& doc) {
   if (doc.contains("rules"))
     return doc;
-  if (const auto* analyzers = doc["analyzers"].as_table())
-    for (const auto& [name, node] : *analyzers)
-      if (const auto* t = node.as_table(); t && (*t)["type"].value<std::string>() == "fim")
-        return *t;
-  return std::nullopt;
+  return runtime::first_component_table(doc, "analyzers", "fim");
 }
 
 // Keys of the pipeline table that are the runtime's, not the analyzer's.

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
+#include "phantomguard/runtime/digest.hpp"
 
 #include "phantomguard/actors/host/file_read.hpp"
 #include "phantomguard/actors/host/privilege.hpp"
@@ -83,29 +83,18 @@ std::optional<std::string> md5_file(const std::string& path) {
     fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return std::nullopt;
-  EVP_MD_CTX* md = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(md, EVP_md5(), nullptr);
+  runtime::digest_stream md(runtime::digest_stream::algorithm::md5);
   std::vector<char> buf(256 * 1024);
   ssize_t n;
   while ((n = ::read(fd, buf.data(), buf.size())) > 0)
-    EVP_DigestUpdate(md, buf.data(), static_cast<std::size_t>(n));
+    md.update(buf.data(), static_cast<std::size_t>(n));
   int err = errno;
   ::close(fd);
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(md, out, &len);
-  EVP_MD_CTX_free(md);
   if (n < 0) {
     errno = err;
     return std::nullopt;
   }
-  static const char* hex = "0123456789abcdef";
-  std::string text;
-  for (unsigned int i = 0; i < len; ++i) {
-    text += hex[out[i] >> 4];
-    text += hex[out[i] & 15];
-  }
-  return text;
+  return md.finish_hex();
 }
 
 void package_integrity_analyzer::on_tick(runtime::context& ctx) {
@@ -114,9 +103,8 @@ void package_integrity_analyzer::on_tick(runtime::context& ctx) {
     lowered_ = true;
   }
   std::string info = join_root(opts_.root, "/var/lib/dpkg/info");
-  auto diversions =
-      parse_diversions(host::read_file(join_root(opts_.root, "/var/lib/dpkg/diversions"), 8 << 20)
-                           .value_or(""));
+  auto diversions = parse_diversions(
+      host::read_file(join_root(opts_.root, "/var/lib/dpkg/diversions"), 8 << 20).value_or(""));
   std::vector<std::string> files;
   if (auto listing = host::list_directory_raw(info))
     for (const auto& entry : *listing)
@@ -233,15 +221,37 @@ runtime::component_type package_integrity_analyzer::type() {
   t.description = "installed files against dpkg's own checksums, as debsums does: "
                   "fim.package_changed, fim.package_missing";
   t.options = {
-      {"root", runtime::option_type::string, "/", "the root whose var/lib/dpkg is read", false,
-       std::nullopt, std::nullopt, {}},
-      {"packages", runtime::option_type::string_list, "[]",
-       "only these packages (empty: every installed package)", false, std::nullopt,
-       std::nullopt, {}},
-      {"io_class", runtime::option_type::string, "idle",
-       "I/O priority of the reads: none (leave it), best-effort or idle", false, std::nullopt,
-       std::nullopt, {"none", "best-effort", "idle"}},
-      {"nice", runtime::option_type::integer, "10", "CPU nice level of the reads", false, 0, 19,
+      {"root",
+       runtime::option_type::string,
+       "/",
+       "the root whose var/lib/dpkg is read",
+       false,
+       std::nullopt,
+       std::nullopt,
+       {}},
+      {"packages",
+       runtime::option_type::string_list,
+       "[]",
+       "only these packages (empty: every installed package)",
+       false,
+       std::nullopt,
+       std::nullopt,
+       {}},
+      {"io_class",
+       runtime::option_type::string,
+       "idle",
+       "I/O priority of the reads: none (leave it), best-effort or idle",
+       false,
+       std::nullopt,
+       std::nullopt,
+       {"none", "best-effort", "idle"}},
+      {"nice",
+       runtime::option_type::integer,
+       "10",
+       "CPU nice level of the reads",
+       false,
+       0,
+       19,
        {}},
   };
   t.factory = [](const runtime::component_init& init) -> std::unique_ptr<runtime::component> {

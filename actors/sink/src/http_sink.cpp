@@ -11,6 +11,7 @@
 #include "remote_delivery.hpp"
 #include "sink_options.hpp"
 #include "tls_pin.hpp"
+#include "phantomguard/runtime/url.hpp"
 
 namespace pg::actors::sink {
 
@@ -20,15 +21,6 @@ namespace {
 
 std::chrono::milliseconds ms(duration d) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(d);
-}
-
-/// scheme://host[:port] and /path of a URL.
-std::pair<std::string, std::string> split_url(const std::string& url) {
-  const auto scheme = url.find("://");
-  const auto slash = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
-  if (slash == std::string::npos)
-    return {url, "/"};
-  return {url.substr(0, slash), url.substr(slash)};
 }
 
 /// Retry-After as a delay: seconds, or an HTTP date (nullopt when absent or unreadable).
@@ -148,7 +140,7 @@ void http_sink::start(context& ctx) {
       token_.pop_back();
   }
   // The client lives on the delivery thread, owned by the sender.
-  auto client = std::make_shared<httplib::Client>(split_url(settings_.url).first);
+  auto client = std::make_shared<httplib::Client>(runtime::split_url(settings_.url).first);
   if (!settings_.pin_sha256.empty())
     if (auto* tls = client->ssl_context())
       install_pin(tls, &settings_.pin_sha256);
@@ -171,7 +163,7 @@ void http_sink::start(context& ctx) {
   if (!token_.empty())
     headers.emplace("Authorization",
                     (settings_.preset == "splunk_hec" ? "Splunk " : "Bearer ") + token_);
-  const auto path = split_url(settings_.url).second;
+  const auto path = runtime::split_url(settings_.url).second;
   delivery_->start(
       ctx, [client, headers, path, s = settings_](const std::vector<std::string>& batch) {
         const auto [payload, type] = body(batch, s);

@@ -1,4 +1,5 @@
 #include "phantomguard/actors/vuln/advisory_index.hpp"
+#include "phantomguard/actors/vuln/debian_tracker.hpp"
 
 #include <algorithm>
 #include <filesystem>
@@ -20,34 +21,54 @@ namespace fs = std::filesystem;
 struct raw_file {
   std::string origin;
   std::string text;
+  bool stream = false; // too large to hold as text: parsed from `origin` on disk, streaming
 };
 
 struct parsed_file {
   std::vector<osv_advisory> advisories;
   std::vector<malformed_entry> malformed;
+  tracker_counts tracker;
 };
+
+void parse_osv(const nlohmann::json& j, const std::string& origin, parsed_file& out) {
+  std::string error;
+  if (auto adv = parse_osv_advisory(j, &error)) {
+    adv->origin = origin;
+    out.advisories.push_back(std::move(*adv));
+  } else {
+    out.malformed.push_back({origin, 0, error});
+  }
+}
 
 parsed_file parse_file(const raw_file& f) {
   parsed_file out;
+  if (f.stream) {
+    std::ifstream in(f.origin, std::ios::binary);
+    if (!in) {
+      out.malformed.push_back({f.origin, 0, "unreadable"});
+      return out;
+    }
+    parse_advisory_stream(in, f.origin, out.advisories, out.malformed, out.tracker);
+    return out;
+  }
   auto json = nlohmann::json::parse(f.text, nullptr, false);
   if (json.is_discarded()) {
     out.malformed.push_back({f.origin, 0, "not valid JSON"});
     return out;
   }
-  auto one = [&](const nlohmann::json& j) {
-    std::string error;
-    if (auto adv = parse_osv_advisory(j, &error)) {
-      adv->origin = f.origin;
-      out.advisories.push_back(std::move(*adv));
-    } else {
-      out.malformed.push_back({f.origin, 0, error});
-    }
-  };
-  if (json.is_array())
+  if (json.is_array()) {
     for (const auto& j : json)
-      one(j);
-  else
-    one(json);
+      parse_osv(j, f.origin, out);
+  } else if (json.is_object() && !json.contains("id") && !json.contains("affected") &&
+             std::any_of(json.begin(), json.end(),
+                         [](const nlohmann::json& v) { return is_tracker_package(v); })) {
+    // The Debian security tracker's export: { "source package": { "CVE-...": {...} } }.
+    for (const auto& [package, entry] : json.items())
+      tracker_package_advisories(package, entry, f.origin, out.advisories, out.malformed,
+                                 out.tracker);
+  } else {
+    parse_osv(json, f.origin, out);
+  }
   return out;
 }
 
@@ -112,7 +133,7 @@ void read_zip(const std::string& path, const advisory_load_options& options,
     }
     ++stats.files;
     stats.bytes += text.size();
-    files.push_back({std::move(origin), std::move(text)});
+    files.push_back({std::move(origin), std::move(text), false});
   }
   if (rc != ARCHIVE_EOF)
     stats.errors.push_back(
@@ -152,13 +173,16 @@ void read_file_list(const std::vector<fs::path>& paths, const advisory_load_opti
       stats.errors.push_back(p.string() + ": " + ec.message());
       continue;
     }
-    if (size > options.max_file_bytes) {
-      stats.malformed.push_back({p.string(), 0, "file larger than the per-file limit"});
-      continue;
-    }
     if (stats.bytes + size > options.max_bytes) {
       stats.truncated = true;
       return;
+    }
+    if (size > options.max_file_bytes) {
+      // The tracker's export, or a big OSV array: parsed from disk one document at a time.
+      ++stats.files;
+      stats.bytes += size;
+      files.push_back({p.string(), {}, true});
+      continue;
     }
     std::ifstream in(p, std::ios::binary);
     std::ostringstream ss;
@@ -169,7 +193,7 @@ void read_file_list(const std::vector<fs::path>& paths, const advisory_load_opti
     }
     ++stats.files;
     stats.bytes += size;
-    files.push_back({p.string(), std::move(ss).str()});
+    files.push_back({p.string(), std::move(ss).str(), false});
   }
 }
 
@@ -215,10 +239,11 @@ advisory_index advisory_index::load(const std::string& path, const advisory_load
     parse_range(0, 1);
   } else {
     auto& pool = options.threads ? *options.threads : runtime::unmetered_threads();
-    pool.run(static_cast<unsigned>(workers),
-             [&](unsigned w) { parse_range(w, workers); });
+    pool.run(static_cast<unsigned>(workers), [&](unsigned w) { parse_range(w, workers); });
   }
   for (auto& p : parsed) {
+    stats.not_affected += p.tracker.not_affected;
+    stats.unknown_releases += p.tracker.unknown_releases;
     for (auto& m : p.malformed)
       stats.malformed.push_back(std::move(m));
     for (auto& adv : p.advisories)

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "phantomguard/actors/vuln/advisory_update.hpp"
 #include "phantomguard/actors/vuln/vuln_scan.hpp"
 
 namespace pg::actors::vuln {
@@ -72,7 +73,35 @@ std::vector<runtime::option_spec> vuln_analyzer::options() {
       spec("report", "all",
            "all: every match on each scan; new: a match once until the advisory set changes",
            {"all", "new"}),
+      spec("update_url", "",
+           "run: before each scheduled scan, refresh `advisories` (a .zip or .json file) from "
+           "this http(s) URL (conditional request; the last good copy stays on failure); empty: "
+           "no download"),
+      spec("update_checksum_url", "",
+           "a sha256sum-style file naming the download's SHA-256; empty: the server's MD5 "
+           "header (when sent) and the content check only"),
+      spec("update_ca_file", "", "extra CA bundle for an https update_url"),
   };
+  option_spec max_size;
+  max_size.key = "update_max_size";
+  max_size.type = option_type::size;
+  max_size.default_text = "1GiB";
+  max_size.description = "a larger download is refused";
+  specs.push_back(std::move(max_size));
+  option_spec timeout;
+  timeout.key = "update_timeout";
+  timeout.type = option_type::duration;
+  timeout.default_text = "5m";
+  timeout.description = "read timeout of the download";
+  specs.push_back(std::move(timeout));
+  option_spec max_age;
+  max_age.key = "max_age";
+  max_age.type = option_type::duration;
+  max_age.default_text = "7d";
+  max_age.description =
+      "advisory data not confirmed current for longer is reported as vuln.advisories_stale "
+      "(medium); 0 disables";
+  specs.push_back(std::move(max_age));
   for (auto& s : throttle_option_specs(default_throttle()))
     specs.push_back(std::move(s));
   return specs;
@@ -87,6 +116,16 @@ vuln_analyzer::vuln_analyzer(const runtime::component_init& init)
   default_severity_ = runtime::parse_severity(s.get_string("default_severity", "medium"))
                           .value_or(runtime::severity::medium);
   only_new_ = s.get_string("report", "all") == "new";
+  max_age_ = std::chrono::duration_cast<std::chrono::seconds>(
+      s.get_duration("max_age", std::chrono::hours(24 * 7)));
+  one_pass_ = init.one_pass;
+  update_.url = s.get_string("update_url", "");
+  update_.output = advisories_;
+  update_.checksum_url = s.get_string("update_checksum_url", "");
+  update_.ca_file = s.get_string("update_ca_file", "");
+  update_.max_bytes = s.get_size("update_max_size", 1ull << 30);
+  update_.timeout = std::chrono::duration_cast<std::chrono::seconds>(
+      s.get_duration("update_timeout", std::chrono::minutes(5)));
   throttle_ = throttle_from(s, default_throttle());
 }
 
@@ -103,13 +142,45 @@ void vuln_analyzer::start(runtime::context& ctx) {
   }
 }
 
+void vuln_analyzer::refresh(finding_sink& sink) {
+  auto r = update_advisories(update_);
+  switch (r.result) {
+  case advisory_update_result::outcome::updated:
+    sink.count("updates");
+    break;
+  case advisory_update_result::outcome::not_modified:
+    sink.count("updates_not_modified");
+    break;
+  case advisory_update_result::outcome::failed: {
+    sink.count("update_failures");
+    runtime::finding f;
+    f.rule = "vuln.update_failed";
+    f.level = runtime::severity::medium;
+    f.title = "Advisory update failed, the last good copy is used: " + r.error;
+    f.entity = {{"advisories", advisories_}, {"root", root_}};
+    f.evidence = {{"url", update_.url}, {"error", r.error}, {"http_status", r.http_status}};
+    std::string from;
+    if (auto at = advisories_confirmed_at(advisories_, &from))
+      f.evidence["last_good_confirmed_at"] = runtime::format_rfc3339(*at);
+    else
+      f.evidence["last_good_confirmed_at"] = nullptr;
+    sink.post(std::move(f));
+    break;
+  }
+  }
+}
+
 void vuln_analyzer::on_tick(runtime::context& ctx) {
   run_throttled(throttle_, ctx, [&](finding_sink& sink) {
+    // The daemon keeps its data current; a one-pass scan never goes to the network.
+    if (!update_.url.empty() && !one_pass_)
+      refresh(sink);
     vuln_scan_request request;
     request.root = root_;
     request.advisories = advisories_;
     request.release = release_;
     request.default_severity = default_severity_;
+    request.max_age = max_age_;
     request.throttle = throttle_;
 
     auto adv_print = fingerprint(advisories_);

@@ -178,6 +178,8 @@ runtime::finding vuln_matcher::make_finding(const installed_package& pkg, const 
     f.evidence["cvss_vector"] = adv.cvss_vector;
   if (!adv.summary.empty())
     f.evidence["summary"] = adv.summary;
+  if (!m.affected->status.empty())
+    f.evidence["tracker_status"] = m.affected->status;
   return f;
 }
 

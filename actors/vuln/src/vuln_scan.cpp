@@ -1,4 +1,5 @@
 #include "phantomguard/actors/vuln/vuln_scan.hpp"
+#include "phantomguard/actors/vuln/advisory_update.hpp"
 
 #include <algorithm>
 #include <filesystem>
@@ -147,6 +148,11 @@ vuln_scan_result run_vuln_scan(const vuln_scan_request& request, finding_sink& s
                   {"errors", stats.errors},
                   {"advisories", request.advisories}};
     sink.post(std::move(f));
+  }
+  if (auto stale =
+          staleness_finding(request.advisories, request.max_age, runtime::wall_clock::now())) {
+    stale->entity["root"] = root;
+    sink.post(std::move(*stale));
   }
   if (stats.truncated) {
     auto f = problem("vuln.advisories_truncated", runtime::severity::medium,

@@ -6,14 +6,15 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <mutex>
 #include <regex>
 #include <set>
 #include <sstream>
 #include <stdexcept>
 
+#include "phantomguard/runtime/digest.hpp"
 #include <nlohmann/json.hpp>
-#include <openssl/evp.h>
 #include <unistd.h>
 #include <yara.h>
 
@@ -86,7 +87,15 @@ std::vector<std::string> rule_files(const std::vector<std::string>& sources) {
   return out;
 }
 
+std::optional<std::string_view> builtin_text(std::string_view source) {
+  if (source == builtin_rule_pack)
+    return builtin_rule_pack_text();
+  return std::nullopt;
+}
+
 std::string read_all(const std::string& path) {
+  if (auto text = builtin_text(path))
+    return std::string(*text);
   std::ifstream in(path, std::ios::binary);
   std::ostringstream ss;
   ss << in.rdbuf();
@@ -95,14 +104,14 @@ std::string read_all(const std::string& path) {
 
 // Adds a file and, recursively, the files it includes to the digest: editing an included file
 // must change the hash just as editing the index does.
-void digest_file(EVP_MD_CTX* md, const std::string& path, std::set<std::string>& seen) {
+void digest_file(runtime::digest_stream& md, const std::string& path, std::set<std::string>& seen) {
   std::error_code ec;
   auto canonical = fs::weakly_canonical(path, ec).string();
   if (!seen.insert(canonical).second)
     return;
   auto text = read_all(path);
-  EVP_DigestUpdate(md, path.data(), path.size() + 1);
-  EVP_DigestUpdate(md, text.data(), text.size());
+  md.update(path.data(), path.size() + 1);
+  md.update(text);
   static const std::regex include_re(R"re(^\s*include\s+"([^"]+)")re", std::regex::multiline);
   for (std::sregex_iterator it(text.begin(), text.end(), include_re), end; it != end; ++it) {
     fs::path inc = (*it)[1].str();
@@ -113,28 +122,18 @@ void digest_file(EVP_MD_CTX* md, const std::string& path, std::set<std::string>&
 }
 
 std::string hash_files(const std::vector<std::string>& files) {
-  std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> md(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  EVP_DigestInit_ex(md.get(), EVP_sha256(), nullptr);
+  runtime::digest_stream md;
   std::set<std::string> seen;
   // The libyara version is part of the key: compiled rules are not portable across versions.
-  std::string version = YR_VERSION;
-  EVP_DigestUpdate(md.get(), version.data(), version.size());
+  md.update(std::string_view(YR_VERSION));
   for (const auto& f : files)
-    digest_file(md.get(), f, seen);
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(md.get(), out, &len);
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned i = 0; i < len; ++i) {
-    hex += digits[out[i] >> 4];
-    hex += digits[out[i] & 15];
-  }
-  return hex;
+    digest_file(md, f, seen);
+  return md.finish_hex();
 }
 
 struct error_sink {
   std::vector<compile_error> errors;
+  std::string current; // names a source compiled from memory (libyara gives no file name)
 };
 
 void on_compile_message(int level, const char* file, int line, const YR_RULE*, const char* msg,
@@ -142,7 +141,8 @@ void on_compile_message(int level, const char* file, int line, const YR_RULE*, c
   if (level != YARA_ERROR_LEVEL_ERROR)
     return; // warnings (slow strings ...) are not errors, as with `yara -w`
   static_cast<error_sink*>(user)->errors.push_back(
-      compile_error{file ? file : "<unknown>", line, msg ? msg : "compile error"});
+      compile_error{file ? file : static_cast<error_sink*>(user)->current, line,
+                    msg ? msg : "compile error"});
 }
 
 // Adds files to a fresh compiler. Returns the compiler when all compiled, else nullptr with the
@@ -154,6 +154,18 @@ compiler_ptr compile(const std::vector<std::string>& files, error_sink& sink) {
   compiler_ptr c(raw);
   yr_compiler_set_callback(c.get(), on_compile_message, &sink);
   for (const auto& f : files) {
+    if (f.starts_with(builtin_prefix)) {
+      auto text = builtin_text(f);
+      if (!text) {
+        sink.errors.push_back(compile_error{f, 0, "no built-in rule pack of that name (there is " +
+                                                      std::string(builtin_rule_pack) + ")"});
+        return nullptr;
+      }
+      sink.current = f;
+      if (yr_compiler_add_string(c.get(), std::string(*text).c_str(), nullptr) != 0)
+        return nullptr;
+      continue;
+    }
     file_ptr fp(std::fopen(f.c_str(), "r"));
     if (!fp) {
       sink.errors.push_back(

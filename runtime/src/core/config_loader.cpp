@@ -1418,4 +1418,13 @@ config_result load_default_config() {
   return load_config_string(default_config_text(), "<default>");
 }
 
+std::optional<toml::table> first_component_table(const toml::table& doc, std::string_view section,
+                                                 std::string_view type) {
+  if (const auto* tables = doc[section].as_table())
+    for (const auto& [name, node] : *tables)
+      if (const auto* t = node.as_table(); t && (*t)["type"].value<std::string>() == type)
+        return *t;
+  return std::nullopt;
+}
+
 } // namespace pg::runtime

@@ -17,10 +17,11 @@
 namespace pg::actors::vuln {
 
 struct advisory_load_options {
-  std::size_t workers = 1;                    // threads parsing JSON
-  std::uint64_t max_bytes = 512ull << 20;     // JSON text read in total; the rest is left out
-  std::uint64_t max_file_bytes = 16ull << 20; // one advisory file larger than this is malformed
-  const std::atomic<bool>* stop = nullptr;    // checked between files
+  std::size_t workers = 1;                       // threads parsing JSON
+  std::uint64_t max_bytes = 512ull << 20;        // JSON text read in total; the rest is left out
+  std::uint64_t max_file_bytes = 16ull << 20;    // larger files are parsed streaming from disk;
+                                                 // larger zip members are malformed
+  const std::atomic<bool>* stop = nullptr;       // checked between files
   runtime::component_threads* threads = nullptr; // the parsing threads; plain ones when null
 };
 
@@ -30,6 +31,8 @@ struct advisory_load_stats {
   std::size_t advisories = 0; // advisories kept
   std::size_t withdrawn = 0;
   std::size_t other_ecosystems = 0; // affected entries for ecosystems we do not match
+  std::size_t not_affected = 0;     // tracker entries marked not affected (fixed in "0")
+  std::size_t unknown_releases = 0; // tracker entries for release codenames we do not know
   std::uint64_t bytes = 0;
   bool truncated = false;                 // max_bytes was reached or a stop was requested
   std::vector<malformed_entry> malformed; // bad JSON, bad OSV structure, oversized files

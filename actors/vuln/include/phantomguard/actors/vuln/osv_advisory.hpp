@@ -34,6 +34,7 @@ struct osv_affected {
   std::vector<osv_range> ranges;
   std::vector<std::string> versions;
   std::string severity_text; // ecosystem_specific/database_specific severity or urgency
+  std::string status;        // the security tracker's: "open", "resolved", "undetermined"; OSV: ""
 };
 
 struct osv_advisory {

@@ -35,12 +35,12 @@ throttle_settings throttle_from(const runtime::component_settings& s,
                                 const throttle_settings& defaults);
 
 /// Runs `work` on a thread of the component (ctx.threads(): its CPU time is the component's, and
-/// each stop_requested() check paces it to the cpu_percent quota) whose CPU nice level and I/O priority are lowered (never the
-/// engine's scheduler threads), and streams what it posts into `ctx` as it arrives: findings via
-/// emit_finding, counters via count. Forwards ctx.should_stop() to the sink's stop_requested().
-/// Returns after `work` returns; an exception thrown by `work` is rethrown here. Returns false
-/// when the priority could not be lowered (the scan still ran; the counter
-/// `priority_not_lowered` says so).
+/// each stop_requested() check paces it to the cpu_percent quota) whose CPU nice level and I/O
+/// priority are lowered (never the engine's scheduler threads), and streams what it posts into
+/// `ctx` as it arrives: findings via emit_finding, counters via count. Forwards ctx.should_stop()
+/// to the sink's stop_requested(). Returns after `work` returns; an exception thrown by `work` is
+/// rethrown here. Returns false when the priority could not be lowered (the scan still ran; the
+/// counter `priority_not_lowered` says so).
 bool run_throttled(const throttle_settings& t, runtime::context& ctx,
                    const std::function<void(finding_sink&)>& work);
 

@@ -5,12 +5,15 @@
 // report = "new", the findings already reported.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "phantomguard/actors/vuln/advisory_index.hpp"
+#include "phantomguard/actors/vuln/advisory_update.hpp"
+#include "phantomguard/actors/vuln/finding_sink.hpp"
 #include "phantomguard/actors/vuln/scan_state.hpp"
 #include "phantomguard/actors/vuln/throttle.hpp"
 #include "phantomguard/runtime/component.hpp"
@@ -30,6 +33,8 @@ public:
   static throttle_settings default_throttle();
 
 private:
+  void refresh(finding_sink& sink);
+
   std::string name_;
   std::string state_dir_;
   std::string root_;
@@ -37,6 +42,10 @@ private:
   std::string release_;
   runtime::severity default_severity_ = runtime::severity::medium;
   bool only_new_ = false;
+  bool one_pass_ = false;
+  std::chrono::seconds max_age_{7 * 86400};
+  advisory_update_request update_; // url empty: no download
+
   throttle_settings throttle_;
   std::optional<scan_state> state_;
   // The index of the last scan and the advisory fingerprint it was loaded with: reused while

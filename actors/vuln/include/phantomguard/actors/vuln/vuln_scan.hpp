@@ -3,6 +3,7 @@
 // could not be used (malformed entries, missing advisories) as findings too.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -24,6 +25,8 @@ struct vuln_scan_request {
   std::string advisories; // directory or .zip; may be empty or missing (info finding)
   std::string release;    // overrides detection when not empty
   runtime::severity default_severity = runtime::severity::medium;
+  /// Older advisory data is reported as vuln.advisories_stale (medium); zero disables the check.
+  std::chrono::seconds max_age{7 * 86400};
   throttle_settings throttle;
   std::size_t resume_from = 0; // index into the name-sorted package list
   /// Called after each segment with the index of the next package (for resumable state), from
@@ -50,7 +53,8 @@ std::shared_ptr<const advisory_index> load_advisories(const vuln_scan_request& r
 /// Runs the scan. `index` may be null (then loaded from request.advisories). Problems become
 /// findings: vuln.advisories_missing (info: nothing to match against), vuln.no_dpkg_database
 /// (info), vuln.malformed_status and vuln.malformed_advisory (low, with counts and examples),
-/// vuln.advisories_truncated (medium: max_memory cut the advisory set short).
+/// vuln.advisories_truncated (medium: max_memory cut the advisory set short),
+/// vuln.advisories_stale (medium: the data is older than max_age).
 vuln_scan_result run_vuln_scan(const vuln_scan_request& request, finding_sink& sink,
                                std::shared_ptr<const advisory_index> index = nullptr);
 

@@ -6,11 +6,18 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 struct YR_RULES;
 
 namespace pg::actors::yara {
+
+/// The rule pack compiled into the engine (rules/yara/phantomguard.yar), named in `rules` as
+/// "builtin:phantomguard" beside files and directories.
+inline constexpr std::string_view builtin_prefix = "builtin:";
+inline constexpr std::string_view builtin_rule_pack = "builtin:phantomguard";
+std::string_view builtin_rule_pack_text() noexcept;
 
 /// Calls yr_initialize() once per process (thread-safe); throws std::runtime_error when libyara
 /// cannot initialise. Every entry point of this family calls it first.
@@ -51,7 +58,8 @@ struct ruleset {
   bool from_cache = false;
 };
 
-/// Loads `sources` (rule files, or directories searched recursively for *.yar / *.yara).
+/// Loads `sources` (rule files, directories searched recursively for *.yar / *.yara, or the
+/// built-in pack).
 /// With a non-empty `cache_dir`, a compiled set saved for the same sources hash is loaded
 /// instead of compiling (the compile errors of that run are replayed from beside it), and a
 /// fresh compile is saved there. Never throws for bad rules: they land in `errors`.
