@@ -31,6 +31,17 @@ yara_analyzer::yara_analyzer(const runtime::component_init& init) : name_(init.n
         (std::filesystem::path(init.state_dir.empty() ? "/var/lib/phantomguard" : init.state_dir) /
          init.name)
             .string();
+  // The engine's own files are never targets: the compiled rules and the result cache hold the
+  // rules' strings, and a state folder under /tmp would otherwise report itself.
+  for (const auto& own : {cache_dir_, init.state_dir}) {
+    if (own.empty())
+      continue;
+    auto dir = std::filesystem::path(own).lexically_normal().string();
+    while (dir.size() > 1 && dir.back() == '/')
+      dir.pop_back();
+    settings_.targets.exclude.push_back(dir);
+    settings_.targets.exclude.push_back(dir + "/*");
+  }
 }
 
 yara_analyzer::~yara_analyzer() = default;
