@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <thread>
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -212,4 +213,106 @@ SCENARIO("without a token_file /api/v1 is closed") {
   CHECK(res->body.find("set [api] token_file") != std::string::npos);
   p.signal(SIGTERM);
   CHECK(p.wait(std::chrono::seconds(15)) == 0);
+}
+
+SCENARIO("POST /api/v1/fim/accept accepts a reported change into the daemon's baseline") {
+  daemon_dir d;
+  const auto token = d.token_file("fim-accept-token-0123456789abcdef");
+  const auto watched = d.dir / "watched";
+  fs::create_directories(watched);
+  std::ofstream(watched / "app.conf") << "listen = 80\n";
+  std::ofstream(watched / "other.conf") << "a = 1\n";
+  const auto cfg = d.config("listen = \"127.0.0.1:0\"\ntoken_file = \"" + token + "\"",
+                            "[analyzers.integrity]\ntype = \"fim\"\ninterval = \"500ms\"\n"
+                            "rules = [{ path = \"" + watched.string() + "\" }]\n"
+                            "[sinks.fim_out]\ntype = \"jsonl\"\ninputs = [\"integrity\"]\n"
+                            "flush = \"event\"\npath = \"" + (d.dir / "fim.jsonl").string() + "\"\n");
+  cli_process p({"run", "--config", cfg});
+  REQUIRE(wait_for(p, "api listening on", std::chrono::seconds(10)));
+  httplib::Client client("127.0.0.1", port_of(p.err()));
+  const httplib::Headers auth = {{"Authorization", "Bearer fim-accept-token-0123456789abcdef"}};
+  const auto db = d.state() + "/integrity/fim.db";
+  auto reported = [&](const std::string& file) {
+    return slurp((d.dir / "fim.jsonl").string()).find("\"path\":\"" + (watched / file).string()) !=
+           std::string::npos;
+  };
+  // The baseline is recorded by the first pass; then both files change.
+  for (int i = 0; i < 100 && slurp((d.dir / "fim.jsonl").string()).find("fim.baseline") ==
+                                 std::string::npos;
+       ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  REQUIRE(fs::exists(db));
+  std::ofstream(watched / "app.conf") << "listen = 8080\n";
+  std::ofstream(watched / "other.conf") << "a = 2\n";
+  for (int i = 0; i < 100 && !(reported("app.conf") && reported("other.conf")); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  REQUIRE(reported("app.conf"));
+
+  WHEN("the request is wrong") {
+    auto no_token = client.Post("/api/v1/fim/accept", "{}", "application/json");
+    REQUIRE(no_token);
+    CHECK(no_token->status == 401);
+    auto not_json = client.Post("/api/v1/fim/accept", auth, "paths=/etc", "text/plain");
+    REQUIRE(not_json);
+    CHECK(not_json->status == 400);
+    auto no_by = client.Post("/api/v1/fim/accept", auth, R"({"paths": ["/etc/x"]})",
+                             "application/json");
+    REQUIRE(no_by);
+    CHECK(no_by->status == 400);
+    CHECK(no_by->body.find("is required") != std::string::npos);
+    auto relative = client.Post("/api/v1/fim/accept", auth, R"({"by": "alice", "paths": ["etc"]})",
+                                "application/json");
+    REQUIRE(relative);
+    CHECK(relative->status == 400);
+    auto unknown_key = client.Post("/api/v1/fim/accept", auth, R"({"by": "a", "force": true})",
+                                   "application/json");
+    REQUIRE(unknown_key);
+    CHECK(unknown_key->status == 400);
+    auto no_analyzer = client.Post("/api/v1/fim/accept", auth,
+                                   R"({"by": "alice", "analyzer": "nosuch"})", "application/json");
+    REQUIRE(no_analyzer);
+    CHECK(no_analyzer->status == 422);
+    CHECK(no_analyzer->body.find("nosuch") != std::string::npos);
+    auto no_action = client.Post("/api/v1/fim/forget", auth, "{}", "application/json");
+    REQUIRE(no_action);
+    CHECK(no_action->status == 404);
+    CHECK(no_action->body.find("/api/v1/fim/accept") != std::string::npos);
+  }
+  WHEN("alice accepts one of the two changes") {
+    const std::string body = nlohmann::json{{"by", "alice"},
+                                            {"paths", {(watched / "app.conf").string()}}}
+                                 .dump();
+    auto r = client.Post("/api/v1/fim/accept", auth, body, "application/json");
+    REQUIRE(r);
+    INFO(r->body);
+    REQUIRE(r->status == 200);
+    auto js = nlohmann::json::parse(r->body);
+    THEN("the answer names the accepted change, who accepted it and the new seal") {
+      REQUIRE(js.at("accepted").size() == 1);
+      CHECK(js.at("accepted")[0].at("rule") == "fim.changed");
+      CHECK(js.at("accepted")[0].at("path") == (watched / "app.conf").string());
+      CHECK(js.at("by") == "alice");
+      CHECK(js.at("seal").get<std::string>().rfind("sha256:", 0) == 0);
+    }
+    THEN("the command on the same config reports only the change not accepted, and no "
+         "tampering: the daemon's seal was rewritten with the baseline") {
+      auto check = run_cli({"fim", "check", "--config", cfg, "--format", "jsonl"});
+      INFO(check.out << check.err);
+      CHECK(check.out.find((watched / "app.conf").string()) == std::string::npos);
+      CHECK(check.out.find((watched / "other.conf").string()) != std::string::npos);
+      CHECK(check.out.find("fim.baseline_tampered") == std::string::npos);
+      // Who and when, kept with the baseline.
+      CHECK(std::system(("python3 -c \"import sqlite3,sys; c=sqlite3.connect('" + db +
+                         "'); r=c.execute(\\\"select by from accepted where path like "
+                         "'%app.conf'\\\").fetchall(); sys.exit(0 if r==[('alice',)] else 1)\"")
+                            .c_str()) == 0);
+    }
+    THEN("the daemon's next pass does not raise the seal as tampered") {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+      CHECK(slurp((d.dir / "fim.jsonl").string()).find("fim.baseline_tampered") ==
+            std::string::npos);
+    }
+  }
+  p.signal(SIGTERM);
+  CHECK(p.wait(std::chrono::seconds(20)) == 0);
 }

@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <filesystem>
 #include <fstream>
 #include <unistd.h>
 
@@ -315,6 +316,12 @@ void baseline_db::rollback() noexcept {
     impl_->db.exec("ROLLBACK");
   } catch (...) { // the connection rolls back on close in any case
   }
+}
+
+std::string default_database_path(const std::string& state_dir, const std::string& name) {
+  return (std::filesystem::path(state_dir.empty() ? "/var/lib/phantomguard" : state_dir) / name /
+          "fim.db")
+      .string();
 }
 
 } // namespace pg::actors::fim

@@ -15,12 +15,8 @@ fim_analyzer::fim_analyzer(const runtime::component_init& init) : name_(init.nam
     throw runtime::component_refused("fim.config", init.name + ": " + error);
   settings_ = std::move(*parsed);
   db_path_ = settings_.database;
-  if (db_path_.empty()) {
-    auto dir =
-        std::filesystem::path(init.state_dir.empty() ? "/var/lib/phantomguard" : init.state_dir) /
-        init.name;
-    db_path_ = (dir / "fim.db").string();
-  }
+  if (db_path_.empty())
+    db_path_ = default_database_path(init.state_dir, init.name);
 }
 
 fim_analyzer::~fim_analyzer() = default;

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <ostream>
 #include <pwd.h>
+#include <sstream>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -18,12 +19,23 @@ namespace pg::actors::fim {
 
 namespace {
 
-// The fim settings table of a config file: a standalone rules file (top-level `rules`) or a
-// pipeline config, whose first analyzer of type "fim" is used.
-std::optional<toml::table> find_fim_table(const toml::table& doc) {
-  if (doc.contains("rules"))
-    return doc;
-  return runtime::first_component_table(doc, "analyzers", "fim");
+// The fim settings of a config file: a standalone rules file (top-level `rules`) or a pipeline
+// config, whose analyzer of type "fim" named `name` (the first one when empty) is used; with the
+// database the daemon's analyzer of that config uses (<state_dir>/<name>/fim.db unless the
+// table names one).
+struct fim_table {
+  toml::table table;
+  std::string database;
+};
+
+std::optional<fim_table> find_fim_table(const toml::table& doc, const std::string& name) {
+  if (doc.contains("rules") && name.empty())
+    return fim_table{doc, default_database_path("", "fim")};
+  auto found = runtime::find_component_table(doc, "analyzers", "fim", name);
+  if (!found)
+    return std::nullopt;
+  auto state_dir = doc["engine"]["state_dir"].value<std::string>().value_or("");
+  return fim_table{found->table, default_database_path(state_dir, found->name)};
 }
 
 // Keys of the pipeline table that are the runtime's, not the analyzer's.
@@ -40,7 +52,7 @@ int run_fim_command(int argc, char** argv, std::ostream& out, std::ostream& err)
                "fim.added, fim.removed and fim.changed against it (every time, until `accept` "
                "records them, with who and when).",
                "phantomguard fim"};
-  std::string action, config_path, db_path = "/var/lib/phantomguard/fim/fim.db";
+  std::string action, config_path, db_path, analyzer;
   std::vector<std::string> paths;
   std::string format = "table", fail_on = "high", rehash;
   bool update = false, stats = false;
@@ -52,7 +64,11 @@ int run_fim_command(int argc, char** argv, std::ostream& out, std::ostream& err)
   app.add_option("paths", paths, "paths to scan instead of the configured trees");
   app.add_option("--config,-c", config_path,
                  "a rules file (rules = [...]) or a pipeline config with a fim analyzer");
-  app.add_option("--db", db_path, "baseline database")->capture_default_str();
+  app.add_option("--analyzer", analyzer,
+                 "the fim analyzer of --config to use, by name (default: the first)");
+  app.add_option("--db", db_path,
+                 "baseline database (default: the one the config's analyzer uses, "
+                 "<state_dir>/<name>/fim.db, normally /var/lib/phantomguard/fim/fim.db)");
   app.add_option("--format", format, "table, json or jsonl")
       ->check(CLI::IsMember({"table", "json", "jsonl"}));
   app.add_option("--fail-on", fail_on, "exit 1 at this severity or above")
@@ -77,22 +93,31 @@ int run_fim_command(int argc, char** argv, std::ostream& out, std::ostream& err)
   // Settings: the config file, else the compiled-in default config's fim analyzer, else the
   // built-in rules.
   toml::table table;
-  std::string origin;
+  std::string origin, analyzer_db;
   try {
     if (!config_path.empty()) {
       auto doc = toml::parse_file(config_path);
-      auto t = find_fim_table(doc);
+      auto t = find_fim_table(doc, analyzer);
       if (!t) {
-        err << "phantomguard fim: " << config_path
-            << ": no `rules` and no analyzer of type \"fim\" found\n";
+        err << "phantomguard fim: " << config_path << ": "
+            << (analyzer.empty() ? std::string("no `rules` and no analyzer of type \"fim\"")
+                                 : "no analyzer of type \"fim\" named \"" + analyzer + "\"")
+            << " found\n";
         return 2;
       }
-      table = std::move(*t);
+      table = std::move(t->table);
+      analyzer_db = std::move(t->database);
       origin = config_path;
     } else {
       auto doc = toml::parse(runtime::default_config_text());
-      if (auto t = find_fim_table(doc))
-        table = std::move(*t);
+      if (auto t = find_fim_table(doc, analyzer)) {
+        table = std::move(t->table);
+        analyzer_db = std::move(t->database);
+      } else if (!analyzer.empty()) {
+        err << "phantomguard fim: the default config has no fim analyzer named \"" << analyzer
+            << "\"\n";
+        return 2;
+      }
       origin = "<default>";
     }
   } catch (const toml::parse_error& e) {
@@ -108,6 +133,11 @@ int run_fim_command(int argc, char** argv, std::ostream& out, std::ostream& err)
     err << "phantomguard fim: " << origin << ": " << error << '\n';
     return 2;
   }
+  // The database (and seal) the daemon's analyzer of this config uses, unless --db names one.
+  if (db_path.empty())
+    db_path = !settings->database.empty() ? settings->database
+              : !analyzer_db.empty()      ? analyzer_db
+                                          : default_database_path("", "fim");
   if (!rehash.empty())
     settings->scan.rehash = rehash == "always" ? rehash_policy::always : rehash_policy::changed;
   if (workers > 0)
@@ -132,7 +162,7 @@ int run_fim_command(int argc, char** argv, std::ostream& out, std::ostream& err)
   bool init = action == "init";
   bool accept = action == "accept" || (action == "check" && update);
   if (seal_path.empty())
-    seal_path = seal_path_for(db_path);
+    seal_path = seal_path_for(db_path, settings->seal);
   if (!seal_value.empty() && seal_value.rfind("sha256:", 0) == 0)
     seal_value = seal_value.substr(7);
   try {
@@ -234,6 +264,79 @@ int run_fim_command(int argc, char** argv, std::ostream& out, std::ostream& err)
     err << "phantomguard fim: " << e.what() << '\n';
     return 2;
   }
+}
+
+std::pair<int, nlohmann::json> accept_over_api(const nlohmann::json& request,
+                                               const std::string& config_path) {
+  auto refuse = [](int status, std::string why) {
+    return std::pair<int, nlohmann::json>{status, {{"error", std::move(why)}}};
+  };
+  if (!request.is_object())
+    return refuse(400, "the body must be a JSON object: {\"by\": NAME, \"paths\": [...]}");
+  for (const auto& [key, value] : request.items())
+    if (key != "by" && key != "paths" && key != "analyzer")
+      return refuse(400, "unknown key \"" + key + "\" (by, paths, analyzer)");
+  auto by = request.find("by");
+  if (by == request.end() || !by->is_string() || by->get<std::string>().empty())
+    return refuse(400, "\"by\" (who accepts, kept with the baseline) is required");
+  std::vector<std::string> args{"phantomguard fim", "accept", "--by", by->get<std::string>()};
+  if (!config_path.empty()) {
+    args.push_back("--config");
+    args.push_back(config_path);
+  }
+  if (auto a = request.find("analyzer"); a != request.end()) {
+    if (!a->is_string() || a->get<std::string>().empty())
+      return refuse(400, "\"analyzer\" must be a fim analyzer's name");
+    args.push_back("--analyzer");
+    args.push_back(a->get<std::string>());
+  }
+  std::vector<std::string> paths;
+  if (auto p = request.find("paths"); p != request.end()) {
+    if (!p->is_array())
+      return refuse(400, "\"paths\" must be an array of absolute paths");
+    for (const auto& v : *p) {
+      if (!v.is_string() || v.get<std::string>().empty() || v.get<std::string>()[0] != '/')
+        return refuse(400, "\"paths\" must be an array of absolute paths");
+      paths.push_back(v.get<std::string>());
+    }
+  }
+  if (!paths.empty())
+    args.push_back("--"); // a path is never taken for an option
+  args.insert(args.end(), paths.begin(), paths.end());
+  std::vector<char*> argv;
+  for (auto& a : args)
+    argv.push_back(a.data());
+  std::ostringstream out, err;
+  const int rc = run_fim_command(static_cast<int>(argv.size()), argv.data(), out, err);
+  std::vector<std::string> messages;
+  std::string seal;
+  std::istringstream err_lines(err.str());
+  for (std::string line; std::getline(err_lines, line);) {
+    messages.push_back(line);
+    if (auto at = line.find("baseline seal sha256:"); at != std::string::npos)
+      seal = line.substr(at + 14, 7 + 64);
+  }
+  if (rc != 0)
+    return {
+        422,
+        {{"error", messages.empty() ? "accept failed" : messages.back()}, {"messages", messages}}};
+  nlohmann::json accepted = nlohmann::json::array();
+  std::istringstream out_lines(out.str());
+  for (std::string line; std::getline(out_lines, line);) {
+    // "accepted RULE PATH"
+    if (line.rfind("accepted ", 0) != 0)
+      continue;
+    auto rest = line.substr(9);
+    auto space = rest.find(' ');
+    if (space == std::string::npos)
+      continue;
+    accepted.push_back({{"rule", rest.substr(0, space)}, {"path", rest.substr(space + 1)}});
+  }
+  return {200,
+          {{"accepted", accepted},
+           {"by", by->get<std::string>()},
+           {"seal", seal},
+           {"messages", messages}}};
 }
 
 } // namespace pg::actors::fim

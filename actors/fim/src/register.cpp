@@ -24,6 +24,10 @@ void register_components(runtime::registry& reg) {
   reg.add_command(runtime::command{
       "fim", "file integrity: record a baseline (init), compare against it (check), accept changes",
       [](int argc, char** argv) { return run_fim_command(argc, argv, std::cout, std::cerr); }});
+  reg.add_api_action(runtime::api_action{
+      "fim/accept",
+      "accept reported file changes into the baseline: {\"by\": NAME, \"paths\": [...]}",
+      accept_over_api});
 }
 
 } // namespace pg::actors::fim

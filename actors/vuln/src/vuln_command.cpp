@@ -53,11 +53,11 @@ int run_update_command(int argc, char** argv) {
   request.output = default_advisory_file;
   // The first vuln analyzer of the config (or of the embedded default config) names the file
   // and the source; the pipeline is not built, so this works for any valid vuln table.
-  std::optional<toml::table> table;
+  std::optional<runtime::named_table> table;
   try {
     auto doc = config_path.empty() ? toml::parse(runtime::default_config_text())
                                    : toml::parse_file(config_path);
-    table = runtime::first_component_table(doc, "analyzers", "vuln");
+    table = runtime::find_component_table(doc, "analyzers", "vuln");
   } catch (const toml::parse_error& e) {
     std::cerr << "phantomguard vuln update: " << (config_path.empty() ? "<default>" : config_path)
               << ':' << e.source().begin.line << ':' << e.source().begin.column << ": "
@@ -65,7 +65,7 @@ int run_update_command(int argc, char** argv) {
     return 2;
   }
   if (table) {
-    runtime::component_settings s(*table);
+    runtime::component_settings s(table->table);
     if (auto a = s.get_string("advisories", ""); !a.empty())
       request.output = a;
     if (auto u = s.get_string("update_url", ""); !u.empty())

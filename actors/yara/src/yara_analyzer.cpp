@@ -88,9 +88,8 @@ void yara_analyzer::load_rules(runtime::context& ctx) {
   // The compiled set lives in libyara's own allocations, which the engine cannot see: what the
   // load left resident (measured across it; at least the arena's used bytes) is accounted while
   // this set is the one loaded.
-  const auto rules_bytes =
-      std::max(static_cast<std::int64_t>(rs.rules ? rs.rules->bytes() : 0),
-               resident_bytes() - resident_before);
+  const auto rules_bytes = std::max(static_cast<std::int64_t>(rs.rules ? rs.rules->bytes() : 0),
+                                    resident_bytes() - resident_before);
   ctx.account_memory(rules_bytes - rules_accounted_);
   rules_accounted_ = rules_bytes;
   ctx.gauge("rules_bytes", static_cast<double>(rules_bytes));

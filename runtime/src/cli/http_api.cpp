@@ -23,6 +23,7 @@
 #include <nlohmann/json.hpp>
 
 #include "phantomguard/runtime/prometheus.hpp"
+#include "phantomguard/runtime/registry.hpp"
 
 namespace pg::cli {
 
@@ -565,6 +566,37 @@ struct http_api::impl {
                res.set_content(nlohmann::json{{"reloaded", ok}, {"messages", lines}}.dump(2) + "\n",
                                "application/json");
              }));
+    // The families' operator actions: POST /api/v1/<family>/<action> (fim/accept ...).
+    srv.Post(R"(/api/v1/([a-z][a-z0-9_]*/[a-z][a-z0-9_]*))",
+             route([this, trusted](const httplib::Request& req, httplib::Response& res) {
+               if (!guarded(req, res, trusted))
+                 return;
+               const auto* action =
+                   runtime::registry::instance().find_api_action(req.matches[1].str());
+               auto reply = [&res](int status, const nlohmann::json& body) {
+                 res.status = status;
+                 res.set_content(body.dump(2) + "\n", "application/json");
+               };
+               if (action == nullptr) {
+                 nlohmann::json known = nlohmann::json::array();
+                 for (const auto* a : runtime::registry::instance().api_actions())
+                   known.push_back({{"action", "/api/v1/" + a->name}, {"summary", a->summary}});
+                 reply(404, {{"error", "no action " + req.path}, {"actions", known}});
+                 return;
+               }
+               auto body = req.body.empty() ? nlohmann::json::object()
+                                            : nlohmann::json::parse(req.body, nullptr, false);
+               if (body.is_discarded()) {
+                 reply(400, {{"error", "the body is not JSON"}});
+                 return;
+               }
+               try {
+                 auto [status, answer] = action->run(body, hooks.config_path);
+                 reply(status, answer);
+               } catch (const std::exception& e) {
+                 reply(500, {{"error", std::string("the action failed: ") + e.what()}});
+               }
+             }));
     srv.Get("/metrics", route([this, trusted](const httplib::Request& req, httplib::Response& res) {
               if (!open_or_token(req, res, trusted))
                 return;
@@ -592,19 +624,18 @@ struct http_api::impl {
                 return;
               res.set_content("ok\n", "text/plain");
             }));
-    srv.Get(
-        "/readyz", route([this, trusted](const httplib::Request& req, httplib::Response& res) {
-          if (!open_or_token(req, res, trusted))
-            return;
-          auto reasons = hooks.not_ready ? hooks.not_ready() : std::vector<std::string>{};
-          if (reasons.empty()) {
-            res.set_content("ready\n", "text/plain");
-            return;
-          }
-          res.status = 503;
-          res.set_content(nlohmann::json{{"ready", false}, {"reasons", reasons}}.dump() + "\n",
-                          "application/json");
-        }));
+    srv.Get("/readyz", route([this, trusted](const httplib::Request& req, httplib::Response& res) {
+              if (!open_or_token(req, res, trusted))
+                return;
+              auto reasons = hooks.not_ready ? hooks.not_ready() : std::vector<std::string>{};
+              if (reasons.empty()) {
+                res.set_content("ready\n", "text/plain");
+                return;
+              }
+              res.status = 503;
+              res.set_content(nlohmann::json{{"ready", false}, {"reasons", reasons}}.dump() + "\n",
+                              "application/json");
+            }));
   }
 
   /// Bounded: a few threads, small requests, short timeouts, few requests per connection. A

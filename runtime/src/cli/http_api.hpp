@@ -41,6 +41,9 @@ struct api_hooks {
   std::function<std::vector<std::string>()> not_ready;
   /// The running config's jsonl sinks: {name, path}, for /api/v1/findings?source=file.
   std::function<std::vector<std::pair<std::string, std::string>>()> jsonl_files;
+  /// The daemon's config file (empty: the embedded default), given to the families' API
+  /// actions (POST /api/v1/<family>/<action>, see runtime::api_action).
+  std::string config_path;
 };
 
 class http_api {

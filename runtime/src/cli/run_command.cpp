@@ -316,6 +316,7 @@ int run_command(const global_options& global) {
     hooks.findings = &recent;
     hooks.jsonl_files = [&] { return jsonl_files(running); };
     hooks.not_ready = [&] { return not_ready(eng, running); };
+    hooks.config_path = global.config_path;
     http_api api(running.config.api, eng, PG_VERSION, hooks);
     if (!running.config.api.listen.empty()) {
       try {

@@ -19,10 +19,10 @@
 
 #include "phantomguard/runtime/alert.hpp"
 #include "phantomguard/runtime/config.hpp"
-#include "phantomguard/runtime/suppression.hpp"
 #include "phantomguard/runtime/cron.hpp"
 #include "phantomguard/runtime/registry.hpp"
 #include "phantomguard/runtime/suggestion.hpp"
+#include "phantomguard/runtime/suppression.hpp"
 
 namespace pg::runtime {
 
@@ -241,8 +241,8 @@ const std::vector<option_spec>& supervisor_specs() {
   static const std::vector<option_spec> s = {
       spec("strategy", option_type::string, "one_for_one", "what a child's restart takes with it",
            {}, {}, {"one_for_one", "one_for_all", "rest_for_one"}),
-      spec("max_restarts", option_type::integer, "5", "restarts of its children within period",
-           0.0, 1e6),
+      spec("max_restarts", option_type::integer, "5", "restarts of its children within period", 0.0,
+           1e6),
       spec("period", option_type::duration, "60s", "intensity period", 0.001),
       spec("parent", option_type::string, "root", "the supervisor it escalates to"),
   };
@@ -284,9 +284,9 @@ const std::vector<option_spec>& alert_specs() {
 }
 
 const std::vector<std::string>& section_names() {
-  static const std::vector<std::string> s = {"engine",      "sources", "analyzers",
-                                             "detectors",   "sinks",   "supervisors",
-                                             "api",         "alerts",  "suppress"};
+  static const std::vector<std::string> s = {"engine",    "sources", "analyzers",
+                                             "detectors", "sinks",   "supervisors",
+                                             "api",       "alerts",  "suppress"};
   return s;
 }
 
@@ -758,7 +758,8 @@ void read_suppressions(checker& chk, const toml::node& node, std::vector<suppres
                                        toml_type_name(ev));
         }
       } else {
-        chk.error(e->source(), "'entity' in " + where + " must be a table ({ exe = \"...\" }), not " +
+        chk.error(e->source(), "'entity' in " + where +
+                                   " must be a table ({ exe = \"...\" }), not " +
                                    std::string(toml_type_name(*e)));
       }
     }
@@ -792,13 +793,14 @@ void read_suppressions(checker& chk, const toml::node& node, std::vector<suppres
       } else if (auto text = x->value<std::string>()) {
         when = parse_rfc3339(*text);
       }
-      bool out_of_range = (x->value<toml::date>() && !in_range(x->value<toml::date>()->year)) ||
-                          (x->value<toml::date_time>() &&
-                           !in_range(x->value<toml::date_time>()->date.year));
+      bool out_of_range =
+          (x->value<toml::date>() && !in_range(x->value<toml::date>()->year)) ||
+          (x->value<toml::date_time>() && !in_range(x->value<toml::date_time>()->date.year));
       if (!when && !out_of_range)
         chk.error(x->source(), "'expires' in " + where +
                                    " must be a date (2027-03-01), a date-time or an RFC 3339 "
-                                   "string, not " + std::string(toml_type_name(*x)));
+                                   "string, not " +
+                                   std::string(toml_type_name(*x)));
       d.expires = when;
     }
     out.push_back(std::move(d));
@@ -817,8 +819,8 @@ void read_alert(checker& chk, const toml::key& key, const toml::node& node,
   const std::string where = "[alerts." + name + "]";
   const auto* t = node.as_table();
   if (!t) {
-    chk.error(node.source(), "'alerts." + name + "' must be a table (" + where + "), not " +
-                                 toml_type_name(node));
+    chk.error(node.source(),
+              "'alerts." + name + "' must be a table (" + where + "), not " + toml_type_name(node));
     return;
   }
   if (!valid_component_name(name))
@@ -832,7 +834,7 @@ void read_alert(checker& chk, const toml::key& key, const toml::node& node,
   a.metric = (*t)["metric"].value_or(std::string());
   if (!t->get("metric"))
     chk.error(node.source(), where + " needs metric = \"...\" (e.g. \"host.cpu_percent\"; "
-                             "docs/operations.md lists them)");
+                                     "docs/operations.md lists them)");
   if (auto v = (*t)["threshold"].value<double>())
     a.threshold = *v;
   else if (auto d = default_alert_threshold(a.metric))
@@ -875,8 +877,9 @@ void check_alerts(checker& chk, const std::vector<parsed_alert>& alerts,
                                         "', which is not declared" +
                                         did_you_mean(a.component, names));
     if (a.metric == "engine.memory_percent" && !engine.quota.memory_mb)
-      chk.error(pa.where, "[alerts." + a.name + "] engine.memory_percent is a share of [engine] "
-                          "quota.memory_mb, which is not set (or watch engine.memory_bytes)");
+      chk.error(pa.where, "[alerts." + a.name +
+                              "] engine.memory_percent is a share of [engine] "
+                              "quota.memory_mb, which is not set (or watch engine.memory_bytes)");
   }
 }
 
@@ -921,8 +924,8 @@ void check_supervisors(checker& chk, const std::vector<parsed_supervisor>& sups,
       continue;
     chk.error(c.supervisor_where, "unknown supervisor '" + sup + "' of [" +
                                       section_of(c.decl.kind) + "." + c.decl.name + "]" +
-                                      did_you_mean(sup, names) +
-                                      " (declare it as [supervisors." + sup + "])");
+                                      did_you_mean(sup, names) + " (declare it as [supervisors." +
+                                      sup + "])");
   }
 }
 
@@ -1212,8 +1215,8 @@ config_result load_table(const toml::table& root, std::string origin, const regi
     if (k == "api") {
       const auto* t = node.as_table();
       if (!t) {
-        chk.error(node.source(), "'api' must be a table ([api]), not " +
-                                     std::string(toml_type_name(node)));
+        chk.error(node.source(),
+                  "'api' must be a table ([api]), not " + std::string(toml_type_name(node)));
         continue;
       }
       chk.check_table(*t, api_specs(), {}, "[api]", node.source());
@@ -1222,8 +1225,9 @@ config_result load_table(const toml::table& root, std::string origin, const regi
       cfg.api.cert = (*t)["cert"].value_or(std::string());
       cfg.api.key = (*t)["key"].value_or(std::string());
       if (cfg.api.cert.empty() != cfg.api.key.empty())
-        chk.error(t->source(), std::string("[api] sets ") + (cfg.api.cert.empty() ? "key" : "cert") +
-                                   " without " + (cfg.api.cert.empty() ? "cert" : "key") +
+        chk.error(t->source(), std::string("[api] sets ") +
+                                   (cfg.api.cert.empty() ? "key" : "cert") + " without " +
+                                   (cfg.api.cert.empty() ? "cert" : "key") +
                                    ": TLS needs both (PEM files)");
       for (const char* f : {"cert", "key"})
         if (const auto* n = t->get(f); n && n->is_string() && !n->as_string()->get().empty() &&
@@ -1239,10 +1243,11 @@ config_result load_table(const toml::table& root, std::string origin, const regi
                              std::all_of(port.begin(), port.end(), ::isdigit) &&
                              std::stoi(port) <= 65535;
         if (host.empty() || !port_ok)
-          chk.error(l->source(), "'listen' in [api] must be HOST:PORT (e.g. \"127.0.0.1:9464\"), not '" +
-                                     v + "'");
-        else if (host != "127.0.0.1" && host != "localhost" && host != "::1" &&
-                 host != "[::1]" && cfg.api.token_file.empty())
+          chk.error(l->source(),
+                    "'listen' in [api] must be HOST:PORT (e.g. \"127.0.0.1:9464\"), not '" + v +
+                        "'");
+        else if (host != "127.0.0.1" && host != "localhost" && host != "::1" && host != "[::1]" &&
+                 cfg.api.token_file.empty())
           chk.error(l->source(), "[api] listens on " + host +
                                      ", not loopback: set token_file (a root-only file with the "
                                      "bearer token) so that only its holder can use the API");
@@ -1418,12 +1423,13 @@ config_result load_default_config() {
   return load_config_string(default_config_text(), "<default>");
 }
 
-std::optional<toml::table> first_component_table(const toml::table& doc, std::string_view section,
-                                                 std::string_view type) {
+std::optional<named_table> find_component_table(const toml::table& doc, std::string_view section,
+                                                std::string_view type, std::string_view name) {
   if (const auto* tables = doc[section].as_table())
-    for (const auto& [name, node] : *tables)
-      if (const auto* t = node.as_table(); t && (*t)["type"].value<std::string>() == type)
-        return *t;
+    for (const auto& [key, node] : *tables)
+      if (const auto* t = node.as_table();
+          t && (*t)["type"].value<std::string>() == type && (name.empty() || key.str() == name))
+        return named_table{std::string(key.str()), *t};
   return std::nullopt;
 }
 

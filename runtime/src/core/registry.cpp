@@ -6,10 +6,14 @@ namespace pg::runtime {
 
 std::string_view to_string(component_kind k) noexcept {
   switch (k) {
-    case component_kind::source: return "source";
-    case component_kind::analyzer: return "analyzer";
-    case component_kind::detector: return "detector";
-    case component_kind::sink: return "sink";
+  case component_kind::source:
+    return "source";
+  case component_kind::analyzer:
+    return "analyzer";
+  case component_kind::detector:
+    return "detector";
+  case component_kind::sink:
+    return "sink";
   }
   return "?";
 }
@@ -45,29 +49,58 @@ std::vector<const component_type*> registry::list(component_kind kind) const {
   return out;
 }
 
-void registry::add_command(command cmd) {
-  for (auto& c : commands_) {
-    if (c.name == cmd.name) {
-      c = std::move(cmd);
+namespace {
+
+// Commands and API actions are both lists of named entries: a second one of a name replaces
+// the first, lookups are by name, listings are sorted.
+template <class T>
+void add_named(std::vector<T>& list, T item) {
+  for (auto& existing : list) {
+    if (existing.name == item.name) {
+      existing = std::move(item);
       return;
     }
   }
-  commands_.push_back(std::move(cmd));
+  list.push_back(std::move(item));
 }
 
-const command* registry::find_command(std::string_view name) const {
-  for (const auto& c : commands_)
-    if (c.name == name)
-      return &c;
+template <class T>
+const T* find_named(const std::vector<T>& list, std::string_view name) {
+  for (const auto& item : list)
+    if (item.name == name)
+      return &item;
   return nullptr;
 }
 
-std::vector<const command*> registry::commands() const {
-  std::vector<const command*> out;
-  for (const auto& c : commands_)
-    out.push_back(&c);
+template <class T>
+std::vector<const T*> sorted_named(const std::vector<T>& list) {
+  std::vector<const T*> out;
+  for (const auto& item : list)
+    out.push_back(&item);
   std::sort(out.begin(), out.end(), [](auto* a, auto* b) { return a->name < b->name; });
   return out;
+}
+
+} // namespace
+
+void registry::add_command(command cmd) {
+  add_named(commands_, std::move(cmd));
+}
+const command* registry::find_command(std::string_view name) const {
+  return find_named(commands_, name);
+}
+std::vector<const command*> registry::commands() const {
+  return sorted_named(commands_);
+}
+
+void registry::add_api_action(api_action action) {
+  add_named(actions_, std::move(action));
+}
+const api_action* registry::find_api_action(std::string_view name) const {
+  return find_named(actions_, name);
+}
+std::vector<const api_action*> registry::api_actions() const {
+  return sorted_named(actions_);
 }
 
 } // namespace pg::runtime

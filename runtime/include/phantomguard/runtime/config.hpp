@@ -180,10 +180,16 @@ config_result load_config_string(std::string_view text, std::string origin, cons
 diagnostics check_components(const pipeline_config& cfg, const registry& reg);
 diagnostics check_components(const pipeline_config& cfg);
 
-/// The table of the first `[SECTION.NAME]` whose `type` is `type` (a command reading one
-/// component's settings from a config without building the pipeline: `fim`, `vuln update`).
-std::optional<toml::table> first_component_table(const toml::table& doc, std::string_view section,
-                                                 std::string_view type);
+/// The first `[SECTION.NAME]` whose `type` is `type` (and whose NAME is `name`, when given): a
+/// command reading one component's settings from a config without building the pipeline
+/// (`fim`, `vuln update`).
+struct named_table {
+  std::string name;
+  toml::table table;
+};
+std::optional<named_table> find_component_table(const toml::table& doc, std::string_view section,
+                                                std::string_view type,
+                                                std::string_view name = {});
 
 /// The config compiled into the binary (config/default.toml).
 std::string_view default_config_text() noexcept;

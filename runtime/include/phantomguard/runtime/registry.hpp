@@ -63,6 +63,18 @@ struct command {
   std::function<int(int argc, char** argv)> run;
 };
 
+/// An operator action a family offers on the daemon's API, `POST /api/v1/<name>` (token
+/// required): `run` gets the request body (a JSON object, empty when none was sent) and the
+/// daemon's config file (empty: the embedded default config) and returns the HTTP status and a
+/// JSON body. It runs on an API worker thread, beside the running engine.
+struct api_action {
+  std::string name; // "fim/accept"
+  std::string summary;
+  std::function<std::pair<int, nlohmann::json>(const nlohmann::json& request,
+                                               const std::string& config_path)>
+      run;
+};
+
 /// The process-wide registry. Each actor family exposes a `register_*` function and
 /// pg::actors::register_builtin() calls them all before the engine starts (explicit calls, not
 /// static initialisers, so nothing is lost when linking static libraries); lookups afterwards
@@ -85,9 +97,15 @@ public:
   [[nodiscard]] const command* find_command(std::string_view name) const;
   [[nodiscard]] std::vector<const command*> commands() const;
 
+  /// Adds (or replaces) an API action.
+  void add_api_action(api_action action);
+  [[nodiscard]] const api_action* find_api_action(std::string_view name) const;
+  [[nodiscard]] std::vector<const api_action*> api_actions() const;
+
 private:
   std::vector<component_type> types_;
   std::vector<command> commands_;
+  std::vector<api_action> actions_;
 };
 
 } // namespace pg::runtime

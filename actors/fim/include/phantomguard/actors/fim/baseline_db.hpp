@@ -80,6 +80,11 @@ struct baseline_seal {
 
 /// The seal file's path for a database (`seal_path` when set).
 std::string seal_path_for(const std::string& database, const std::string& seal_path = {});
+
+/// Where a fim analyzer named `name` keeps its baseline when its `database` option is empty:
+/// <state_dir>/<name>/fim.db, the state folder defaulting to /var/lib/phantomguard. The analyzer
+/// and `phantomguard fim --config` share it, so the command works on the daemon's baseline.
+std::string default_database_path(const std::string& state_dir, const std::string& name);
 /// Reads a seal file; nullopt when it does not exist. Throws baseline_error when it exists but
 /// cannot be read or parsed (a damaged seal is not "no seal").
 std::optional<baseline_seal> read_seal(const std::string& path);
