@@ -4,8 +4,16 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <optional>
 #include <csignal>
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -174,6 +182,144 @@ pid_scan_result scan_pid_space(const pid_scan_options& opts) {
     }
   }
   res.elapsed = std::chrono::steady_clock::now() - t0;
+  return res;
+}
+
+namespace {
+
+std::vector<int> numeric_names(const std::vector<std::string>& names) {
+  std::vector<int> out;
+  for (const auto& n : names) {
+    if (n.empty() || n.size() > 9 || n.find_first_not_of("0123456789") != std::string::npos ||
+        n[0] == '0')
+      continue;
+    out.push_back(std::stoi(n));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// The listing as a program gets it through libc (hooked when a readdir hook is loaded here).
+std::vector<int> list_pids_libc(const std::string& proc_root) {
+  std::vector<std::string> names;
+  if (DIR* d = ::opendir(proc_root.c_str())) {
+    while (const dirent* e = ::readdir(d))
+      names.emplace_back(e->d_name);
+    ::closedir(d);
+  }
+  return numeric_names(names);
+}
+
+// The listing a freshly started program prints; nullopt (with `error`) when it could not run.
+std::optional<std::vector<int>> list_pids_program(const std::string& lister,
+                                                  const std::string& proc_root,
+                                                  std::string& error) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) {
+    error = std::string("pipe: ") + std::strerror(errno);
+    return std::nullopt;
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
+  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  std::string a0 = lister, a1 = "-1", a2 = "-f", a3 = proc_root;
+  char* argv[] = {a0.data(), a1.data(), a2.data(), a3.data(), nullptr};
+  std::string path_env = "PATH=/usr/bin:/bin", lang = "LC_ALL=C";
+  char* envp[] = {path_env.data(), lang.data(), nullptr};
+  pid_t child = -1;
+  int rc = ::posix_spawn(&child, lister.c_str(), &actions, nullptr, argv, envp);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(fds[1]);
+  if (rc != 0) {
+    ::close(fds[0]);
+    error = "cannot run " + lister + ": " + std::strerror(rc);
+    return std::nullopt;
+  }
+  std::string out;
+  char buf[65536];
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  bool timed_out = false;
+  for (;;) {
+    pollfd p{fds[0], POLLIN, 0};
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    deadline - std::chrono::steady_clock::now())
+                    .count();
+    if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) <= 0) {
+      timed_out = true;
+      break;
+    }
+    auto n = ::read(fds[0], buf, sizeof buf);
+    if (n <= 0)
+      break;
+    out.append(buf, static_cast<std::size_t>(n));
+    if (out.size() > (8u << 20))
+      break;
+  }
+  ::close(fds[0]);
+  if (timed_out)
+    ::kill(child, SIGKILL);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  if (timed_out || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    error = lister + (timed_out ? " timed out" : " failed (status " + std::to_string(status) + ")");
+    return std::nullopt;
+  }
+  std::vector<std::string> names;
+  std::istringstream lines(out);
+  for (std::string line; std::getline(lines, line);)
+    names.push_back(line);
+  return numeric_names(names);
+}
+
+} // namespace
+
+listing_gap_result find_listing_gaps(const std::string& proc_root, const std::string& lister) {
+  listing_gap_result res;
+  proc_path path(proc_root);
+  auto candidates = [&](std::vector<listing_gap>& out) {
+    auto raw = host::list_pids_raw(proc_root);
+    auto libc = list_pids_libc(proc_root);
+    std::optional<std::vector<int>> program;
+    if (!lister.empty()) {
+      program = list_pids_program(lister, proc_root, res.program_error);
+      res.program_ran = program.has_value();
+    }
+    out.clear();
+    for (int pid : raw) {
+      listing_gap g;
+      g.pid = pid;
+      g.missing_in_engine = !listed_in(libc, pid);
+      g.missing_in_program = program && !listed_in(*program, pid);
+      if (g.missing_in_engine || g.missing_in_program)
+        out.push_back(g);
+    }
+  };
+  std::vector<listing_gap> first, second;
+  candidates(first);
+  if (first.empty())
+    return res;
+  candidates(second); // a process that exited between the listings is not a gap twice
+  for (auto& g : first) {
+    auto again = std::find_if(second.begin(), second.end(),
+                              [&](const listing_gap& s) { return s.pid == g.pid; });
+    g.probes = probe_with(g.pid, path);
+    if (again == second.end() || g.probes == 0) {
+      ++res.transient;
+      continue;
+    }
+    g.missing_in_engine = g.missing_in_engine && again->missing_in_engine;
+    g.missing_in_program = g.missing_in_program && again->missing_in_program;
+    if (!g.missing_in_engine && !g.missing_in_program) {
+      ++res.transient;
+      continue;
+    }
+    if (auto st = host::read_proc_stat(g.pid, proc_root))
+      g.comm = st->comm;
+    if (auto exe = host::read_link(path.of(g.pid) + std::string("/exe")))
+      g.exe = *exe;
+    res.gaps.push_back(std::move(g));
+  }
   return res;
 }
 

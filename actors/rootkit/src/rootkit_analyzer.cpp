@@ -1,6 +1,7 @@
 #include "phantomguard/actors/rootkit/rootkit_analyzer.hpp"
 
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 #include <sys/stat.h>
@@ -186,6 +187,16 @@ std::vector<option_spec> rootkit_options() {
                {},
                {},
                {}});
+  v.push_back({"program_view",
+               option_type::string,
+               "/bin/ls",
+               "a program started to list /proc as every program sees it (through "
+               "/etc/ld.so.preload and libc): a PID it leaves out while the raw listing holds it "
+               "is hidden by a readdir hook; empty: only this process's own libc listing",
+               false,
+               {},
+               {},
+               {}});
   v.push_back({"proc_view",
                option_type::string,
                "/proc",
@@ -230,6 +241,7 @@ rootkit_settings rootkit_settings::from(const runtime::component_settings& s) {
   r.tainted = s.get_string("tainted", r.tainted);
   r.proc_view = s.get_string("proc_view", r.proc_view);
   r.mountinfo = s.get_string("mountinfo", r.mountinfo);
+  r.program_view = s.get_string("program_view", r.program_view);
   return r;
 }
 
@@ -350,6 +362,40 @@ void rootkit_analyzer::check_hidden_process(runtime::context& ctx) {
       f.title = "PID " + std::to_string(a.pid) + " is listed in /proc but answers no system call";
       f.evidence["in_proc_listing"] = true;
     }
+    ctx.emit_finding(std::move(f));
+  }
+  // A readdir hook hides the process from every program that loads it (ps, top, unhide's
+  // listing) but neither from the raw listing nor from the probes: compare what programs see.
+  auto view = find_listing_gaps(settings_.proc_view, settings_.program_view);
+  ctx.count("listing_gaps_transient", static_cast<std::int64_t>(view.transient));
+  if (!settings_.program_view.empty() && !view.program_ran)
+    incomplete(ctx, "hidden_process", "the program view could not be taken: " + view.program_error);
+  for (const auto& g : view.gaps) {
+    finding f;
+    f.rule = "rootkit.hidden_process";
+    f.level = severity::critical;
+    f.mitre = {"T1014", "T1564", "T1574.006"};
+    f.title = "Process " + std::to_string(g.pid) +
+              " is hidden from programs by a readdir hook: the raw /proc listing holds it, " +
+              (g.missing_in_program ? settings_.program_view : std::string("libc's readdir")) +
+              " does not";
+    f.entity = {{"pid", g.pid}};
+    if (!g.comm.empty())
+      f.entity["comm"] = g.comm;
+    if (!g.exe.empty())
+      f.entity["exe"] = g.exe;
+    nlohmann::json missing = nlohmann::json::array();
+    if (g.missing_in_engine)
+      missing.push_back("libc readdir in the engine");
+    if (g.missing_in_program)
+      missing.push_back(settings_.program_view);
+    f.evidence = {{"technique", "readdir hook"},
+                  {"missing_from", missing},
+                  {"answered", probe_names(g.probes)},
+                  {"in_raw_listing", true},
+                  {"see", "rootkit.ld_so_preload names a library in /etc/ld.so.preload"}};
+    if (const char* preload = std::getenv("LD_PRELOAD"); preload && *preload)
+      f.evidence["engine_ld_preload"] = preload;
     ctx.emit_finding(std::move(f));
   }
   // A mount over /proc/PID hides the process from ps and top while leaving it in the listing:

@@ -77,6 +77,32 @@ struct pid_scan_result {
 /// getdents64 so a readdir hook in this process does not blind it.
 pid_scan_result scan_pid_space(const pid_scan_options& opts = {});
 
+/// A process the raw /proc listing holds but a program's view of /proc leaves out: a readdir
+/// hook (LD_PRELOAD, /etc/ld.so.preload, libprocesshider) at work. The raw walk and the system
+/// call probes above cannot see such a hook, since neither goes through it; `ps`, `top` and
+/// `unhide` do, which is how unhide finds it.
+struct listing_gap {
+  int pid = 0;
+  bool missing_in_engine = false;  // libc's readdir in this process leaves it out (hook loaded here)
+  bool missing_in_program = false; // the freshly started lister leaves it out (hook in programs)
+  std::uint8_t probes = 0;
+  std::string comm;
+  std::string exe;
+};
+
+struct listing_gap_result {
+  std::vector<listing_gap> gaps;
+  bool program_ran = false;  // the lister ran and its output was read
+  std::string program_error; // why not, when it did not
+  std::size_t transient = 0; // gaps gone at the re-check (the process exited)
+};
+
+/// Compares the raw listing of `proc_root` with the one libc's readdir gives this process and
+/// with what `lister` prints (run as `LISTER -1 -f PROC_ROOT` with a clean environment, as any
+/// program is started: /etc/ld.so.preload applies to it; empty: not run). Gaps are re-checked
+/// once against fresh listings.
+listing_gap_result find_listing_gaps(const std::string& proc_root, const std::string& lister);
+
 /// /proc/sys/kernel/pid_max (32768 when unreadable).
 int read_pid_max(const std::string& proc_root = "/proc");
 

@@ -30,6 +30,7 @@ struct rootkit_settings {
   std::string proc_view = "/proc"; // whose PID listing and socket tables are compared (tests)
   std::string mountinfo = "/proc/self/mountinfo"; // where mounts over /proc/PID are looked for
   std::string proc_mount = "/proc";               // the procfs those mounts would cover
+  std::string program_view = "/bin/ls"; // lists /proc as programs see it (readdir hooks); "" off
 
   /// Reads the validated settings; throws std::invalid_argument on a bad value (unknown check,
   /// malformed port range) so the component refuses to start with a clear message.
