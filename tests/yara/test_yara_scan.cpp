@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <set>
+
 #include <chrono>
 #include <csignal>
 #include <filesystem>
@@ -192,4 +194,36 @@ SCENARIO("a marker in another process's memory is found by a process scan") {
   CHECK_FALSE(s.scan_process(
       child, [](finding) {}, &gone_error)); // reaped: no such process
   CHECK_FALSE(gone_error.empty());
+}
+
+SCENARIO("a folder that vanishes during the walk is skipped, and the rest of the tree is scanned") {
+  // What a busy /tmp does: a test, a build, a package manager removes its folder while the
+  // scan is in the middle of the tree. Before, the walk of the whole target stopped there.
+  pg::test::scratch_dir dir;
+  for (int i = 0; i < 40; ++i)
+    dir.write("t/a/f" + std::to_string(i), "clean " + std::to_string(i));
+  for (int i = 0; i < 5; ++i)
+    dir.write("t/b/sub" + std::to_string(i) + "/x", "PG-PLAIN-MARKER in b");
+  dir.write("t/c/late", "PG-PLAIN-MARKER in c");
+  target_options opts;
+  opts.segment_size = 16;
+  auto rs = rules_from(dir, tagged_rule);
+  target_scanner scanner(rs, nullptr, opts);
+  scanner.begin({dir.path("t")});
+  std::vector<pg::runtime::finding> found;
+  bool removed = false;
+  // After the first segment (16 of a's files), b and its sub-folders go away.
+  while (!scanner.step([&](pg::runtime::finding f) { found.push_back(std::move(f)); })) {
+    if (!removed) {
+      std::filesystem::remove_all(dir.path("t/b"));
+      removed = true;
+    }
+  }
+  REQUIRE(removed);
+  std::set<std::string> paths;
+  for (const auto& f : found)
+    paths.insert(f.entity.value("path", ""));
+  CHECK(paths.count(dir.path("t/c/late")) == 1);
+  CHECK(scanner.totals().errors == 0); // a vanished folder is not an error
+  CHECK(scanner.totals().files >= 41);
 }

@@ -1,7 +1,11 @@
 #include "phantomguard/actors/yara/target_scanner.hpp"
+#include "phantomguard/actors/host/raw_directory.hpp"
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <dirent.h>
 #include <filesystem>
 #include <fnmatch.h>
 #include <regex>
@@ -93,7 +97,14 @@ struct target_scanner::impl {
   bool active = false;
   std::vector<std::string> targets;
   std::size_t next_target = 0;
-  std::optional<fs::recursive_directory_iterator> walk;
+  // The walk of a directory target: entries of the directory being read (last first), then the
+  // directories found and not read yet. One directory that vanishes or cannot be read is noted
+  // and skipped; the rest of the tree goes on (a busy /tmp loses folders all the time).
+  struct tree_walk {
+    std::vector<std::pair<std::string, bool>> entries; // path, is a directory
+    std::vector<std::string> dirs;
+  };
+  std::optional<tree_walk> walk;
 
   impl(ruleset r, result_cache* c, target_options o)
       : rules(std::move(r)), cache(c), opts(std::move(o)) {
@@ -139,34 +150,55 @@ struct target_scanner::impl {
                                    std::max<std::size_t>(16, opts.segment_size));
   }
 
+  // Queues the entries of `dir` (sorted by name: a stable order). Symlinks to directories are
+  // never descended into (as `yara -r`, and /usr/bin/X11 -> . would loop); a symlink to a file
+  // is scanned when following. A directory that vanished is skipped without an error, one that
+  // cannot be read for permission too (as before), anything else is an error; the walk goes on.
+  void read_directory(const std::string& dir) {
+    int err = 0;
+    auto listing = host::list_directory_raw(dir, &err);
+    if (!listing) {
+      if (err != ENOENT && err != ENOTDIR && err != EACCES && err != EPERM)
+        note_error(dir + ": " + std::strerror(err));
+      return;
+    }
+    std::sort(listing->begin(), listing->end(),
+              [](const host::raw_dirent& a, const host::raw_dirent& b) { return a.name > b.name; });
+    const std::string prefix = dir == "/" ? "/" : dir + "/";
+    for (auto& e : *listing) {
+      std::string path = prefix + e.name;
+      bool is_dir = e.type == DT_DIR;
+      if (e.type == DT_UNKNOWN) {
+        struct stat st {};
+        is_dir = ::lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+      }
+      walk->entries.emplace_back(std::move(path), is_dir);
+    }
+  }
+
   // Fills `out` with up to `max` candidates; false when the walk is over.
   bool collect(std::vector<candidate>& out, std::size_t max) {
     while (out.size() < max) {
       if (walk) {
-        auto& it = *walk;
-        if (it == fs::recursive_directory_iterator()) {
+        if (!walk->entries.empty()) {
+          auto [p, is_dir] = std::move(walk->entries.back());
+          walk->entries.pop_back();
+          if (!is_dir) {
+            consider(p, out);
+          } else if (excluded(p)) {
+            ++totals.skipped;
+          } else {
+            walk->dirs.push_back(std::move(p));
+          }
+          continue;
+        }
+        if (walk->dirs.empty()) {
           walk.reset();
           continue;
         }
-        std::error_code ec;
-        const auto& entry = *it;
-        std::string p = entry.path().string();
-        // Symlinks to directories are never descended into (as `yara -r`, and /usr/bin/X11 -> .
-        // would loop); a symlink to a file is scanned when following.
-        bool is_dir = !entry.is_symlink(ec) && entry.is_directory(ec);
-        if (is_dir) {
-          if (excluded(p)) {
-            ++totals.skipped;
-            it.disable_recursion_pending();
-          }
-        } else {
-          consider(p, out);
-        }
-        it.increment(ec);
-        if (ec) {
-          note_error(p + ": " + ec.message());
-          walk.reset(); // the iterator is unusable after an error; the next target goes on
-        }
+        auto dir = std::move(walk->dirs.back());
+        walk->dirs.pop_back();
+        read_directory(dir);
         continue;
       }
       if (next_target >= targets.size())
@@ -179,11 +211,8 @@ struct target_scanner::impl {
         continue;
       }
       if (fs::is_directory(status)) {
-        fs::recursive_directory_iterator it(t, fs::directory_options::skip_permission_denied, ec);
-        if (ec)
-          note_error(t + ": " + ec.message());
-        else
-          walk.emplace(std::move(it));
+        walk.emplace();
+        read_directory(t);
       } else {
         consider(t, out);
       }

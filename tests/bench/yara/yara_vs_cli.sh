@@ -4,13 +4,14 @@
 #   - the same (rule, path) matches from both;
 #   - time: yara; ours cold (empty cache: compile, scan, store); ours cached (compiled rules
 #     loaded, unchanged files answered from the result cache). Page cache warm for all.
-# Usage: yara_vs_cli.sh [BUILD_DIR] [TARGET]   env: WORKERS (default 2, both tools)
+# Usage: yara_vs_cli.sh [BUILD_DIR] [TARGET]   env: WORKERS (default 2, both tools), RULES (a
+# rule file instead, e.g. rules/yara/phantomguard.yar, the built-in pack)
 set -euo pipefail
 build=${1:-${PG_BUILD_DIR:-/work/main/build-fim}}
 target=${2:-/usr/bin}
 workers=${WORKERS:-2}
 here=$(cd "$(dirname "$0")" && pwd)
-rules="$here/../../../../shared/corpus/yara-rules/capabilities_index.yar"
+rules=${RULES:-"$here/../../../../shared/corpus/yara-rules/capabilities_index.yar"}
 ours="$build/bin/pg_yara_cli"
 if ! command -v yara >/dev/null; then echo "yara not installed (scripts/install-deps)"; exit 1; fi
 if [ ! -x "$ours" ]; then echo "build pg_yara_cli first: cmake --build $build --target pg_yara_cli"; exit 1; fi
