@@ -2,7 +2,7 @@
 // (advisory_index::load: a file over 16 MiB is parsed streaming, one source package's document
 // held at a time) against the plain way, measured in the same run: nlohmann::json::parse of the
 // whole file, then the same conversion. The file is synthetic, written by this program with the
-// tracker's shape and about its size (~1,600 source packages x 30 CVEs x 3 releases, ~70 MB).
+// tracker's shape and about its size (4,800 source packages x 30 CVEs x 3 releases, ~69 MiB).
 // Each way runs in a child process, so its peak RSS (VmHWM) is its own; the median of --rounds.
 //
 //   bench_tracker [--packages N] [--cves N] [--rounds N]
@@ -112,7 +112,7 @@ run median(std::vector<run> v) {
 } // namespace
 
 int main(int argc, char** argv) {
-  int packages = 1600, cves = 30, rounds = 3;
+  int packages = 4800, cves = 30, rounds = 3;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     if (a == "--packages")
