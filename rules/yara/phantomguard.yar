@@ -178,7 +178,8 @@ rule PG_Known_Linux_Malware_Names
     $mirai1 = "/bin/busybox MIRAI" ascii
     $mirai2 = "MIRAI: applet not found" ascii
   condition:
-    filesize < 32MB and any of them
+    // In a program or a script, not in a note or a report that names the family.
+    filesize < 32MB and (uint32(0) == 0x464c457f or uint16(0) == 0x2123) and any of them
 }
 
 rule PG_EICAR_Test_File

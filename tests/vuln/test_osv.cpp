@@ -61,6 +61,16 @@ SCENARIO("ECOSYSTEM ranges are evaluated with Debian ordering") {
   CHECK_FALSE(evaluate_affected(git, "1.0").affected); // not an ecosystem range: ignored
 }
 
+SCENARIO("a release fixed in version 0 was never affected, as the tracker marks not-affected") {
+  osv_affected a;
+  a.ecosystem = "Debian:12";
+  a.ecosystem_name = "Debian";
+  a.release = "12";
+  a.ranges.push_back({"ECOSYSTEM", {{osv_event_kind::introduced, "0"}, {osv_event_kind::fixed, "0"}}});
+  for (const char* v : {"0", "0.1-1", "1:2.0-1", "3.0.11-1~deb12u1"})
+    CHECK_FALSE(evaluate_affected(a, v).affected);
+}
+
 SCENARIO("the fixture folder loads, skipping withdrawn advisories and other ecosystems") {
   auto index = advisory_index::load(pg::test::fixtures_dir() + "/osv");
   const auto& st = index.stats();

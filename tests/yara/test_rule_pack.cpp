@@ -94,7 +94,8 @@ SCENARIO("the built-in rule pack compiles and each rule finds its technique") {
           "<?php echo htmlspecialchars($_GET['q']); ?>\n",
           "Install with:\n\n```\ncurl -fsSL https://example.org/install.sh | sh\n```\n" +
               std::string(4096, ' '),
-          "#!/bin/sh\ncat ~/.ssh/authorized_keys\n", "ldconfig -p | grep libc.so\n"}) {
+          "#!/bin/sh\ncat ~/.ssh/authorized_keys\n", "ldconfig -p | grep libc.so\n",
+          "# Incident notes\nThe miner looked like TeamTNT's; kdevtmpfsi was not found.\n"}) {
       auto path = dir.write("benign.txt", text);
       INFO(text);
       CHECK(rules_matching(scanner, path).empty());
