@@ -7,15 +7,11 @@
 #include <fstream>
 #include <string>
 
+#include "fuzz_scratch.hpp"
 #include "phantomguard/actors/rootkit/known_rootkits.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static const std::string path = [] {
-    char tmpl[] = "/tmp/pg_fuzz_rootkits_XXXXXX";
-    const int fd = ::mkstemp(tmpl);
-    ::close(fd);
-    return std::string(tmpl);
-  }();
+  static const std::string path = fuzz_scratch("rootkits") + "/known_files.toml";
   std::ofstream(path, std::ios::binary | std::ios::trunc)
       .write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
   auto list = pg::actors::rootkit::load_known_rootkits(path);

@@ -9,15 +9,13 @@
 #include <fstream>
 #include <string>
 
+#include "fuzz_scratch.hpp"
 #include "phantomguard/actors/sink/delivery_spool.hpp"
 
 using namespace pg::actors::sink;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static const std::string dir = [] {
-    char tmpl[] = "/tmp/pg_fuzz_spool_XXXXXX";
-    return std::string(::mkdtemp(tmpl));
-  }();
+  static const std::string dir = fuzz_scratch("spool");
   const auto spool = dir + "/spool";
   std::filesystem::remove_all(spool);
   std::filesystem::create_directories(spool);

@@ -13,6 +13,7 @@
 #include "container_fixture.hpp"
 #include "phantomguard/actors/container/image_scan.hpp"
 #include "phantomguard/actors/container/image_source.hpp"
+#include "phantomguard/actors/container/layer_extractor.hpp"
 #include "vuln_fixture.hpp"
 
 using namespace pg::actors::container;
@@ -230,4 +231,30 @@ SCENARIO("a broken layout is an error, not a crash") {
   dir.write("image/index.json", "{not json");
   CHECK_FALSE(open_image((dir.path() / "image").string(), {}, dir.str(), &error));
   CHECK(error.find("not a JSON object") != std::string::npos);
+}
+
+SCENARIO("a layer libarchive cannot open without saying why is an error, not a crash") {
+  // Found by fuzz_layer: some inputs fail archive_read_open_filename with no error text, and a
+  // null message appended to the error string crashed the container scan.
+  pg::test::temp_dir dir("pg-oci");
+  std::filesystem::create_directories(dir.path() / "root");
+  for (const std::string& bytes :
+       {std::string(), std::string("\x1f\x8b", 2), std::string("BZh9", 4),
+        std::string("\xfd"
+                    "7zXZ",
+                    5),
+        std::string(512, '\0')}) {
+    auto layer = dir.write("layer.bin", bytes);
+    extract_stats stats;
+    (void)extract_layer(layer.string(), (dir.path() / "root").string(), extract_limits{}, stats);
+    for (const auto& e : stats.errors)
+      CHECK_FALSE(e.empty());
+  }
+  // The inputs the fuzzer found, kept as its seeds, go through the same call.
+  for (const auto& seed :
+       std::filesystem::directory_iterator(PG_SOURCE_DIR "/fuzz/corpus/fuzz_layer")) {
+    extract_stats stats;
+    (void)extract_layer(seed.path().string(), (dir.path() / "root").string(), extract_limits{},
+                        stats);
+  }
 }

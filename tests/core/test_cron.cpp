@@ -48,3 +48,20 @@ SCENARIO("cron schedules fire at the next matching minute") {
     CHECK(err.find("day of week") != std::string::npos);
   }
 }
+
+SCENARIO("a schedule that can never run is refused, not waited for") {
+  // Found by fuzz_cron: "30 2,2 31 2 *" was accepted, and the search for its next run walked
+  // the clock past what a time_point holds (signed overflow).
+  for (const char* never : {"30 2,2 31 2 *", "0 0 30 2 *", "0 0 31 4,6,9,11 *", "0 0 30,31 2 *"}) {
+    std::string error;
+    INFO(never);
+    CHECK_FALSE(parse_cron(never, &error).has_value());
+    CHECK(error.find("never runs") != std::string::npos);
+  }
+  // A day that exists in one of the months chosen, or a weekday alternative, is fine.
+  CHECK(parse_cron("0 0 31 2,3 *").has_value());
+  CHECK(parse_cron("0 0 29 2 *").has_value());
+  auto either = parse_cron("0 0 31 2 1"); // the 31st or a Monday: Mondays in February
+  REQUIRE(either);
+  CHECK(next_after(*either, utc(2027, 2, 1, 12, 0)) == utc(2027, 2, 8, 0, 0));
+}

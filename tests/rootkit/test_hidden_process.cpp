@@ -140,6 +140,10 @@ SCENARIO("every probe answers for a live process and none for a free PID") {
 }
 
 SCENARIO("mounts over /proc/PID are read from mountinfo, and nothing else is") {
+  // Found by fuzz_mountinfo: /proc/0 (and a PID written with a leading zero) is not a process.
+  CHECK(find_proc_masks("44 22 254:0 /x /proc/0 rw - ext4 /dev/vda rw\n"
+                        "45 22 254:0 /x /proc/007 rw - ext4 /dev/vda rw\n")
+            .empty());
   auto masks = find_proc_masks(
       "22 1 0:21 / /proc rw,nosuid - proc proc rw\n"
       "44 22 254:0 /tmp/pg-empty /proc/18463 rw,relatime - ext4 /dev/vda rw\n"

@@ -4,7 +4,9 @@
 
 #include <array>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
+#include <iterator>
 #include <unistd.h>
 
 #include "phantomguard/runtime/plugin_loader.hpp"
@@ -450,4 +452,31 @@ SCENARIO("the manifest is read from the note without loading the plugin", "[sdk]
   scratch_dir dir;
   CHECK_FALSE(read_plugin_manifest(dir.write("x.so", "text"), &err).has_value());
   CHECK(err == "not an ELF file (starts with \"text\")");
+}
+
+SCENARIO("a hostile section-name table is refused, not read past the file", "[sdk][loader][elf]") {
+  // Found by fuzz_manifest: e_shstrndx naming a section whose offset lies far outside the file
+  // made the name lookup's bounds check wrap around, and the reader walked off the buffer.
+  scratch_dir dir;
+  const std::string path = dir.copy(fixture("fixture.so"), "hostile.so");
+  std::string bytes;
+  {
+    std::ifstream in(path, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  REQUIRE(bytes.size() > 64);
+  std::uint64_t shoff = 0;
+  std::uint16_t shentsize = 0, shstrndx = 0;
+  std::memcpy(&shoff, bytes.data() + 0x28, 8);
+  std::memcpy(&shentsize, bytes.data() + 0x3a, 2);
+  std::memcpy(&shstrndx, bytes.data() + 0x3e, 2);
+  REQUIRE(shoff + (shstrndx + 1ull) * shentsize <= bytes.size());
+  const std::uint64_t huge = ~0ull - 0x1000; // offset + name index wraps around
+  std::memcpy(bytes.data() + shoff + shstrndx * shentsize + 0x18, &huge, 8);
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+  std::string err;
+  auto m = read_plugin_manifest(path, &err);
+  CHECK_FALSE(m.has_value()); // the note cannot be found by name any more
+  CHECK_FALSE(err.empty());
+  CHECK_FALSE(inspect_plugin(request_for(path)).ok());
 }

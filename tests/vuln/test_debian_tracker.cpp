@@ -161,3 +161,16 @@ SCENARIO("the tracker's export loads the same whole or streaming from disk") {
     CHECK(c.lookup("Debian", "foo").size() == 50);
   }
 }
+
+SCENARIO("tracker entries without a package or CVE name are malformed, not advisories") {
+  // Found by fuzz_advisories: an empty key became an advisory without an id.
+  pg::test::temp_dir dir("pg-tracker-empty");
+  auto p = dir.write("t.json", R"({"": {"CVE-1": {"releases": {"bookworm": {"status": "open"}}}},
+    "pkg": {"": {"releases": {"bookworm": {"status": "open"}}},
+            "CVE-2": {"releases": {"bookworm": {"status": "open"}}}}})");
+  auto idx = advisory_index::load(p.string());
+  CHECK(idx.stats().advisories == 1);
+  CHECK(idx.stats().malformed.size() == 2);
+  for (const auto& a : idx.advisories())
+    CHECK_FALSE(a.id.empty());
+}

@@ -15,6 +15,8 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include "phantomguard/actors/host/archive_error.hpp"
+
 namespace pg::actors::container {
 
 namespace {
@@ -131,7 +133,7 @@ bool extract_layer(const std::string& archive_path, const std::string& target,
   archive_read_support_format_tar(a.get());
   archive_read_support_format_gnutar(a.get());
   if (archive_read_open_filename(a.get(), archive_path.c_str(), 1 << 16) != ARCHIVE_OK) {
-    stats.errors.push_back(archive_path + ": " + archive_error_string(a.get()));
+    stats.errors.push_back(archive_path + ": " + host::archive_error(a.get()));
     return false;
   }
   archive_entry* entry = nullptr;
@@ -253,7 +255,7 @@ bool extract_layer(const std::string& archive_path, const std::string& target,
     }
     stats.bytes += written;
     if (n < 0) {
-      stats.errors.push_back(path + ": " + archive_error_string(a.get()));
+      stats.errors.push_back(path + ": " + host::archive_error(a.get()));
       return false;
     }
     // Permissions as in the image, setuid bits included: the scan looks for them. Owners too,
@@ -266,7 +268,7 @@ bool extract_layer(const std::string& archive_path, const std::string& target,
   if (rc != ARCHIVE_EOF) {
     stats.errors.push_back(
         archive_path + ": " +
-        (archive_error_string(a.get()) ? archive_error_string(a.get()) : "broken archive"));
+        host::archive_error(a.get()));
     return false;
   }
   return true;

@@ -340,8 +340,9 @@ std::vector<proc_mask> find_proc_masks(const std::string& mountinfo,
     auto rest = point.substr(prefix.size());
     auto slash = rest.find('/');
     auto first = rest.substr(0, slash);
-    if (first.empty() || first.find_first_not_of("0123456789") != std::string::npos)
-      continue; // /proc/sys/fs/binfmt_misc and the like are not processes
+    if (first.empty() || first.find_first_not_of("0123456789") != std::string::npos ||
+        first[0] == '0')
+      continue; // /proc/sys/fs/binfmt_misc and the like are not processes, nor is /proc/0
     proc_mask m;
     try {
       m.pid = std::stoi(first);

@@ -10,6 +10,8 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+
+#include "phantomguard/actors/host/archive_error.hpp"
 #include <nlohmann/json.hpp>
 
 namespace pg::actors::vuln {
@@ -87,7 +89,7 @@ void read_zip(const std::string& path, const advisory_load_options& options,
   archive_ptr a(archive_read_new());
   archive_read_support_format_zip(a.get());
   if (archive_read_open_filename(a.get(), path.c_str(), 1 << 16) != ARCHIVE_OK) {
-    stats.errors.push_back(path + ": " + archive_error_string(a.get()));
+    stats.errors.push_back(path + ": " + host::archive_error(a.get()));
     return;
   }
   archive_entry* entry = nullptr;
@@ -124,7 +126,7 @@ void read_zip(const std::string& path, const advisory_load_options& options,
     }
     if (n < 0) {
       stats.malformed.push_back(
-          {origin, 0, std::string("unreadable member: ") + archive_error_string(a.get())});
+          {origin, 0, std::string("unreadable member: ") + host::archive_error(a.get())});
       continue;
     }
     if (too_big) {
@@ -138,7 +140,7 @@ void read_zip(const std::string& path, const advisory_load_options& options,
   if (rc != ARCHIVE_EOF)
     stats.errors.push_back(
         path + ": " +
-        (archive_error_string(a.get()) ? archive_error_string(a.get()) : "broken archive"));
+        host::archive_error(a.get()));
 }
 
 void read_file_list(const std::vector<fs::path>& paths, const advisory_load_options& options,

@@ -68,13 +68,13 @@ bool is_tracker_package(const json& value) {
 void tracker_package_advisories(const std::string& package, const json& entry,
                                 const std::string& origin, std::vector<osv_advisory>& out,
                                 std::vector<malformed_entry>& malformed, tracker_counts& counts) {
-  if (!entry.is_object()) {
+  if (!entry.is_object() || package.empty()) {
     malformed.push_back({origin, 0, "tracker entry for '" + package + "' is not an object"});
     return;
   }
   for (const auto& [id, cve] : entry.items()) {
     auto releases = cve.is_object() ? cve.find("releases") : cve.end();
-    if (!cve.is_object() || releases == cve.end() || !releases->is_object()) {
+    if (id.empty() || !cve.is_object() || releases == cve.end() || !releases->is_object()) {
       malformed.push_back({origin, 0, package + " " + id + ": no 'releases' object"});
       continue;
     }

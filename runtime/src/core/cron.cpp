@@ -77,8 +77,7 @@ std::optional<cron_expr> parse_cron(std::string_view text, std::string* error) {
   cron_expr e;
   bool unused = false;
   std::bitset<8> wd;
-  static constexpr const char* names[] = {"minute", "hour", "day of month", "month",
-                                          "day of week"};
+  static constexpr const char* names[] = {"minute", "hour", "day of month", "month", "day of week"};
   std::string err;
   if (!(err = parse_field(fields[0], 0, 59, e.minutes, unused)).empty())
     return fail(std::string(names[0]) + ": " + err);
@@ -94,14 +93,26 @@ std::optional<cron_expr> parse_cron(std::string_view text, std::string* error) {
     e.weekdays[i] = wd[i];
   if (wd[7])
     e.weekdays.set(0);
+  // Days of the month without the weekday alternative must exist in some month chosen
+  // ("0 0 31 2 *" would never run, and the engine would wait for it forever).
+  if (e.days_restricted && !e.weekdays_restricted) {
+    static constexpr int longest[13] = {0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool possible = false;
+    for (int m = 1; m <= 12 && !possible; ++m)
+      for (int d = 1; d <= longest[m] && !possible; ++d)
+        possible = e.months[static_cast<std::size_t>(m)] && e.days[static_cast<std::size_t>(d)];
+    if (!possible)
+      return fail("day of month: no month chosen has such a day, so the schedule never runs");
+  }
   return e;
 }
 
 wall_clock::time_point next_after(const cron_expr& e, wall_clock::time_point after) {
   auto t = std::chrono::time_point_cast<std::chrono::minutes>(after) + std::chrono::minutes(1);
-  // At most ~4 years of minutes; a valid expression always matches well before that
-  // (29 February is the rarest day).
-  for (int i = 0; i < 4 * 366 * 24 * 60; ++i) {
+  // A valid expression matches within 4 years (29 February is the rarest day); the bound is on
+  // the time searched, so no expression walks the clock past what a time_point holds.
+  const auto limit = t + std::chrono::hours(24 * (4 * 366 + 1));
+  while (t < limit) {
     std::time_t tt = wall_clock::to_time_t(t);
     std::tm tm{};
     gmtime_r(&tt, &tm);

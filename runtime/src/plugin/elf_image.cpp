@@ -123,13 +123,16 @@ std::vector<elf_image::section_info> elf_image::sections() const {
     s.entsize = b64 ? u(base + 0x38, 8) : u(base + 0x24, 4);
     return std::pair{name, s};
   };
-  const auto names = at(shstrndx).second;
+  auto names = at(shstrndx).second;
+  // The section-name table is read like any other section: only the bytes inside the file.
+  if (names.offset > bytes_.size() || names.size > bytes_.size() - names.offset)
+    names.size = 0;
   for (std::uint64_t i = 0; i < shnum; ++i) {
     auto [name_off, s] = at(i);
     // Nobits sections (.bss) have no file bytes; everything else must lie inside the file.
     if (s.type != 8 && (s.offset > bytes_.size() || s.size > bytes_.size() - s.offset))
       s.size = 0;
-    if (names.offset + name_off < bytes_.size() && name_off < names.size) {
+    if (name_off < names.size) { // then offset + name_off lies inside the file (no overflow)
       const char* p = bytes_.data() + names.offset + name_off;
       const std::size_t max = static_cast<std::size_t>(names.size - name_off);
       std::size_t n = 0;

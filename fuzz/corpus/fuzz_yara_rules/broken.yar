@@ -1,0 +1,2 @@
+rule a { strings: $a = "x" condition: $a and $b }
+rule a { condition: true }
