@@ -480,3 +480,51 @@ SCENARIO("a hostile section-name table is refused, not read past the file", "[sd
   CHECK_FALSE(err.empty());
   CHECK_FALSE(inspect_plugin(request_for(path)).ok());
 }
+
+SCENARIO("a section table that wraps around the file, or a string table without bytes, is not "
+         "read",
+         "[sdk][loader][elf]") {
+  // Found by fuzz_manifest in CI: e_shoff near 2^64 passed `shoff + n * size <= file size` by
+  // wrapping around, and a dynamic symbol table linked to a NOBITS "string table" with a huge
+  // offset was read from outside the file.
+  scratch_dir dir;
+  auto patched = [&](const std::string& name, auto&& patch) {
+    const std::string path = dir.copy(fixture("fixture.so"), name);
+    std::string bytes;
+    {
+      std::ifstream in(path, std::ios::binary);
+      bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    patch(bytes);
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+    return path;
+  };
+  const auto wrapped = patched("wrapped.so", [](std::string& b) {
+    const std::uint64_t shoff = ~0ull - 0x100;
+    std::memcpy(b.data() + 0x28, &shoff, 8);
+  });
+  std::string err;
+  CHECK_FALSE(read_plugin_manifest(wrapped, &err).has_value());
+  CHECK_FALSE(inspect_plugin(request_for(wrapped)).ok());
+  const auto nobits = patched("nobits.so", [](std::string& b) {
+    std::uint64_t shoff = 0;
+    std::uint16_t shentsize = 0, shnum = 0;
+    std::memcpy(&shoff, b.data() + 0x28, 8);
+    std::memcpy(&shentsize, b.data() + 0x3a, 2);
+    std::memcpy(&shnum, b.data() + 0x3c, 2);
+    for (std::uint16_t i = 0; i < shnum; ++i) {
+      char* sh = b.data() + shoff + std::uint64_t{i} * shentsize;
+      std::uint32_t type = 0;
+      std::memcpy(&type, sh + 4, 4);
+      if (type != 3 /* SHT_STRTAB */)
+        continue;
+      const std::uint32_t nobits = 8;
+      const std::uint64_t far = ~0ull - 0x10000, big = 0x100000;
+      std::memcpy(sh + 4, &nobits, 4);
+      std::memcpy(sh + 0x18, &far, 8);
+      std::memcpy(sh + 0x20, &big, 8);
+    }
+  });
+  (void)read_plugin_manifest(nobits, &err); // no crash, no read outside the file
+  CHECK_FALSE(inspect_plugin(request_for(nobits)).ok());
+}

@@ -109,8 +109,9 @@ std::vector<elf_image::section_info> elf_image::sections() const {
   const std::uint64_t shentsize = b64 ? u(0x3a, 2) : u(0x2e, 2);
   const std::uint64_t shnum = b64 ? u(0x3c, 2) : u(0x30, 2);
   const std::uint64_t shstrndx = b64 ? u(0x3e, 2) : u(0x32, 2);
-  if (shoff == 0 || shnum == 0 || shentsize < (b64 ? 64u : 40u) ||
-      shoff + shnum * shentsize > bytes_.size() || shstrndx >= shnum)
+  // shoff comes from the file: compared without an addition that could wrap around.
+  if (shoff == 0 || shnum == 0 || shentsize < (b64 ? 64u : 40u) || shoff > bytes_.size() ||
+      shnum * shentsize > bytes_.size() - shoff || shstrndx >= shnum)
     return out;
   auto at = [&](std::uint64_t i) {
     const std::size_t base = static_cast<std::size_t>(shoff + i * shentsize);
@@ -129,9 +130,12 @@ std::vector<elf_image::section_info> elf_image::sections() const {
     names.size = 0;
   for (std::uint64_t i = 0; i < shnum; ++i) {
     auto [name_off, s] = at(i);
-    // Nobits sections (.bss) have no file bytes; everything else must lie inside the file.
-    if (s.type != 8 && (s.offset > bytes_.size() || s.size > bytes_.size() - s.offset))
+    // Nobits sections (.bss) have no file bytes; everything else must lie inside the file. A
+    // section that does not is kept (its name still counts) but holds nothing.
+    if (s.type != 8 && (s.offset > bytes_.size() || s.size > bytes_.size() - s.offset)) {
+      s.offset = 0;
       s.size = 0;
+    }
     if (name_off < names.size) { // then offset + name_off lies inside the file (no overflow)
       const char* p = bytes_.data() + names.offset + name_off;
       const std::size_t max = static_cast<std::size_t>(names.size - name_off);
@@ -159,6 +163,8 @@ std::vector<std::string> elf_image::exported_symbols() const {
     if (s.type != sht_dynsym || s.link >= all.size())
       continue;
     const auto& strtab = all[s.link];
+    if (strtab.type == 8)
+      continue; // a string table without file bytes (a hostile link): nothing to read
     const std::size_t entsize = is_64() ? 24 : 16;
     for (std::uint64_t off = s.offset; off + entsize <= s.offset + s.size; off += entsize) {
       const std::size_t o = static_cast<std::size_t>(off);
