@@ -231,6 +231,12 @@ SCENARIO("a broken layout is an error, not a crash") {
   dir.write("image/index.json", "{not json");
   CHECK_FALSE(open_image((dir.path() / "image").string(), {}, dir.str(), &error));
   CHECK(error.find("not a JSON object") != std::string::npos);
+  // Fields of the wrong type (an image's own JSON is the attacker's): an error, not an exception.
+  dir.write("image/index.json", R"({"mediaType": 5, "manifests": [{"digest": "sha256:)" +
+                                    std::string(64, 'a') +
+                                    R"(", "platform": {"os": ["linux"], "architecture": 1}}]})");
+  CHECK_NOTHROW(open_image((dir.path() / "image").string(), {}, dir.str(), &error));
+  CHECK_FALSE(open_image((dir.path() / "image").string(), {}, dir.str(), &error));
 }
 
 SCENARIO("a layer libarchive cannot open without saying why is an error, not a crash") {

@@ -66,7 +66,8 @@ SCENARIO("a release fixed in version 0 was never affected, as the tracker marks 
   a.ecosystem = "Debian:12";
   a.ecosystem_name = "Debian";
   a.release = "12";
-  a.ranges.push_back({"ECOSYSTEM", {{osv_event_kind::introduced, "0"}, {osv_event_kind::fixed, "0"}}});
+  a.ranges.push_back(
+      {"ECOSYSTEM", {{osv_event_kind::introduced, "0"}, {osv_event_kind::fixed, "0"}}});
   for (const char* v : {"0", "0.1-1", "1:2.0-1", "3.0.11-1~deb12u1"})
     CHECK_FALSE(evaluate_affected(a, v).affected);
 }
@@ -143,4 +144,41 @@ SCENARIO("a single advisory file is an advisory source too") {
   CHECK(index.stats().files == 1);
   CHECK(index.stats().advisories == 1);
   CHECK(index.lookup("Debian", "glibc").size() == 1);
+}
+
+SCENARIO("a field of an unexpected type makes one advisory malformed, never a crash") {
+  // Found by fuzz_osv in CI: severity[].type given as an object threw out of the parser, and an
+  // exception on the loading thread ended the scan.
+  pg::test::temp_dir dir("pg-osv-types");
+  dir.write("bad.json", R"({"id":"DSA-1","severity":[{"type":{"x":1},"score":"7.5"}],
+    "affected":[{"package":{"ecosystem":"Debian:12","name":"foo"}}]})");
+  dir.write("good.json",
+            R"({"id":"DSA-2","affected":[{"package":{"ecosystem":"Debian:12","name":"foo"},
+    "ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"}]}]}]})");
+  auto idx = advisory_index::load(dir.str());
+  CHECK(idx.stats().advisories == 2); // the type is ignored, the advisory is still usable
+  auto parsed = nlohmann::json::parse(
+      std::string(R"({"id":"X","severity":[{"type":[1],"score":5}],"affected":[]})"));
+  std::string error;
+  CHECK_NOTHROW(parse_osv_advisory(parsed, &error));
+}
+
+SCENARIO("a severity score outside 0 to 10 is not a CVSS score") {
+  // Found by fuzz_osv's range check: "score": 99 (or "99") was taken as a CVSS base score.
+  for (const char* score : {"99", "\"99\"", "-1", "\"1e308\"", "10.5"}) {
+    auto j =
+        nlohmann::json::parse(std::string(R"({"id":"X","severity":[{"type":"CVSS_V3","score":)") +
+                              score + R"(}],"affected":[]})");
+    std::string error;
+    auto a = parse_osv_advisory(j, &error);
+    REQUIRE(a);
+    INFO(score);
+    CHECK_FALSE(a->cvss_score.has_value());
+  }
+  auto ok = parse_osv_advisory(
+      nlohmann::json::parse(
+          R"({"id":"X","severity":[{"type":"CVSS_V3","score":7.5}],"affected":[]})"),
+      nullptr);
+  REQUIRE(ok);
+  CHECK(*ok->cvss_score == Approx(7.5));
 }

@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "phantomguard/runtime/json_fields.hpp"
+
 namespace pg::actors::container {
 
 namespace {
@@ -62,7 +64,7 @@ std::optional<json> read_json(const fs::path& p, std::string* error) {
 }
 
 bool is_index(const json& j) {
-  auto mt = j.value("mediaType", std::string());
+  auto mt = runtime::string_field(j, "mediaType");
   return mt.find("image.index") != std::string::npos ||
          mt.find("manifest.list") != std::string::npos;
 }
@@ -81,8 +83,8 @@ std::optional<std::string> pick_manifest(const json& index, std::string* error) 
     if (chosen == nullptr)
       chosen = &entry;
     auto p = entry.find("platform");
-    if (p != entry.end() && p->is_object() && p->value("os", "") == "linux" &&
-        p->value("architecture", "") == "amd64") {
+    if (p != entry.end() && runtime::string_field(*p, "os") == "linux" &&
+        runtime::string_field(*p, "architecture") == "amd64") {
       chosen = &entry;
       break;
     }

@@ -34,7 +34,14 @@ struct parsed_file {
 
 void parse_osv(const nlohmann::json& j, const std::string& origin, parsed_file& out) {
   std::string error;
-  if (auto adv = parse_osv_advisory(j, &error)) {
+  std::optional<osv_advisory> adv;
+  try {
+    adv = parse_osv_advisory(j, &error);
+  } catch (const nlohmann::json::exception& e) {
+    // A field of a type the parser did not expect: this advisory is malformed, the rest loads.
+    error = std::string("unexpected JSON type: ") + e.what();
+  }
+  if (adv) {
     adv->origin = origin;
     out.advisories.push_back(std::move(*adv));
   } else {
@@ -138,9 +145,7 @@ void read_zip(const std::string& path, const advisory_load_options& options,
     files.push_back({std::move(origin), std::move(text), false});
   }
   if (rc != ARCHIVE_EOF)
-    stats.errors.push_back(
-        path + ": " +
-        host::archive_error(a.get()));
+    stats.errors.push_back(path + ": " + host::archive_error(a.get()));
 }
 
 void read_file_list(const std::vector<fs::path>& paths, const advisory_load_options& options,

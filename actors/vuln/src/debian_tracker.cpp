@@ -2,20 +2,18 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
 #include <utility>
 
 #include <nlohmann/json.hpp>
+
+#include "phantomguard/runtime/json_fields.hpp"
 
 namespace pg::actors::vuln {
 
 namespace {
 
 using json = nlohmann::json;
-
-std::string text_member(const json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
 
 // "medium**" (an unconfirmed urgency) → "medium"; "not yet assigned" stays and rates nothing.
 std::string clean_urgency(std::string u) {
@@ -27,7 +25,13 @@ std::string clean_urgency(std::string u) {
 void osv_element(const json& j, const std::string& origin, std::vector<osv_advisory>& out,
                  std::vector<malformed_entry>& malformed) {
   std::string error;
-  if (auto adv = parse_osv_advisory(j, &error)) {
+  std::optional<osv_advisory> adv;
+  try {
+    adv = parse_osv_advisory(j, &error);
+  } catch (const json::exception& e) {
+    error = std::string("unexpected JSON type: ") + e.what();
+  }
+  if (adv) {
     adv->origin = origin;
     out.push_back(std::move(*adv));
   } else {
@@ -80,15 +84,15 @@ void tracker_package_advisories(const std::string& package, const json& entry,
     }
     osv_advisory adv;
     adv.id = id;
-    adv.summary = text_member(cve, "description");
+    adv.summary = runtime::string_field(cve, "description");
     adv.origin = origin;
     for (const auto& [codename, rel] : releases->items()) {
       if (!rel.is_object()) {
         malformed.push_back({origin, 0, package + " " + id + " " + codename + ": not an object"});
         continue;
       }
-      const auto status = text_member(rel, "status");
-      const auto fixed = text_member(rel, "fixed_version");
+      const auto status = runtime::string_field(rel, "status");
+      const auto fixed = runtime::string_field(rel, "fixed_version");
       if (status.empty() || (status == "resolved" && fixed.empty())) {
         malformed.push_back(
             {origin, 0, package + " " + id + " " + codename + ": no status or fixed_version"});
@@ -109,7 +113,7 @@ void tracker_package_advisories(const std::string& package, const json& entry,
       a.release = number;
       a.package = package;
       a.status = status;
-      a.severity_text = clean_urgency(text_member(rel, "urgency"));
+      a.severity_text = clean_urgency(runtime::string_field(rel, "urgency"));
       osv_range r;
       r.type = "ECOSYSTEM";
       r.events.push_back({osv_event_kind::introduced, "0"});

@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "phantomguard/runtime/json_fields.hpp"
+
 namespace pg::actors::vuln {
 
 namespace {
@@ -228,12 +230,15 @@ std::optional<osv_advisory> parse_osv_advisory(const json& j, std::string* error
     for (const auto& entry : *s) {
       if (!entry.is_object())
         continue;
-      auto type = entry.value("type", std::string());
+      auto type = runtime::string_field(entry, "type");
       auto score = entry.find("score");
       if (score == entry.end())
         continue;
+      // A base score is 0.0 to 10.0; anything else (99, -1, 1e308, NaN) is not one.
+      auto in_range = [](double v) { return std::isfinite(v) && v >= 0.0 && v <= 10.0; };
       if (score->is_number()) {
-        adv.cvss_score = score->get<double>();
+        if (in_range(score->get<double>()))
+          adv.cvss_score = score->get<double>();
       } else if (score->is_string()) {
         auto text = score->get<std::string>();
         if (auto v = cvss3_base_score(text)) {
@@ -241,7 +246,8 @@ std::optional<osv_advisory> parse_osv_advisory(const json& j, std::string* error
           adv.cvss_vector = text;
         } else if (!text.empty() && (std::isdigit(static_cast<unsigned char>(text[0])) != 0)) {
           try {
-            adv.cvss_score = std::stod(text);
+            if (double v = std::stod(text); in_range(v))
+              adv.cvss_score = v;
           } catch (...) {
           }
         } else if (adv.cvss_vector.empty()) {

@@ -17,7 +17,8 @@ void register_components(runtime::registry& reg) {
   };
   reg.add(std::move(type));
   reg.add_command(runtime::command{
-      "vuln", "match installed packages against advisories (--advisories PATH), or download them (update)",
+      "vuln",
+      "match installed packages against advisories (--advisories PATH), or download them (update)",
       run_vuln_command});
 }
 
