@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "phantomguard/actors/vuln/debian_version.hpp"
-#include "vuln_fixture.hpp"
 #include "skip.hpp"
+#include "vuln_fixture.hpp"
 
 using pg::actors::vuln::compare_debian_versions;
 using pg::actors::vuln::parse_debian_version;

@@ -5,8 +5,8 @@
 #include <algorithm>
 
 #include "phantomguard/actors/vuln/dpkg_database.hpp"
-#include "vuln_fixture.hpp"
 #include "skip.hpp"
+#include "vuln_fixture.hpp"
 
 using namespace pg::actors::vuln;
 

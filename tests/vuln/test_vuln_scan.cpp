@@ -14,9 +14,9 @@
 #include "phantomguard/actors/vuln/vuln_analyzer.hpp"
 #include "phantomguard/actors/vuln/vuln_command.hpp"
 #include "phantomguard/actors/vuln/vuln_scan.hpp"
+#include "skip.hpp"
 #include "test_context.hpp"
 #include "vuln_fixture.hpp"
-#include "skip.hpp"
 
 using namespace pg::actors::vuln;
 using pg::runtime::finding;
@@ -87,16 +87,7 @@ const finding* match_of(const std::vector<finding>& fs, const std::string& packa
 
 // Runs a command with stdout captured.
 int run_command(std::vector<std::string> args, std::string& out) {
-  args.insert(args.begin(), "phantomguard vuln");
-  std::vector<char*> argv;
-  for (auto& a : args)
-    argv.push_back(a.data());
-  std::ostringstream captured;
-  auto* old = std::cout.rdbuf(captured.rdbuf());
-  int rc = run_vuln_command(static_cast<int>(argv.size()), argv.data());
-  std::cout.rdbuf(old);
-  out = captured.str();
-  return rc;
+  return pg::test::run_vuln(std::move(args), out);
 }
 
 } // namespace

@@ -201,16 +201,7 @@ advisory_update_request request_for(const advisory_server& s, const pg::test::te
 }
 
 int run_command(std::vector<std::string> args, std::string& out) {
-  args.insert(args.begin(), "phantomguard vuln");
-  std::vector<char*> argv;
-  for (auto& a : args)
-    argv.push_back(a.data());
-  std::ostringstream captured;
-  auto* old = std::cout.rdbuf(captured.rdbuf());
-  int rc = run_vuln_command(static_cast<int>(argv.size()), argv.data());
-  std::cout.rdbuf(old);
-  out = captured.str();
-  return rc;
+  return pg::test::run_vuln(std::move(args), out);
 }
 
 } // namespace

@@ -4,8 +4,13 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <random>
+#include <sstream>
 #include <string>
+#include <vector>
+
+#include "phantomguard/actors/vuln/vuln_command.hpp"
 
 namespace pg::test {
 
@@ -38,6 +43,20 @@ public:
 private:
   std::filesystem::path path_;
 };
+
+/// Runs `phantomguard vuln ARGS...` in this process with stdout captured in `out`.
+inline int run_vuln(std::vector<std::string> args, std::string& out) {
+  args.insert(args.begin(), "phantomguard vuln");
+  std::vector<char*> argv;
+  for (auto& a : args)
+    argv.push_back(a.data());
+  std::ostringstream captured;
+  auto* old = std::cout.rdbuf(captured.rdbuf());
+  int rc = pg::actors::vuln::run_vuln_command(static_cast<int>(argv.size()), argv.data());
+  std::cout.rdbuf(old);
+  out = captured.str();
+  return rc;
+}
 
 inline std::string fixtures_dir() {
   return std::string(PG_SOURCE_DIR) + "/tests/vuln/fixtures";

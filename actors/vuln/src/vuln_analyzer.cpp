@@ -50,15 +50,20 @@ throttle_settings vuln_analyzer::default_throttle() {
 std::vector<runtime::option_spec> vuln_analyzer::options() {
   using runtime::option_spec;
   using runtime::option_type;
-  auto spec = [](std::string key, std::string def, std::string description,
-                 std::vector<std::string> choices = {}) {
+  auto typed = [](std::string key, option_type type, std::string def, std::string description,
+                  std::vector<std::string> choices = {}) {
     option_spec o;
     o.key = std::move(key);
-    o.type = option_type::string;
+    o.type = type;
     o.default_text = std::move(def);
     o.description = std::move(description);
     o.choices = std::move(choices);
     return o;
+  };
+  auto spec = [&](std::string key, std::string def, std::string description,
+                  std::vector<std::string> choices = {}) {
+    return typed(std::move(key), option_type::string, std::move(def), std::move(description),
+                 std::move(choices));
   };
   std::vector<option_spec> specs{
       spec("root", "/", "root file system whose dpkg database is scanned"),
@@ -82,26 +87,13 @@ std::vector<runtime::option_spec> vuln_analyzer::options() {
            "header (when sent) and the content check only"),
       spec("update_ca_file", "", "extra CA bundle for an https update_url"),
   };
-  option_spec max_size;
-  max_size.key = "update_max_size";
-  max_size.type = option_type::size;
-  max_size.default_text = "1GiB";
-  max_size.description = "a larger download is refused";
-  specs.push_back(std::move(max_size));
-  option_spec timeout;
-  timeout.key = "update_timeout";
-  timeout.type = option_type::duration;
-  timeout.default_text = "5m";
-  timeout.description = "read timeout of the download";
-  specs.push_back(std::move(timeout));
-  option_spec max_age;
-  max_age.key = "max_age";
-  max_age.type = option_type::duration;
-  max_age.default_text = "7d";
-  max_age.description =
-      "advisory data not confirmed current for longer is reported as vuln.advisories_stale "
-      "(medium); 0 disables";
-  specs.push_back(std::move(max_age));
+  specs.push_back(
+      typed("update_max_size", option_type::size, "1GiB", "a larger download is refused"));
+  specs.push_back(
+      typed("update_timeout", option_type::duration, "5m", "read timeout of the download"));
+  specs.push_back(typed("max_age", option_type::duration, "7d",
+                        "advisory data not confirmed current for longer is reported as "
+                        "vuln.advisories_stale (medium); 0s disables"));
   for (auto& s : throttle_option_specs(default_throttle()))
     specs.push_back(std::move(s));
   return specs;
