@@ -1,7 +1,12 @@
 // rootkit_fixture.hpp — small helpers shared by the rootkit tests: a temporary directory that
-// cleans up after itself, and running the analyzer with a settings table.
+// cleans up after itself, running the analyzer with a settings table, and a sleeping child to
+// hide or to find.
 #pragma once
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -65,5 +70,27 @@ inline toml::array list_of(std::initializer_list<const char*> items) {
 inline bool is_root() {
   return ::geteuid() == 0;
 }
+
+/// A child running /bin/sleep until killed (or `seconds` pass); killed and reaped on
+/// destruction. Set `pid` to -1 after reaping it yourself.
+struct sleeping_child {
+  explicit sleeping_child(int seconds = 30) {
+    pid = ::fork();
+    if (pid == 0) {
+      const auto arg = std::to_string(seconds);
+      ::execl("/bin/sleep", "sleep", arg.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+  }
+  sleeping_child(const sleeping_child&) = delete;
+  sleeping_child& operator=(const sleeping_child&) = delete;
+  ~sleeping_child() {
+    if (pid > 0) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+  }
+  pid_t pid = -1;
+};
 
 } // namespace pg::test

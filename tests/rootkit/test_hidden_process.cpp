@@ -14,29 +14,8 @@
 #include "skip.hpp"
 
 using namespace pg::actors::rootkit;
+using pg::test::sleeping_child;
 using pg::test::temp_dir;
-
-namespace {
-
-// A child that sleeps until killed; reaped in the destructor.
-struct sleeping_child {
-  sleeping_child() {
-    pid = ::fork();
-    if (pid == 0) {
-      ::execl("/bin/sleep", "sleep", "30", static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-  }
-  ~sleeping_child() {
-    if (pid > 0) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, nullptr, 0);
-    }
-  }
-  pid_t pid = -1;
-};
-
-} // namespace
 
 SCENARIO("the whole PID space agrees with the /proc listing on this clean host") {
   GIVEN("a thread of ours, whose TID answers kill() and /proc/TID but is never listed") {

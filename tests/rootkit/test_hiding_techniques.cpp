@@ -33,20 +33,6 @@
 
 namespace {
 
-struct victim_process {
-  victim_process() {
-    pid = ::fork();
-    if (pid == 0) {
-      ::execl("/bin/sleep", "sleep", "120", static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-  }
-  ~victim_process() {
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, nullptr, 0);
-  }
-  pid_t pid = -1;
-};
 
 bool sh(const std::string& cmd) { return std::system(cmd.c_str()) == 0; }
 
@@ -152,7 +138,7 @@ bool any_unhide_finds(const std::map<std::string, std::string>& v) {
 SCENARIO("a mount over /proc/PID: ps is fooled, unhide and the engine are not") {
   require_tools();
   pg::test::temp_dir work;
-  victim_process victim;
+  pg::test::sleeping_child victim(120);
   const auto empty = work / "empty";
   std::filesystem::create_directories(empty);
   auto v = in_namespace(
@@ -175,7 +161,7 @@ SCENARIO("a readdir hook in /etc/ld.so.preload: ps is fooled, the engine finds t
          "the hook") {
   require_tools();
   pg::test::temp_dir work;
-  victim_process victim;
+  pg::test::sleeping_child victim(120);
   // libprocesshider's idea, written here: readdir and readdir64 skip the victim's /proc entry.
   const auto src = work / "hider.c";
   pg::test::write_file(src, R"(#define _GNU_SOURCE
