@@ -61,3 +61,27 @@ SCENARIO("malformed table lines are skipped and counted") {
   CHECK(rows[0].inode == 12345);
   CHECK(bad == 1);
 }
+
+SCENARIO("a socket the kernel printed twice is kept once") {
+  // /proc/net/tcp read in chunks while sockets come and go can repeat a row; connections that no
+  // process holds any more (inode 0, TIME_WAIT) are distinct rows and all kept.
+  const char* header =
+      "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout "
+      "inode\n";
+  const char* row = "   0: 0100007F:9C40 0100007F:115C 01 00000000:00000000 00:00000000 00000000"
+                    "     0        0 777 1 0000000000000000 20 4 30 10 -1\n";
+  const char* waiting1 = "   1: 0100007F:9C41 0100007F:115C 06 00000000:00000000 03:00001000 "
+                         "00000000     0        0 0 3 0000000000000000\n";
+  const char* waiting2 = "   2: 0100007F:9C42 0100007F:115C 06 00000000:00000000 03:00001000 "
+                         "00000000     0        0 0 3 0000000000000000\n";
+  std::size_t bad = 0;
+  auto rows = parse_socket_table(socket_proto::tcp,
+                                 std::string(header) + row + waiting1 + row + waiting2, &bad);
+  CHECK(bad == 0);
+  REQUIRE(rows.size() == 3);
+  CHECK(rows[0].inode == 777);
+  CHECK(rows[0].remote_port == 4444);
+  CHECK(rows[1].inode == 0);
+  CHECK(rows[2].inode == 0);
+  CHECK(rows[2].local_port == 0x9C42);
+}

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <dirent.h>
 #include <memory>
+#include <unordered_set>
 
 #include "phantomguard/actors/host/file_read.hpp"
 #include "phantomguard/actors/host/proc_stat.hpp"
@@ -120,6 +121,9 @@ std::string_view tcp_state_name(int state) noexcept {
 std::vector<socket_entry> parse_socket_table(socket_proto proto, std::string_view text,
                                              std::size_t* malformed) {
   std::vector<socket_entry> out;
+  // A table read in chunks while sockets come and go can print one socket twice (the kernel's
+  // seq_file resumes by position); a socket is its inode, so a repeated one is kept once.
+  std::unordered_set<std::uint64_t> seen;
   std::size_t bad = 0;
   bool header = true;
   std::size_t i = 0;
@@ -163,10 +167,10 @@ std::vector<socket_entry> parse_socket_table(socket_proto proto, std::string_vie
            parse_endpoint(f[2], v6, e.remote_address, e.remote_port) && parse_hex(f[3], e.state) &&
            parse_dec(f[7], e.uid) && parse_dec(f[9], e.inode);
     }
-    if (ok)
-      out.push_back(std::move(e));
-    else
+    if (!ok)
       ++bad;
+    else if (e.inode == 0 || seen.insert(e.inode).second)
+      out.push_back(std::move(e));
   }
   if (malformed)
     *malformed = bad;
@@ -183,8 +187,7 @@ std::vector<socket_entry> read_socket_table(socket_proto proto, const std::strin
 std::vector<socket_entry> read_all_sockets(const std::string& proc_root) {
   std::vector<socket_entry> all;
   for (auto p : {socket_proto::tcp, socket_proto::tcp6, socket_proto::udp, socket_proto::udp6,
-                 socket_proto::raw, socket_proto::raw6, socket_proto::packet,
-                 socket_proto::unix_stream}) {
+                 socket_proto::raw, socket_proto::raw6, socket_proto::packet}) {
     auto t = read_socket_table(p, proc_root);
     all.insert(all.end(), std::make_move_iterator(t.begin()), std::make_move_iterator(t.end()));
   }

@@ -118,16 +118,6 @@ fd_census take_census(const std::string& proc_root, runtime::context* ctx) {
   return c;
 }
 
-std::vector<socket_entry> read_tables(const std::string& proc_root) {
-  std::vector<socket_entry> all;
-  for (auto p : {socket_proto::tcp, socket_proto::tcp6, socket_proto::udp, socket_proto::udp6,
-                 socket_proto::raw, socket_proto::raw6, socket_proto::packet}) {
-    auto t = host::read_socket_table(p, proc_root);
-    all.insert(all.end(), std::make_move_iterator(t.begin()), std::make_move_iterator(t.end()));
-  }
-  return all;
-}
-
 std::string socket_key(const socket_entry& s) {
   return std::string(host::to_string(s.proto)) + ":" + std::to_string(s.inode) + ":" +
          s.local_address + ":" + std::to_string(s.local_port) + ":" + s.remote_address + ":" +
@@ -275,7 +265,8 @@ public:
       : before_(before), ctx_(ctx) {}
 
   void operator()(const std::string& key, runtime::finding f) {
-    now_.insert(key);
+    if (!now_.insert(key).second)
+      return; // one finding per key and tick, however often the condition was met
     if (!before_.count(key))
       ctx_.emit_finding(std::move(f));
   }
@@ -418,7 +409,7 @@ private:
   void load() {
     if (loaded_)
       return;
-    tables_ = read_tables(proc_root_);
+    tables_ = host::read_all_sockets(proc_root_);
     census_ = take_census(proc_root_, nullptr);
     loaded_ = true;
   }
@@ -547,7 +538,7 @@ runtime::finding unreadable_finding(const fd_census& census, std::size_t unknown
 void network_analyzer::on_tick(runtime::context& ctx) {
   // Tables first, fds second: a socket created in between is owned but not listed (harmless);
   // the reverse order would show new sockets without owners.
-  auto sockets = read_tables(opts_.proc_root);
+  auto sockets = host::read_all_sockets(opts_.proc_root);
   auto census = take_census(opts_.proc_root, &ctx);
   if (ctx.should_stop())
     return;

@@ -33,7 +33,8 @@ struct socket_entry {
 /// "LISTEN", "ESTABLISHED", ... for a TCP state number.
 std::string_view tcp_state_name(int state) noexcept;
 
-/// Parses the text of one table; malformed lines are skipped and counted in `*malformed`.
+/// Parses the text of one table; malformed lines are skipped and counted in `*malformed`. A
+/// socket printed twice (same inode, not 0) is kept once.
 std::vector<socket_entry> parse_socket_table(socket_proto proto, std::string_view text,
                                              std::size_t* malformed = nullptr);
 
@@ -41,7 +42,8 @@ std::vector<socket_entry> parse_socket_table(socket_proto proto, std::string_vie
 std::vector<socket_entry> read_socket_table(socket_proto proto,
                                             const std::string& proc_root = "/proc");
 
-/// All inet tables (tcp, tcp6, udp, udp6, raw, raw6) plus packet and unix.
+/// All inet tables (tcp, tcp6, udp, udp6, raw, raw6) plus packet; the unix table is read on its
+/// own (read_socket_table(socket_proto::unix_stream)).
 std::vector<socket_entry> read_all_sockets(const std::string& proc_root = "/proc");
 
 /// fd number → socket inode for the sockets among a process's open files. nullopt when the
