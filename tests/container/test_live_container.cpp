@@ -255,3 +255,24 @@ SCENARIO(
     }
   }
 }
+
+SCENARIO("an exiting process, which has let go of its namespaces, is not taken for a container") {
+  // A zombie keeps its PID and user namespace links and loses the mount, UTS, IPC and network
+  // ones: a scan that ran into a process exiting reported it as a privileged container sharing
+  // the host's PID namespace (found by the clean-host check).
+  pid_t zombie = ::fork();
+  REQUIRE(zombie >= 0);
+  if (zombie == 0)
+    ::_exit(0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100)); // exited, not reaped
+  const std::string mnt = "/proc/" + std::to_string(zombie) + "/ns/mnt";
+  std::error_code ec;
+  const bool lost_mnt = !fs::exists(fs::symlink_status(mnt, ec)) ||
+                        !pg::actors::host::read_link(mnt).has_value();
+  live_scan_stats stats;
+  auto containers = find_live_containers(read_host_reference(), "/proc", &stats);
+  CHECK(containing(containers, zombie) == nullptr);
+  if (lost_mnt)
+    CHECK(stats.vanished >= 1);
+  ::waitpid(zombie, nullptr, 0);
+}

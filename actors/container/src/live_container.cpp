@@ -198,6 +198,13 @@ std::vector<live_container> find_live_containers(const host_reference& host,
       ++st.unreadable; // kernel threads and vanished processes have no readable links
       continue;
     }
+    if (!ns.contains("mnt") || !ns.contains("uts")) {
+      // An exiting process (a zombie) has let go of its mount, UTS, IPC and network namespaces
+      // but still shows its PID and user ones: compared with the host's it would look like a
+      // container in namespaces of its own.
+      ++st.vanished;
+      continue;
+    }
     std::string key;
     cgroup_container who;
     if (auto c = container_from_cgroup(*cgroup)) {
