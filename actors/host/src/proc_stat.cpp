@@ -1,18 +1,13 @@
 #include "phantomguard/actors/host/proc_stat.hpp"
 
 #include <charconv>
-#include <dirent.h>
-#include <memory>
 
 #include "phantomguard/actors/host/file_read.hpp"
+#include "phantomguard/actors/host/raw_directory.hpp"
 
 namespace pg::actors::host {
 
 namespace {
-
-struct dir_closer {
-  void operator()(DIR* d) const noexcept { ::closedir(d); }
-};
 
 template <class T>
 bool parse_number(std::string_view s, T& out) {
@@ -39,17 +34,7 @@ std::vector<std::string_view> split_ws(std::string_view s) {
 } // namespace
 
 std::vector<pid_t> list_pids(const std::string& proc_root) {
-  std::vector<pid_t> pids;
-  std::unique_ptr<DIR, dir_closer> dir(::opendir(proc_root.c_str()));
-  if (!dir)
-    return pids;
-  while (auto* ent = ::readdir(dir.get())) {
-    pid_t pid = 0;
-    std::string_view name(ent->d_name);
-    if (!name.empty() && name[0] >= '1' && name[0] <= '9' && parse_number(name, pid))
-      pids.push_back(pid);
-  }
-  return pids;
+  return list_pids_raw(proc_root);
 }
 
 std::optional<proc_stat> parse_proc_stat(std::string_view text) {

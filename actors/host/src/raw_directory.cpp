@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <system_error>
 #include <fcntl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -78,9 +79,9 @@ std::optional<std::vector<raw_dirent>> list_directory_raw(const std::string& pat
   return out;
 }
 
-std::vector<int> list_pids_raw(const std::string& proc_root) {
+std::optional<std::vector<int>> try_list_pids(const std::string& proc_root, int* err) {
   std::vector<int> pids;
-  walk(proc_root, [&](const char* name, std::uint64_t, unsigned char) {
+  bool ok = walk(proc_root, [&](const char* name, std::uint64_t, unsigned char) {
     if (name[0] < '1' || name[0] > '9')
       return;
     long v = 0;
@@ -93,8 +94,21 @@ std::vector<int> list_pids_raw(const std::string& proc_root) {
     }
     pids.push_back(static_cast<int>(v));
   });
+  if (!ok) {
+    if (err)
+      *err = errno;
+    return std::nullopt;
+  }
   std::sort(pids.begin(), pids.end());
   return pids;
+}
+
+std::vector<int> list_pids_raw(const std::string& proc_root) {
+  int err = 0;
+  auto pids = try_list_pids(proc_root, &err);
+  if (!pids)
+    throw std::system_error(err, std::generic_category(), "cannot list " + proc_root);
+  return std::move(*pids);
 }
 
 } // namespace pg::actors::host

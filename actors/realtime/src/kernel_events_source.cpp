@@ -360,7 +360,15 @@ void kernel_events_source::on_record(void* self, const void* data, std::size_t s
 }
 
 void kernel_events_source::prune() {
-  auto live = host::list_pids_raw(settings_.fallback.proc_root); // sorted
+  // On the collection thread: a listing that fails (fd limit) prunes nothing this time rather
+  // than forgetting every process.
+  auto listed = host::try_list_pids(settings_.fallback.proc_root); // sorted
+  if (!listed) {
+    std::lock_guard lock(mutex_);
+    ++listing_failures_;
+    return;
+  }
+  const auto& live = *listed;
   for (auto it = table_.begin(); it != table_.end();)
     it = std::binary_search(live.begin(), live.end(), it->first) ? std::next(it)
                                                                  : table_.erase(it);
@@ -733,13 +741,14 @@ void kernel_events_source::on_tick(runtime::context& ctx) {
     return;
   }
   std::deque<runtime::event> drained;
-  std::uint64_t dropped = 0, malformed = 0;
+  std::uint64_t dropped = 0, malformed = 0, listing_failures = 0;
   std::string error;
   {
     std::lock_guard lock(mutex_);
     drained.swap(queue_);
     dropped = std::exchange(dropped_, 0);
     malformed = std::exchange(malformed_, 0);
+    listing_failures = std::exchange(listing_failures_, 0);
     error = std::exchange(thread_error_, {});
   }
   for (auto& e : drained) {
@@ -770,6 +779,12 @@ void kernel_events_source::on_tick(runtime::context& ctx) {
     ctx.lost("queue_overflow", static_cast<std::int64_t>(dropped));
   if (malformed)
     ctx.lost("malformed_record", static_cast<std::int64_t>(malformed));
+  if (listing_failures) {
+    ctx.count("proc_listing_failures", static_cast<std::int64_t>(listing_failures));
+    ctx.log(runtime::log_level::warn, ctx.name() + ": " + std::to_string(listing_failures) +
+                                          " /proc listings failed (fd limit?); the process "
+                                          "table is pruned on the next one");
+  }
   if (!error.empty())
     throw std::runtime_error("kernel_events: " + error);
 }

@@ -222,8 +222,24 @@ runtime::event process_events_source::make_exit(const process_info& p, const cha
 // and is counted as such.
 // A process we know of only from its fork (the exec message was the one lost) shows as a
 // different program than the one recorded.
+bool process_events_source::listed(std::vector<int>& out) {
+  auto pids = host::try_list_pids(settings_.proc_root);
+  if (!pids) {
+    // The fd limit or a lost /proc: this round is skipped, never taken for "every process
+    // exited"; counted, and the next tick says so.
+    std::lock_guard lock(mutex_);
+    ++listing_failures_;
+    return false;
+  }
+  out = std::move(*pids);
+  return true;
+}
+
 void process_events_source::resync() {
-  for (int pid : host::list_pids_raw(settings_.proc_root)) {
+  std::vector<int> pids;
+  if (!listed(pids))
+    return;
+  for (int pid : pids) {
     auto known = table_.find(pid);
     auto p = read_process_info(pid, settings_.proc_root);
     if (p.start_ticks == 0 && p.comm.empty())
@@ -246,10 +262,11 @@ void process_events_source::run_netlink() {
     // processes the /proc listing no longer shows, so the table tracks live processes only.
     if (std::chrono::steady_clock::now() - last_prune > std::chrono::seconds(60)) {
       last_prune = std::chrono::steady_clock::now();
-      auto live = host::list_pids_raw(settings_.proc_root);
-      for (auto it = table_.begin(); it != table_.end();)
-        it = std::binary_search(live.begin(), live.end(), it->first) ? std::next(it)
-                                                                     : table_.erase(it);
+      std::vector<int> live;
+      if (listed(live))
+        for (auto it = table_.begin(); it != table_.end();)
+          it = std::binary_search(live.begin(), live.end(), it->first) ? std::next(it)
+                                                                       : table_.erase(it);
     }
     int rc = ::poll(fds, 2, resync_due ? 200 : 1000);
     if (rc < 0 && errno != EINTR)
@@ -333,7 +350,9 @@ void process_events_source::run_poll() {
     int rc = ::poll(&wake, 1, static_cast<int>(settings_.poll_interval.count()));
     if (stopping_ || (rc < 0 && errno != EINTR))
       break;
-    auto now = host::list_pids_raw(settings_.proc_root); // sorted
+    std::vector<int> now; // sorted
+    if (!listed(now))
+      continue;
     // Exits: listed before, not now.
     std::vector<int> gone;
     std::set_difference(previous.begin(), previous.end(), now.begin(), now.end(),
@@ -366,13 +385,21 @@ void process_events_source::on_tick(runtime::context& ctx) {
   std::deque<runtime::event> drained;
   std::uint64_t dropped = 0;
   std::uint64_t overruns = 0;
+  std::uint64_t listing_failures = 0;
   std::string error;
   {
     std::lock_guard lock(mutex_);
     drained.swap(queue_);
     dropped = std::exchange(dropped_, 0);
     overruns = std::exchange(overruns_, 0);
+    listing_failures = std::exchange(listing_failures_, 0);
     error = std::exchange(thread_error_, {});
+  }
+  if (listing_failures) {
+    ctx.count("proc_listing_failures", static_cast<std::int64_t>(listing_failures));
+    ctx.log(runtime::log_level::warn, ctx.name() + ": " + std::to_string(listing_failures) +
+                                          " /proc listings failed (fd limit?); exits are "
+                                          "caught up on the next listing");
   }
   if (!limitation_.empty() && !limitation_reported_) {
     limitation_reported_ = true;

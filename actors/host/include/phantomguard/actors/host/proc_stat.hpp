@@ -11,7 +11,8 @@
 
 namespace pg::actors::host {
 
-/// The numeric directories of `proc_root` (the processes the /proc listing shows).
+/// The numeric directories of `proc_root` (the processes the /proc listing shows), sorted, read
+/// with getdents64 (list_pids_raw). Throws std::system_error when /proc cannot be listed.
 std::vector<pid_t> list_pids(const std::string& proc_root = "/proc");
 
 /// The fields of /proc/PID/stat that analyzers use.

@@ -22,7 +22,15 @@ std::optional<std::vector<raw_dirent>> list_directory_raw(const std::string& pat
                                                           int* err = nullptr);
 
 /// The numeric entries of `proc_root` listed with getdents64, sorted ascending: the processes the
-/// kernel's /proc listing shows, unaffected by a readdir hook in this process.
+/// kernel's /proc listing shows, unaffected by a readdir hook in this process. nullopt when the
+/// listing cannot be taken (errno in `*err`: EMFILE with the fd limit reached, EACCES, ...), so
+/// that a failed listing is never taken for a host without processes.
+std::optional<std::vector<int>> try_list_pids(const std::string& proc_root = "/proc",
+                                              int* err = nullptr);
+
+/// try_list_pids that throws std::system_error ("cannot list /proc: Too many open files") when
+/// the listing fails: for component hooks, where the engine turns it into a component failure
+/// (logged, counted, restarted). Threads of their own use try_list_pids.
 std::vector<int> list_pids_raw(const std::string& proc_root = "/proc");
 
 } // namespace pg::actors::host

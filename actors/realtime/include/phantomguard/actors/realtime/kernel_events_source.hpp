@@ -85,6 +85,7 @@ private:
   std::deque<runtime::event> queue_; // guarded by mutex_
   std::uint64_t dropped_ = 0;        // guarded by mutex_
   std::uint64_t malformed_ = 0;      // guarded by mutex_
+  std::uint64_t listing_failures_ = 0; // /proc listings that failed on the thread (mutex_)
   std::string thread_error_;         // guarded by mutex_
   kernel_counts reported_drops_{};   // engine thread only
   kernel_counts reported_sampled_{};

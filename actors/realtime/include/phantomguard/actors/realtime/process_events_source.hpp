@@ -87,6 +87,8 @@ private:
   std::uint64_t dropped_ = 0;  // guarded by mutex_
   std::uint64_t overruns_ = 0; // guarded by mutex_: kernel-side ENOBUFS
   std::string thread_error_;   // guarded by mutex_
+  std::uint64_t listing_failures_ = 0; // guarded by mutex_: /proc listings that failed
+  bool listed(std::vector<int>& out);  // the sorted /proc listing, false (counted) when it fails
 
   std::map<int, process_info> table_; // only touched by the collector thread after start()
   bool limitation_reported_ = false;
