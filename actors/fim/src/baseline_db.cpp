@@ -85,6 +85,17 @@ const std::string& baseline_db::path() const noexcept {
   return impl_->db.path();
 }
 
+std::uintmax_t baseline_db::replayed_wal_bytes() const noexcept {
+  return impl_->db.replayed_wal_bytes();
+}
+
+std::string recovery_note(const std::string& path, std::uintmax_t wal_bytes) {
+  return "the baseline " + path + " was not closed by its last writer (killed, or open "
+         "elsewhere): SQLite replayed " + std::to_string(wal_bytes) +
+         " bytes of its write-ahead log, committed segments kept, an interrupted one rolled "
+         "back; the integrity check passed";
+}
+
 bool baseline_db::initialized() {
   return guarded(path(), [&] {
     auto s = impl_->db.prepare("SELECT value FROM meta WHERE key = 'initialized'");

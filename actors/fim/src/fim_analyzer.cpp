@@ -29,6 +29,10 @@ void fim_analyzer::start(runtime::context& ctx) {
   } catch (const baseline_error& e) {
     throw runtime::component_refused("fim.database", name_ + ": " + e.what());
   }
+  if (auto wal = db_->replayed_wal_bytes(); wal > 0) {
+    ctx.log(runtime::log_level::warn, name_ + ": " + recovery_note(db_path_, wal));
+    ctx.count("recovered_wal_bytes", static_cast<std::int64_t>(wal));
+  }
   seal_path_ = seal_path_for(db_path_, settings_.seal);
   check_seal(ctx);
   auto scan = settings_.scan;

@@ -177,6 +177,8 @@ int run_fim_command(int argc, char** argv, std::ostream& out, std::ostream& err)
       return 2;
     }
     baseline_db db(db_path, init);
+    if (auto wal = db.replayed_wal_bytes(); wal > 0)
+      err << "phantomguard fim: " << recovery_note(db_path, wal) << "\n";
     if (!init && !db.initialized()) {
       err << "phantomguard fim: " << db_path
           << " holds no complete baseline (record one with `phantomguard fim init`)\n";

@@ -1,5 +1,7 @@
 #include "phantomguard/actors/storage/sqlite_handle.hpp"
 
+#include <sys/stat.h>
+
 namespace pg::actors::storage {
 
 namespace {
@@ -85,6 +87,10 @@ bool statement::column_is_null(int index) const {
 }
 
 database::database(const std::string& path, bool create, bool read_only) : path_(path) {
+  // Measured before SQLite opens it: a clean close of the last connection removes the log.
+  struct stat wal {};
+  if (::stat((path + "-wal").c_str(), &wal) == 0 && wal.st_size > 0)
+    replayed_wal_ = static_cast<std::uintmax_t>(wal.st_size);
   int flags = read_only ? SQLITE_OPEN_READONLY
                         : (SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0));
   flags |= SQLITE_OPEN_NOMUTEX;
@@ -103,6 +109,13 @@ database::database(const std::string& path, bool create, bool read_only) : path_
     exec("PRAGMA synchronous=NORMAL");
     statement probe(db_, "SELECT count(*) FROM sqlite_master");
     probe.step();
+    if (replayed_wal_ > 0) {
+      // The last writer did not close it: check what the replay left before trusting it.
+      statement check(db_, "PRAGMA quick_check");
+      std::string verdict = check.step() ? check.column_text(0) : "no answer";
+      if (verdict != "ok")
+        throw sqlite_error("damaged after an interrupted write (quick_check: " + verdict + ")");
+    }
   } catch (const sqlite_error& e) {
     sqlite3_close_v2(db_);
     db_ = nullptr;

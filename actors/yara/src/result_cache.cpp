@@ -2,6 +2,8 @@
 
 #include "phantomguard/actors/storage/sqlite_handle.hpp"
 
+#include <filesystem>
+
 namespace pg::actors::yara {
 
 struct result_cache::impl {
@@ -40,6 +42,45 @@ result_cache::result_cache(const std::string& path) {
     impl_ = std::make_unique<impl>(path);
     return 0;
   });
+}
+
+std::uintmax_t result_cache::replayed_wal_bytes() const noexcept {
+  return impl_->db.replayed_wal_bytes();
+}
+
+std::unique_ptr<result_cache> open_result_cache(const std::string& path,
+                                                std::vector<std::string>& notes) {
+  auto opened = [&](std::unique_ptr<result_cache> c) {
+    if (auto wal = c->replayed_wal_bytes(); wal > 0)
+      notes.push_back("result cache " + path + ": replayed " + std::to_string(wal) +
+                      " bytes of write-ahead log its last writer left (killed, or open "
+                      "elsewhere); the integrity check passed");
+    return c;
+  };
+  try {
+    return opened(std::make_unique<result_cache>(path));
+  } catch (const cache_error& first) {
+    std::error_code ec;
+    const std::string aside = path + ".damaged";
+    std::filesystem::rename(path, aside, ec);
+    if (ec) {
+      notes.push_back("result cache disabled: " + std::string(first.what()));
+      return nullptr;
+    }
+    for (const char* side : {"-wal", "-shm"}) {
+      std::error_code side_ec;
+      std::filesystem::remove(path + side, side_ec);
+    }
+    try {
+      auto fresh = std::make_unique<result_cache>(path);
+      notes.push_back("result cache " + path + " could not be used (" + first.what() +
+                      "); moved to " + aside + ", starting empty (every file is scanned once)");
+      return fresh;
+    } catch (const cache_error& second) {
+      notes.push_back("result cache disabled: " + std::string(second.what()));
+      return nullptr;
+    }
+  }
 }
 
 result_cache::result_cache(result_cache&&) noexcept = default;

@@ -101,13 +101,13 @@ void yara_analyzer::start(runtime::context& ctx) {
   if (settings_.cache) {
     std::error_code ec;
     std::filesystem::create_directories(cache_dir_, ec);
-    try {
-      cache_ = std::make_unique<result_cache>(cache_dir_ + "/results.db");
-    } catch (const cache_error& e) {
-      // The cache only saves work: without it every file is scanned, nothing is missed.
-      ctx.log(runtime::log_level::warn, name_ + ": result cache disabled: " + e.what());
+    // The cache only saves work: without it every file is scanned, nothing is missed.
+    std::vector<std::string> notes;
+    cache_ = open_result_cache(cache_dir_ + "/results.db", notes);
+    for (const auto& n : notes)
+      ctx.log(runtime::log_level::warn, name_ + ": " + n);
+    if (!cache_)
       ctx.count("cache_errors");
-    }
   }
   load_rules(ctx);
 }

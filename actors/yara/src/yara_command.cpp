@@ -91,12 +91,12 @@ int run_yara_command(int argc, char** argv, std::ostream& out, std::ostream& err
     if (!no_cache) {
       std::error_code ec;
       std::filesystem::create_directories(cache_dir, ec);
-      try {
-        cache = std::make_unique<result_cache>(cache_dir + "/results.db");
+      std::vector<std::string> notes;
+      cache = open_result_cache(cache_dir + "/results.db", notes);
+      for (const auto& n : notes)
+        err << "phantomguard yara: warning: " << n << '\n';
+      if (cache)
         rules_cache = cache_dir;
-      } catch (const cache_error& e) {
-        err << "phantomguard yara: warning: cache disabled: " << e.what() << '\n';
-      }
     }
     auto rs = load_ruleset(rules, rules_cache);
     for (const auto& e : rs.errors)

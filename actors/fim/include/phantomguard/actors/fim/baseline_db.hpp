@@ -32,6 +32,8 @@ public:
   ~baseline_db();
 
   [[nodiscard]] const std::string& path() const noexcept;
+  /// Bytes of write-ahead log the open found and replayed (0 after a clean close).
+  [[nodiscard]] std::uintmax_t replayed_wal_bytes() const noexcept;
 
   /// True once an init pass completed (set by mark_initialized).
   [[nodiscard]] bool initialized();
@@ -90,5 +92,9 @@ std::string default_database_path(const std::string& state_dir, const std::strin
 std::optional<baseline_seal> read_seal(const std::string& path);
 /// Writes the seal of `db` to `path` (a temporary file renamed over it, mode 0600).
 baseline_seal write_seal(baseline_db& db, const std::string& path);
+
+/// What the analyzer and `phantomguard fim` say after opening a baseline whose last writer did
+/// not close it.
+std::string recovery_note(const std::string& path, std::uintmax_t wal_bytes);
 
 } // namespace pg::actors::fim

@@ -51,8 +51,12 @@ private:
 class database {
 public:
   /// Opens (creating when `create`) the file in WAL mode. Throws sqlite_error with the path.
+  /// A write-ahead log left non-empty by the last writer (killed, or still open elsewhere) is
+  /// replayed by SQLite; the database is then checked (PRAGMA quick_check) and a damaged one is
+  /// refused with the reason. replayed_wal_bytes() says how much there was.
   database(const std::string& path, bool create, bool read_only = false);
-  database(database&& other) noexcept : db_(other.db_), path_(std::move(other.path_)) {
+  database(database&& other) noexcept
+      : db_(other.db_), path_(std::move(other.path_)), replayed_wal_(other.replayed_wal_) {
     other.db_ = nullptr;
   }
   database& operator=(database&&) = delete;
@@ -64,10 +68,13 @@ public:
   [[nodiscard]] statement prepare(std::string_view sql) { return statement(db_, sql); }
   [[nodiscard]] const std::string& path() const noexcept { return path_; }
   [[nodiscard]] sqlite3* get() const noexcept { return db_; }
+  /// Bytes of write-ahead log found at open (0: the last writer closed it cleanly).
+  [[nodiscard]] std::uintmax_t replayed_wal_bytes() const noexcept { return replayed_wal_; }
 
 private:
   sqlite3* db_ = nullptr;
   std::string path_;
+  std::uintmax_t replayed_wal_ = 0;
 };
 
 /// BEGIN IMMEDIATE on construction, ROLLBACK in the destructor unless commit() ran: a segment

@@ -35,6 +35,8 @@ public:
   result_cache(result_cache&&) noexcept;
   result_cache& operator=(result_cache&&) noexcept;
   ~result_cache();
+  /// Bytes of write-ahead log the open found and replayed (0 after a clean close).
+  [[nodiscard]] std::uintmax_t replayed_wal_bytes() const noexcept;
 
   [[nodiscard]] std::optional<std::vector<rule_match>>
   find(const std::string& path, const file_stamp& stamp, const std::string& ruleset);
@@ -51,5 +53,13 @@ private:
   struct impl;
   std::unique_ptr<impl> impl_;
 };
+
+/// The cache as the analyzer and `phantomguard yara` open it. A cache is only saved work, so a
+/// damaged one (torn by a kill, or not a database) is moved aside to `<path>.damaged` and a new
+/// one started; when even that fails the result is null and every file is scanned. `notes` gets
+/// one line for each thing worth saying: a write-ahead log replayed after an unclean stop, a
+/// damaged file moved aside, the cache disabled.
+std::unique_ptr<result_cache> open_result_cache(const std::string& path,
+                                                std::vector<std::string>& notes);
 
 } // namespace pg::actors::yara
