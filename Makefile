@@ -10,7 +10,7 @@ export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 CTEST_FLAGS ?=
 
-.PHONY: all deps configure build test run bench fuzz clean
+.PHONY: all deps configure build test run bench fuzz test-asan test-tsan clean
 
 all: build
 
@@ -47,5 +47,34 @@ fuzz:
 	@cmake --build $(FUZZ_DIR) -j $(JOBS) --target pg_fuzzers
 	@scripts/run-fuzzers $(FUZZ_DIR) $(FUZZ_SECONDS)
 
+# The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer, and the engine, isolation
+# and plugin tests under ThreadSanitizer, each in its own tree (docs/hardening.md). A report
+# fails the test that triggered it (TSan: exitcode 66).
+ASAN_DIR ?= build-asan
+TSAN_DIR ?= build-tsan
+# verify_asan_link_order=0: the ld.so.preload rootkit tests put their hook library ahead of
+# ASan's runtime in the engine, as a real preload rootkit would.
+export ASAN_OPTIONS ?= detect_leaks=1:abort_on_error=0:strict_string_checks=1:verify_asan_link_order=0
+export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
+export TSAN_OPTIONS ?= halt_on_error=0:exitcode=66:second_deadlock_stack=1:suppressions=$(CURDIR)/scripts/tsan.supp
+space := $(subst ,, )
+TSAN_TARGETS ?= test_engine test_engine_work test_isolation test_plugins test_sdk_engine
+test-asan: deps
+	@cmake -S . -B $(ASAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPG_SANITIZE=address \
+	  -DPG_BUILD_BENCH=OFF $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(ASAN_DIR) -j $(JOBS)
+	@cd $(ASAN_DIR) && PG_SANITIZER=address ctest --output-on-failure -j $(JOBS) $(CTEST_FLAGS)
+
+# TSan needs the actor framework instrumented too: scripts/build-caf-tsan builds CAF 0.17.6 (the
+# release Debian packages) from Debian's source tarball with -fsanitize=thread, once.
+test-tsan: deps
+	@scripts/build-caf-tsan $(TSAN_DIR)/caf
+	@cmake -S . -B $(TSAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPG_SANITIZE=thread \
+	  -DPG_BUILD_BENCH=OFF -DCMAKE_PREFIX_PATH=$(abspath $(TSAN_DIR))/caf/install \
+	  $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(TSAN_DIR) -j $(JOBS) --target $(TSAN_TARGETS)
+	@cd $(TSAN_DIR) && PG_SANITIZER=thread ctest --output-on-failure -j $(JOBS) \
+	  -L '^($(subst $(space),|,$(strip $(TSAN_TARGETS))))$$' $(CTEST_FLAGS)
+
 clean:
-	@rm -rf $(BUILD_DIR) $(FUZZ_DIR)
+	@rm -rf $(BUILD_DIR) $(FUZZ_DIR) $(ASAN_DIR) $(TSAN_DIR)

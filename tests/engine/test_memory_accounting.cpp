@@ -6,6 +6,8 @@
 // engine's own start-up).
 #include <catch2/catch.hpp>
 
+#include "skip.hpp"
+
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -115,6 +117,7 @@ std::string engine_header(const scratch& s, const char* state) {
 } // namespace
 
 SCENARIO("fim's accounted memory follows its RSS on a large tree", "[engine][memory][fim]") {
+  PG_SKIP_UNDER_SANITIZER("its shadow memory and quarantine make RSS figures meaningless");
   pg::actors::register_builtin();
   scratch s;
   auto tree = [&](const char* name, int files) {
@@ -140,6 +143,7 @@ SCENARIO("fim's accounted memory follows its RSS on a large tree", "[engine][mem
 }
 
 SCENARIO("yara's accounted memory follows its RSS with a large rule set", "[engine][memory][yara]") {
+  PG_SKIP_UNDER_SANITIZER("its shadow memory and quarantine make RSS figures meaningless");
   pg::actors::register_builtin();
   scratch s;
   auto rules = [&](const char* name, int count) {
@@ -165,6 +169,7 @@ SCENARIO("yara's accounted memory follows its RSS with a large rule set", "[engi
 
 SCENARIO("vuln's accounted memory follows its RSS with a large advisory set",
          "[engine][memory][vuln]") {
+  PG_SKIP_UNDER_SANITIZER("its shadow memory and quarantine make RSS figures meaningless");
   pg::actors::register_builtin();
   scratch s;
   auto advisories = [&](const char* name, int count) {
@@ -239,6 +244,7 @@ SCENARIO("a yara component whose rules exceed memory_mb climbs the quota ladder"
 
 SCENARIO("the families that keep little state account what they hold on this host",
          "[engine][memory][families]") {
+  PG_SKIP_UNDER_SANITIZER("its shadow memory and quarantine make RSS figures meaningless");
   // process, network, rootkit, realtime and container keep tables the size of this host (its
   // processes, sockets, watches): a few MiB at most. Each runs alone; against an engine with
   // nothing but an idle source, the RSS it adds and what it accounts agree within 2 MiB or 25%.

@@ -3,6 +3,8 @@
 // isolation levels.
 #include <catch2/catch.hpp>
 
+#include "skip.hpp"
+
 #include <chrono>
 #include <filesystem>
 #include <pwd.h>
@@ -140,6 +142,8 @@ TEST_CASE("a plugin that spins forever misses its deadline and is killed", "[iso
 }
 
 TEST_CASE("a plugin that allocates without bound hits RLIMIT_AS", "[isolation]") {
+  PG_SKIP_UNDER_SANITIZER("its shadow memory and allocator make an RLIMIT_AS allowance "
+                          "meaningless, and it aborts instead of returning NULL");
   auto c = make("glutton", isolated(hostile_path(), "glutton", {}, toml::table{{"memory_mb", 64}}));
   pg::test::test_context ctx;
   c->start(ctx);
@@ -154,6 +158,8 @@ TEST_CASE("a plugin that allocates without bound hits RLIMIT_AS", "[isolation]")
 }
 
 TEST_CASE("the detector's quota sets the child's address-space limit", "[isolation]") {
+  PG_SKIP_UNDER_SANITIZER("its shadow memory and allocator make an RLIMIT_AS allowance "
+                          "meaningless, and it aborts instead of returning NULL");
   // No sandbox table: memory_mb comes from `quota = { memory_mb = 64 }` alone.
   quota_settings quota;
   quota.memory_mb = 64;

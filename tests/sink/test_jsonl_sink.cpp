@@ -334,7 +334,7 @@ SCENARIO("a real full file system: writing resumes when space is freed, nothing 
       const auto lines = read_lines(file);
       REQUIRE(lines.size() == 30);
       for (int i = 0; i < 30; ++i) {
-        char id[8];
+        char id[16];
         std::snprintf(id, sizeof id, "%04d", i + 1);
         CHECK(entity_name(lines[static_cast<std::size_t>(i)]) == id);
       }

@@ -573,3 +573,39 @@ SCENARIO("phantomguard vuln update exits 0 on success, 1 on failure, 2 on bad us
   // The scan command names the update when the source is missing.
   CHECK(run_command({"--advisories", (dir.path() / "none.zip").string()}, out) == 2);
 }
+
+SCENARIO("a checksum file names the download's SHA-256, by its line or else the first") {
+  const std::string a(64, 'a'), b(64, 'B');
+  const std::string url = "https://mirror.example/osv/Debian/all.zip";
+  CHECK(expected_from_checksum_file(b + "  other.zip\n" + a + "  all.zip\n", url) == a);
+  CHECK(expected_from_checksum_file(b + " *other.zip\n", url) == std::string(64, 'b'));
+  CHECK(expected_from_checksum_file(a + "\n", url) == a);
+  CHECK_FALSE(expected_from_checksum_file("not a digest  all.zip\n", url).has_value());
+  CHECK_FALSE(expected_from_checksum_file(std::string(63, 'a') + "  all.zip\n", url).has_value());
+  CHECK_FALSE(expected_from_checksum_file("", url).has_value());
+}
+
+SCENARIO("an update record whose validators hold a line break is not trusted") {
+  // The etag and Last-Modified go back to the server as If-None-Match / If-Modified-Since: a
+  // record edited to hold CR LF would put headers of its own into the request.
+  pg::test::temp_dir dir("pg-vuln-meta");
+  const std::string out = (dir.path() / "debian.zip").string();
+  auto record = [&](const std::string& etag) {
+    nlohmann::json j = {{"url", "https://mirror.example/all.zip"},
+                        {"etag", etag},
+                        {"last_modified", "Tue, 01 Dec 2026 03:00:00 GMT"},
+                        {"sha256", std::string(64, 'a')},
+                        {"size", 10},
+                        {"advisories", 1},
+                        {"fetched_at", "2026-12-01T03:00:00Z"},
+                        {"checked_at", "2026-12-01T04:00:00Z"}};
+    std::ofstream(out + ".meta.json") << j.dump();
+  };
+  record("\"abc\"");
+  REQUIRE(read_advisory_meta(out).has_value());
+  CHECK(read_advisory_meta(out)->etag == "\"abc\"");
+  record("\"abc\"\r\nX-Injected: 1");
+  CHECK_FALSE(read_advisory_meta(out).has_value());
+  record(std::string("\"a\tb\""));
+  CHECK_FALSE(read_advisory_meta(out).has_value());
+}

@@ -121,30 +121,6 @@ http_target client_for(const std::string& url, const advisory_update_request& r)
   return t;
 }
 
-// The SHA-256 a checksum file names: a bare digest, or sha256sum lines, where the line naming
-// the downloaded file's name wins over the first one.
-std::optional<std::string> expected_from_checksum_file(const std::string& text,
-                                                       const std::string& url) {
-  const auto name = fs::path(runtime::split_url(url).second).filename().string();
-  std::optional<std::string> first;
-  std::stringstream lines(text);
-  std::string line;
-  while (std::getline(lines, line)) {
-    std::stringstream words(line);
-    std::string digest, file;
-    words >> digest >> file;
-    if (!is_hex64(digest))
-      continue;
-    if (!file.empty() && file.front() == '*')
-      file.erase(0, 1);
-    if (!name.empty() && fs::path(file).filename() == name)
-      return lower(digest);
-    if (!first)
-      first = lower(digest);
-  }
-  return first;
-}
-
 std::string ascii_tail(std::string_view s) {
   std::string out;
   for (char c : s.substr(0, 200))
@@ -208,12 +184,40 @@ std::optional<advisory_source_meta> read_advisory_meta(const std::string& output
     auto checked = runtime::parse_rfc3339(j.value("checked_at", ""));
     if (!fetched || !checked)
       return std::nullopt;
+    // The validators go back out as request headers: a record holding a line break or another
+    // control character (edited by hand, or by someone else) is not trusted.
+    for (const auto* v : {&m.etag, &m.last_modified})
+      for (unsigned char c : *v)
+        if (c < 0x20 || c == 0x7f)
+          return std::nullopt;
     m.fetched_at = *fetched;
     m.checked_at = *checked;
   } catch (const nlohmann::json::exception&) {
     return std::nullopt; // a field of the wrong type: the record is not trusted
   }
   return m;
+}
+
+std::optional<std::string> expected_from_checksum_file(const std::string& text,
+                                                       const std::string& url) {
+  const auto name = fs::path(runtime::split_url(url).second).filename().string();
+  std::optional<std::string> first;
+  std::stringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::stringstream words(line);
+    std::string digest, file;
+    words >> digest >> file;
+    if (!is_hex64(digest))
+      continue;
+    if (!file.empty() && file.front() == '*')
+      file.erase(0, 1);
+    if (!name.empty() && fs::path(file).filename() == name)
+      return lower(digest);
+    if (!first)
+      first = lower(digest);
+  }
+  return first;
 }
 
 advisory_update_result update_advisories(const advisory_update_request& request) {

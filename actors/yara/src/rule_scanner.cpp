@@ -1,5 +1,6 @@
 #include "phantomguard/actors/yara/rule_scanner.hpp"
 
+#include <cstring>
 #include <stdexcept>
 
 #include <yara.h>
@@ -53,11 +54,18 @@ int on_scan_message(YR_SCAN_CONTEXT* context, int message, void* data, void* use
   }
   const YR_STRING* string = nullptr;
   yr_rule_strings_foreach(rule, string) {
-    const YR_MATCH* match = nullptr;
+    // Not yr_string_matches_foreach: libyara 4.2 allocates matches from a notebook that does
+    // not align them, so its macro reads YR_MATCH fields at odd addresses (undefined behaviour,
+    // found by the UBSan build). Each match is copied out before its fields are read.
     bool matched = false;
-    yr_string_matches_foreach(context, string, match) {
-      matched = true;
-      break;
+    for (const YR_MATCH* at = context->matches[string->idx].head; at != nullptr;) {
+      YR_MATCH match;
+      std::memcpy(&match, at, sizeof match);
+      if (!match.is_private) { // private strings are not reported, as `yara -s` does not
+        matched = true;
+        break;
+      }
+      at = match.next;
     }
     if (matched)
       m.strings.emplace_back(string->identifier);

@@ -60,8 +60,15 @@ struct advisory_source_meta {
 /// update of the same file at the same time fails with "another update is running".
 advisory_update_result update_advisories(const advisory_update_request& request);
 
-/// The meta record of `output`, nullopt when absent or unreadable.
+/// The meta record of `output`, nullopt when absent, unreadable, of the wrong types, or holding
+/// control characters in the validators it would send back (etag, last_modified).
 std::optional<advisory_source_meta> read_advisory_meta(const std::string& output);
+
+/// The SHA-256 (lower-case hex) a checksum file names for the download at `url`: a bare digest,
+/// or sha256sum lines, where the line naming the downloaded file's name wins over the first one;
+/// nullopt when it names none.
+std::optional<std::string> expected_from_checksum_file(const std::string& text,
+                                                       const std::string& url);
 
 /// When the advisory data at `path` was last known current: the update record's checked_at when
 /// it describes the file in place, else the file's (or folder's) modification time; nullopt when
