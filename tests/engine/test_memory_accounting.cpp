@@ -284,3 +284,74 @@ SCENARIO("the families that keep little state account what they hold on this hos
     CHECK(std::abs(acc - rss) <= std::max(2.0, 0.25 * std::abs(rss)));
   }
 }
+
+namespace {
+
+// Emits `count` findings of about 1 KiB on its first tick, then nothing.
+class finding_burst final : public pg::runtime::component {
+public:
+  explicit finding_burst(const component_init&) {}
+  void on_tick(context& ctx) override {
+    if (done_)
+      return;
+    done_ = true;
+    for (int i = 0; i < 3000; ++i) {
+      finding f;
+      f.rule = "test.burst";
+      f.level = severity::low;
+      f.title = "burst " + std::to_string(i);
+      f.entity = {{"path", "/burst/" + std::to_string(i)}};
+      f.evidence = {{"blob", std::string(1024, 'x')}};
+      ctx.emit_finding(std::move(f));
+    }
+  }
+
+private:
+  bool done_ = false;
+};
+
+} // namespace
+
+SCENARIO("the copies the daemon keeps of findings are the engine's and not the emitting component's",
+         "[engine][memory]") {
+  // The daemon's ring of recent findings (/api/v1/findings) copies each one on the emitting
+  // component's thread; those copies were charged to that component until the ring evicted
+  // them: a FIM analyzer re-reporting changes seemed to grow by 3 KiB a finding (the soak).
+  component_type t;
+  t.name = "finding_burst";
+  t.kind = component_kind::source;
+  t.description = "test component";
+  t.factory = [](const component_init& i) { return std::make_unique<finding_burst>(i); };
+  registry::instance().add(std::move(t));
+  pg::actors::register_builtin();
+  auto cfg = config_of("[engine]\nstate_dir = \"/tmp/pg-memacct-burst\"\ntick_interval = \"20ms\"\n"
+                       "[sources.burst]\ntype = \"finding_burst\"\n"
+                       "[sinks.out]\ntype = \"jsonl\"\ninputs = [\"burst\"]\n"
+                       "path = \"/dev/null\"\n");
+  std::mutex mutex;
+  std::vector<finding> kept; // what the daemon's ring does with every finding
+  run_options opts;
+  opts.on_finding = [&](const finding& f) {
+    std::lock_guard lock(mutex);
+    kept.push_back(f);
+  };
+  engine eng(cfg);
+  pg::test::running_engine run(eng, opts);
+  const auto until = std::chrono::steady_clock::now() + 20s;
+  for (;;) {
+    {
+      std::lock_guard lock(mutex);
+      if (kept.size() >= 3000 || std::chrono::steady_clock::now() > until)
+        break;
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+  std::this_thread::sleep_for(300ms); // the batches leave the component's edges
+  const double held = pg::test::gauge(eng.metrics(), "burst", "memory_bytes");
+  INFO("burst holds " << held / 1048576.0 << " MiB while 3000 copies of ~1 KiB are kept");
+  {
+    std::lock_guard lock(mutex);
+    REQUIRE(kept.size() >= 3000);
+  }
+  CHECK(held < 1024.0 * 1024.0);
+}

@@ -265,7 +265,8 @@ int run_command(const global_options& global) {
   running.config = cfg;
   running.hash = config_hash(global.config_path);
   service_notifier service;   // systemd's Type=notify, when started by it
-  finding_ring recent(10000); // what /api/v1/findings and the stream answer from
+  // What /api/v1/findings and the stream answer from.
+  finding_ring recent(static_cast<std::size_t>(cfg.api.recent_findings));
   status_tracker tracker;
   engine* live = nullptr; // set once the engine exists; the reload paths start after that
   auto reload = [&](const char* why) {

@@ -233,6 +233,9 @@ const std::vector<option_spec>& api_specs() {
            "file holding the bearer token (required off loopback)"),
       spec("cert", option_type::string, "", "TLS certificate (PEM); with key, HTTPS only"),
       spec("key", option_type::string, "", "TLS private key (PEM), readable by its owner only"),
+      spec("recent_findings", option_type::integer, "10000",
+           "findings kept in memory for /api/v1/findings and the stream (read at start)", 1.0,
+           1e6),
   };
   return s;
 }
@@ -1224,6 +1227,8 @@ config_result load_table(const toml::table& root, std::string origin, const regi
       cfg.api.token_file = (*t)["token_file"].value_or(std::string());
       cfg.api.cert = (*t)["cert"].value_or(std::string());
       cfg.api.key = (*t)["key"].value_or(std::string());
+      cfg.api.recent_findings =
+          (*t)["recent_findings"].value_or(static_cast<std::int64_t>(cfg.api.recent_findings));
       if (cfg.api.cert.empty() != cfg.api.key.empty())
         chk.error(t->source(), std::string("[api] sets ") +
                                    (cfg.api.cert.empty() ? "key" : "cert") + " without " +

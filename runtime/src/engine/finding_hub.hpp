@@ -6,6 +6,7 @@
 #include <mutex>
 #include <vector>
 
+#include "engine/heap_accounts.hpp"
 #include "phantomguard/runtime/finding.hpp"
 
 namespace pg::runtime::detail {
@@ -19,6 +20,14 @@ public:
     callback_ = std::move(callback);
   }
   void publish(const finding& f) {
+    // Called on the emitting component's thread: what the hub and its callback keep (the
+    // daemon's ring of recent findings) is the engine's, not charged to that component's
+    // memory quota (it stayed charged until the ring evicted it: a FIM analyzer re-reporting
+    // changes seemed to grow by 3 KiB a finding).
+    struct engine_account {
+      heap::account_id previous = heap::set_thread_account(0);
+      ~engine_account() { heap::set_thread_account(previous); }
+    } as_engine;
     std::lock_guard guard{mutex_};
     if (keep_)
       all_.push_back(f);

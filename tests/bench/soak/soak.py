@@ -45,6 +45,7 @@ import urllib.request
 
 ROOT = os.path.realpath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+RING = 200  # [api] recent_findings during the soak (the default, 10000, is ~30 MiB once full)
 
 
 def free_port():
@@ -57,7 +58,9 @@ def write_config(work, binary_dir, port):
     text = open(os.path.join(ROOT, "config", "profiles", "server.toml")).read()
     subs = [
         ('state_dir = "/var/lib/phantomguard"', f'state_dir = "{work}/state"'),
-        ('listen = "127.0.0.1:9464"', f'listen = "127.0.0.1:{port}"'),
+        # The ring of recent findings (/api/v1/findings) is bounded memory that fills as findings
+        # come: kept small so it is full within the warm-up and the slope measures the rest.
+        ('listen = "127.0.0.1:9464"', f'listen = "127.0.0.1:{port}"\nrecent_findings = {RING}'),
         ('path = "/var/log/phantomguard/findings.jsonl"', f'path = "{work}/findings.jsonl"'),
         ('"/var/lib/phantomguard/osv/debian.zip"', f'"{work}/osv/debian.zip"'),
         # No download during the soak: the archive is refreshed before the nightly scan only.
@@ -461,6 +464,8 @@ def main():
           f"ops/s, {args.socket_rate} connections/s), {len(samples)} samples every "
           f"{args.interval:.0f} s, warm-up {warmup:.0f} s")
     print("load done: " + ", ".join(f"{k} {v}" for k, v in load.counts.items()))
+    print(f"[api] recent_findings = {RING}: the ring of recent findings is full within the "
+          f"warm-up (the default 10000 holds ~30 MiB once full)")
     if load.errors:
         print("load errors: " + "; ".join(load.errors))
     print(f"daemon RSS: {samples[0]['rss_kib'] / 1024:.1f} MiB at start, "

@@ -141,6 +141,9 @@ struct api_settings {
   std::string token_file; // the bearer token, a root-only file
   std::string cert;       // TLS: PEM certificate (chain); with `key`, the API speaks HTTPS only
   std::string key;        // TLS: PEM private key, a root-only file
+  // The newest findings kept in memory for /api/v1/findings and /api/v1/stream (a finding costs
+  // about 3 KiB there: 10000 is ~30 MiB once full). Read at start; a reload keeps the ring.
+  std::int64_t recent_findings = 10000;
   friend bool operator==(const api_settings&, const api_settings&) = default;
 };
 
