@@ -342,3 +342,81 @@ SCENARIO("the daemon stopped for a minute and continued: no burst of ticks, no q
     CHECK(f.value("rule", "").rfind("engine.quota_", 0) != 0);
   sleeper.signal(SIGKILL);
 }
+
+SCENARIO("the wall clock stepped forward a day and back 25 hours: intervals keep their pace and "
+         "cron neither bursts nor stalls") {
+  // libfaketime moves the daemon's wall clock (CLOCK_REALTIME) by what a file says, read on
+  // every call; its monotonic clock stays the real one, as when an operator or NTP steps time.
+  const std::string faketime = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
+  if (!fs::exists(faketime))
+    PG_SKIP("libfaketime is not installed (Debian package faketime): the clock cannot be moved");
+  scratch s;
+  const std::string offset = s / "offset";
+  write_file(offset, "+0\n");
+  const std::string cfg = s / "clock.toml";
+  write_file(cfg, "[engine]\nstate_dir = \"" + (s / "state") +
+                      "\"\n[api]\nlisten = \"127.0.0.1:0\"\n"
+                      "[sources.procfs]\ntype = \"procfs\"\ninterval = \"1s\"\n"
+                      "[analyzers.health]\ntype = \"host_health\"\nschedule = \"* * * * *\"\n"
+                      "[sinks.out]\ntype = \"jsonl\"\ninputs = [\"health\"]\npath = \"" +
+                      (s / "out.jsonl") + "\"\n");
+  cli_process p({"/usr/bin/env", "LD_PRELOAD=" + faketime, "FAKETIME_TIMESTAMP_FILE=" + offset,
+                 "FAKETIME_NO_CACHE=1", "FAKETIME_DONT_FAKE_MONOTONIC=1",
+                 pg::test::phantomguard_binary, "run", "--config", cfg},
+                cli_process::raw_command);
+  REQUIRE(wait_for(p, "api listening on", 10s));
+  const int port = pg::test::port_of(p.err());
+  REQUIRE(port > 0);
+  auto metrics = [&] {
+    return run_raw({"/usr/bin/curl", "-s", "http://127.0.0.1:" + std::to_string(port) + "/metrics"})
+        .out;
+  };
+  auto ticks = [&](const std::string& component) {
+    std::smatch m;
+    const std::regex re("phantomguard_component_ticks_total\\{component=\"" + component +
+                        "\"\\} ([0-9]+)");
+    const auto text = metrics();
+    return std::regex_search(text, m, re) ? std::stol(m[1]) : -1L;
+  };
+  std::this_thread::sleep_for(3s);
+  const long p0 = ticks("procfs");
+  const long h0 = ticks("health");
+  REQUIRE(p0 > 0);
+
+  write_file(offset, "+1d\n"); // forward a day
+  std::this_thread::sleep_for(5s);
+  const long p1 = ticks("procfs");
+  const long h1 = ticks("health");
+  INFO("procfs ticks " << p0 << " -> " << p1 << " in 5 s after the step forward; cron runs " << h0
+                       << " -> " << h1);
+  CHECK(p1 - p0 >= 3); // a 1 s interval: about 5, no stall
+  CHECK(p1 - p0 <= 8); // and no burst
+  CHECK(h1 - h0 <= 1); // the 1440 minutes skipped are not run one after another
+
+  write_file(offset, "-1h\n"); // back 25 hours
+  std::this_thread::sleep_for(5s);
+  const long p2 = ticks("procfs");
+  INFO("procfs ticks " << p1 << " -> " << p2 << " in 5 s after the step back");
+  CHECK(p2 - p1 >= 3); // an interval does not wait for the wall clock to come back
+  CHECK(p2 - p1 <= 8);
+
+  // A step of whole hours keeps the minute boundaries: the schedule runs on the next one.
+  const long h2 = ticks("health");
+  const auto until = std::chrono::steady_clock::now() + 70s;
+  long h3 = h2;
+  while (h3 == h2 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(1s);
+    h3 = ticks("health");
+  }
+  INFO("cron runs " << h2 << " -> " << h3 << " within 70 s after the step back");
+  CHECK(h3 - h2 >= 1); // no stall of 25 hours
+  CHECK(h3 - h2 <= 2);
+  // Durations come from the monotonic clock: no latency sum went negative with the steps.
+  const auto text = metrics();
+  std::smatch m;
+  const std::regex neg(R"(phantomguard_component_handler_latency_seconds_sum\{[^}]*\} -)");
+  CHECK_FALSE(std::regex_search(text, m, neg));
+  CHECK(p.running());
+  p.signal(SIGTERM);
+  CHECK(p.wait(15s) == 0);
+}
