@@ -229,11 +229,10 @@ SCENARIO("in an exec storm every exec is delivered or its loss is counted and sa
                      << ctx.losses["queue_overflow"]);
   // Either all arrived, or the source knows it lost some: never a silent gap. Without kernel
   // overruns every missing exec is among the events the queue dropped.
-#if defined(PG_SANITIZER_ADDRESS) || defined(PG_SANITIZER_THREAD)
-  if (missing == 0)
-    PG_SKIP("a sanitizer build forks too slowly to overflow the queue (every exec arrived, "
-            << seen.size() << " of " << storm << "): the loss path is not exercised");
-#endif
+  PG_SKIP_IN_SANITIZER_BUILD(missing == 0,
+                             "it forks too slowly to overflow the queue (every exec arrived, "
+                                 << seen.size() << " of " << storm
+                                 << "): the loss path is not exercised");
   REQUIRE(missing > 0); // the queue is small enough to overflow: the test exercises the loss
   CHECK(ctx.losses["netlink_overrun"] + ctx.losses["queue_overflow"] > 0);
   if (ctx.losses["netlink_overrun"] == 0)
