@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # PhantomGuard — the two set-up commands are `make run` and `make test` (see README.md).
 BUILD_DIR ?= build
 # Optimised without debug info: the build is about a third faster and the test binaries far

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # FindCAF.cmake — locates the C++ Actor Framework 0.17 (core and io).
 # Debian's libcaf-dev ships headers and shared libraries but no CMake package, so we look them up.
 # Defines CAF::core and CAF::io imported targets and CAF_FOUND / CAF_VERSION.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Advisory files as a mirror (or a man in the middle of a plain-http mirror) serves them, through
 // the loader the scanner uses: the bytes as a .json file, loaded whole and streaming (the path of
 // the tracker's export and large OSV arrays), and as a .zip (libarchive's zip reader, member

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The channel from a sandboxed plugin host: a hostile plugin controls every byte its child sends
 // the engine. The bytes go through a real socketpair into child_channel::receive (the frame
 // header, the size limit), and each frame is decoded as the engine does: a finding's JSON, a log

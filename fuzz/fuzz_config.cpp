@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The config loader on arbitrary text: TOML parsing, every section's checks, units, cron,
 // alerts and the [api] table. It must answer with diagnostics, never crash or hang.
 #include <cstddef>

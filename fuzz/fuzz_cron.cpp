@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Cron expressions from a config file (`schedule = "..."`): parsed, and when accepted, the next
 // firing times computed from a fixed instant. Invariant: the next time is after the start.
 #include <chrono>

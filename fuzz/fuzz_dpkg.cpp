@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The dpkg status database (of a host or of a container image: attacker-controlled in the
 // latter) and Debian version ordering: the first line is split off as two versions to compare.
 #include <cstddef>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A finding read back from JSON (a jsonl file, /api/v1/findings?source=file) and written out in
 // every schema: from_json must refuse what is not a finding, to_schema must never throw.
 #include <cstddef>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The kernel sensor's ring-buffer records as kernel_events decodes them: a record of any kind,
 // cut at any length, with any bytes in its fields (strings without their NUL, counts larger than
 // their arrays) is decoded within its bounds or refused, never read past.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // An image layer as a registry (or an attacker who pushed an image) serves it: the tar (plain or
 // gzip) unpacked by the container family's extractor into a scratch folder, with small limits.
 // Invariant: nothing is written outside the target (every path it made is below it).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A plugin file as a third party ships it, read without running any of its code: input that
 // starts like an ELF goes through the note reader (`plugins info` / `list`: ELF headers, section
 // and note walk, the manifest JSON inside), anything else is parsed as manifest JSON against this

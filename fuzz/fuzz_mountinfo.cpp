@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // /proc/self/mountinfo as the rootkit analyzer (mounts over /proc/PID) and the container family
 // (a live container's mounts) read it. Anyone who can mount in a namespace we read shapes it.
 // Invariant: a mask found names a PID under /proc.

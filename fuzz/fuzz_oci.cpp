@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // An OCI image layout as someone who pushed an image controls it: index.json, the manifest it
 // names (an image index may nest), the config and one layer, opened by the container family as
 // `phantomguard container scan` does. The input is four parts split by "\n--8<--\n": index,

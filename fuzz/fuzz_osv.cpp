@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // OSV advisories as an archive serves them (attacker-reachable if the mirror is): one JSON
 // object, parsed into an advisory, its CVSS vectors scored; also the severity words.
 #include <cstddef>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The /proc readers on what a hostile process can put there (its comm, its cmdline, its maps
 // names) and on truncated or garbled files: stat, status, maps, the socket tables, the host's
 // CPU and memory lines.

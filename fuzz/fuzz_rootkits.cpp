@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The known-rootkit data file (TOML shipped with the engine, replaceable by the operator):
 // loaded from a file holding the input; a broken file is an error text, never a crash.
 #include <unistd.h>

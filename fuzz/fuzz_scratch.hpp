@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // fuzz_scratch.hpp — a scratch folder for the targets that must hand their input to a reader of
 // files (the advisory loader, the plugin note reader, libarchive, libyara). It lies under
 // $PG_FUZZ_SCRATCH (scripts/run-fuzzers points it into the fuzz build tree and empties it after

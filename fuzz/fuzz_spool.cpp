@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The delivery spool reopening whatever a crash (or a hostile writer of the state dir) left:
 // the input becomes a segment file and an ack file; reopening must count what it cannot read,
 // keep only whole records, and serve them.

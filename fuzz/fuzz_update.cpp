@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What `phantomguard vuln update` reads back that others can write: the checksum file a mirror
 // serves (first byte 'c': the rest is the file, for a download named all.zip) and the meta record
 // kept beside the advisories (anything else: the rest is <file>.meta.json), whose validators go

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A YARA rule file as an operator (or whoever can write the rules folder) gives it: compiled
 // through the loader's error path (each file alone, then together, the culprit dropped), with
 // the result cache off. Invariant: a set that compiled reports no error for the same file, and

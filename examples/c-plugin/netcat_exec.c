@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 /* netcat_exec.c — a detector plugin in plain C against plugin.h alone: no C++ wrapper, no CMake
  * helper. Built with the compiler flags pkg-config gives (see the Makefile). It reports a netcat
  * started with a program to run (-e / -c / --exec / --sh-exec): a bind or reverse shell.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * phantomguard.yar — the rule pack compiled into PhantomGuard (`rules = ["builtin:phantomguard"]`).
  *

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 # PhantomGuardSDKPlugin.cmake — phantomguard_add_plugin(), the one CMake call that builds a
 # detector plugin. Shipped with the SDK package; the bundled plugins use it too.
 #

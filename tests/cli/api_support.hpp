@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // api_support.hpp — what the API tests share: a daemon's folder and config, the port it bound,
 // a token file, and a free loopback port for the servers a test starts itself.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // cli_process.hpp — runs the real `phantomguard` binary and captures its exit code and output.
 #pragma once
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Drive headless Chromium over the DevTools protocol against a running daemon's dashboard.
 
 dashboard_check.py --url http://127.0.0.1:PORT --token TOKEN --expect-components a,b,c

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The daemon's HTTP API through the real binary: /metrics scraped and passed through promtool
 // (Debian's prometheus package), /healthz and /readyz, the bearer token off loopback, a token file
 // that is not safe, a hostile request body, and validate's refusals.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The http sink through the real daemon, against a receiver on loopback that the test makes
 // fail: 500s, a hang, connection refused, a rejection; a `kill -9` of the daemon during the
 // outage and a restart; a spool at its bound. Every finding arrives once by id after recovery.

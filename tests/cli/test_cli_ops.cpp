@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Operating a running daemon through the real binary: the SSE stream, OpenMetrics, findings
 // read back from the jsonl sink's file, HTTPS, the control socket behind `status` and `top`,
 // alert rules, a real Prometheus server scraping the daemon, and the dashboard in Debian's

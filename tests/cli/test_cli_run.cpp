@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // phantomguard run: signals. SIGHUP with a broken config keeps the running one; SIGTERM drains.
 #include <catch2/catch.hpp>
 

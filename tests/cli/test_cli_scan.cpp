@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // phantomguard scan: report formats, --fail-on, --only, --output, through the real binary.
 #include <catch2/catch.hpp>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // systemd's Type=notify, through the real binary: the test is the service manager. It listens on
 // a datagram socket, starts the daemon with NOTIFY_SOCKET and WATCHDOG_USEC, and reads READY,
 // WATCHDOG, RELOADING (on SIGHUP) and STOPPING (on SIGTERM). The unit file is checked by

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // validate, graph, version and the command line itself, through the real binary.
 #include <catch2/catch.hpp>
 

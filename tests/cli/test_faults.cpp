@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // test_faults.cpp — faults injected into the real binary (issue 16): kill -9 in the middle of a
 // FIM baseline write and of a YARA result-cache write, then a run that finds consistent state and
 // says what it recovered; a damaged cache; the file-descriptor limit exhausted; processes

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The kernel sensor end to end: `phantomguard run` with kernel_events, process_behavior and
 // kernel_loads into a jsonl archive; each technique is performed for real on this machine and its
 // finding must reach the archive within one second, naming the kernel event. Then the fallback:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The scanner does not report itself: phantomguard run from a directory under /tmp (a checkout,
 // a build tree) is where the operator put it, not an executable dropped in a temporary
 // directory. It is still reported when its binary is replaced or deleted under it, and any other

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // to_dot: the graph an operator pipes into `dot -Tsvg`.
 #include <catch2/catch.hpp>
 

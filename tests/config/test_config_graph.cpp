@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The pipeline graph: inputs, cycles, duplicates, unconnected sinks, all reported at once.
 #include <catch2/catch.hpp>
 

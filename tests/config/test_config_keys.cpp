@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Keys, types, values and component types: every mistake reported at its FILE:LINE:COL.
 #include <catch2/catch.hpp>
 

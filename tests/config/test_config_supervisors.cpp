@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // [supervisors.NAME]: a supervision tree in the config, checked like the rest — unknown parents
 // and supervisors with a suggestion, cycles named, 'root' reserved — and drawn by `graph`.
 // Names of components and supervisors are at most 64 characters.

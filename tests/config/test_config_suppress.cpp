@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // [[suppress]]: the operator's allow-list, read and checked like every other section, matched
 // on rule and entity globs, and expiring into a finding of its own.
 #include <catch2/catch.hpp>

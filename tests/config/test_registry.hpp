@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // test_registry.hpp — a registry with small made-up component types whose options exercise
 // every option type, so config tests do not depend on which families are built.
 #pragma once

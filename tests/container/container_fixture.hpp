@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // container_fixture.hpp — helpers shared by the container tests.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A real Debian root file system, made once with `debootstrap --variant=minbase bookworm` and
 // cached in the build tree (PG_BINARY_DIR/tests/container/rootfs-bookworm-minbase). Without network
 // the scenario WARNs and returns.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Image / root file system rules on small hand-made roots: one rule per scenario, each with a
 // negative control next to it.
 #include <catch2/catch.hpp>

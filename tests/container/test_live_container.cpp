@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Live containers, for real: no container engine runs here, so the test makes a container the way
 // runtimes do — a child in new mount/UTS/IPC/network namespaces (sharing the host PID namespace),
 // chrooted into an overlay whose upper layer holds a binary the "image" did not have, with the

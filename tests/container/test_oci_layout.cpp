@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // OCI image layouts built in the test with tar: layers applied in order with whiteouts, the image
 // config's User, and hostile layers (`..`, writing through a symlink, size bombs) kept inside.
 #include <catch2/catch.hpp>

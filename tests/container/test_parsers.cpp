@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Parsers of the live checks: cgroup paths of the container runtimes, mountinfo lines, secrets.
 #include <catch2/catch.hpp>
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Runs every phantomguard example of README.md and docs/ exactly as written.
 
 A line of a fenced code block that starts with `phantomguard COMMAND` (COMMAND one the binary

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // engine_test_support.hpp — small helpers shared by the engine's test files.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // [alerts.NAME] as the engine evaluates them: the host's memory from a /proc the test writes,
 // the engine's metrics from a snapshot it builds; raised after `for`, escalated, cleared below
 // the hysteresis, and rates over their windows.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // test_components.hpp — components made only to exercise the engine: a generator, a pass-through,
 // a (slow) collector, failers, a hanger and hogs. They record what happened in a process-wide
 // probe so a test can assert on observable outcomes.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // test_exec_storm.cpp — an exec storm through the engine: process_events (netlink) into a sink
 // that records which pids it saw. Every exec of the storm arrives, or the engine raises
 // engine.events_lost saying how many went and why. Never a silent gap.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // test_flow.cpp — credit-based flow control: conservation per policy under a slow sink, bounded
 // queues under a million events, backpressure through an analyzer, drop findings with hysteresis.
 #include <catch2/catch.hpp>

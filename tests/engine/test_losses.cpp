@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // test_losses.cpp — events lost outside the edges are never silent: every loss a component
 // reports (and every tick the engine skips under block backpressure) is counted by cause and
 // raised as engine.events_lost, at once when an episode starts and then at most once per

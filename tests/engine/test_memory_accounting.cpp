@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // test_memory_accounting.cpp — a component's memory figure is what it really holds: every heap
 // allocation of its threads is charged to it (and SQLite's, and libyara's compiled rules and
 // mapped files explicitly), so the figure follows the process's real RSS growth on a large

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // test_quota.cpp — quotas per component and engine-wide, enforced after the start-up grace on
 // sustained excess: throttle -> shed -> restart -> disable, each step an engine.* finding.
 #include <catch2/catch.hpp>

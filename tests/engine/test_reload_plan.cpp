@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // test_reload_plan.cpp — what a reload would do, planned without actors: what it stops and
 // starts, and why it is refused before anything running is touched.
 #include <catch2/catch.hpp>

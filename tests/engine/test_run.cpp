@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // test_run.cpp — daemon mode: schedules, draining on request_stop, hot reload, periodic metrics.
 #include <catch2/catch.hpp>
 

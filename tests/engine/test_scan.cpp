@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // test_scan.cpp — scan mode end to end: start, tick once, end-of-stream in topological order,
 // findings collected and delivered, disabled components left out.
 #include <catch2/catch.hpp>

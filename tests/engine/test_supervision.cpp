@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // test_supervision.cpp — OTP supervision: restarts with state carried and edges re-wired,
 // intensity, restart types, strategies, backoff, refusals, and hooks that never return.
 #include <catch2/catch.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // test_supervision_tree.cpp — supervisors in a tree: a group that exceeds its intensity restarts
 // as a whole under its parent (its healthy members with it), the root disables what keeps
 // failing; transient components come back only after a failure; the quota ladder starts over

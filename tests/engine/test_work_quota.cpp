@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // test_work_quota.cpp — a quota holds the work where it happens: a fim scan hashes on worker
 // threads started through the component's context, so its CPU time is the component's and
 // cpu_percent holds it. Measured from the kernel's figures for the whole process, not from

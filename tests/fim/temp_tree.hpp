@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // temp_tree.hpp — a scratch directory for a test, removed with everything in it afterwards.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // package_integrity against dpkg's own checksums, compared with Debian's debsums on a package
 // built and installed here for the test: one of its files is modified, one deleted, one diverted
 // by another package; both tools must name the same files.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """False positives on a clean host, measured.
 
 1. The full default scan (the embedded default config, every analyzer it enables) of this

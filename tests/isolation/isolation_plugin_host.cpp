@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // isolation_plugin_host.cpp — `phantomguard plugin-host` as a small binary for the tests.
 #include "phantomguard/runtime/plugin_isolation.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // isolation_support.hpp — paths and helpers shared by the isolation tests.
 #pragma once
 

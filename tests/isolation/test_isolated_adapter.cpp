@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The isolated adapter driven directly: each hostile plugin costs an exception with its cause
 // and a dead child, never the test process; the cryptominer finds the same things in both
 // isolation levels.

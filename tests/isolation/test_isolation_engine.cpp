@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Isolated plugins inside the real engine: a crashing or hanging plugin is restarted with its
 // snapshot and then disabled, with findings that name the plugin and the cause, while the rest
 // of the pipeline keeps producing; a scan finds the same with the cryptominer isolated or not.

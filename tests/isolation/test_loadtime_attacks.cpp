@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Attacks a plugin makes before any hook runs: from its ELF constructor (inside dlopen) and from
 // its entry point. Isolated, each attempt happens inside the complete sandbox and fails, checked
 // from outside (no file, no connection, no secret), and the engine names the forbidden syscall;

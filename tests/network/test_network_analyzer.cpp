@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Each scenario performs the technique for real on this machine and asserts the finding. The
 // scenarios that need their own network namespace (a listener nobody owns, a sniffer putting an
 // interface in promiscuous mode) run in a child inside a fresh namespace with its own sysfs, so

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // plugin_driver.hpp — loads a bundled plugin as the engine does and feeds it events.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // plugins/cryptominer: process events in, miner.* findings out.
 #include <catch2/catch.hpp>
 

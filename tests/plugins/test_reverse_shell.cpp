@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // plugins/reverse_shell: process and socket events in, reverse_shell.* findings out.
 #include <catch2/catch.hpp>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // child_process.hpp — test processes that perform a technique, and always die with the test:
 // a move-only guard kills (SIGKILL) and reaps its child in the destructor, so a failing
 // REQUIRE never leaves a sleeper, a traced process or a shell behind.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // process_behavior's rules on kernel events. The events here are recorded in the form the
 // kernel_events source emits them (tests/realtime/test_kernel_events.cpp checks that form against
 // the real kernel, and tests/cli/test_kernel_sensor.cpp runs the whole path with each technique

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // test_lineage.hpp — which processes belong to the testing itself rather than to the host, so
 // that a clean-host test judges the machine's own processes: the test's ancestors (the runner,
 // the shell, and on the test VM a harness that itself runs from a sealed memfd), processes

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The maps reader the RWX rule stands on: what counts as anonymous, and malformed lines.
 #include <catch2/catch.hpp>
 

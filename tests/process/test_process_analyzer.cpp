@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Each scenario performs the technique for real on this machine and asserts the finding.
 #include <catch2/catch.hpp>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // pg_technique — performs one attacker technique for the kernel sensor's tests, for real, on
 // this machine. Each subcommand is what the technique's tools do at the system-call level:
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // realtime_fixture.hpp — helpers for the realtime tests: a self-cleaning temporary directory and
 // a loop that ticks a component until a condition holds or a deadline passes.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The kernel_events source against the real kernel: every technique is performed on this machine
 // (pg_technique, sockets, execs) and the events the eBPF sensor delivers are checked field by
 // field. Skipped, with the reason, where the sensor cannot run (not root, no BPF).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // rootkit_fixture.hpp — small helpers shared by the rootkit tests: a temporary directory that
 // cleans up after itself, running the analyzer with a settings table, and a sleeping child to
 // hide or to find.

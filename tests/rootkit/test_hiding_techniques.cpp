@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Hiding a process from user space, performed for real and judged by everyone: ps, `unhide
 // proc`, `unhide sys`, `unhide brute` and the installed engine (the phantomguard binary, started
 // after the technique is in place, so a hook reaches it as it would reach any program). Each

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // kernel_loads on kernel events. The module rules are tested with recorded events: the test
 // machines' kernel has no module support (no init_module tracepoints, nothing to load), so the
 // events below are what kernel_events emits for a finit_module / init_module / delete_module

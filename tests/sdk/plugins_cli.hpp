@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // plugins_cli.hpp — runs `phantomguard plugins ...` through the registry as the CLI does, with
 // its standard output and error captured.
 #pragma once

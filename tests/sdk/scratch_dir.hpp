@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // scratch_dir.hpp — a private temporary directory (mode 0700, removed at scope exit) for tests
 // that copy plugins around and change their modes; plus the fixture paths.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The plugin detector's tables in `validate`: the sandbox table and the engine's signature
 // settings are checked key by key, at their FILE:LINE:COL, before anything starts.
 #include <catch2/catch.hpp>

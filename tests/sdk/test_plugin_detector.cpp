@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The component adapter: a plugin's detector driven exactly as the engine drives a component.
 #include <catch2/catch.hpp>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Plugin detectors inside the real engine: a refused plugin disables only itself and becomes an
 // engine.plugin_refused finding while the rest of the pipeline runs; a failing plugin is
 // supervised like a built-in; CPU and memory quotas hold for plugins too.

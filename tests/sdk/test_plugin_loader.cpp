@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The loader's load-time checks: each refusal is one exact line naming the plugin, the path,
 // expected vs found, and the fix; a good plugin passes every check in order.
 #include <catch2/catch.hpp>

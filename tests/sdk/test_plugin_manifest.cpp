@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Manifest parsing, semver and version requirements.
 #include <catch2/catch.hpp>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Signed plugins: keys made with `plugins keygen`, signatures with `plugins sign` (or the SDK's
 // openssl script, byte for byte the same), checked against engine.plugin_trust_dir under each
 // engine.plugin_signature policy. Every refusal names the plugin, the key id and the fix, and

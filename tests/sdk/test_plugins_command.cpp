@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `phantomguard plugins list|info|check`, run through the registry as the CLI runs it.
 #include <catch2/catch.hpp>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The installed SDK is a package: install it to a temporary prefix, build the out-of-tree example
 // against it (a copy outside the source tree, with only CMAKE_PREFIX_PATH pointing at the
 // prefix), and load the result with the engine's loader.
@@ -5,6 +6,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 
 #include "phantomguard/runtime/plugin_detector.hpp"
 #include "phantomguard/runtime/plugin_isolation.hpp"
@@ -48,6 +50,16 @@ SCENARIO("an outside author builds the example against the installed SDK", "[sdk
       CHECK(fs::exists(prefix + "/lib/cmake/PhantomGuardSDK/PhantomGuardSDKConfig.cmake"));
       CHECK(fs::exists(prefix + "/lib/cmake/PhantomGuardSDK/PhantomGuardSDKConfigVersion.cmake"));
       CHECK(fs::exists(prefix + "/lib/cmake/PhantomGuardSDK/PhantomGuardSDKPlugin.cmake"));
+      // Its licence, and the headers saying it (closed plugins may compile them in).
+      CHECK(fs::exists(prefix + "/share/doc/phantomguard-sdk/Apache-2.0.txt"));
+      CHECK(fs::exists(prefix + "/share/doc/phantomguard-sdk/LLVM-exception.txt"));
+      for (const char* h : {"/include/phantomguard/sdk/plugin.h",
+                            "/include/phantomguard/sdk/detector.hpp"}) {
+        std::ifstream in(prefix + h);
+        std::string first;
+        std::getline(in, first);
+        CHECK(first == "// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception");
+      }
       CHECK(capture("PKG_CONFIG_PATH='" + prefix +
                     "/lib/pkgconfig' pkg-config --modversion "
                     "phantomguard-sdk") == "1.1.0\n");

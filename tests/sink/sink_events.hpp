@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // sink_events.hpp — findings and batches for driving sinks in tests.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The console sink: findings printed as they arrive, everything else ignored.
 #include <catch2/catch.hpp>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The delivery spool on a real folder: order, acknowledgement, reopening after a crash (a torn
 // tail, a flipped byte), the bound, and a full disk.
 #include <catch2/catch.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The finding in ECS and OCSF: each schema's required attributes are there with the right
 // types and values, MITRE ids become threat.technique / finding_info.attacks, and the entity's
 // well-known keys land in their ECS fields.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The http sink's presets, checked against each collector's request format: Splunk HEC's
 // stacked events, Elasticsearch's _bulk action/document pairs, Loki's push streams.
 #include <catch2/catch.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The jsonl sink: appending, flush policies, rotation with exact file counts and sizes, and a
 // full disk that is reported as a finding and recovered from, never a crash.
 #include <catch2/catch.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // plugin_pipeline.hpp — what the engine-level plugin tests (in-process and isolated) share: a
 // source of procfs-like process events, a registry with plugin support and that source, and a
 // shorthand for component declarations.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // skip.hpp — a test that cannot run on this machine says so as a skip CTest reports (exit code
 // 77, registered as SKIP_RETURN_CODE by pg_add_test), with the reason on stdout. Never a silent
 // pass. Ends the process: CTest runs each test case in a process of its own.

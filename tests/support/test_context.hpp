@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // test_context.hpp — a CAF-free context for driving one component directly in a unit test:
 // it records what the component emits, counts and logs, so a test can assert on it.
 #pragma once

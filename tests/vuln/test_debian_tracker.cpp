@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The Debian Security Tracker's data as an advisory source: per-release statuses honoured as the
 // tracker gives them ("not affected" = fixed in "0", fixes in the security suite, open and
 // undetermined issues, unimportant urgencies), loaded whole or streaming from a large file.

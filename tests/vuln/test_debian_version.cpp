@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Debian version ordering against dpkg itself: edge cases with known answers, then thousands of
 // generated pairs checked with `dpkg --compare-versions` (one shell process for all of them).
 #include <catch2/catch.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The dpkg status database: source names and versions, status.d for distroless images, malformed
 // entries counted with their reason, and the real database of this machine.
 #include <catch2/catch.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // OSV advisories: parsing, CVSS scoring, range evaluation, loading folders and zips, malformed
 // input.
 #include <catch2/catch.hpp>

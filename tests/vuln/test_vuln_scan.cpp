@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // End to end: a fake root matched against the fixtures, the real dpkg database of this machine,
 // the `vuln` analyzer driven through a test context, and the `phantomguard vuln` command.
 #include <catch2/catch.hpp>

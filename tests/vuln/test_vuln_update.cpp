@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `vuln update` against real HTTP servers on loopback (cpp-httplib's server, and a raw socket
 // for a server that lies about its length): conditional requests, size limits, checksums, a
 // body that is not advisory data, atomic replace with the last good copy kept, the lock, the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // vuln_fixture.hpp — temporary root file systems with a hand-written dpkg database, for the vuln
 // tests.
 #pragma once

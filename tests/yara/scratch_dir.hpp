@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // scratch_dir.hpp — a temporary directory for one test, removed afterwards.
 #pragma once
 

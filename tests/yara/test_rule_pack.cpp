@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The rule pack compiled into the engine (rules/yara/phantomguard.yar): it compiles, each rule
 // fires on a sample of the technique it describes (built here: scripts as attackers write them,
 // a real readdir interposer compiled with the system's compiler, an ELF carrying UPX's marker),

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "phantomguard/actors/builtin.hpp"
 
 // Each family declares `void register_components(runtime::registry&)` in its namespace

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "phantomguard/actors/container/image_source.hpp"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "phantomguard/actors/fim/baseline_db.hpp"
 
 #include <cerrno>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "phantomguard/actors/fim/file_record.hpp"
 #include "phantomguard/runtime/digest.hpp"
 #include "phantomguard/runtime/unique_fd.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "phantomguard/actors/fim/fim_settings.hpp"
 
 namespace pg::actors::fim {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tree_walker.hpp — a resumable depth-first walk over the configured trees that yields paths in
 // batches, so a scan can stop between segments and pick up where it left off.
 #pragma once

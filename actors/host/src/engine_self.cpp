@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "phantomguard/actors/host/engine_self.hpp"
 
 #include <sys/stat.h>

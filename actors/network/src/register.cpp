@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "phantomguard/actors/network/register.hpp"
 
 #include "phantomguard/actors/network/network_analyzer.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "phantomguard/actors/process/procfs_source.hpp"
 
 #include "phantomguard/actors/host/file_read.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "phantomguard/actors/process/register.hpp"
 
 #include "phantomguard/actors/process/behavior_analyzer.hpp"

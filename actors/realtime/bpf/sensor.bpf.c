@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only
 /* sensor.bpf.c — PhantomGuard's kernel sensor. Compiled by clang -target bpf at build time and
  * embedded in the binary; loaded by kernel_sensor.cpp with libbpf (CO-RE: the kernel structures
  * below are declared with only the fields we read, and libbpf relocates their offsets against the

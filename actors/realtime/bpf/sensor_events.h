@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 OR GPL-2.0-only
 /* sensor_events.h — the records the kernel sensor's BPF program writes into its ring buffer, shared
  * by the BPF side (sensor.bpf.c, compiled with clang -target bpf) and the reader in user space
  * (kernel_sensor.cpp). Plain C, fixed-width fields, every record starts with pg_hdr. A change here

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "phantomguard/actors/realtime/file_watch_analyzer.hpp"
 
 #include <algorithm>

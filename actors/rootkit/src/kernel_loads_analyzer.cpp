@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "phantomguard/actors/rootkit/kernel_loads_analyzer.hpp"
 
 #include <linux/bpf.h>

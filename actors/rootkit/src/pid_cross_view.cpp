@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "phantomguard/actors/rootkit/pid_cross_view.hpp"
 
 #include <sstream>

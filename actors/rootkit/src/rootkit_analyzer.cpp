@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "phantomguard/actors/rootkit/rootkit_analyzer.hpp"
 
 #include <chrono>

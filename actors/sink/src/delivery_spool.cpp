@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "phantomguard/actors/sink/delivery_spool.hpp"
 
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // remote_delivery.hpp — what every remote sink (http, syslog) shares: findings appended to a
 // delivery spool by the sink's hooks, and a thread of its own that sends them in batches
 // through the sink's `send`, acknowledging a batch only when `send` says it arrived. Retries

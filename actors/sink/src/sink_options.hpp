@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // sink_options.hpp — what the sinks of this family share: an option_spec in one line, and the
 // text of an errno.
 #pragma once

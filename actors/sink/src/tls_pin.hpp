@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tls_pin.hpp — certificate pinning for the remote sinks: the SHA-256 of the server's leaf
 // certificate (DER) must equal `pin_sha256` (hex, colons and case ignored, as
 // `openssl x509 -noout -fingerprint -sha256` prints it), on top of the chain's verification.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "phantomguard/actors/storage/sqlite_handle.hpp"
 
 #include <sys/stat.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "phantomguard/actors/vuln/root_file.hpp"
 #include "phantomguard/runtime/unique_fd.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "phantomguard/actors/yara/result_cache.hpp"
 
 #include "phantomguard/actors/storage/sqlite_handle.hpp"

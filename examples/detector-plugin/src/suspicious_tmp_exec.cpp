@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // suspicious_tmp_exec.cpp — an example detector: a class with a constructor and one method.
 #include <phantomguard/sdk/detector.hpp>
 

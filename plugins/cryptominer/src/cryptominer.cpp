@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // cryptominer.cpp — the crypto-miner detector plugin: process events in, miner.* findings out.
 #include <phantomguard/sdk/detector.hpp>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // miner_rules.hpp — the crypto-miner detection logic, free of any engine or SDK type, so the
 // plugin and the benchmark's built-in twin run exactly the same code.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // reverse_shell.cpp — the reverse-shell detector plugin. Two signals:
 //  - a process whose command line is a reverse shell by construction (/dev/tcp, nc -e, socat
 //    exec, mkfifo relays, interpreter one-liners);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // shell_rules.hpp — reverse-shell detection logic, free of engine and SDK types.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // commands.hpp — the built-in subcommands of `phantomguard`. Each returns the process exit code:
 // 0 clean, 1 a finding at or above --fail-on (scan), 2 a usage or config error.
 #pragma once

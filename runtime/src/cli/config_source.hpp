@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // config_source.hpp — where the CLI gets its config (a file or the embedded default) and how it
 // shows what is wrong with it.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "cli/engine_setup.hpp"
 
 #include "cli/config_source.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // engine_setup.hpp — what every engine-building command does between loading the config and
 // constructing the engine.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // finding_ring.hpp — the daemon's last findings, numbered from 1, for /api/v1/findings and the
 // /api/v1/stream feed: bounded (the oldest go first), and a reader can wait for newer ones.
 #pragma once

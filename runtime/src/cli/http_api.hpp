@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // http_api.hpp — the daemon's HTTP endpoint (cpp-httplib, on threads of its own, never on the
 // actor scheduler):
 //   GET /            the dashboard (embedded, holds no data: it asks for the token)

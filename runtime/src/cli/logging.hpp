@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // logging.hpp — spdlog set up for the CLI: one logger on stderr, text or JSON lines, UTC times.
 #pragma once
 

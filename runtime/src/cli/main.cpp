@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // main.cpp — the composition root of `phantomguard`: registers the built-in families (and plugin
 // support when the plugin host is built), then dispatches to a built-in subcommand (CLI11) or to
 // an ad hoc command a family registered (`phantomguard fim ...`).

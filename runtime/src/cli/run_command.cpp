@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `phantomguard run`: the daemon. SIGTERM/SIGINT drain and stop; SIGHUP re-reads the config file
 // and applies it with engine::reload (a broken file is refused and the running config kept).
 #include <algorithm>

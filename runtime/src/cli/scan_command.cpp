@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `phantomguard scan`: one pass of every source, analyzer and detector, a report, an exit code.
 #include <algorithm>
 #include <cerrno>

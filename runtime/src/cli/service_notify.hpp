@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // service_notify.hpp — the sd_notify protocol without libsystemd: datagrams to $NOTIFY_SOCKET
 // (a path, or an abstract name starting with '@'). READY, STATUS, RELOADING, STOPPING, and
 // WATCHDOG=1 every half $WATCHDOG_USEC from a thread of its own while the daemon is healthy:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // signal_waiter.hpp — turns SIGTERM, SIGINT and SIGHUP into calls on an ordinary thread.
 // The signals are blocked in every thread (construct this before starting any other thread, so
 // that they inherit the mask) and collected by one thread with sigwait(): no logic runs in a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `phantomguard status` and `phantomguard top`: what a running daemon is doing, asked over its
 // unix control socket (<state_dir>/control.sock, mode 0600) or, when that does not answer,
 // its HTTP API with the token from [api] token_file.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `phantomguard validate` and `phantomguard graph`: the config checks without running anything.
 #include <iostream>
 

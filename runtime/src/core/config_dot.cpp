@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // config_dot.cpp — the pipeline graph as Graphviz DOT (`phantomguard graph | dot -Tsvg`).
 // Components are grouped by kind (one cluster each, left to right in data flow order), edges
 // follow `inputs`; an edge whose consumer may drop events is labelled with its overflow policy.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // config_loader.cpp — TOML text → pipeline_config, checking everything an operator can get wrong
 // before anything starts. Every problem is collected (never stop at the first) and reported as
 // FILE:LINE:COL: message, sorted by position so the output reads top to bottom like the file.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // config_suggestion.cpp — the "did you mean" behind config diagnostics and the CLI.
 #include "phantomguard/runtime/suggestion.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "phantomguard/runtime/finding.hpp"
 
 #include "phantomguard/runtime/digest.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // alert_evaluator.hpp — evaluates `[alerts.NAME]` once a second on the supervisor: reads the
 // metric (the engine's snapshot, or the host's /proc and statvfs), feeds one threshold_tracker
 // per watched entity (a component, or the alert itself) and returns the findings due:

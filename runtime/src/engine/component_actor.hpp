@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // component_actor.hpp — the actor that runs one component instance. It owns the component,
 // implements its context, keeps the producer side of its output edges and the consumer side of
 // its input edges (credit), measures its hooks (CPU, latency, memory) and reports failures to

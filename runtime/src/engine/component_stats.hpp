@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // component_stats.hpp — the live metrics of one component, kept by the engine across restarts
 // of the component's actor. Hot counters are relaxed atomics written by the component's actor;
 // named counters/gauges from context::count/gauge sit behind a mutex (they are rare).

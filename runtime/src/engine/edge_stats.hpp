@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // edge_stats.hpp — the shared account of one pipeline edge (producer → consumer). Both ends
 // update it with relaxed atomics, so metrics() can read it from any thread without asking the
 // actors, and it survives restarts of either end (conservation spans instances).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // engine.cpp — engine::impl: one actor system per engine, a supervisor actor, a watchdog thread.
 #include "phantomguard/runtime/engine.hpp"
 

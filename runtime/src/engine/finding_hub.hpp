@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // finding_hub.hpp — where every finding of one engine ends up: the scan report's list and the
 // caller's on_finding callback, serialised by one mutex (callbacks never run concurrently).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The replacement global operator new/delete: a 16-byte header before each block names its
 // account (slot and generation) and its size. Over-aligned blocks (std::pmr's resources ask for
 // them) keep the original pointer in 16 more bytes before the header.

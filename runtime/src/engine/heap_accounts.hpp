@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // heap_accounts.hpp — every C++ heap allocation (operator new, so every std container, string
 // and CAF message) is charged to the account of the thread that makes it, and given back to the
 // same account when freed, from whichever thread. A component's actor thread and the workers it

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // instance_slot.hpp — what one running instance of a component shares with the threads outside
 // its actor: the watchdog (is a hook running, since when?), the supervisor (memory and CPU for
 // quotas, abandon and stop flags) and metrics. Atomics, and the CPU meter (a short mutex): readers never block the actor.

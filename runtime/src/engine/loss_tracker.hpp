@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // loss_tracker.hpp — hysteresis for events lost outside the edges (a kernel queue overflowed, a
 // tick was skipped, a sink dropped lines): the first loss of an episode is reported at once, then
 // at most one report per interval with what was lost since, and the episode ends after a quiet

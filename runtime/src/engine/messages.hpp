@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // messages.hpp — the atoms and in-process message types of the engine's actors. None of them
 // ever crosses a process boundary, so they are registered as unsafe (no serialisation).
 #pragma once

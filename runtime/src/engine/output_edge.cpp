@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "engine/output_edge.hpp"
 
 #include <algorithm>

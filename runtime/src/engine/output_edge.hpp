@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // output_edge.hpp — the producer's side of one credit-controlled edge: the credit it holds, the
 // batches waiting for credit (pending) and the batches sent but not yet consumed (unacked, kept so
 // they can be re-sent to a restarted consumer). No CAF: the owning actor passes a send function.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // quota_governor.hpp — one component's quota ladder as a plain object (no actors): fed a sample
 // of what the instance used (CPU, events, memory) a few times per window, it answers with the
 // step to take. Excess sustained for a whole window climbs one step; a calm window takes a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // reload_plan.hpp — the plain part of building and changing the pipeline graph, with no actors:
 // the start order, and what a reload would do (which running components it stops or replaces,
 // which it adds) or why it must be refused. The supervisor carries the plan out.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // restart_policy.hpp — the plain rules of supervision, with no actors in them (testable alone):
 // restart intensity (at most N restarts within a period), the backoff between restarts (doubling,
 // capped, reset after a healthy run, with jitter), and the supervision tree: which supervisor a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // stats_registry.hpp — every component's and edge's live metrics for one engine; the supervisor
 // adds and removes entries (start, reload), metrics() reads them from any thread.
 #pragma once

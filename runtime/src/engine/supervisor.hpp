@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // supervisor.hpp — the actor that owns the pipeline graph: it spawns a component actor per
 // component, wires the edges (and re-wires them when an end restarts), carries out what the plain
 // policies decide — restart_policy.hpp (intensity, backoff, the supervision tree) and

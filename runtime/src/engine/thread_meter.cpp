@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "engine/thread_meter.hpp"
 
 #include <pthread.h>

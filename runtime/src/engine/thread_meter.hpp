@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // thread_meter.hpp — the CPU time of one component instance, wherever it is spent: its actor's
 // thread, the worker threads it starts through context::threads(), and what it is charged from
 // outside (an isolated plugin's child). Threads attach themselves; anyone may sample the total.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // watchdog.hpp — a plain thread, outside the CAF scheduler, that notices a hook running longer
 // than its instance's handler_timeout. It only reports (once per hook); the supervisor decides.
 #pragma once

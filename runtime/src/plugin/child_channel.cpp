@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // child_channel.cpp — framing and deadlines over the socketpair.
 #include "plugin/child_channel.hpp"
 

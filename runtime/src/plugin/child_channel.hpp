@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // child_channel.hpp — one end of the socketpair between the engine and an isolated plugin's
 // child host: length-prefixed frames (wire_format.hpp), written whole, read with a deadline.
 // The engine's end never blocks without a deadline: a child that stops reading or writing is

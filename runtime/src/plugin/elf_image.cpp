@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // elf_image.cpp — a bounds-checked ELF reader (32/64-bit, either byte order) for load-time checks.
 #include "plugin/elf_image.hpp"
 

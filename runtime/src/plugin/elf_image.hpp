@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // elf_image.hpp — reads what the plugin loader needs from an ELF file without loading it: the
 // header (class, byte order, type, machine), a section's bytes by name, and the exported dynamic
 // symbols. Own code rather than boost::dll::library_info because library_info lists .symtab

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // isolated_detector.cpp — the engine's side of an isolated plugin: a component that forwards
 // its hooks to the child host. Batches are pipelined (up to max_outstanding in flight, the
 // credit window), so the engine encodes the next batch while the child runs the plugin on the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // plugin_detector.cpp — the component adapter around a plugin's C vtable and the host API the
 // plugin calls back into. The per-batch cost is building C views of the engine's events: the
 // vectors are reused across batches and strings are never copied, so the plugin path stays

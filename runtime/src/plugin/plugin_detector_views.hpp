@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // plugin_detector_views.hpp — the child host's fast path into the in-process adapter: C event
 // views decoded straight from the channel frame (no event objects, no second conversion).
 #pragma once

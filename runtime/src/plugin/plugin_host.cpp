@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // plugin_host.cpp — registers the "plugin" detector type and the "plugins" command.
 #include "phantomguard/runtime/plugin_host.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // plugin_host_command.cpp — the child host. It runs the unchanged in-process adapter
 // (plugin_detector) behind a context that forwards everything over the channel, so a plugin
 // sees exactly the same host API in both isolation levels.

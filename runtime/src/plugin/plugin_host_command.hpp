@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // plugin_host_command.hpp — `phantomguard plugin-host`: the child side of an isolated plugin.
 // Started by the engine (never by hand) with the channel as descriptor 3.
 #pragma once

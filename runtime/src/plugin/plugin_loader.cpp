@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // plugin_loader.cpp — load-time checks and loading. Everything before dlopen reads files only:
 // a plugin that fails a check never gets to run a single instruction in the engine.
 #include "phantomguard/runtime/plugin_loader.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // plugin_manifest.cpp — parses and checks the manifest JSON a plugin embeds in its ELF note.
 // Every error names the key at fault so `phantomguard plugins check` can tell the author what to
 // fix.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // plugin_sandbox.cpp — the child host's sandbox (see plugin_sandbox.hpp). An allow-list: a
 // detector needs memory, time, threads, its channel and reading what the dynamic loader reads.
 // Anything else — the network, programs, other processes, writing a file, changing the system —

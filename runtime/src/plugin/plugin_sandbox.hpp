@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // plugin_sandbox.hpp — what the child host does to itself after the load-time checks and BEFORE
 // the plugin's first instruction (its ELF constructors run inside dlopen, which comes after):
 // an empty environment, no new privileges, rlimits, its own network namespace (when the engine

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // plugin_signature.cpp — see plugin_signature.hpp.
 #include "plugin/plugin_signature.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // plugin_signature.hpp — ed25519 detached signatures over plugin files (OpenSSL EVP).
 //
 // A signature is `NAME.so.sig` beside the plugin, a small text file:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // plugin_version.cpp — semver parsing and comparison, and version requirements (">=1.2, <2").
 #include <charconv>
 #include <string>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // plugins_command.cpp — `phantomguard plugins list|info|check`. Nothing here runs plugin code:
 // manifests come from the ELF note and checks are the loader's pre-dlopen checks.
 #include "plugin/plugins_command.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // plugins_command.hpp — `phantomguard plugins ...` (list, info, check).
 #pragma once
 

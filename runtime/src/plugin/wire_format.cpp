@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // wire_format.cpp — decoding an event batch into C views in the child host.
 #include "plugin/wire_format.hpp"
 

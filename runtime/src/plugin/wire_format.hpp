@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // wire_format.hpp — the byte format of the isolated plugin channel: frame types, a little
 // writer/reader of fixed-width values and length-prefixed strings, and the event batch codec.
 // Both ends are the same binary (the engine re-executes itself as the child host), so values are

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # bench_api.sh — what the HTTP API costs the daemon. Two daemons with the same pipeline (procfs
 # every second into a jsonl sink), run one after the other for SECONDS: one without [api], one
 # with it, scraped once a second. Prints each one's CPU (utime+stime from /proc) and RSS at the

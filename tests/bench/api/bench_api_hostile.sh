@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # bench_api_hostile.sh — does a hostile client slow the engine down? One daemon (procfs every
 # 100 ms into a jsonl sink, the API on loopback) measured over WINDOW seconds quiet, then over
 # WINDOW seconds while hostile_clients.py holds 1000 slow connections and sends garbage HTTP and

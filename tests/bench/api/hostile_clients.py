@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """hostile_clients.py — what a hostile or broken client does to the daemon's HTTP API, for the
 test and the benchmark that measure that the engine does not notice.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // bench_components.hpp — components for the engine benchmarks (registered by the benchmarks).
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // bench_engine_accounting — what measuring and pacing a component's worker threads costs: the
 // same fim scan (init: every file hashed, two hashing threads) run with plain threads, with the
 // engine's metered threads (every thread's CPU clock attached and sampled, every allocation

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // bench_engine_footprint — an engine running a default-like config (a procfs-like source every
 // 10 s into a sink): time from start to the first delivered event, and RSS after idling.
 // Usage: bench_engine_footprint [idle-seconds (10)]

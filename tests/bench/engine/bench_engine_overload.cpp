@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // bench_engine_overload — a source 10x faster than its sink (640k vs 64k events/s) for N
 // seconds under each overflow policy: peak RSS, produced, delivered, dropped. Each policy runs in
 // a fresh process so peak RSS is its own.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // bench_engine_throughput — events/s through source -> pass-through analyzer -> sink with credit
 // flow control, beside a raw CAF baseline (the same batches actor to actor, no flow control)
 // measured in the same run. Usage: bench_engine_throughput [events-at-batch-256]

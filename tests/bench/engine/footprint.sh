@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # footprint.sh — footprint of the real daemon: `phantomguard run` with a default-like pipeline
 # (procfs every 10 s into a jsonl sink that writes events as they arrive). Prints the time from
 # exec to the first event on disk, and RSS (and peak RSS) after IDLE seconds.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # FIM vs AIDE (Debian `aide`), both with SHA-256 and the same attributes.
 #   1. Same findings: a copy of a subtree, the same changes, the same set of added, removed and
 #      changed paths from both.

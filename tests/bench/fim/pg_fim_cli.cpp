@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // pg_fim_cli — `phantomguard fim` as a stand-alone binary for the AIDE comparison
 // (tests/bench/fim/fim_vs_aide.sh): the same code path, without building the engine.
 #include <iostream>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // bench_isolation — events per second through the same plugin (cryptominer) in-process and
 // isolated in a sandboxed child host, same run, same batches of 256 process events. The
 // isolated figure includes encoding, the socketpair, decoding in the child and the findings

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // bench_kernel — what the eBPF kernel sensor costs and how much it carries.
 //
 //  1. Overhead on a syscall-heavy workload (execs, opens, connects, mmaps, mprotects, dup2s: every

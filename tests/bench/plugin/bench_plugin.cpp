@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // bench_plugin.cpp — what the plugin boundary costs. Two detectors run the same miner rules
 // (plugins/cryptominer/src/miner_rules.hpp) over the same batches of 256 procfs-like events:
 //   builtin: a runtime::component reading runtime::event fields directly;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // bench_process — what the process analyzer costs in CPU time for a full scan of this machine's
 // processes: the first (cold) scan reads stat, status, exe, cmdline, environ and maps of every
 // process; a second (cached) scan reads only stat. Measured on the machine as it is, then again

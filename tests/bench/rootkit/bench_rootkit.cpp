@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // bench_rootkit — times PhantomGuard's hidden-process walk (and, with --ports, the hidden-port
 // probe) on this machine and prints machine-readable lines for run-bench.sh:
 //   pg_pid_walk_ms_min=..., pg_pid_walk_ms_median=..., pg_hidden_pids=N (after re-check), ...

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # run-bench.sh — times PhantomGuard's hidden-process walk against `unhide proc` and
 # `unhide -d brute` (Debian package unhide) on this machine, and the hidden-port probe against
 # `unhide-tcp`; prints the times, the ratios, and whether all agree that no PID is hidden.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // bench_delivery — what delivery costs, each figure beside a baseline measured in the same run:
 //   1. the spool's write cost per finding under each fsync policy, against the same bytes
 //      appended with write(2) to one file (no framing, no checksum, no sync);

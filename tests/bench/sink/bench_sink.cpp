@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // bench_sink — how fast the jsonl sink writes findings under each flush policy, against a
 // baseline measured in the same run: the same JSON lines written with one write(2) per 64 KiB.
 // And how long the config check takes on a large pipeline.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Soak: the daemon under a mixed load for a long time, sampled.
 
 Runs `phantomguard run` with the server profile (config/profiles/server.toml: the API on a random

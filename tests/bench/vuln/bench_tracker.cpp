@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // bench_tracker — loading the Debian Security Tracker's export the way the scanner does
 // (advisory_index::load: a file over 16 MiB is parsed streaming, one source package's document
 // held at a time) against the plain way, measured in the same run: nlohmann::json::parse of the

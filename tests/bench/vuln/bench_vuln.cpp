@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // bench_vuln — how fast the vulnerability scanner reads the dpkg database, loads OSV advisories and
 // matches them. The advisory set is synthetic (written by this program into a temporary folder):
 // ~10k advisories, a third naming source packages installed here with fixed versions above and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // pg_yara_cli — `phantomguard yara` as a stand-alone binary for the comparison with the `yara`
 // command (tests/bench/yara/yara_vs_cli.sh): the same code path, without building the engine.
 #include <iostream>

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # phantomguard yara vs the `yara` command (Debian `yara`), same rules, same files:
 # capabilities_index.yar of the shared corpus over TARGET (default /usr/bin).
 #   - the same (rule, path) matches from both;

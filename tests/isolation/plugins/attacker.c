@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* attacker.c — a plugin in plain C whose ELF constructor or entry point attacks the host, for the
  * isolation tests. A constructor has no input but its own file, so the attack is named by the
  * file's name: attack-WHAT-PHASE[-ARG].so, PHASE "ctor" (the constructor, inside dlopen) or

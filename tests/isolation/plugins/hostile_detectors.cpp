@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // hostile_detectors.cpp — detectors that misbehave on purpose, for the isolation tests. Every
 // one of them would take an engine down in-process; isolated, each must only cost a restart.
 //   crasher  emits isolation.batch per batch, dereferences NULL on batch `crash_at`

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // alert.hpp — threshold alerts, the one mechanism behind `[alerts.NAME]` (engine and host
 // metrics, evaluated by the engine) and host_health's realtime.*_high findings:
 //   - a value crosses its threshold and stays there for `for` -> raised, with a severity by the

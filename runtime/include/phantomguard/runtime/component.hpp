@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // component.hpp — what a source, analyzer, detector or sink implements. No CAF here: the runtime
 // runs each component inside an actor and calls these hooks from that actor only, so a component
 // never needs locks for its own state.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // component_threads.hpp — the threads a component runs besides its actor's own: hashing and
 // scanning workers, a netlink or inotify reader. Started through here, their CPU time is the
 // component's: it counts against its cpu_percent quota, and pace() holds them to it. No CAF here.

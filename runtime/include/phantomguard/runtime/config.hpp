@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // config.hpp — the validated pipeline configuration: engine settings and component declarations.
 // Loading and checking (TOML syntax, unknown keys, types, ranges, graph) live in config_loader.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // cron.hpp — five-field cron expressions ("0 2 * * *") for scheduling analyzers in `run` mode.
 #pragma once
 

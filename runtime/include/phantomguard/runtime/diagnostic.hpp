@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // diagnostic.hpp — a user-facing error that says where (FILE:LINE:COL), what, and how to fix it.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // digest.hpp — message digests as lowercase hex (OpenSSL): SHA-256 for plugin pins and key ids,
 // fim's hashes, the config hash the status API reports, yara's rule-set key and downloaded
 // advisory archives; MD5 where a format fixes it (dpkg's md5sums, an HTTP server's Content-MD5).

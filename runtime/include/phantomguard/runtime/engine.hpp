@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // engine.hpp — the engine's public face: build the actor graph from a validated config, run it
 // once (`scan`) or as a daemon (`run`). CAF stays behind this header.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // event.hpp — the event model: typed records moving between actors in immutable, shared batches.
 #pragma once
 

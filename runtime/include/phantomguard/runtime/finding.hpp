@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // finding.hpp — what the engine exists to produce: one JSON object per finding.
 #pragma once
 

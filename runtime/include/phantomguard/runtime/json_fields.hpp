@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // json_fields.hpp — reading a member of JSON that came from outside (an advisory, an image
 // manifest, a plugin's frame) without trusting its type: nlohmann's `value(key, fallback)` throws
 // when the member exists with another type, and an exception out of a parser of hostile input

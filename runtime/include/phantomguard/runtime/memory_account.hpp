@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // memory_account.hpp — reports memory a component holds outside context::memory() to the
 // engine's memory quota for the length of a scope, and gives it back however the scope ends.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // metrics.hpp — a point-in-time copy of the metrics registry (counters, gauges, histograms per
 // component). The live registry lives in the engine; this is what callers get to read.
 #pragma once

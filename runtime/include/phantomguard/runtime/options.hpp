@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // options.hpp — the settings a component type declares, and the validated values it receives.
 // The declaration drives validation (unknown keys with "did you mean", wrong types, ranges),
 // `validate` output and plugin manifests alike.

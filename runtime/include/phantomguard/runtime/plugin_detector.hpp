@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // plugin_detector.hpp — the in-process adapter: a loaded plugin's detector seen as a component,
 // so the engine runs it exactly like a built-in (same actor, flow control, quotas, restarts).
 #pragma once

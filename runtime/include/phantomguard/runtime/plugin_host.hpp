@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // plugin_host.hpp — the engine's entry into plugin support. The CLI calls
 // register_plugin_support() (under #ifdef PG_HAVE_PLUGIN_HOST) next to the built-in families.
 #pragma once

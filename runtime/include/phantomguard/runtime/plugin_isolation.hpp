@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // plugin_isolation.hpp — `isolation = "process"`: the same plugin .so run by a sandboxed child
 // host (`phantomguard plugin-host`) behind a component that speaks to it over a socketpair.
 // Anything the child does — crash, hang, allocate without bound, write garbage, break its

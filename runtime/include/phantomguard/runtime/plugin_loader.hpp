@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // plugin_loader.hpp — finds a detector plugin, runs every load-time check BEFORE any of its code
 // runs, and loads it (RTLD_NOW | RTLD_LOCAL). The file is opened once (O_RDONLY | O_NOFOLLOW,
 // every directory from / down walked with O_NOFOLLOW); every check reads that descriptor and the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // plugin_manifest.hpp — what a detector plugin declares about itself (read from the ELF note of
 // its .so before any of its code runs), plugin versions (semver) and version requirements.
 #pragma once

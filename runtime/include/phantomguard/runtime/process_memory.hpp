@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // process_memory.hpp — a process's memory as the kernel counts it (/proc/PID/statm), in bytes:
 // the one reader for the engine-wide quota, the status API, yara's rule accounting, the plugin
 // sandbox's address-space limit and an isolated child's charge.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // prometheus.hpp — the engine's metrics in the Prometheus text exposition format (version
 // 0.0.4): `phantomguard_` prefix, base units (seconds, bytes), `_total` counters, one HELP and
 // TYPE per family, labels only of bounded cardinality (component, producer/consumer, reason,

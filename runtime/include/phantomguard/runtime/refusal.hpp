@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // refusal.hpp — a component factory's way to say "this component must not start" (a refused
 // plugin, an impossible setting found only at start-up) as opposed to a transient failure.
 #pragma once

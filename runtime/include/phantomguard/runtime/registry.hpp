@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // registry.hpp — component types register a factory by type name; the config names the type.
 #pragma once
 

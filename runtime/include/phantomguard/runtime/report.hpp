@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // report.hpp — how findings are shown to a person or a program, and the exit code they imply.
 // Shared by `scan` and every ad hoc scanner command (fim, yara, vuln, container).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // suggestion.hpp — "did you mean ...?" for misspelt keys, types, inputs and CLI commands.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // suppression.hpp — `[[suppress]]` entries: the operator's documented allow-list. A finding
 // whose rule and entity match an entry is not delivered, and is counted; an entry past its
 // `expires` no longer suppresses and is itself a finding (engine.suppression_expired), so an

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // unique_fd.hpp — the one owner of a file descriptor: move-only, closed in the destructor.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // units.hpp — durations ("250ms", "5s", "10m", "1h", "2d") and sizes ("512", "64KiB", "1MB").
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // url.hpp — the one URL split the HTTP clients need (the http sink, the advisory update):
 // "scheme://host[:port]" for the client and the path (with its query) for the request.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 // detector.hpp — the header-only C++ wrapper over the C ABI in plugin.h (C++17).
 //
 // Write a detector in three steps:

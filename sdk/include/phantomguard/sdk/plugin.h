@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 /* plugin.h — the PhantomGuard detector plugin ABI. This header IS the ABI: nothing else crosses
  * the boundary between the engine and a plugin. Plain C (C99), no exceptions, no C++ types.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // builtin.hpp — registers every built-in component type with the registry.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // container_analyzer.hpp — the `container` analyzer: on each tick it checks the live containers of
 // this host (from /proc) and scans the configured images / root file systems, on a throttled
 // worker thread, streaming findings. State under <state_dir>/<name>/container.db: the index of the

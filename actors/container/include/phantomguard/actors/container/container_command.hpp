@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // container_command.hpp — `phantomguard container scan DIR` (a root file system or an OCI image
 // layout) and `phantomguard container live` (the containers running on this host).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // image_scan.hpp — the checks on an image or root file system: installed packages through the
 // vulnerability scanner, container.setuid, container.world_writable, container.secret,
 // container.root_user, streamed to a sink segment by segment.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // image_source.hpp — what `container scan` points at: a root file system folder, or an OCI image
 // layout (oci-layout + index.json + blobs/) whose layers are unpacked safely into a private
 // temporary folder that lives as long as the opened_image.

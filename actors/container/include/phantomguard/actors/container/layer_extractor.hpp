@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // layer_extractor.hpp — unpacking image layers (tar, optionally gzip/zstd/xz compressed) into a
 // folder without trusting them: every path is resolved component by component below the target
 // with O_NOFOLLOW (no `..`, no absolute paths, never writing through a symlink, even one the same

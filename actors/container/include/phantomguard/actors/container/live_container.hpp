@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // live_container.hpp — containers running on this host, found from /proc: a process belongs to a
 // container when its cgroup path names a container runtime (docker, containerd, cri-o, podman /
 // libpod, kubepods, lxc), or, without such a path, when it lives in a mount namespace other than

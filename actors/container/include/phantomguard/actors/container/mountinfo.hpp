@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // mountinfo.hpp — /proc/PID/mountinfo (proc(5)): what a process sees mounted, in its own mount
 // namespace, with paths relative to its own root directory.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // register.hpp — the container scanner family: the `container` analyzer and `phantomguard
 // container`.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // secret_patterns.hpp — credentials that must not ship inside an image, recognised in file
 // contents by hand-written matchers (no regex engine: these run over every byte of an image).
 // The patterns and their severities are listed in docs/analyzers/container.md.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // attribute_set.hpp — which properties of a file the integrity checker watches, and the
 // AIDE-like groups that name common sets ("NORMAL", "PERMS", "CONTENT", ...).
 #pragma once

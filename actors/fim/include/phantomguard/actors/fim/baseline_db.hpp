@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // baseline_db.hpp — the recorded baseline in SQLite (WAL; every write inside a transaction, so
 // a kill mid-scan leaves the last committed segment, never a torn row).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // file_record.hpp — the watched properties of one file system entry, as read from lstat(2),
 // the extended attributes and (for regular files and symlinks) the SHA-256 of the content.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // fim_analyzer.hpp — the `fim` analyzer: on each tick a pass over the watched trees against the
 // baseline (the first pass records it), in segments; optionally inotify watches in between.
 #pragma once

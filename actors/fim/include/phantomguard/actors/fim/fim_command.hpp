@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // fim_command.hpp — `phantomguard fim init|check [--config F] [--db FILE] [PATH...]`.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // fim_rule.hpp — what the integrity checker watches: one rule per path (recursion, exclusions,
 // attributes, severity), and the rule set that picks the rule governing any path.
 //

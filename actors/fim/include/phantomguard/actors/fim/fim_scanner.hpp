@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // fim_scanner.hpp — one pass over the watched trees, in segments: walk a segment of paths, read
 // their metadata, hash what needs hashing on worker threads (at lowered CPU and I/O priority),
 // compare with the baseline, emit findings and commit the segment in one transaction.

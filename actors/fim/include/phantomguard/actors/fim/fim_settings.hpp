@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // fim_settings.hpp — the `fim` analyzer's settings: declared options (validation, docs) and the
 // parsed form shared by the analyzer and the `phantomguard fim` command.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // package_integrity.hpp — the `package_integrity` analyzer: every installed file against dpkg's
 // own checksums (/var/lib/dpkg/info/*.md5sums), as Debian's `debsums` does, so a replaced system
 // binary is found without any baseline of our own.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // register.hpp — the fim family: the `fim` analyzer type and the `phantomguard fim` command.
 #pragma once
 

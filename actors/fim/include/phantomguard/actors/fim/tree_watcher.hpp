@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tree_watcher.hpp — real-time mode: inotify watches on the configured trees, serviced by a
 // thread the watcher owns. The thread only collects the paths that changed; the component
 // drains them on its own thread (on_tick) and checks them against the baseline.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // archive_error.hpp — libarchive's error text, never null: archive_error_string returns NULL
 // when the library set no message (an empty or truncated file can fail that way), and a NULL
 // added to a std::string is a crash. For the families that read archives (vuln, container).

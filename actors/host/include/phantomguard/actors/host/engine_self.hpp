@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // engine_self.hpp — the engine's own processes, so its analyzers do not report the scanner for
 // where it was installed (a checkout under /tmp, a build tree). Known means: the engine's own pid
 // or a child of it (an isolated plugin's host re-executes the engine's binary), running the very

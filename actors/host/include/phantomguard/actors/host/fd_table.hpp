@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // fd_table.hpp — a process's open files as the /proc/PID/fd links show them, with the links that
 // could not be read counted rather than dropped: a folder that lists but whose links are denied
 // (pid 1 in some sandboxes, processes of other user namespaces) must not look like "no sockets".

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // file_read.hpp — reading the small text files of /proc and /sys, where a file may vanish or be
 // unreadable at any moment (a process exits, a permission is missing) and that is normal.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // privilege.hpp — what this process may do, so analyzers can say what they could not read.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // proc_maps.hpp — /proc/PID/maps: the memory mappings of a process.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // proc_stat.hpp — /proc/PID/stat and /proc/PID/status, and the list of PIDs in /proc.
 #pragma once
 

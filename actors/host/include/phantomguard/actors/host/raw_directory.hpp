@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // raw_directory.hpp — directory listings read with the getdents64 system call, not libc's
 // readdir: a user-space rootkit preloaded into this process (ld.so.preload, LD_PRELOAD) hooks
 // readdir/opendir to hide its files and processes, and a raw system call walks past that hook.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // socket_table.hpp — the kernel's socket tables in /proc/net, and which process owns which socket.
 #pragma once
 

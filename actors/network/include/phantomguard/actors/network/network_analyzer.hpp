@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // network_analyzer.hpp — the `network` analyzer: the sockets of /proc/net mapped to the
 // processes that own them, "socket" events for downstream consumers, and network.* rules.
 #pragma once

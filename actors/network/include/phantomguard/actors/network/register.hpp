@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // register.hpp — the network family: the `network` analyzer.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // behavior_analyzer.hpp — the `process_behavior` analyzer: rules on what processes do, decided
 // at the moment of the act from the kernel sensor's events (kernel_events), with no /proc scan:
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // process_analyzer.hpp — the `process` analyzer: memory.* and process.* rules over running
 // processes (fileless and deleted executables, RWX memory, preload variables, ptrace, temp dirs).
 #pragma once

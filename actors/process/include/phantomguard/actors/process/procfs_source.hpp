@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // procfs_source.hpp — the `procfs` source: one "process" event per process on each tick.
 #pragma once
 

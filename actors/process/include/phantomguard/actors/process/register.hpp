@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // register.hpp — the process family: the `procfs` source and the `process` analyzer.
 #pragma once
 

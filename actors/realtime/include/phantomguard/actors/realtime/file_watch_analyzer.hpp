@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // file_watch_analyzer.hpp — the `file_watch` analyzer: inotify watches on persistence paths
 // (cron, systemd units, shell profiles, ld.so.preload) and credential paths (passwd, shadow,
 // sudoers, authorized_keys); one finding per changed file: realtime.persistence_change or

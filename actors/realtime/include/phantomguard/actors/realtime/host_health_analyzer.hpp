@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // host_health_analyzer.hpp — the `host_health` analyzer: CPU, memory, load and disk use of the
 // host as gauges each tick, and realtime.cpu_high / memory_high / load_high / disk_high when a
 // configured threshold is crossed, plus realtime.threshold_cleared (info) when the value is back

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // kernel_events_source.hpp — the `kernel_events` source: what the kernel does, as it happens,
 // from the eBPF sensor (kernel_sensor.hpp): process_exec / process_exit (the same fields as
 // process_events, plus euid, gid, filename, cgroup_id, exe_inode, exe_nlink, stdio_sockets),

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // kernel_sensor.hpp — the eBPF kernel sensor: loads the BPF object embedded in the binary
 // (actors/realtime/bpf/sensor.bpf.c, CO-RE), attaches its programs and reads their records from
 // one BPF ring buffer. No CAF, no engine: `kernel_events` (the source) drives it from its own

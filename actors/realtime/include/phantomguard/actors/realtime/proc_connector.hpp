@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // proc_connector.hpp — the kernel's netlink process connector (NETLINK_CONNECTOR, CN_IDX_PROC):
 // one message per fork, exec and exit, pushed by the kernel, so even a process that lives for a
 // millisecond is seen. Subscribing needs CAP_NET_ADMIN.

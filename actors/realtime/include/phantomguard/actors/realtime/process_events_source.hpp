@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // process_events_source.hpp — the `process_events` source: process start and exit as
 // "process_exec" / "process_exit" events. With CAP_NET_ADMIN it listens to the netlink process
 // connector (every exec and exit, however short-lived); otherwise it polls the /proc listing at

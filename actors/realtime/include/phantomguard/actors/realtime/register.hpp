@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // register.hpp — the realtime family: the `process_events` source and the `file_watch` and
 // `host_health` analyzers.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // directory_census.hpp — hidden files seen from two sides. The kernel counts a directory's links
 // as 2 + its subdirectories on ext2/3/4, xfs, tmpfs and ramfs, so a subdirectory that a readdir or
 // getdents hook hides still shows in the parent's link count. And a name the listing returns but

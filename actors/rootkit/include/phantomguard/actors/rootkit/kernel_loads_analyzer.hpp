@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // kernel_loads_analyzer.hpp — the `kernel_loads` analyzer: code loaded into the kernel, as the
 // kernel sensor (kernel_events) sees it happen:
 //

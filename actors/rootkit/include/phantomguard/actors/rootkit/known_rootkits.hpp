@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // known_rootkits.hpp — the data file of file and directory paths that well-known Linux rootkits
 // leave behind (config/rootkits/known_files.toml; format in docs/analyzers/rootkit.md).
 #pragma once

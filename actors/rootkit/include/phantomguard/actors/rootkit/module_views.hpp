@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // module_views.hpp — loaded kernel modules seen two ways: /proc/modules (the kernel's module
 // list, which a rootkit unlinks itself from) and /sys/module (the kobjects, which many rootkits
 // forget). A loadable module in /sys/module has `initstate` and a `sections` folder; built-in

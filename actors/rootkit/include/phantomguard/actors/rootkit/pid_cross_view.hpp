@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // pid_cross_view.hpp — the whole PID space seen two ways: what the kernel answers to system calls
 // about a PID, and what the /proc listing shows. A rootkit that hides a process from /proc (a
 // getdents hook, a libc readdir hook) rarely also hides it from kill(), getpgid(), getsid(),

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // port_probe.hpp — ports that are in use (bind fails with EADDRINUSE) yet appear in no socket
 // table of /proc/net: a rootkit that filters /proc/net/tcp hides its listener from netstat/ss,
 // but the kernel still refuses a second bind of the port. Same idea as `unhide-tcp`.

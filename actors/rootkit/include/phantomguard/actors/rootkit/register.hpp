@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // register.hpp — the rootkit family: the `rootkit` analyzer type.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // rootkit_analyzer.hpp — the `rootkit` analyzer: on each tick it runs the configured cross-view
 // checks (processes, ports, modules, files, preload, taint, known rootkit paths) and emits
 // rootkit.* findings. It needs no inputs: it collects from the host itself.

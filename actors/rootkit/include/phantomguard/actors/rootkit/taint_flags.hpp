@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // taint_flags.hpp — /proc/sys/kernel/tainted decoded into the kernel's flag letters
 // (Documentation/admin-guide/tainted-kernels.rst). A rootkit module is typically out of tree and
 // unsigned (O, E) and may have been force-loaded (F).

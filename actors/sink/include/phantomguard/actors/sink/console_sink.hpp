@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // console_sink.hpp — prints findings as they arrive (run mode). In scan mode the CLI prints the
 // report itself and removes `console` sinks from the config before building the engine.
 #pragma once

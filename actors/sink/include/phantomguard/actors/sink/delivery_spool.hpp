@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // delivery_spool.hpp — the on-disk queue between a remote sink and its destination. A finding
 // is appended here before anything tries to send it, and leaves only when the destination
 // acknowledged it, so an outage, a `kill -9` or a restart loses nothing: the next start replays

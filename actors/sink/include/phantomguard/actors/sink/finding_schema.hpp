@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // finding_schema.hpp — a finding in the shape a SIEM expects (`format` on the jsonl, http and
 // syslog sinks), field by field in docs/analyzers/sinks.md:
 //   native  PhantomGuard's own finding JSON, with its stable `id`

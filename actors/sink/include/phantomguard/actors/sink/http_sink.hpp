@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // http_sink.hpp — the `http` sink: findings POSTed in batches to a webhook or a SIEM collector,
 // through a delivery spool on disk (delivery_spool.hpp), so that an outage of the network or of
 // the collector, a `kill -9` or a restart loses nothing.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // jsonl_sink.hpp — appends findings (and optionally other events) as JSON Lines to a file, with
 // size-based rotation and a flush policy. A write error (full disk, read-only file system, a
 // vanished directory) never stops the engine: it is counted, reported once per episode as the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // register.hpp — the sink family: `console` and `jsonl`.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // rotating_file.hpp — the file behind the jsonl sink: append-only, rotated by size, and
 // reporting errno values instead of throwing so that a full disk is a result, not an exception.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // syslog_sink.hpp — the `syslog` sink: findings as syslog messages, RFC 5424 (with the finding's
 // fields as structured data, SD-ID phantomguard@32473) or RFC 3164 for old receivers, over UDP
 // (RFC 5426), TCP with octet-counted framing (RFC 6587), TLS (RFC 5425, OpenSSL) or the local

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // sqlite_handle.hpp — move-only RAII around sqlite3* and sqlite3_stmt*, plus a transaction guard.
 // Shared by the families that keep state under the engine's state directory (fim baseline, yara
 // result cache).

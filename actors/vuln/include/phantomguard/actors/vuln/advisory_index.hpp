@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // advisory_index.hpp — OSV advisories loaded from a local directory or a .zip (no network), indexed
 // by (ecosystem name, package name) for matching installed packages.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // advisory_update.hpp — keeps a local advisory file current: a conditional HTTP(S) download
 // (ETag / If-Modified-Since), bounded in size, verified (the server's MD5 when it sends one, an
 // expected SHA-256 given or fetched from a checksum URL, and the content must load as advisories)

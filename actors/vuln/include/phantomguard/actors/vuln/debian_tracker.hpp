@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // debian_tracker.hpp — the Debian Security Tracker's own data
 // (https://security-tracker.debian.org/tracker/data/json): per source package, per CVE, per
 // release a status ("open", "resolved", "undetermined"), the fixed version (which already names a

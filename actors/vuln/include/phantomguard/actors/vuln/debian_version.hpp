@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // debian_version.hpp — Debian package versions ([epoch:]upstream[-revision]) and their ordering,
 // exactly as dpkg orders them (lib/dpkg/version.c semantics, written from the Debian Policy 5.6.12
 // description): epochs numerically, then upstream and revision by alternating non-digit and digit

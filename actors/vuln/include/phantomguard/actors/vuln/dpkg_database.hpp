@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // dpkg_database.hpp — the installed packages of a Debian root file system, read from the dpkg
 // status database (ROOT/var/lib/dpkg/status) and from ROOT/var/lib/dpkg/status.d/* (one file per
 // package, as distroless images ship them).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // finding_sink.hpp — where a scan posts its findings and counters. The same scan code feeds an
 // analyzer (through a queue drained by the component's actor thread, see throttled_run.hpp) and an
 // ad hoc command (collected into a vector), so it never talks to runtime::context directly.

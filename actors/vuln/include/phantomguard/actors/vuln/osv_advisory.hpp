@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // osv_advisory.hpp — the parts of an OSV advisory (https://ossf.github.io/osv-schema/) that the
 // scanner matches on: affected packages with ECOSYSTEM ranges and version lists, aliases, and the
 // severity inputs (CVSS vectors or scores, textual database/ecosystem severities).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // register.hpp — the vulnerability scanner family: the `vuln` analyzer and `phantomguard vuln`.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // root_file.hpp — reading files of a root file system that may be hostile (an extracted container
 // image): paths resolve inside the root (openat2 RESOLVE_IN_ROOT: an absolute symlink such as
 // etc/os-release -> /usr/lib/os-release stays in the image, `..` cannot climb out), only regular

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // scan_state.hpp — a content scanner's state in SQLite (<state_dir>/<name>/<file>): key/value
 // progress (resume cursor, input fingerprints) and the set of findings already reported, so a
 // restarted scan resumes where it stopped and `report = "new"` reports each finding once.

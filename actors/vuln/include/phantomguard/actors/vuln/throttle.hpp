@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // throttle.hpp — the throttling options shared by the content scanners (vuln, container): worker
 // count, segment size, memory budget, I/O priority and CPU nice level. The engine's quotas apply on
 // top; these keep a scan polite on its own.

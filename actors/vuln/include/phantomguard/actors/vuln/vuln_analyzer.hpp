@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // vuln_analyzer.hpp — the `vuln` analyzer: on each scheduled tick (once in scan mode) it matches
 // the dpkg database of `root` against the OSV advisories of `advisories`, on a throttled worker
 // thread, streaming `vuln.package` findings. State under <state_dir>/<name>/vuln.db: the resume

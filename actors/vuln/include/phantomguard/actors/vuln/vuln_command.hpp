@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // vuln_command.hpp — `phantomguard vuln [--root DIR] --advisories DIR_OR_ZIP`.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // vuln_matcher.hpp — which advisories affect an installed package, by the rules in
 // docs/analyzers/vuln.md: the advisory's package name is a Debian SOURCE package name, compared
 // with the installed package's source name; the installed SOURCE version is evaluated against the

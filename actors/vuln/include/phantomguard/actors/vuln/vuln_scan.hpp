@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // vuln_scan.hpp — one vulnerability scan of a root file system: read its dpkg database, match it
 // against an advisory index, post `vuln.package` findings segment by segment, and report what
 // could not be used (malformed entries, missing advisories) as findings too.

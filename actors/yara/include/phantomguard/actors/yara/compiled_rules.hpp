@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // compiled_rules.hpp — a YARA rule set compiled once from rule files and directories, with
 // per-file compile errors (file:line) that do not stop the other files from loading, and an
 // on-disk cache of the compiled form keyed by the hash of the sources.

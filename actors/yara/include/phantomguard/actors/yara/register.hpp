@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // register.hpp — the yara family: the `yara` analyzer type and the `phantomguard yara` command.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // result_cache.hpp — scan results in SQLite keyed by (path, device, inode, size, mtime, ctime,
 // rule set hash): a file whose metadata is unchanged is not scanned again with the same rules.
 #pragma once

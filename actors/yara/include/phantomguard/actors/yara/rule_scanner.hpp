@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // rule_scanner.hpp — one libyara scanner (YR_SCANNER) over a compiled rule set; one per worker
 // thread, never shared. Reports each matching rule with its namespace, tags, meta and the ids
 // of the strings that matched.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // target_scanner.hpp — scans file trees and process memory with a rule set: files in segments
 // (walk, consult the result cache, scan the rest on worker threads with one YR_SCANNER each,
 // record), one `yara.match` finding per matching rule and target. Shared by the `yara` analyzer

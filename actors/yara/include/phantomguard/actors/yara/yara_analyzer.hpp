@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // yara_analyzer.hpp — the `yara` analyzer: rule files compiled once (and cached on disk), file
 // trees scanned in segments with cached results, optionally every process's memory.
 #pragma once

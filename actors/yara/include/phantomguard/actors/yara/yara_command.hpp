@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // yara_command.hpp — `phantomguard yara [--rules FILE_OR_DIR]... [--pid N]... PATH...`.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // yara_settings.hpp — the `yara` analyzer's declared options and their parsed form.
 #pragma once
 
