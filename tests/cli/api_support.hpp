@@ -41,13 +41,16 @@ struct daemon_dir {
   daemon_dir(const daemon_dir&) = delete;
   daemon_dir& operator=(const daemon_dir&) = delete;
 
+  std::string engine_extra; // more [engine] keys, one per line
+
   [[nodiscard]] std::string state() const { return (dir / "state").string(); }
   [[nodiscard]] std::string archive() const { return (dir / "out.jsonl").string(); }
 
   std::string config(const std::string& api, const std::string& extra = "") const {
     auto path = dir / "pg.toml";
     std::ofstream(path) << "[engine]\nstate_dir = \"" << state()
-                        << "\"\nshutdown_timeout = \"5s\"\n[api]\n"
+                        << "\"\nshutdown_timeout = \"5s\"\n"
+                        << engine_extra << "\n[api]\n"
                         << api
                         << "\n[sources.procfs]\ntype = \"procfs\"\ninterval = \"500ms\"\n"
                            "[sinks.archive]\ntype = \"jsonl\"\ninputs = [\"procfs\"]\n"

@@ -6,8 +6,11 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <optional>
+#include <sstream>
 #include <regex>
 #include <thread>
 
@@ -74,6 +77,119 @@ SCENARIO("the daemon serves Prometheus metrics that promtool accepts, and health
   auto after = client.Get("/healthz");
   REQUIRE(after);
   CHECK(after->status == 200);
+  p.signal(SIGTERM);
+  CHECK(p.wait(std::chrono::seconds(15)) == 0);
+}
+
+namespace {
+
+/// The value of the first sample `name{labels}` (or `name` without labels) in an exposition.
+std::optional<double> sample_of(const std::string& body, const std::string& series) {
+  std::istringstream in(body);
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind(series + " ", 0) == 0)
+      return std::stod(line.substr(series.size() + 1));
+  return std::nullopt;
+}
+
+/// Scrapes until `series` appears (or `limit` passes); the last body.
+std::string scrape_until(int port, const std::string& series, std::chrono::seconds limit) {
+  httplib::Client client("127.0.0.1", port);
+  client.set_read_timeout(5, 0);
+  std::string body;
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < until) {
+    if (auto res = client.Get("/metrics"); res && res->status == 200) {
+      body = res->body;
+      if (sample_of(body, series))
+        break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  return body;
+}
+
+} // namespace
+
+SCENARIO("the daemon shows its malloc heap, caps its arenas and gives free pages back") {
+  const unsigned cap = 2 * std::max(1u, std::thread::hardware_concurrency());
+  GIVEN("the default arena cap and heap_release_interval = 1s") {
+    daemon_dir d;
+    d.engine_extra = "heap_release_interval = \"1s\"";
+    cli_process p({"run", "--config", d.config("listen = \"127.0.0.1:0\"")});
+    REQUIRE(wait_for(p, "api listening on", std::chrono::seconds(10)));
+    const int port = port_of(p.err());
+    REQUIRE(port > 0);
+    const auto body = scrape_until(port, "phantomguard_process_heap_released_bytes_total",
+                                   std::chrono::seconds(15));
+    INFO(body.substr(0, 3000));
+    REQUIRE(sample_of(body, "phantomguard_process_heap_released_bytes_total"));
+    CHECK(*sample_of(body, "phantomguard_process_heap_released_bytes_total") >= 0);
+    const auto in_use = sample_of(body, "phantomguard_process_heap_bytes{state=\"in_use\"}");
+    const auto free = sample_of(body, "phantomguard_process_heap_bytes{state=\"free\"}");
+    const auto rss = sample_of(body, "process_resident_memory_bytes");
+    REQUIRE(in_use);
+    REQUIRE(free);
+    REQUIRE(rss);
+    CHECK(*in_use > 64 << 10); // the engine holds heap (0.7 MiB for this small pipeline)
+    CHECK(*in_use < *rss * 4); // and it is the heap of this process, not a made-up figure
+    const auto arenas = sample_of(body, "phantomguard_process_heap_arenas");
+    REQUIRE(arenas);
+    CHECK(*arenas >= 1);
+    CHECK(*arenas <= cap); // 40 threads, but no more than 2 arenas per core
+    p.signal(SIGTERM);
+    CHECK(p.wait(std::chrono::seconds(15)) == 0);
+  }
+  GIVEN("MALLOC_ARENA_MAX=1 in the environment: the operator's choice wins") {
+    daemon_dir d;
+    cli_process p({"/usr/bin/env", "MALLOC_ARENA_MAX=1", phantomguard_binary, "run", "--config",
+                   d.config("listen = \"127.0.0.1:0\"")},
+                  cli_process::raw_command);
+    REQUIRE(wait_for(p, "api listening on", std::chrono::seconds(10)));
+    const auto body = scrape_until(port_of(p.err()), "phantomguard_process_heap_arenas",
+                                   std::chrono::seconds(10));
+    INFO(body.substr(0, 3000));
+    CHECK(sample_of(body, "phantomguard_process_heap_arenas") == 1.0);
+    p.signal(SIGTERM);
+    CHECK(p.wait(std::chrono::seconds(15)) == 0);
+  }
+  GIVEN("heap_release_interval = 0s: the engine never trims") {
+    daemon_dir d;
+    d.engine_extra = "heap_release_interval = \"0s\"";
+    cli_process p({"run", "--config", d.config("listen = \"127.0.0.1:0\"")});
+    REQUIRE(wait_for(p, "api listening on", std::chrono::seconds(10)));
+    const int port = port_of(p.err());
+    // Three seconds of checks: a release would have been counted by now with any interval.
+    std::this_thread::sleep_for(std::chrono::seconds(3));
+    const auto body = scrape_until(port, "phantomguard_process_heap_arenas", std::chrono::seconds(5));
+    CHECK(sample_of(body, "phantomguard_process_heap_arenas"));
+    CHECK_FALSE(sample_of(body, "phantomguard_process_heap_released_bytes_total"));
+    p.signal(SIGTERM);
+    CHECK(p.wait(std::chrono::seconds(15)) == 0);
+  }
+  GIVEN("a heap_release_interval that is not a duration") {
+    daemon_dir d;
+    d.engine_extra = "heap_release_interval = 60";
+    const auto r = run_cli({"validate", "--config", d.config("listen = \"127.0.0.1:0\"")});
+    INFO(r.err << r.out);
+    CHECK(r.code == 2);
+    CHECK((r.err + r.out).find("heap_release_interval") != std::string::npos);
+  }
+}
+
+SCENARIO("an engine finding is counted in phantomguard_engine_findings_total") {
+  daemon_dir d;
+  // An expired [[suppress]] entry is an engine finding at start (engine.suppression_expired).
+  cli_process p({"run", "--config",
+                 d.config("listen = \"127.0.0.1:0\"",
+                          "[[suppress]]\nrule = \"process.*\"\nreason = \"a trial\"\n"
+                          "expires = 2020-01-01\n")});
+  REQUIRE(wait_for(p, "api listening on", std::chrono::seconds(10)));
+  const auto body =
+      scrape_until(port_of(p.err()), "phantomguard_engine_findings_total", std::chrono::seconds(10));
+  INFO(body.substr(0, 3000));
+  REQUIRE(sample_of(body, "phantomguard_engine_findings_total"));
+  CHECK(*sample_of(body, "phantomguard_engine_findings_total") >= 1);
   p.signal(SIGTERM);
   CHECK(p.wait(std::chrono::seconds(15)) == 0);
 }

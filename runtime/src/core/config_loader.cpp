@@ -194,6 +194,8 @@ const std::vector<option_spec>& engine_specs() {
       spec("restart_period", option_type::duration, "60s", "engine intensity period", 0.001),
       spec("shutdown_timeout", option_type::duration, "10s", "drain deadline", 0.0),
       spec("metrics_interval", option_type::duration, "0s", "periodic metrics log", 0.0),
+      spec("heap_release_interval", option_type::duration, "60s",
+           "give free heap pages back to the system this often in run (0s never)", 0.0),
       spec("loss_report_interval", option_type::duration, "60s",
            "engine.events_lost at most this often per component and cause", 0.01),
       spec("tick_interval", option_type::duration, "10s", "default source tick", 0.001),
@@ -621,6 +623,7 @@ engine_settings read_engine(checker& chk, const toml::node& node) {
   e.restart_period = read_duration(*t, "restart_period", e.restart_period);
   e.shutdown_timeout = read_duration(*t, "shutdown_timeout", e.shutdown_timeout);
   e.metrics_interval = read_duration(*t, "metrics_interval", e.metrics_interval);
+  e.heap_release_interval = read_duration(*t, "heap_release_interval", e.heap_release_interval);
   e.loss_report_interval = read_duration(*t, "loss_report_interval", e.loss_report_interval);
   e.tick_interval = read_duration(*t, "tick_interval", e.tick_interval);
   e.worker_threads = read_int<std::uint32_t>(*t, "worker_threads", e.worker_threads);

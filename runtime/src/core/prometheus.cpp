@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "phantomguard/runtime/prometheus.hpp"
+#include "phantomguard/runtime/process_memory.hpp"
 
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <vector>
 
@@ -124,6 +126,19 @@ void process_metrics(exposition& x) {
        !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
     ++fds;
   x.add("process_open_fds", "gauge", "Number of open file descriptors.", {}, fds);
+  // The malloc heap behind the resident set: held by the program, or free inside the arenas
+  // (fragmentation, pages not yet given back). A resident set that grows while in_use stays flat
+  // is the heap, not a leak.
+  const heap_figures heap = heap_of_this_process();
+  x.add("phantomguard_process_heap_bytes", "gauge",
+        "The malloc heap: in_use is held by the program, free is kept by the arenas.",
+        {{"state", "in_use"}}, static_cast<double>(heap.in_use));
+  x.add("phantomguard_process_heap_bytes", "gauge",
+        "The malloc heap: in_use is held by the program, free is kept by the arenas.",
+        {{"state", "free"}}, static_cast<double>(heap.free));
+  if (heap.arenas > 0)
+    x.add("phantomguard_process_heap_arenas", "gauge", "malloc arenas (glibc).", {},
+          static_cast<double>(heap.arenas));
 }
 
 } // namespace
@@ -146,14 +161,22 @@ std::string to_prometheus(const metrics_snapshot& m, const std::string& version,
   };
   for (const auto& c : m.components) {
     if (c.name == "engine") {
-      if (auto it = c.counters.find("findings"); it != c.counters.end())
-        x.add("phantomguard_engine_findings_total", "counter", "Engine findings raised.", {},
-              static_cast<double>(it->second));
-      for (const char* key : {"findings_suppressed", "custom.findings_suppressed"})
-        if (auto it = c.counters.find(key); it != c.counters.end())
-          x.add("phantomguard_findings_suppressed_total", "counter",
-                "Findings a [[suppress]] entry kept from delivery.", {{"component", "engine"}},
-                static_cast<double>(it->second));
+      // The engine's own counters are named ones (component_stats::count): "custom.<key>".
+      auto counter = [&c](const std::string& key) -> std::optional<double> {
+        for (const auto& k : {"custom." + key, key})
+          if (auto it = c.counters.find(k); it != c.counters.end())
+            return static_cast<double>(it->second);
+        return std::nullopt;
+      };
+      if (auto v = counter("findings"))
+        x.add("phantomguard_engine_findings_total", "counter", "Engine findings raised.", {}, *v);
+      if (auto v = counter("findings_suppressed"))
+        x.add("phantomguard_findings_suppressed_total", "counter",
+              "Findings a [[suppress]] entry kept from delivery.", {{"component", "engine"}}, *v);
+      if (auto v = counter("heap_released_bytes"))
+        x.add("phantomguard_process_heap_released_bytes_total", "counter",
+              "Free heap pages the engine gave back to the system (engine.heap_release_interval).",
+              {}, *v);
       continue;
     }
     const std::vector<std::pair<std::string, std::string>> who = {{"component", c.name}};

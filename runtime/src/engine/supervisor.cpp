@@ -584,6 +584,13 @@ void supervisor_actor::apply_quota(node& n, const quota_verdict& v) {
   }
 }
 
+void supervisor_actor::release_heap() {
+  last_heap_release_ = clock::now();
+  // Counted even when nothing came back: the counter exists from the first release on.
+  env_->stats->engine().count("heap_released_bytes",
+                              static_cast<std::int64_t>(release_free_heap()));
+}
+
 void supervisor_actor::check_quotas() {
   auto now = clock::now();
   double total_cpu = 0;
@@ -626,7 +633,12 @@ void supervisor_actor::check_quotas() {
   else if (eq.memory_mb && top_mem) {
     // The engine's memory is the process's resident set, whoever holds it; the component that
     // holds the most climbs its ladder first (throttle, shed, restart: a restart gives back).
-    const double rss = static_cast<double>(process_rss_bytes()) / (1024.0 * 1024.0);
+    double rss = static_cast<double>(process_rss_bytes()) / (1024.0 * 1024.0);
+    if (rss > static_cast<double>(*eq.memory_mb) && engine_->heap_release_interval.count() > 0) {
+      // Free pages the heap still holds are not anyone's: give them back before blaming one.
+      release_heap();
+      rss = static_cast<double>(process_rss_bytes()) / (1024.0 * 1024.0);
+    }
     env_->stats->engine().gauge("rss_mb", rss);
     if (rss > static_cast<double>(*eq.memory_mb))
       over = std::make_tuple("engine.memory_mb", rss, static_cast<double>(*eq.memory_mb), top_mem);
@@ -997,6 +1009,10 @@ caf::behavior supervisor_actor::make_behavior() {
       },
       [this](check_atom) {
         env_->stats->engine().gauge("heartbeat", monotonic_seconds()); // the watchdog reads it
+        if (!done_ && env_->mode == engine_mode::run &&
+            engine_->heap_release_interval.count() > 0 &&
+            clock::now() - last_heap_release_ >= engine_->heap_release_interval)
+          release_heap();
         if (!done_)
           check_quotas();
         // Alerts watch a running daemon: a scan is over before a `for` could pass.

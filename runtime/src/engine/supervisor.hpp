@@ -134,6 +134,8 @@ private:
   bool settling_ = false; // waiting for every live component to answer a sync
   std::size_t unsynced_ = 0;
   std::optional<clock::time_point> engine_excess_since_;
+  clock::time_point last_heap_release_ = clock::now();
+  void release_heap(); // engine.heap_release_interval: free heap pages back to the system
   std::optional<clock::time_point> engine_calm_since_;
   std::unique_ptr<alert_evaluator> alerts_; // [alerts.NAME], in run mode
   std::minstd_rand rng_{std::random_device{}()};

@@ -259,6 +259,23 @@ def parse_metrics(text):
     return out
 
 
+def heap_figures(metrics):
+    """Where the resident set goes, from the daemon's own gauges: the malloc heap held and free,
+    its arenas, and the memory the components account for (their threads' heap and what they
+    declare)."""
+    out = {"heap_in_use_kib": 0, "heap_free_kib": 0, "arenas": 0, "accounted_kib": 0}
+    for name, labels, value in metrics:
+        if name == "phantomguard_process_heap_bytes":
+            out[f"heap_{labels.get('state')}_kib"] = int(value / 1024)
+        elif name == "phantomguard_process_heap_arenas":
+            out["arenas"] = int(value)
+        elif name == "phantomguard_component_memory_bytes":
+            out["accounted_kib"] += int(value / 1024)
+        elif name == "phantomguard_process_heap_released_bytes_total":
+            out["released_kib"] = int(value / 1024)
+    return out
+
+
 def conservation(metrics):
     """Per edge: produced - delivered - dropped - queued (0 when conserved)."""
     edges = {}
@@ -367,6 +384,8 @@ def main():
     p.add_argument("--max-slope", type=float, default=1.0, help="RSS MiB/hour allowed after warm-up")
     p.add_argument("--fd-tolerance", type=int, default=8,
                    help="open fds may vary this much after warm-up (API connections, spool files)")
+    p.add_argument("--keep", action="store_true",
+                   help="keep the work folder (config, daemon output, findings) and print its path")
     p.add_argument("--csv")
     p.add_argument("--svg")
     args = p.parse_args()
@@ -411,7 +430,7 @@ def main():
                 break
             s = sample(daemon.pid, t0)
             try:
-                scrape(port)
+                s.update(heap_figures(parse_metrics(scrape(port))))
                 s["scrape"] = "ok"
             except OSError as e:
                 s["scrape"] = str(e)
@@ -458,6 +477,9 @@ def main():
         steady = samples
     rss_slope = slope_per_hour([(s["t"], s["rss_kib"] / 1024) for s in steady])
     child_slope = slope_per_hour([(s["t"], s["child_rss_kib"] / 1024) for s in steady])
+    heap = [s for s in steady if "heap_in_use_kib" in s]
+    slopes = {k: slope_per_hour([(s["t"], s[k] / 1024) for s in heap]) if len(heap) > 2 else 0.0
+              for k in ("heap_in_use_kib", "heap_free_kib", "accounted_kib")}
     fds = [s["fds"] for s in steady]
     threads = [s["threads"] for s in steady]
     cpu = (samples[-1]["cpu_s"] - samples[0]["cpu_s"]) / max(1e-9, samples[-1]["t"] - samples[0]["t"])
@@ -467,6 +489,15 @@ def main():
     print("load done: " + ", ".join(f"{k} {v}" for k, v in load.counts.items()))
     print(f"[api] recent_findings = {RING}: the ring of recent findings is full within the "
           f"warm-up (the default 10000 holds ~30 MiB once full)")
+    if heap:
+        last = heap[-1]
+        print(f"heap after warm-up: in use {last['heap_in_use_kib'] / 1024:.1f} MiB (slope "
+              f"{slopes['heap_in_use_kib']:+.2f} MiB/h), free in the arenas "
+              f"{last['heap_free_kib'] / 1024:.1f} MiB ({slopes['heap_free_kib']:+.2f} MiB/h), "
+              f"arenas {min(s['arenas'] for s in heap)}-{max(s['arenas'] for s in heap)}; "
+              f"components account {last['accounted_kib'] / 1024:.1f} MiB "
+              f"({slopes['accounted_kib']:+.2f} MiB/h); given back to the system "
+              f"{last.get('released_kib', 0) / 1024:.1f} MiB in all")
     if load.errors:
         print("load errors: " + "; ".join(load.errors))
     print(f"daemon RSS: {samples[0]['rss_kib'] / 1024:.1f} MiB at start, "
@@ -494,7 +525,9 @@ def main():
     if bad:
         failures.append(f"conservation broken: {bad}")
     if lost > 0:
-        failures.append(f"{lost:.0f} events lost outside the edges")
+        causes = ", ".join(f"{l.get('component')}/{l.get('cause')} {v:.0f}" for n, l, v in metrics
+                           if n == "phantomguard_component_events_lost_total" and v > 0)
+        failures.append(f"{lost:.0f} events lost outside the edges ({causes})")
     if delivered.get("archive", 0) != archived:
         failures.append(f"the archive sink says {delivered.get('archive', 0):.0f} delivered, the "
                         f"file holds {archived}")
@@ -506,23 +539,28 @@ def main():
         failures.append(f"RSS grows {rss_slope:.2f} MiB/hour after warm-up (limit {args.max_slope})")
     if args.csv:
         with open(args.csv, "w") as f:
-            keys = ["t", "rss_kib", "fds", "threads", "cpu_s", "children", "child_rss_kib"]
+            keys = ["t", "rss_kib", "fds", "threads", "cpu_s", "children", "child_rss_kib",
+                    "heap_in_use_kib", "heap_free_kib", "arenas", "accounted_kib", "released_kib"]
             f.write(",".join(keys) + "\n")
             for s in samples:
-                f.write(",".join(f"{s[k]:.1f}" if isinstance(s[k], float) else str(s[k])
-                                 for k in keys) + "\n")
+                f.write(",".join(f"{s.get(k, 0):.1f}" if isinstance(s.get(k), float)
+                                 else str(s.get(k, "")) for k in keys) + "\n")
     if args.svg and samples:
         with open(args.svg, "w") as f:
             f.write(svg_plot(samples, warmup, f"phantomguard run, server profile, "
                              f"{args.duration / 60:.0f} min mixed load: RSS slope "
                              f"{rss_slope:+.2f} MiB/h after warm-up"))
+    if args.keep:
+        print(f"work folder kept: {work}")
     if failures:
         tail = open(os.path.join(work, "daemon.out"), errors="replace").read()[-4000:]
-        shutil.rmtree(work, ignore_errors=True)
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
         print("FAILED:\n  " + "\n  ".join(failures))
         print("the daemon's last output:\n" + tail)
         return 1
-    shutil.rmtree(work, ignore_errors=True)
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
     print("soak: every check holds")
     return 0
 

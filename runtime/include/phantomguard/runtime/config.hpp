@@ -121,6 +121,7 @@ struct engine_settings {
   duration restart_period = std::chrono::seconds(60);
   duration shutdown_timeout = std::chrono::seconds(10);
   duration metrics_interval = std::chrono::seconds(0); // 0 = no periodic metrics log in `run`
+  duration heap_release_interval = std::chrono::seconds(60); // malloc_trim in `run`; 0 = never
   duration loss_report_interval = std::chrono::seconds(60); // engine.events_lost at most this often
   duration tick_interval = std::chrono::seconds(10);   // default source tick in `run`
   std::uint32_t worker_threads = 2;
