@@ -70,6 +70,7 @@ void register_components(runtime::registry& reg) {
     };
     reg.add(std::move(t));
   }
+  reg.add_host_check(runtime::host_check{"realtime", host_reports});
 }
 
 } // namespace pg::actors::realtime

@@ -49,5 +49,8 @@ int graph_command(const global_options& global);
 /// 0 shown, 2 a config error, 3 no daemon answers.
 int status_command(const global_options& global, const status_arguments& args);
 int top_command(const global_options& global, const status_arguments& args);
+/// What this host gives the engine as the config declares it: 0 all ok (notes included),
+/// 1 a warning (something runs degraded), 2 a failure or a config that does not load.
+int doctor_command(const global_options& global, bool json);
 
 } // namespace pg::cli

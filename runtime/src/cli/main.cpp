@@ -6,6 +6,7 @@
 #include <iostream>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -13,6 +14,7 @@
 #include "cli/commands.hpp"
 #include "cli/logging.hpp"
 #include "phantomguard/actors/builtin.hpp"
+#include "phantomguard/runtime/process_memory.hpp"
 #include "phantomguard/runtime/registry.hpp"
 #include "phantomguard/runtime/suggestion.hpp"
 #ifdef PG_HAVE_PLUGIN_HOST
@@ -27,8 +29,8 @@ namespace {
 
 using namespace pg;
 
-const std::vector<std::string> builtin_commands = {"scan",  "run", "validate", "graph",
-                                                   "status", "top", "version"};
+const std::vector<std::string> builtin_commands = {"scan", "run",  "validate", "graph",
+                                                   "status", "top", "doctor",  "version"};
 const std::vector<std::string> log_levels = {"trace", "debug",    "info", "warn",
                                              "error", "critical", "off"};
 
@@ -179,6 +181,12 @@ int dispatch(int argc, char** argv) {
   add_daemon(top);
   top->add_option("--interval", top_interval, "Time between screens")->capture_default_str();
   top->add_option("-n,--count", status_args.count, "Stop after this many screens");
+  bool doctor_json = false;
+  auto* doctor = app.add_subcommand(
+      "doctor", "Check what this host gives the engine (privileges, kernel features, folders, "
+                "data, clock) and say what to do; exit 0 ok, 1 warnings, 2 failures");
+  add_config(doctor);
+  doctor->add_flag("--json", doctor_json, "Print JSON");
   auto* version = app.add_subcommand("version", "Print the version");
 
   try {
@@ -198,6 +206,8 @@ int dispatch(int argc, char** argv) {
   }
   if (*validate)
     return cli::validate_command(global);
+  if (*doctor)
+    return cli::doctor_command(global, doctor_json);
   if (*graph)
     return cli::graph_command(global);
   if (*run)
@@ -222,6 +232,9 @@ int dispatch(int argc, char** argv) {
 } // namespace
 
 int main(int argc, char** argv) {
+  // glibc's default of 8 malloc arenas per core lets a long-running daemon add an arena at each
+  // lock-contention episode, whose free pages then stay resident (docs/operations.md, "Memory").
+  runtime::cap_heap_arenas(2 * std::max(1u, std::thread::hardware_concurrency()));
   try {
     actors::register_builtin();
 #ifdef PG_HAVE_PLUGIN_HOST

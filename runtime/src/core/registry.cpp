@@ -52,7 +52,7 @@ std::vector<const component_type*> registry::list(component_kind kind) const {
 
 namespace {
 
-// Commands and API actions are both lists of named entries: a second one of a name replaces
+// Commands, API actions and host checks are lists of named entries: a second one of a name replaces
 // the first, lookups are by name, listings are sorted.
 template <class T>
 void add_named(std::vector<T>& list, T item) {
@@ -102,6 +102,27 @@ const api_action* registry::find_api_action(std::string_view name) const {
 }
 std::vector<const api_action*> registry::api_actions() const {
   return sorted_named(actions_);
+}
+
+void registry::add_host_check(host_check check) {
+  add_named(host_checks_, std::move(check));
+}
+std::vector<const host_check*> registry::host_checks() const {
+  return sorted_named(host_checks_);
+}
+
+std::string_view to_string(host_level level) noexcept {
+  switch (level) {
+  case host_level::ok:
+    return "ok";
+  case host_level::note:
+    return "note";
+  case host_level::warn:
+    return "warn";
+  case host_level::fail:
+    return "fail";
+  }
+  return "?";
 }
 
 } // namespace pg::runtime

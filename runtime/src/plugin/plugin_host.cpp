@@ -11,6 +11,7 @@
 #include "phantomguard/runtime/registry.hpp"
 #include "phantomguard/runtime/units.hpp"
 #include "plugin/plugin_host_command.hpp"
+#include "plugin/plugin_sandbox.hpp"
 #include "plugin/plugins_command.hpp"
 
 namespace pg::runtime {
@@ -191,6 +192,37 @@ void register_plugin_support(registry& reg) {
   cmd.summary = "list, inspect and check detector plugins (without running their code)";
   cmd.run = [](int argc, char** argv) { return detail::run_plugins_command(argc, argv); };
   reg.add_command(std::move(cmd));
+
+  reg.add_host_check(host_check{"isolation", [](const pipeline_config& config) {
+    std::size_t isolated = 0;
+    for (const auto& c : config.components)
+      if (c.enabled && c.type == "plugin" && c.settings.get_string("isolation", "") == "process")
+        ++isolated;
+    const std::string users = std::to_string(isolated) + " detector(s) with isolation = \"process\"";
+    std::vector<host_report> out;
+    const int abi = sandbox_landlock_abi();
+    host_report landlock{"kernel", "Landlock (plugin sandbox)", host_level::ok, "", ""};
+    if (abi > 0) {
+      landlock.detail = "ABI " + std::to_string(abi);
+    } else {
+      landlock.level = isolated > 0 ? host_level::warn : host_level::note;
+      landlock.detail = "not offered by this kernel: an isolated plugin's child keeps only its "
+                        "seccomp list, rlimits and unprivileged user (" + users + ")";
+      landlock.advice = "a kernel with CONFIG_SECURITY_LANDLOCK and landlock in lsm=";
+    }
+    out.push_back(std::move(landlock));
+    host_report seccomp{"kernel", "seccomp filters (plugin sandbox)", host_level::ok, "", ""};
+    if (sandbox_seccomp_available()) {
+      seccomp.detail = "filters with the trap action";
+    } else {
+      // The child refuses to run a plugin it could not confine.
+      seccomp.level = isolated > 0 ? host_level::fail : host_level::note;
+      seccomp.detail = "unavailable: an isolated plugin's child refuses to run (" + users + ")";
+      seccomp.advice = "a kernel with CONFIG_SECCOMP_FILTER, or isolation = \"in_process\"";
+    }
+    out.push_back(std::move(seccomp));
+    return out;
+  }});
 
   command host;
   host.name = "plugin-host";

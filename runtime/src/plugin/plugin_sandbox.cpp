@@ -330,4 +330,17 @@ sandbox_report apply_sandbox(const sandbox_limits& limits) {
   return report;
 }
 
+int sandbox_landlock_abi() noexcept {
+  return landlock_abi();
+}
+
+bool sandbox_seccomp_available() noexcept {
+  // The filter the child installs ends in SECCOMP_RET_TRAP: the kernel must have filters and
+  // that action (seccomp(SECCOMP_GET_ACTION_AVAIL) answers without installing anything).
+  if (::prctl(PR_GET_SECCOMP, 0, 0, 0, 0) < 0)
+    return false;
+  const std::uint32_t action = SCMP_ACT_TRAP;
+  return ::syscall(__NR_seccomp, 2 /* SECCOMP_GET_ACTION_AVAIL */, 0, &action) == 0;
+}
+
 } // namespace pg::runtime

@@ -41,4 +41,9 @@ sandbox_report apply_sandbox(const sandbox_limits& limits);
 /// one traps (SIGSYS): the child reports it over the channel and exits.
 const char* const* sandbox_allowed_syscalls() noexcept;
 
+/// The Landlock ABI this kernel offers (0: none), and whether it runs seccomp filters with the
+/// trap action the child's filter ends in: for `phantomguard doctor`, nothing is applied.
+int sandbox_landlock_abi() noexcept;
+bool sandbox_seccomp_available() noexcept;
+
 } // namespace pg::runtime

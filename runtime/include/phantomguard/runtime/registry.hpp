@@ -76,6 +76,26 @@ struct api_action {
       run;
 };
 
+/// What `phantomguard doctor` says of one thing the engine needs on this host.
+enum class host_level { ok, note, warn, fail }; // note: told, costs nothing the config asks for
+std::string_view to_string(host_level level) noexcept;
+
+struct host_report {
+  std::string area;   // "kernel", "privileges", "vuln", ...
+  std::string what;   // "BPF sensor", "advisories of vuln"
+  host_level level = host_level::ok;
+  std::string detail; // what was found
+  std::string advice; // what to do about it (empty when ok)
+};
+
+/// A family's checks of this host for `phantomguard doctor`: what its components, as `config`
+/// declares them, will find here (kernel facilities, privileges, data files and their age). It
+/// must not change the host: it probes and gives back what it opened.
+struct host_check {
+  std::string name; // "realtime"
+  std::function<std::vector<host_report>(const pipeline_config& config)> run;
+};
+
 /// The process-wide registry. Each actor family exposes a `register_*` function and
 /// pg::actors::register_builtin() calls them all before the engine starts (explicit calls, not
 /// static initialisers, so nothing is lost when linking static libraries); lookups afterwards
@@ -103,10 +123,15 @@ public:
   [[nodiscard]] const api_action* find_api_action(std::string_view name) const;
   [[nodiscard]] std::vector<const api_action*> api_actions() const;
 
+  /// Adds (or replaces) a family's host checks; listed in name order.
+  void add_host_check(host_check check);
+  [[nodiscard]] std::vector<const host_check*> host_checks() const;
+
 private:
   std::vector<component_type> types_;
   std::vector<command> commands_;
   std::vector<api_action> actions_;
+  std::vector<host_check> host_checks_;
 };
 
 } // namespace pg::runtime
