@@ -130,6 +130,8 @@ void process_metrics(exposition& x) {
   // (fragmentation, pages not yet given back). A resident set that grows while in_use stays flat
   // is the heap, not a leak.
   const heap_figures heap = heap_of_this_process();
+  if (heap.in_use == 0 && heap.free == 0)
+    return; // not glibc's malloc (a sanitizer's allocator): no figures rather than zeros
   x.add("phantomguard_process_heap_bytes", "gauge",
         "The malloc heap: in_use is held by the program, free is kept by the arenas.",
         {{"state", "in_use"}}, static_cast<double>(heap.in_use));

@@ -570,10 +570,18 @@ void component_actor::on_tick() {
 void component_actor::schedule_next_tick() {
   auto self = caf::actor_cast<caf::actor>(this);
   if (cron_) {
-    auto now = wall_clock::now();
-    auto next = next_after(*cron_, now);
-    delayed_send(self, std::chrono::duration_cast<std::chrono::milliseconds>(next - now),
-                 tick_atom::value);
+    // The timer runs on the monotonic clock. Rounded down, a delay fired up to a millisecond
+    // before the wall-clock minute it was set for, and the minute just run came out as the next
+    // one again: runs repeated at one boundary (2 in CI, 6 under ASan). The delay is rounded up,
+    // and a minute just run (due less than a second ahead) is never due again. A clock stepped
+    // back by more than that starts from the new time: no stall.
+    const auto now = wall_clock::now();
+    auto from = now;
+    if (cron_due_ && *cron_due_ > now && *cron_due_ - now < std::chrono::seconds(1))
+      from = *cron_due_;
+    const auto next = next_after(*cron_, from);
+    cron_due_ = next;
+    delayed_send(self, std::chrono::ceil<std::chrono::milliseconds>(next - now), tick_atom::value);
     return;
   }
   auto interval = spec_.decl->schedule.interval.value_or(

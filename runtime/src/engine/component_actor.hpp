@@ -137,6 +137,7 @@ private:
   std::vector<event> out_buffer_;
   std::int64_t accounted_ = 0;
   std::optional<cron_expr> cron_;
+  std::optional<wall_clock::time_point> cron_due_; // the minute the pending cron tick is for
   bool started_ = false;
   bool finished_ = false;
   bool dead_ = false; // failed or abandoned: ignore everything until the actor is gone
