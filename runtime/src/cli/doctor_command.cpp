@@ -29,6 +29,7 @@
 #include "cli/commands.hpp"
 #include "cli/config_source.hpp"
 #include "cli/engine_setup.hpp"
+#include "phantomguard/actors/host/privilege.hpp"
 #include "phantomguard/runtime/registry.hpp"
 
 namespace pg::cli {
@@ -38,18 +39,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::uint64_t effective_capabilities() {
-  std::ifstream in("/proc/self/status");
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind("CapEff:", 0) == 0)
-      return std::stoull(line.substr(7), nullptr, 16);
-  return 0;
-}
-
 host_report privileges_report() {
   host_report r{"privileges", "capabilities", host_level::ok, "", ""};
-  const auto caps = effective_capabilities();
-  auto has = [caps](int cap) { return (caps >> cap) & 1u; };
+  using actors::host::has_capability;
+  auto has = [](int cap) { return has_capability(cap); };
   struct need {
     int cap;
     const char* name;
