@@ -239,6 +239,20 @@ TEST_CASE("a plugin that writes garbage onto the channel is killed", "[isolation
                          "type 0x47) in on_batch; killed");
 }
 
+TEST_CASE("a plugin that forges a finding with a severity no int holds is killed, nothing emitted",
+          "[isolation]") {
+  auto c = make("forger", isolated(hostile_path(), "forger"));
+  pg::test::test_context ctx;
+  c->start(ctx);
+  const auto err = error_of([&] {
+    c->on_batch(*processes(1, 4), ctx);
+    c->stop(ctx);
+  });
+  CHECK(err == hostile + "\"forger\" (isolated) sent garbage on the channel (a finding without a "
+                         "rule or with a bad severity) in on_batch; killed");
+  CHECK(ctx.with_rule("isolation.forged").empty());
+}
+
 TEST_CASE("an isolated plugin its sandbox user cannot read is refused with the fix",
           "[isolation]") {
   namespace fs = std::filesystem;

@@ -610,3 +610,27 @@ SCENARIO("an update record whose validators hold a line break is not trusted") {
   record(std::string("\"a\tb\""));
   CHECK_FALSE(read_advisory_meta(out).has_value());
 }
+
+SCENARIO("an update record whose counts are not whole numbers this machine holds is not trusted") {
+  // The fuzzer's find: "advisories": 44444400000001168934303281942 parses as a double, and
+  // reading it as a size_t was undefined behaviour.
+  pg::test::temp_dir dir("pg-vuln-meta-count");
+  const std::string out = (dir.path() / "debian.zip").string();
+  auto record = [&](const std::string& size, const std::string& advisories) {
+    std::ofstream(out + ".meta.json")
+        << R"({"url":"https://mirror.example/all.zip","etag":"","last_modified":"",)"
+        << R"("sha256":"","size":)" << size << R"(,"advisories":)" << advisories
+        << R"(,"fetched_at":"2026-12-01T03:00:00Z","checked_at":"2026-12-01T04:00:00Z"})";
+  };
+  record("10", "1");
+  REQUIRE(read_advisory_meta(out).has_value());
+  CHECK(read_advisory_meta(out)->advisories == 1);
+  record("10", "44444400000001168934303281942");
+  CHECK_FALSE(read_advisory_meta(out).has_value());
+  record("-1", "1");
+  CHECK_FALSE(read_advisory_meta(out).has_value());
+  record("1e300", "1");
+  CHECK_FALSE(read_advisory_meta(out).has_value());
+  record("10", "\"many\"");
+  CHECK_FALSE(read_advisory_meta(out).has_value());
+}

@@ -12,6 +12,7 @@
 #include "remote_delivery.hpp"
 #include "sink_options.hpp"
 #include "tls_pin.hpp"
+#include "phantomguard/runtime/json_fields.hpp"
 #include "phantomguard/runtime/url.hpp"
 
 namespace pg::actors::sink {
@@ -47,22 +48,34 @@ std::optional<std::chrono::milliseconds> retry_after(const httplib::Response& r)
 delivery_result bulk_outcome(const std::string& answer) {
   delivery_result out;
   auto j = nlohmann::json::parse(answer, nullptr, false);
-  if (j.is_discarded() || !j.value("errors", false))
+  if (!j.is_object())
     return out;
-  for (const auto& item : j.value("items", nlohmann::json::array()))
+  const auto errors = j.find("errors");
+  if (errors == j.end() || !errors->is_boolean() || !errors->get<bool>())
+    return out;
+  const auto items = j.find("items");
+  if (items == j.end() || !items->is_array())
+    return out;
+  for (const auto& item : *items) {
+    if (!item.is_object())
+      continue;
     for (const auto& [action, result] : item.items()) {
-      const int status = result.value("status", 200);
+      // A status that is not an HTTP status (missing, text, 1e300) rejects the item: the server
+      // said errors=true and we cannot tell this one went in.
+      const int status = runtime::integer_field<int>(result, "status").value_or(0);
       if (status == 429) {
         out.outcome = delivery_result::kind::retry;
         out.error = "bulk item 429";
         return out;
       }
-      if (status >= 300 && status != 409) {
+      if (status < 200 || (status >= 300 && status != 409)) {
         out.outcome = delivery_result::kind::reject;
-        out.error = "bulk item " + std::to_string(status) + " " +
-                    result.value("error", nlohmann::json::object()).dump().substr(0, 200);
+        const auto error = result.is_object() && result.contains("error") ? result["error"]
+                                                                           : nlohmann::json::object();
+        out.error = "bulk item " + std::to_string(status) + " " + error.dump().substr(0, 200);
       }
     }
+  }
   return out;
 }
 

@@ -19,6 +19,7 @@
 
 #include "phantomguard/actors/vuln/advisory_index.hpp"
 #include "phantomguard/runtime/digest.hpp"
+#include "phantomguard/runtime/json_fields.hpp"
 #include "phantomguard/runtime/unique_fd.hpp"
 #include "phantomguard/runtime/url.hpp"
 
@@ -179,8 +180,14 @@ std::optional<advisory_source_meta> read_advisory_meta(const std::string& output
     m.etag = j.value("etag", "");
     m.last_modified = j.value("last_modified", "");
     m.sha256 = j.value("sha256", "");
-    m.size = j.value("size", std::uint64_t{0});
-    m.advisories = j.value("advisories", std::size_t{0});
+    // A count that is not a whole number this machine holds (-1, 1e300) is someone else's
+    // record, like a field of the wrong type.
+    const auto size = runtime::integer_field<std::uint64_t>(j, "size");
+    const auto advisories = runtime::integer_field<std::size_t>(j, "advisories");
+    if ((j.contains("size") && !size) || (j.contains("advisories") && !advisories))
+      return std::nullopt;
+    m.size = size.value_or(0);
+    m.advisories = advisories.value_or(0);
     auto fetched = runtime::parse_rfc3339(j.value("fetched_at", ""));
     auto checked = runtime::parse_rfc3339(j.value("checked_at", ""));
     if (!fetched || !checked)

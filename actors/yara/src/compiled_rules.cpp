@@ -15,6 +15,7 @@
 #include <stdexcept>
 
 #include "phantomguard/runtime/digest.hpp"
+#include "phantomguard/runtime/json_fields.hpp"
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 #include <yara.h>
@@ -221,7 +222,7 @@ ruleset load_ruleset(const std::vector<std::string>& sources, const std::string&
         out.loaded = meta.at("loaded").get<std::vector<std::string>>();
         for (const auto& e : meta.at("errors"))
           out.errors.push_back(compile_error{e.at("file").get<std::string>(),
-                                             e.at("line").get<int>(),
+                                             runtime::integer_field<int>(e, "line").value(),
                                              e.at("message").get<std::string>()});
         out.from_cache = true;
         return out;

@@ -20,6 +20,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/config_source.hpp"
+#include "phantomguard/runtime/json_fields.hpp"
 
 namespace pg::cli {
 
@@ -143,8 +144,8 @@ std::string render(const nlohmann::json& status, const nlohmann::json& findings)
   std::ostringstream out;
   const auto& eng = status.value("engine", nlohmann::json::object());
   char line[512];
-  out << "phantomguard " << str(status, "version") << "  pid " << status.value("pid", 0)
-      << "  config " << str(status, "config") << "  generation " << status.value("generation", 0)
+  out << "phantomguard " << str(status, "version") << "  pid " << pg::runtime::integer_field<long>(status, "pid").value_or(0)
+      << "  config " << str(status, "config") << "  generation " << pg::runtime::integer_field<std::uint64_t>(status, "generation").value_or(0)
       << "\n";
   const double quota = num(eng, "memory_quota_bytes");
   out << "memory " << human_bytes(num(eng, "rss_bytes"))
@@ -195,7 +196,7 @@ std::optional<std::pair<nlohmann::json, nlohmann::json>> fetch(daemon_client& cl
     std::cerr << "phantomguard: " << error << "\n";
     return std::nullopt;
   }
-  const auto last = status->value("last_finding", std::uint64_t{0});
+  const auto last = pg::runtime::integer_field<std::uint64_t>(*status, "last_finding").value_or(0);
   const auto since = last > n ? last - n : 0;
   auto findings = client.get(
       "/api/v1/findings?since=" + std::to_string(since) + "&limit=" + std::to_string(n), error);

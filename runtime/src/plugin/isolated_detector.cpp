@@ -3,6 +3,7 @@
 // its hooks to the child host. Batches are pipelined (up to max_outstanding in flight, the
 // credit window), so the engine encodes the next batch while the child runs the plugin on the
 // previous one; everything else (timer, drain, snapshot, restore) is a synchronous call.
+#include "phantomguard/runtime/json_fields.hpp"
 #include "phantomguard/runtime/plugin_isolation.hpp"
 #include "phantomguard/runtime/process_memory.hpp"
 
@@ -465,7 +466,7 @@ private:
         const auto j = nlohmann::json::parse(r.get_string());
         finding out;
         out.rule = j.at("rule").get<std::string>();
-        const int sev = j.at("severity").get<int>();
+        const int sev = runtime::integer_field<int>(j, "severity").value_or(-1);
         if (out.rule.empty() || sev < 0 || sev > static_cast<int>(severity::critical))
           throw wire::protocol_error("a finding without a rule or with a bad severity");
         out.level = static_cast<severity>(sev);

@@ -8,10 +8,13 @@
 //   hoarder  holds `mb` MiB from its first batch on (over its memory quota, within RLIMIT_AS)
 //   burner   burns `ms` ms of CPU on every batch (over its cpu_percent quota)
 //   babbler  writes bytes of its own onto descriptor 3 (the channel of an isolated child)
+//   forger   writes a well-framed finding onto descriptor 3 whose severity is 1e300 (a double no
+//            int holds: converting it is undefined behaviour in a careless reader)
 #include <phantomguard/sdk/detector.hpp>
 
 #include <cerrno>
 #include <csignal>
+#include <cstdint>
 #include <cstring>
 #include <fcntl.h>
 #include <string>
@@ -211,6 +214,26 @@ private:
   pg::sdk::host host_;
 };
 
+class forger final : public pg::sdk::detector {
+public:
+  static constexpr std::string_view name = "forger";
+  forger(const pg::sdk::config&, pg::sdk::host host) : host_(host) {}
+  void on_batch(const pg::sdk::batch_view&) override {
+    const std::string json = R"({"rule":"isolation.forged","severity":1e300,"title":"forged",)"
+                             R"("entity":{},"evidence":{},"mitre":[]})";
+    const auto text_len = static_cast<std::uint32_t>(json.size());
+    const auto payload_len = static_cast<std::uint32_t>(sizeof text_len + json.size());
+    std::string frame(reinterpret_cast<const char*>(&payload_len), sizeof payload_len);
+    frame.push_back(static_cast<char>(0x84)); // a finding frame
+    frame.append(reinterpret_cast<const char*>(&text_len), sizeof text_len);
+    frame.append(json);
+    [[maybe_unused]] const ssize_t n = ::write(3, frame.data(), frame.size());
+  }
+
+private:
+  pg::sdk::host host_;
+};
+
 } // namespace
 
-PHANTOMGUARD_PLUGIN(crasher, spinner, glutton, escaper, hoarder, burner, babbler)
+PHANTOMGUARD_PLUGIN(crasher, spinner, glutton, escaper, hoarder, burner, babbler, forger)
