@@ -208,7 +208,7 @@ paths = ["/a", 3]
 threshold = true
 extra = 1
 )") == lines{
-           "t.toml:2:18: 'worker_threads' in [engine] must be an integer, not a string",
+           "t.toml:2:18: 'worker_threads' in [engine] must be a whole number or \"auto\", not '4'",
            "t.toml:3:20: 'shutdown_timeout' in [engine] must be a duration string such as "
            "\"10s\", not an integer",
            "t.toml:6:11: 'enabled' in [sources.tick] must be a boolean (true or false), not a "

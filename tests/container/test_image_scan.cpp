@@ -219,10 +219,11 @@ SCENARIO("the family registers the container analyzer type and the container com
   std::set<std::string> keys;
   for (const auto& o : type->options)
     keys.insert(o.key);
-  for (auto k :
-       {"live", "images", "advisories", "max_secret_scan_size", "max_extract_size", "work_dir",
-        "report", "workers", "segment_size", "max_memory", "io_class", "io_level", "nice"})
+  for (auto k : {"live", "images", "advisories", "max_secret_scan_size", "max_extract_size",
+                 "work_dir", "report", "workers", "segment_size", "max_memory"})
     CHECK(keys.count(k) == 1);
+  CHECK(type->throttle_defaults.nice == 10); // nice and io_class: the engine's keys
+  CHECK(type->throttle_defaults.io_class == "idle");
   REQUIRE(reg.find_command("container") != nullptr);
 
   GIVEN("an analyzer with one image, a state folder and report = \"new\"") {

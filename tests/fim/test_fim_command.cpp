@@ -7,8 +7,8 @@
 #include <sstream>
 #include <sys/stat.h>
 
-#include "phantomguard/actors/fim/fim_command.hpp"
 #include "phantomguard/actors/fim/baseline_db.hpp"
+#include "phantomguard/actors/fim/fim_command.hpp"
 #include "phantomguard/actors/fim/register.hpp"
 #include "phantomguard/actors/storage/sqlite_handle.hpp"
 #include "temp_tree.hpp"
@@ -159,9 +159,11 @@ SCENARIO("the family registers the fim analyzer type and command") {
   std::set<std::string> keys;
   for (const auto& o : t->options)
     keys.insert(o.key);
-  for (const char* k : {"rules", "workers", "segment_size", "max_memory", "io_class", "io_level",
-                        "nice", "realtime", "rehash"})
+  for (const char* k : {"rules", "workers", "segment_size", "max_memory", "realtime", "rehash"})
     CHECK(keys.count(k) == 1);
+  CHECK(keys.count("io_class") == 0); // the engine's key, for every component
+  CHECK(t->throttle_defaults.nice == 10);
+  CHECK(t->throttle_defaults.io_class == "idle");
   CHECK(reg.find_command("fim"));
 }
 

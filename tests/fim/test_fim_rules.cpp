@@ -92,14 +92,11 @@ SCENARIO("bad rules are refused with the rule and the reason") {
   CHECK(error.find("nope") != std::string::npos);
 }
 
-SCENARIO("settings fall back to the default rules and parse the throttling options") {
+SCENARIO("settings fall back to the default rules and parse the work options") {
   auto doc = toml::parse(R"(
 workers = 2
 segment_size = 100
 max_memory = "8MiB"
-io_class = "best-effort"
-io_level = 4
-nice = 5
 rehash = "always"
 )");
   std::string error;
@@ -111,8 +108,5 @@ rehash = "always"
   CHECK(s->scan.workers == 2);
   CHECK(s->scan.segment_size == 100);
   CHECK(s->scan.max_memory == 8u << 20);
-  CHECK(s->scan.io_class == 2);
-  CHECK(s->scan.io_level == 4);
-  CHECK(s->scan.nice == 5);
   CHECK(s->scan.rehash == rehash_policy::always);
 }

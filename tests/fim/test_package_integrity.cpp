@@ -55,9 +55,10 @@ struct test_package {
     if (sh("command -v dpkg-deb >/dev/null && command -v debsums >/dev/null") != 0)
       PG_SKIP("dpkg-deb or debsums is missing (scripts/install-deps installs debsums)");
     auto root = tree.path("pkg");
-    tree.write("pkg/DEBIAN/control", "Package: pg-integrity-test\nVersion: 1.0\n"
-                                     "Architecture: all\nMaintainer: PhantomGuard tests <t@example>\n"
-                                     "Description: files for the package integrity test\n");
+    tree.write("pkg/DEBIAN/control",
+               "Package: pg-integrity-test\nVersion: 1.0\n"
+               "Architecture: all\nMaintainer: PhantomGuard tests <t@example>\n"
+               "Description: files for the package integrity test\n");
     tree.write("pkg/usr/share/pg-integrity-test/kept", "kept as installed\n");
     tree.write("pkg/usr/share/pg-integrity-test/modified", "original content\n");
     tree.write("pkg/usr/share/pg-integrity-test/deleted", "will be deleted\n");
@@ -81,7 +82,6 @@ struct test_package {
 std::vector<pg::runtime::finding> verify(const std::vector<std::string>& packages) {
   package_integrity_analyzer::options o;
   o.packages = packages;
-  o.lower_priority = false;
   package_integrity_analyzer a(o);
   pg::test::test_context ctx("packages");
   a.on_tick(ctx);
@@ -120,7 +120,8 @@ SCENARIO("installed files are verified against dpkg's checksums with the verdict
   CHECK(missing == std::set<std::string>{dir + "deleted"});
 
   // debsums -c names the changed files on stdout and the missing ones on stderr.
-  auto ds_changed = lines(capture("debsums -c " + std::string(test_package::name) + " 2>/dev/null"));
+  auto ds_changed =
+      lines(capture("debsums -c " + std::string(test_package::name) + " 2>/dev/null"));
   auto ds_err = capture("debsums -c " + std::string(test_package::name) + " 2>&1 >/dev/null");
   CHECK(ds_changed == changed);
   for (const auto& m : missing)
@@ -150,7 +151,6 @@ SCENARIO("a root without dpkg checksums says so instead of passing") {
   tree.write("root/etc/os-release", "ID=debian\n");
   package_integrity_analyzer::options o;
   o.root = tree.path("root");
-  o.lower_priority = false;
   package_integrity_analyzer a(o);
   pg::test::test_context ctx("packages");
   a.on_tick(ctx);

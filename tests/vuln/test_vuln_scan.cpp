@@ -281,7 +281,6 @@ SCENARIO("the vuln analyzer streams findings through its context") {
     t.insert("advisories", pg::test::fixtures_dir() + "/osv");
     t.insert("report", "new");
     t.insert("segment_size", 2);
-    t.insert("nice", 5);
     init.settings = pg::runtime::component_settings(t);
     WHEN("it scans twice, the second time as a restarted instance") {
       pg::test::test_context first("vuln");
@@ -364,8 +363,11 @@ SCENARIO("the family registers the vuln analyzer type and the vuln command") {
   for (const auto& o : type->options)
     keys.insert(o.key);
   for (auto k : {"root", "advisories", "release", "default_severity", "report", "workers",
-                 "segment_size", "max_memory", "io_class", "io_level", "nice"})
+                 "segment_size", "max_memory"})
     CHECK(keys.count(k) == 1);
+  CHECK(keys.count("nice") == 0); // the engine's key, for every component
+  CHECK(type->throttle_defaults.nice == 10);
+  CHECK(type->throttle_defaults.io_class == "idle");
   pg::runtime::component_init init;
   init.name = "v";
   auto c = type->factory(init);

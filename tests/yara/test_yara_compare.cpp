@@ -135,7 +135,8 @@ SCENARIO("the yara command's errors and exit codes") {
   }
   GIVEN("the README's order: --rules R PATH...") {
     // An option takes one value: the paths after it are paths, not more rule files.
-    auto second = dir.write("r2/other.yar", "rule other { strings: $a = \"please\" condition: $a }\n");
+    auto second =
+        dir.write("r2/other.yar", "rule other { strings: $a = \"please\" condition: $a }\n");
     auto r = run({"--rules", good, dir.path("t/a.txt"), "--no-cache", "--format", "jsonl"});
     CHECK(r.code == 0);
     CHECK(from_jsonl(r.out) == match_set{{"hit", dir.path("t/a.txt")}});
@@ -175,8 +176,13 @@ SCENARIO("the family registers the yara analyzer type and command") {
   std::set<std::string> keys;
   for (const auto& o : t->options)
     keys.insert(o.key);
-  for (const char* k : {"rules", "paths", "workers", "segment_size", "max_memory", "io_class",
-                        "io_level", "nice", "max_file_size", "exclude", "scan_processes"})
+  for (const char* k : {"rules", "paths", "workers", "segment_size", "max_memory", "max_file_size",
+                        "exclude", "scan_processes"})
     CHECK(keys.count(k) == 1);
+  // Priority is the engine's (nice, io_class for every component); the type ships lowered.
+  for (const char* k : {"nice", "io_class", "io_level"})
+    CHECK(keys.count(k) == 0);
+  CHECK(t->throttle_defaults.nice == 10);
+  CHECK(t->throttle_defaults.io_class == "idle");
   CHECK(reg.find_command("yara"));
 }

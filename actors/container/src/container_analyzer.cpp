@@ -168,7 +168,7 @@ void container_analyzer::scan_one_image(const std::string& path, vuln::finding_s
 }
 
 void container_analyzer::on_tick(runtime::context& ctx) {
-  vuln::run_throttled(throttle_, ctx, [&](vuln::finding_sink& raw) {
+  vuln::run_throttled(ctx, [&](vuln::finding_sink& raw) {
     dedup_sink sink(raw, only_new_ && state_ ? &*state_ : nullptr);
     if (live_)
       scan_live(sink);

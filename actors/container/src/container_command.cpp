@@ -32,9 +32,6 @@ int run_container_command(int argc, char** argv) {
   std::string target;
   image_scan_options options;
   options.throttle = container_analyzer::default_throttle();
-  options.throttle.nice = 0;
-  options.throttle.io_class = 2;
-  options.throttle.io_level = 4;
   extract_limits limits;
   std::string work_dir;
   std::string default_severity = "medium";

@@ -14,6 +14,7 @@ void register_components(runtime::registry& reg) {
                      "images / root file systems (packages, setuid, world-writable, secrets, "
                      "root user)";
   type.options = container_analyzer::options();
+  type.throttle_defaults = runtime::background_scan_throttle();
   type.factory = [](const runtime::component_init& init) {
     return std::make_unique<container_analyzer>(init);
   };

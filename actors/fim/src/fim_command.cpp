@@ -41,8 +41,7 @@ std::optional<fim_table> find_fim_table(const toml::table& doc, const std::strin
 
 // Keys of the pipeline table that are the runtime's, not the analyzer's.
 void strip_runtime_keys(toml::table& t) {
-  for (const char* k :
-       {"type", "inputs", "enabled", "mailbox", "restart", "quota", "schedule", "interval"})
+  for (const auto& k : runtime::common_component_keys())
     t.erase(k);
 }
 
@@ -97,7 +96,14 @@ int run_fim_command(int argc, char** argv, std::ostream& out, std::ostream& err)
   std::string origin, analyzer_db;
   try {
     if (!config_path.empty()) {
-      auto doc = toml::parse_file(config_path);
+      // The file with its profile under it: a fim analyzer may come from the profile.
+      auto composed = runtime::compose_config_file(config_path);
+      if (!composed.errors.empty()) {
+        for (const auto& d : composed.errors)
+          err << "phantomguard fim: " << d.to_string() << '\n';
+        return 2;
+      }
+      const auto& doc = composed.doc;
       auto t = find_fim_table(doc, analyzer);
       if (!t) {
         err << "phantomguard fim: " << config_path << ": "
@@ -143,7 +149,6 @@ int run_fim_command(int argc, char** argv, std::ostream& out, std::ostream& err)
     settings->scan.rehash = rehash == "always" ? rehash_policy::always : rehash_policy::changed;
   if (workers > 0)
     settings->scan.workers = static_cast<unsigned>(workers);
-  settings->scan.lower_priority = false; // an interactive command runs at the caller's priority
 
   // Paths override the configured trees; the rule governing each one still applies, and a path
   // outside every rule is watched with the NORMAL attributes.

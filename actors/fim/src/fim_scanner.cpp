@@ -144,8 +144,6 @@ struct fim_scanner::impl {
     std::vector<int> errs(items.size(), 0);
     std::vector<std::int64_t> bytes(n, 0);
     auto work = [&](unsigned w) {
-      if (opts.lower_priority)
-        (void)host::lower_thread_priority(opts.nice, opts.io_class, opts.io_level);
       for (std::size_t k; (k = next.fetch_add(1)) < todo.size();) {
         auto& it = items[todo[k]];
         int err = 0;

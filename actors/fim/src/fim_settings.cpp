@@ -51,18 +51,8 @@ std::vector<option_spec> fim_option_specs() {
   out.push_back(seg);
   out.push_back(spec("max_memory", option_type::size, "32MiB",
                      "bounds a segment's records and read buffers"));
-  auto io_class = spec("io_class", option_type::string, "idle",
-                       "I/O priority class of the hashing threads (none keeps the current one)");
-  io_class.choices = {"none", "best-effort", "idle"};
-  out.push_back(io_class);
-  auto io_level = spec("io_level", option_type::integer, "7", "best-effort level, 0 (high)..7");
-  io_level.min = 0;
-  io_level.max = 7;
-  out.push_back(io_level);
-  auto nice = spec("nice", option_type::integer, "10", "CPU nice level of the hashing threads");
-  nice.min = 0;
-  nice.max = 19;
-  out.push_back(nice);
+  // nice, io_class, io_level, cpu_affinity and throttle are the engine's, for every component
+  // (runtime/throttle.hpp); the fim type ships at nice 10 and idle I/O (register.cpp).
   return out;
 }
 
@@ -109,11 +99,6 @@ std::optional<fim_settings> parse_fim_settings(const toml::table& t, std::string
   s.scan.segment_size = static_cast<std::size_t>(
       std::clamp<std::int64_t>(cs.get_int("segment_size", 2000), 16, 1000000));
   s.scan.max_memory = cs.get_size("max_memory", 32u << 20);
-  auto io_class = cs.get_string("io_class", "idle");
-  s.scan.lower_priority = io_class != "none";
-  s.scan.io_class = io_class == "best-effort" ? 2 : 3;
-  s.scan.io_level = static_cast<int>(std::clamp<std::int64_t>(cs.get_int("io_level", 7), 0, 7));
-  s.scan.nice = static_cast<int>(std::clamp<std::int64_t>(cs.get_int("nice", 10), 0, 19));
   return s;
 }
 

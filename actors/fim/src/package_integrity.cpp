@@ -99,10 +99,6 @@ std::optional<std::string> md5_file(const std::string& path) {
 }
 
 void package_integrity_analyzer::on_tick(runtime::context& ctx) {
-  if (opts_.lower_priority && !lowered_) {
-    host::lower_thread_priority(opts_.nice, opts_.io_class, 7);
-    lowered_ = true;
-  }
   std::string info = join_root(opts_.root, "/var/lib/dpkg/info");
   auto diversions = parse_diversions(
       host::read_file(join_root(opts_.root, "/var/lib/dpkg/diversions"), 8 << 20).value_or(""));
@@ -238,32 +234,14 @@ runtime::component_type package_integrity_analyzer::type() {
        std::nullopt,
        std::nullopt,
        {}},
-      {"io_class",
-       runtime::option_type::string,
-       "idle",
-       "I/O priority of the reads: none (leave it), best-effort or idle",
-       false,
-       std::nullopt,
-       std::nullopt,
-       {"none", "best-effort", "idle"}},
-      {"nice",
-       runtime::option_type::integer,
-       "10",
-       "CPU nice level of the reads",
-       false,
-       0,
-       19,
-       {}},
   };
+  // nice, io_class, cpu_affinity, throttle: the engine's keys (runtime/throttle.hpp).
+  t.throttle_defaults = runtime::background_scan_throttle();
   t.factory = [](const runtime::component_init& init) -> std::unique_ptr<runtime::component> {
     options o;
     const auto& s = init.settings;
     o.root = s.get_string("root", "/");
     o.packages = s.get_string_list("packages");
-    auto io = s.get_string("io_class", "idle");
-    o.lower_priority = io != "none";
-    o.io_class = io == "best-effort" ? 2 : 3;
-    o.nice = static_cast<int>(s.get_int("nice", 10));
     return std::make_unique<package_integrity_analyzer>(std::move(o));
   };
   return t;

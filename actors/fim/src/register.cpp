@@ -17,6 +17,7 @@ void register_components(runtime::registry& reg) {
   t.description = "file integrity: baseline of watched trees (metadata, xattrs, capabilities, "
                   "SHA-256) and fim.added / fim.removed / fim.changed findings; optional inotify";
   t.options = fim_option_specs();
+  t.throttle_defaults = runtime::background_scan_throttle();
   t.factory = [](const runtime::component_init& init) -> std::unique_ptr<runtime::component> {
     return std::make_unique<fim_analyzer>(init);
   };

@@ -26,27 +26,24 @@ bool has_capability(int cap) {
 
 std::string capability_name(int cap) {
   switch (cap) {
-    case 0: return "CAP_CHOWN";
-    case 1: return "CAP_DAC_OVERRIDE";
-    case 2: return "CAP_DAC_READ_SEARCH";
-    case 12: return "CAP_NET_ADMIN";
-    case 13: return "CAP_NET_RAW";
-    case 19: return "CAP_SYS_PTRACE";
-    case 21: return "CAP_SYS_ADMIN";
-    case 24: return "CAP_SYS_RESOURCE";
+  case 0:
+    return "CAP_CHOWN";
+  case 1:
+    return "CAP_DAC_OVERRIDE";
+  case 2:
+    return "CAP_DAC_READ_SEARCH";
+  case 12:
+    return "CAP_NET_ADMIN";
+  case 13:
+    return "CAP_NET_RAW";
+  case 19:
+    return "CAP_SYS_PTRACE";
+  case 21:
+    return "CAP_SYS_ADMIN";
+  case 24:
+    return "CAP_SYS_RESOURCE";
   }
   return "CAP_" + std::to_string(cap);
-}
-
-bool lower_thread_priority(int nice_level, int io_class, int io_level) {
-  // setpriority with PRIO_PROCESS and a thread id affects only that thread on Linux.
-  auto tid = static_cast<id_t>(::syscall(SYS_gettid));
-  if (::setpriority(PRIO_PROCESS, tid, nice_level) != 0)
-    return false;
-  constexpr int ioprio_who_process = 1;
-  constexpr int ioprio_class_shift = 13;
-  int prio = (io_class << ioprio_class_shift) | io_level;
-  return ::syscall(SYS_ioprio_set, ioprio_who_process, static_cast<int>(tid), prio) == 0;
 }
 
 } // namespace pg::actors::host

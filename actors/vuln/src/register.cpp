@@ -35,9 +35,10 @@ std::vector<runtime::host_report> host_reports(const runtime::pipeline_config& c
       r.detail = path + " is missing: no package is matched until it is downloaded";
       r.advice = "phantomguard vuln update --output " + path;
     } else {
-      const auto age = std::chrono::duration_cast<std::chrono::hours>(runtime::wall_clock::now() - *at);
-      r.detail = path + ": confirmed current " + std::to_string(age.count()) + " h ago (" + from +
-                 ")";
+      const auto age =
+          std::chrono::duration_cast<std::chrono::hours>(runtime::wall_clock::now() - *at);
+      r.detail =
+          path + ": confirmed current " + std::to_string(age.count()) + " h ago (" + from + ")";
       if (max_age.count() > 0 && age > max_age) {
         r.level = host_level::warn;
         r.detail += ", older than max_age (" + std::to_string(max_age.count() / 3600) + " h)";
@@ -58,6 +59,7 @@ void register_components(runtime::registry& reg) {
   type.description = "installed Debian packages (dpkg status, status.d) matched against local OSV "
                      "advisories: vuln.package findings";
   type.options = vuln_analyzer::options();
+  type.throttle_defaults = runtime::background_scan_throttle();
   type.factory = [](const runtime::component_init& init) {
     return std::make_unique<vuln_analyzer>(init);
   };

@@ -10,8 +10,6 @@
 #include <thread>
 #include <utility>
 
-#include "phantomguard/actors/host/privilege.hpp"
-
 namespace pg::actors::vuln {
 
 std::vector<runtime::option_spec> throttle_option_specs(const throttle_settings& d) {
@@ -42,30 +40,6 @@ std::vector<runtime::option_spec> throttle_option_specs(const throttle_settings&
                    1024.0 * 1024.0,
                    {},
                    {}});
-  specs.push_back({"io_class",
-                   option_type::integer,
-                   std::to_string(d.io_class),
-                   "I/O priority class for the scan thread (1 realtime, 2 best-effort, 3 idle)",
-                   false,
-                   1.0,
-                   3.0,
-                   {}});
-  specs.push_back({"io_level",
-                   option_type::integer,
-                   std::to_string(d.io_level),
-                   "I/O priority level within the class (0 highest .. 7 lowest)",
-                   false,
-                   0.0,
-                   7.0,
-                   {}});
-  specs.push_back({"nice",
-                   option_type::integer,
-                   std::to_string(d.nice),
-                   "CPU nice level of the scan thread (0..19)",
-                   false,
-                   0.0,
-                   19.0,
-                   {}});
   return specs;
 }
 
@@ -75,9 +49,6 @@ throttle_settings throttle_from(const runtime::component_settings& s, const thro
   t.segment_size = static_cast<std::size_t>(
       s.get_int("segment_size", static_cast<std::int64_t>(d.segment_size)));
   t.max_memory = s.get_size("max_memory", d.max_memory);
-  t.io_class = static_cast<int>(s.get_int("io_class", d.io_class));
-  t.io_level = static_cast<int>(s.get_int("io_level", d.io_level));
-  t.nice = static_cast<int>(s.get_int("nice", d.nice));
   if (t.workers == 0)
     t.workers = 1;
   if (t.segment_size == 0)
@@ -150,15 +121,11 @@ private:
 
 } // namespace
 
-bool run_throttled(const throttle_settings& t, runtime::context& ctx,
-                   const std::function<void(finding_sink&)>& work) {
+void run_throttled(runtime::context& ctx, const std::function<void(finding_sink&)>& work) {
   std::atomic<bool> stop{ctx.should_stop()};
-  std::atomic<bool> lowered{true};
   queue_sink sink(stop, ctx.threads());
   std::exception_ptr failure;
   std::thread worker = ctx.threads().start([&] {
-    if (!host::lower_thread_priority(t.nice, t.io_class, t.io_level))
-      lowered = false;
     try {
       work(sink);
     } catch (...) {
@@ -172,11 +139,8 @@ bool run_throttled(const throttle_settings& t, runtime::context& ctx,
   }
   worker.join();
   sink.drain(ctx); // anything posted between the last drain and finish()
-  if (!lowered)
-    ctx.count("priority_not_lowered");
   if (failure)
     std::rethrow_exception(failure);
-  return lowered;
 }
 
 } // namespace pg::actors::vuln

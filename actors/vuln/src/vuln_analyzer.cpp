@@ -164,7 +164,7 @@ void vuln_analyzer::refresh(finding_sink& sink) {
 }
 
 void vuln_analyzer::on_tick(runtime::context& ctx) {
-  run_throttled(throttle_, ctx, [&](finding_sink& sink) {
+  run_throttled(ctx, [&](finding_sink& sink) {
     // The daemon keeps its data current; a one-pass scan never goes to the network.
     if (!update_.url.empty() && !one_pass_)
       refresh(sink);

@@ -54,17 +54,14 @@ int run_update_command(int argc, char** argv) {
   request.output = default_advisory_file;
   // The first vuln analyzer of the config (or of the embedded default config) names the file
   // and the source; the pipeline is not built, so this works for any valid vuln table.
-  std::optional<runtime::named_table> table;
-  try {
-    auto doc = config_path.empty() ? toml::parse(runtime::default_config_text())
-                                   : toml::parse_file(config_path);
-    table = runtime::find_component_table(doc, "analyzers", "vuln");
-  } catch (const toml::parse_error& e) {
-    std::cerr << "phantomguard vuln update: " << (config_path.empty() ? "<default>" : config_path)
-              << ':' << e.source().begin.line << ':' << e.source().begin.column << ": "
-              << e.description() << '\n';
+  // The file with its profile under it (a vuln analyzer may come from the profile).
+  auto composed = runtime::compose_config_file(config_path);
+  if (!composed.errors.empty()) {
+    for (const auto& d : composed.errors)
+      std::cerr << "phantomguard vuln update: " << d.to_string() << '\n';
     return 2;
   }
+  auto table = runtime::find_component_table(composed.doc, "analyzers", "vuln");
   if (table) {
     runtime::component_settings s(table->table);
     if (auto a = s.get_string("advisories", ""); !a.empty())
@@ -152,9 +149,6 @@ int run_vuln_command(int argc, char** argv) {
   std::string default_severity = "medium";
   std::string max_age = "7d";
   auto throttle = vuln_analyzer::default_throttle();
-  throttle.nice = 0; // an interactive command runs at the caller's priority unless asked
-  throttle.io_class = 2;
-  throttle.io_level = 4;
   app.add_option("--root", root, "root file system whose var/lib/dpkg is read")
       ->capture_default_str();
   app.add_option("--advisories", advisories,

@@ -16,6 +16,7 @@ void register_components(runtime::registry& reg) {
   t.description = "YARA rules over file trees and process memory (libyara), compiled rules and "
                   "per-file results cached; yara.match findings";
   t.options = yara_option_specs();
+  t.throttle_defaults = runtime::background_scan_throttle();
   t.factory = [](const runtime::component_init& init) -> std::unique_ptr<runtime::component> {
     return std::make_unique<yara_analyzer>(init);
   };

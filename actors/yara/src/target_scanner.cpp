@@ -237,8 +237,6 @@ struct target_scanner::impl {
     std::atomic<std::size_t> next{0};
     std::vector<std::string> failures(n);
     auto work = [&](unsigned w) {
-      if (opts.lower_priority)
-        (void)host::lower_thread_priority(opts.nice, opts.io_class, opts.io_level);
       try {
         rule_scanner scanner(rules.rules, opts.timeout_seconds, opts.fast);
         for (std::size_t k; (k = next.fetch_add(1)) < todo.size();) {

@@ -19,6 +19,9 @@ struct global_options {
   std::string config_path;               // empty: the embedded default config
   std::optional<std::string> log_level;  // overrides engine.log_level
   std::optional<std::string> plugin_dir; // overrides engine.plugin_dir
+  std::string profile;                   // --profile: overrides engine.profile
+  std::string host_resources;            // --host-resources: the host "auto" sizes for
+  bool explain = false;                  // validate --explain
   bool quiet = false;
 };
 

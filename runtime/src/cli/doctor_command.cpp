@@ -49,10 +49,12 @@ host_report privileges_report() {
     const char* cost;
   };
   const need needs[] = {
-      {19, "CAP_SYS_PTRACE", "other users' /proc/PID/{maps,fd,environ,exe} (process, memory, "
-                             "network analyzers)"},
-      {2, "CAP_DAC_READ_SEARCH", "files and folders the engine's user may not read (fim, yara, "
-                                 "rootkit, package_integrity)"},
+      {19, "CAP_SYS_PTRACE",
+       "other users' /proc/PID/{maps,fd,environ,exe} (process, memory, "
+       "network analyzers)"},
+      {2, "CAP_DAC_READ_SEARCH",
+       "files and folders the engine's user may not read (fim, yara, "
+       "rootkit, package_integrity)"},
       {12, "CAP_NET_ADMIN", "the netlink process connector (process_events polls instead)"},
   };
   std::string missing;
@@ -90,8 +92,8 @@ fs::path existing_ancestor(fs::path path) {
   return path.empty() ? fs::path("/") : path;
 }
 
-host_report folder_report(const std::string& area, const std::string& what,
-                          const fs::path& folder, std::uint64_t warn_below) {
+host_report folder_report(const std::string& area, const std::string& what, const fs::path& folder,
+                          std::uint64_t warn_below) {
   host_report r{area, what, host_level::ok, "", ""};
   std::error_code ec;
   const fs::path at = existing_ancestor(folder);
@@ -109,8 +111,9 @@ host_report folder_report(const std::string& area, const std::string& what,
   if (fd < 0) {
     const int err = errno;
     r.level = host_level::fail;
-    r.detail = (exists ? folder.string() : folder.string() + " (to be made in " + at.string() + ")") +
-               ": not writable: " + std::strerror(err);
+    r.detail =
+        (exists ? folder.string() : folder.string() + " (to be made in " + at.string() + ")") +
+        ": not writable: " + std::strerror(err);
     r.advice = err == EROFS ? "a read-only file system: put it on a writable mount (tmpfs, a data "
                               "partition)"
                             : "make it writable for the engine's user";
@@ -139,7 +142,8 @@ host_report clock_report() {
   const int state = ::adjtimex(&tx);
   struct stat exe {};
   const auto now = std::chrono::system_clock::now();
-  const auto now_s = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  const auto now_s =
+      std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
   if (::stat("/proc/self/exe", &exe) == 0 && now_s + 86400 < exe.st_mtim.tv_sec) {
     r.level = host_level::fail;
     r.detail = "the clock is more than a day behind the engine binary's own date: findings, "
@@ -185,8 +189,27 @@ host_report cgroup_report() {
   return r;
 }
 
-std::vector<host_report> core_reports(const pipeline_config& cfg) {
+/// What `profile = "auto"` picks here, and what the config stands on.
+host_report profile_report(const pipeline_config& cfg, const global_options& global) {
+  runtime::diagnostics ignored; // a bad --host-resources stopped the config from loading
+  const auto host = load_options_of(global, &ignored).host.value_or(detect_host_resources());
+  const auto choice = choose_profile(host);
+  host_report r{"engine", "profile", host_level::note, "", ""};
+  r.detail = "auto would pick " + choice.name + " (" + choice.reason + ")";
+  if (cfg.profile.requested.empty()) {
+    r.detail += "; this config names no profile";
+    r.advice = "to size the engine for this host: [engine] profile = \"auto\" (or --profile " +
+               choice.name + "); see docs/config.md, \"Profiles\"";
+  } else {
+    r.level = host_level::ok;
+    r.detail += "; this config stands on " + cfg.profile.name;
+  }
+  return r;
+}
+
+std::vector<host_report> core_reports(const pipeline_config& cfg, const global_options& global) {
   std::vector<host_report> out;
+  out.push_back(profile_report(cfg, global));
   out.push_back(privileges_report());
   out.push_back(folder_report("storage", "state_dir", cfg.engine.state_dir, 64ull << 20));
   for (const auto& c : cfg.components)
@@ -215,7 +238,7 @@ int doctor_command(const global_options& global, bool json) {
     return 2;
   }
   const auto& cfg = *loaded.config;
-  auto reports = core_reports(cfg);
+  auto reports = core_reports(cfg, global);
   for (const auto* check : registry::instance().host_checks()) {
     try {
       for (auto& r : check->run(cfg))

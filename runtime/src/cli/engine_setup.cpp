@@ -27,9 +27,10 @@ void prepare_engine(const runtime::pipeline_config& cfg, const global_options& g
 #endif
 }
 
-runtime::config_result build_pipeline(const std::string& path, const global_options& global,
-                                      const std::function<bool(runtime::pipeline_config&)>& adjust) {
-  auto loaded = load_config(path);
+runtime::config_result
+build_pipeline(const std::string& path, const global_options& global,
+               const std::function<bool(runtime::pipeline_config&)>& adjust) {
+  auto loaded = load_config(path, global);
   if (!loaded.ok())
     return loaded;
   if (adjust && !adjust(*loaded.config)) {

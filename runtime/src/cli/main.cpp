@@ -29,8 +29,8 @@ namespace {
 
 using namespace pg;
 
-const std::vector<std::string> builtin_commands = {"scan", "run",  "validate", "graph",
-                                                   "status", "top", "doctor",  "version"};
+const std::vector<std::string> builtin_commands = {"scan",   "run", "validate", "graph",
+                                                   "status", "top", "doctor",   "version"};
 const std::vector<std::string> log_levels = {"trace", "debug",    "info", "warn",
                                              "error", "critical", "off"};
 
@@ -131,6 +131,12 @@ int dispatch(int argc, char** argv) {
   auto add_config = [&](CLI::App* sub) {
     sub->add_option("-c,--config", global.config_path,
                     "Config file (default: the configuration compiled into the binary)");
+    sub->add_option("--profile", global.profile,
+                    "Stand the config on this profile (low-resource, desktop, server, auto or a "
+                    "file; overrides engine.profile); without --config, run the profile alone");
+    sub->add_option("--host-resources", global.host_resources,
+                    "Size \"auto\" for this host instead of the detected one: "
+                    "cores=N,memory=SIZE[,battery=yes|no][,on_battery=yes|no][,chassis=KIND]");
   };
 
   cli::scan_arguments scan_args;
@@ -161,6 +167,9 @@ int dispatch(int argc, char** argv) {
   add_config(run);
   auto* validate = app.add_subcommand("validate", "Check the config; print every error");
   add_config(validate);
+  validate->add_flag("--explain", global.explain,
+                     "Also print the profile chosen and why, every \"auto\" value and what it "
+                     "came to, and where each key of the effective config was set (FILE:LINE:COL)");
   auto* graph = app.add_subcommand("graph", "Print the pipeline graph as Graphviz DOT");
   add_config(graph);
   cli::status_arguments status_args;

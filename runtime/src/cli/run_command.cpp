@@ -126,6 +126,7 @@ public:
     out["config"] = state.config.origin;
     out["generation"] = state.generation;
     out["config_sha256"] = state.hash;
+    out["profile"] = profile_json(state.config);
     out["pid"] = static_cast<long>(::getpid());
     out["version"] = PG_VERSION;
     out["time"] = format_rfc3339(wall_clock::now());
@@ -156,6 +157,12 @@ public:
         };
         c["state"] = names[std::clamp(static_cast<int>(gauge("status")), 0, 4)];
         c["quota_step"] = steps[std::clamp(static_cast<int>(gauge("quota_level")), 0, 4)];
+        // The adaptive throttle: why it holds the work now (null when it does not), how often
+        // and how long it has.
+        c["paused"] = cm->paused_because.empty() ? nlohmann::json(nullptr)
+                                                 : nlohmann::json(cm->paused_because);
+        c["pauses"] = counter("pauses");
+        c["paused_seconds"] = static_cast<double>(counter("paused_us")) / 1e6;
         c["restarts"] = counter("restarts");
         c["failures"] = counter("failures");
         c["events_in"] = counter("events_in");
@@ -229,8 +236,8 @@ std::vector<std::string> not_ready(engine& eng, running_config& state) {
       reasons.push_back(d.name + ": " + names[std::clamp(status, 0, 4)]);
       continue;
     }
-    const bool ticks = d.kind != component_kind::sink &&
-                       (d.kind == component_kind::source || d.inputs.empty());
+    const bool ticks =
+        d.kind != component_kind::sink && (d.kind == component_kind::source || d.inputs.empty());
     auto t = c->counters.find("ticks");
     if (ticks && d.schedule.cron.empty() && status == 1 &&
         (t == c->counters.end() || t->second == 0))
@@ -262,10 +269,12 @@ int run_command(const global_options& global) {
   }
   auto cfg = std::move(*loaded.config);
   configure_logging(global.log_level.value_or(cfg.engine.log_level), cfg.engine.log_fmt);
+  for (const auto& line : profile_lines(cfg))
+    spdlog::info("{}", line);
   running_config running; // what a refused reload falls back to
   running.config = cfg;
   running.hash = config_hash(global.config_path);
-  service_notifier service;   // systemd's Type=notify, when started by it
+  service_notifier service; // systemd's Type=notify, when started by it
   // What /api/v1/findings and the stream answer from.
   finding_ring recent(static_cast<std::size_t>(cfg.api.recent_findings));
   status_tracker tracker;

@@ -144,9 +144,20 @@ std::string render(const nlohmann::json& status, const nlohmann::json& findings)
   std::ostringstream out;
   const auto& eng = status.value("engine", nlohmann::json::object());
   char line[512];
-  out << "phantomguard " << str(status, "version") << "  pid " << pg::runtime::integer_field<long>(status, "pid").value_or(0)
-      << "  config " << str(status, "config") << "  generation " << pg::runtime::integer_field<std::uint64_t>(status, "generation").value_or(0)
-      << "\n";
+  out << "phantomguard " << str(status, "version") << "  pid "
+      << pg::runtime::integer_field<long>(status, "pid").value_or(0) << "  config "
+      << str(status, "config") << "  generation "
+      << pg::runtime::integer_field<std::uint64_t>(status, "generation").value_or(0) << "\n";
+  if (const auto p = status.find("profile"); p != status.end() && p->is_object()) {
+    if (!str(*p, "requested").empty())
+      out << "profile " << str(*p, "name")
+          << (str(*p, "requested") == "auto" ? " (auto: " + str(*p, "reason") + ")" : "") << "\n";
+    if (const auto a = p->find("auto"); a != p->end() && a->is_array())
+      for (const auto& r : *a)
+        out << str(r, "key") << " = "
+            << pg::runtime::integer_field<std::int64_t>(r, "value").value_or(0) << " ("
+            << str(r, "written") << ": " << str(r, "reason") << ")\n";
+  }
   const double quota = num(eng, "memory_quota_bytes");
   out << "memory " << human_bytes(num(eng, "rss_bytes"))
       << (quota > 0 ? " of " + human_bytes(quota) : std::string()) << "  cpu ";
@@ -169,6 +180,8 @@ std::string render(const nlohmann::json& status, const nlohmann::json& findings)
         num(c, "events_out_per_second"), num(c, "queued_events"), num(c, "cpu_percent"),
         human_bytes(num(c, "memory_bytes")).c_str(), num(c, "restarts"), num(c, "events_lost"));
     out << line;
+    if (const auto p = c.find("paused"); p != c.end() && p->is_string())
+      out << "    paused: " << str(c, "paused") << "\n";
     if (c.contains("last_error"))
       out << "    last error: " << str(c["last_error"], "rule") << " "
           << str(c["last_error"], "title") << "\n";
@@ -208,7 +221,7 @@ std::optional<std::pair<nlohmann::json, nlohmann::json>> fetch(daemon_client& cl
 }
 
 std::optional<runtime::pipeline_config> config_of(const global_options& global) {
-  auto loaded = load_config(global.config_path);
+  auto loaded = load_config(global.config_path, global);
   if (!loaded.ok()) {
     print_diagnostics(std::cerr, loaded.errors, global.config_path);
     return std::nullopt;

@@ -16,6 +16,34 @@ std::string counted(std::size_t n, const char* one, const char* many) {
   return std::to_string(n) + " " + (n == 1 ? one : many);
 }
 
+std::string position(const source_position& p) {
+  return p.line > 0 ? p.file + ':' + std::to_string(p.line) + ':' + std::to_string(p.column)
+                    : p.file;
+}
+
+/// --explain: the profile and why, each "auto" and what it came to, and where every key of the
+/// effective config was written.
+void explain(std::ostream& out, const pipeline_config& cfg) {
+  const auto& p = cfg.profile;
+  if (p.requested.empty()) {
+    out << "profile: none (set [engine] profile or --profile)\n";
+  } else {
+    out << "profile: " << p.name;
+    if (p.requested == "auto")
+      out << " (auto: " << p.reason << ")";
+    out << ", keys from " << p.origin << " under the file's own\n";
+  }
+  if (!cfg.resolved.empty()) {
+    out << "auto values:\n";
+    for (const auto& r : cfg.resolved)
+      out << "  " << r.key << " = " << r.value << "  (" << r.written << ": " << r.reason << ")  "
+          << position(r.where) << '\n';
+  }
+  out << "keys (" << cfg.origins.size() << "):\n";
+  for (const auto& o : cfg.origins)
+    out << "  " << o.key << " = " << o.value << "  " << position(o.where) << '\n';
+}
+
 } // namespace
 
 int validate_command(const global_options& global) {
@@ -68,11 +96,13 @@ int validate_command(const global_options& global) {
                 << ')';
     std::cout << ": " << s.reason << "  [" << s.where << "]\n";
   }
+  if (global.explain)
+    explain(std::cout, cfg);
   return 0;
 }
 
 int graph_command(const global_options& global) {
-  auto loaded = load_config(global.config_path);
+  auto loaded = load_config(global.config_path, global);
   if (!loaded.ok()) {
     print_diagnostics(std::cerr, loaded.errors, global.config_path);
     return 2;

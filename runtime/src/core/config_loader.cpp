@@ -27,6 +27,11 @@
 
 namespace pg::runtime {
 
+// The profiles compiled in (runtime/CMakeLists.txt embeds config/profiles/*.toml).
+std::string_view low_resource_profile_text() noexcept;
+std::string_view desktop_profile_text() noexcept;
+std::string_view server_profile_text() noexcept;
+
 namespace {
 
 // ---------------------------------------------------------------------------------------------
@@ -183,6 +188,8 @@ const std::vector<option_spec>& restart_specs() {
 
 const std::vector<option_spec>& engine_specs() {
   static const std::vector<option_spec> s = {
+      spec("profile", option_type::string, "",
+           "the profile this file stands on: low-resource, desktop, server, auto or a file"),
       spec("host", option_type::string, "", "host name on findings (empty: gethostname)"),
       spec("log_level", option_type::string, "info", "log level", {}, {},
            {"trace", "debug", "info", "warn", "error", "critical", "off"}),
@@ -210,6 +217,12 @@ const std::vector<option_spec>& engine_specs() {
       spec("plugin_trust_dir", option_type::string, "/etc/phantomguard/trusted-keys",
            "folder of trusted ed25519 public keys (*.pub)"),
       spec("quota", option_type::table, "", "engine-wide quota"),
+      spec("nice", option_type::integer, "", "CPU nice level of the whole process", 0.0, 19.0),
+      spec("io_class", option_type::string, "", "I/O priority class of the whole process", {}, {},
+           {"none", "best-effort", "idle"}),
+      spec("io_level", option_type::integer, "7", "best-effort I/O level, 0 (high) .. 7", 0.0, 7.0),
+      spec("cpu_affinity", option_type::string, "",
+           "the CPUs the whole process runs on: [0, 1] or \"0-3,6\""),
   };
   return s;
 }
@@ -225,6 +238,29 @@ const std::vector<option_spec>& common_specs() {
       spec("restart", option_type::table, "", "supervision"),
       spec("quota", option_type::table, "", "resource limits"),
       spec("supervisor", option_type::string, "root", "the [supervisors.NAME] it answers to"),
+      spec("nice", option_type::integer, "", "CPU nice level of the component's threads", 0.0,
+           19.0),
+      spec("io_class", option_type::string, "", "I/O priority class of the component's threads", {},
+           {}, {"none", "best-effort", "idle"}),
+      spec("io_level", option_type::integer, "7", "best-effort I/O level, 0 (high) .. 7", 0.0, 7.0),
+      spec("cpu_affinity", option_type::string, "",
+           "the CPUs the component's threads run on: [0, 1] or \"0-3,6\""),
+      spec("throttle", option_type::table, "", "adaptive pause: load, pressure, battery, window"),
+  };
+  return s;
+}
+
+const std::vector<option_spec>& throttle_specs() {
+  static const std::vector<option_spec> s = {
+      spec("max_load", option_type::floating, "", "pause above this many runnable tasks per core",
+           0.01, 1000.0),
+      spec("max_cpu_pressure", option_type::floating, "",
+           "pause above this PSI cpu some avg10, percent", 0.0, 100.0),
+      spec("max_memory_pressure", option_type::floating, "",
+           "pause above this PSI memory some avg10, percent", 0.0, 100.0),
+      spec("on_battery", option_type::string, "run", "pause while the host runs on battery", {}, {},
+           {"run", "pause"}),
+      spec("window", option_type::string, "", "work only inside this local time, \"01:00-05:00\""),
   };
   return s;
 }
@@ -237,8 +273,7 @@ const std::vector<option_spec>& api_specs() {
       spec("cert", option_type::string, "", "TLS certificate (PEM); with key, HTTPS only"),
       spec("key", option_type::string, "", "TLS private key (PEM), readable by its owner only"),
       spec("recent_findings", option_type::integer, "10000",
-           "findings kept in memory for /api/v1/findings and the stream (read at start)", 1.0,
-           1e6),
+           "findings kept in memory for /api/v1/findings and the stream (read at start)", 1.0, 1e6),
   };
   return s;
 }
@@ -323,7 +358,17 @@ public:
   explicit checker(std::string origin) : origin_(std::move(origin)) {}
 
   source_position at(const toml::source_region& r) const {
-    return source_position{origin_, r.begin.line, r.begin.column};
+    return source_position{r.path ? *r.path : origin_, r.begin.line, r.begin.column};
+  }
+
+  /// File order: the profile's keys (a base, read first) before the file's own, then by line.
+  bool before(const source_position& a, const source_position& b) const {
+    const bool a_own = a.file == origin_, b_own = b.file == origin_;
+    if (a_own != b_own)
+      return b_own;
+    if (a.line != b.line)
+      return a.line < b.line;
+    return a.column < b.column;
   }
 
   void error(const toml::source_region& r, std::string message) {
@@ -334,11 +379,9 @@ public:
   }
 
   diagnostics take() {
-    std::stable_sort(errors_.begin(), errors_.end(), [](const diagnostic& a, const diagnostic& b) {
-      if (a.where.line != b.where.line)
-        return a.where.line < b.where.line;
-      return a.where.column < b.where.column;
-    });
+    std::stable_sort(
+        errors_.begin(), errors_.end(),
+        [this](const diagnostic& a, const diagnostic& b) { return before(a.where, b.where); });
     return std::move(errors_);
   }
 
@@ -487,7 +530,8 @@ public:
       const std::string k(key.str());
       auto it = std::find_if(specs.begin(), specs.end(), [&](const auto& s) { return s.key == k; });
       if (it != specs.end()) {
-        check_value(*it, value, where);
+        if (k != "cpu_affinity") // a list or a string: read_cpu_list checks it, at its place
+          check_value(*it, value, where);
         continue;
       }
       if (std::find_if(extra.begin(), extra.end(), [&](const auto& s) { return s.key == k; }) !=
@@ -549,6 +593,81 @@ quota_settings read_quota(checker& chk, const toml::node* node, const std::strin
   q.grace = read_duration(*t, "grace", q.grace);
   q.window = read_duration(*t, "window", q.window);
   return q;
+}
+
+/// `cpu_affinity = [0, 2]` or `"0-3,6"`; an error at its place when it is neither, or names a
+/// CPU this host does not have.
+std::optional<std::vector<unsigned>> read_cpu_list(checker& chk, const toml::node& v,
+                                                   const std::string& where) {
+  std::optional<std::vector<unsigned>> cpus;
+  if (const auto* s = v.as_string()) {
+    cpus = parse_cpu_list(s->get());
+  } else if (const auto* a = v.as_array(); a && !a->empty()) {
+    std::string text;
+    bool ok = true;
+    for (const auto& e : *a) {
+      const auto n = e.value<std::int64_t>();
+      ok = ok && e.is_integer() && n && *n >= 0 && *n <= 1023;
+      if (ok)
+        text += (text.empty() ? "" : ",") + std::to_string(*n);
+    }
+    if (ok)
+      cpus = parse_cpu_list(text);
+  }
+  if (!cpus) {
+    chk.error(v.source(), "'cpu_affinity' in " + where +
+                              " must be a list of CPU numbers such as [0, 1] or \"0-3,6\"");
+    return std::nullopt;
+  }
+  const long online = ::sysconf(_SC_NPROCESSORS_CONF);
+  for (unsigned c : *cpus)
+    if (online > 0 && c >= static_cast<unsigned long>(online)) {
+      chk.error(v.source(), "'cpu_affinity' in " + where + " names CPU " + std::to_string(c) +
+                                ", but this host has CPUs 0-" + std::to_string(online - 1));
+      return std::nullopt;
+    }
+  return cpus;
+}
+
+/// The placement keys (nice, io_class, io_level, cpu_affinity) of a component's table or of
+/// [engine], over `t`'s defaults.
+void read_placement(checker& chk, const toml::table& table, const std::string& where,
+                    throttle_settings& t) {
+  if (auto v = table["nice"].value<std::int64_t>(); v && *v >= 0 && *v <= 19)
+    t.nice = static_cast<int>(*v);
+  if (auto v = table["io_class"].value<std::string>())
+    t.io_class = *v;
+  if (auto v = table["io_level"].value<std::int64_t>(); v && *v >= 0 && *v <= 7)
+    t.io_level = static_cast<int>(*v);
+  if (const auto* v = table.get("cpu_affinity"))
+    if (auto cpus = read_cpu_list(chk, *v, where))
+      t.cpu_affinity = std::move(*cpus);
+}
+
+/// `throttle = { max_load = 1.5, max_cpu_pressure = 40, max_memory_pressure = 10,
+///               on_battery = "pause", window = "01:00-05:00" }`
+void read_adaptive(checker& chk, const toml::node* node, const std::string& where,
+                   throttle_settings& t) {
+  const auto* tbl = node ? node->as_table() : nullptr;
+  if (!tbl)
+    return;
+  chk.check_table(*tbl, throttle_specs(), {}, where, node->source());
+  if (auto v = (*tbl)["max_load"].value<double>())
+    t.max_load = *v;
+  if (auto v = (*tbl)["max_cpu_pressure"].value<double>())
+    t.max_cpu_pressure = *v;
+  if (auto v = (*tbl)["max_memory_pressure"].value<double>())
+    t.max_memory_pressure = *v;
+  if (auto v = (*tbl)["on_battery"].value<std::string>())
+    t.pause_on_battery = *v == "pause";
+  if (const auto* w = tbl->get("window"); w && w->is_string()) {
+    t.window = parse_time_window(w->as_string()->get());
+    if (!t.window)
+      chk.error(w->source(), "'window' in " + where +
+                                 " must be a time range HH:MM-HH:MM in "
+                                 "local time, such as \"01:00-05:00\" (got '" +
+                                 w->as_string()->get() + "')");
+  }
 }
 
 mailbox_settings read_mailbox(checker& chk, const toml::node* node, const std::string& where) {
@@ -613,6 +732,7 @@ engine_settings read_engine(checker& chk, const toml::node& node) {
     return e;
   }
   chk.check_table(*t, engine_specs(), {}, "[engine]", node.source());
+  e.profile = (*t)["profile"].value_or(e.profile);
   e.host = (*t)["host"].value_or(e.host);
   e.log_level = (*t)["log_level"].value_or(e.log_level);
   if ((*t)["log_format"].value_or(std::string("text")) == "json")
@@ -635,6 +755,7 @@ engine_settings read_engine(checker& chk, const toml::node& node) {
   e.plugin_trust_dir = (*t)["plugin_trust_dir"].value_or(e.plugin_trust_dir);
   if (const auto* q = t->get("quota"); q && q->is_table())
     e.quota = read_quota(chk, q, "[engine.quota]");
+  read_placement(chk, *t, "[engine]", e.placement);
   return e;
 }
 
@@ -1026,13 +1147,16 @@ void read_component(checker& chk, const registry& reg, component_kind kind, cons
     }
   }
 
+  // The type's throttle first (the scanners ship at nice 10, idle I/O), the table's keys over it.
+  if (type)
+    pc.decl.throttle = type->throttle_defaults;
   for (const auto& [k, v] : *t) {
     const std::string ks(k.str());
     const auto& common = common_specs();
     auto it =
         std::find_if(common.begin(), common.end(), [&](const auto& s) { return s.key == ks; });
-    if (it == common.end() || ks == "type")
-      continue;
+    if (it == common.end() || ks == "type" || ks == "cpu_affinity")
+      continue; // cpu_affinity: a list or a string, read_placement checks it
     if (!chk.check_value(*it, v, where))
       continue;
     if (ks == "inputs") {
@@ -1061,8 +1185,11 @@ void read_component(checker& chk, const registry& reg, component_kind kind, cons
     } else if (ks == "supervisor") {
       pc.decl.supervisor = *v.value<std::string>();
       pc.supervisor_where = chk.at(v.source());
+    } else if (ks == "throttle") {
+      read_adaptive(chk, &v, "[" + section + "." + name + ".throttle]", pc.decl.throttle);
     }
   }
+  read_placement(chk, *t, where, pc.decl.throttle);
   if (pc.decl.schedule.interval && !pc.decl.schedule.cron.empty())
     chk.error(t->get("schedule")->source(),
               "'interval' and 'schedule' in " + where + " exclude each other: keep one");
@@ -1318,14 +1445,12 @@ config_result load_table(const toml::table& root, std::string origin, const regi
   }
 
   // Declaration order: toml++ tables are ordered by key, the operator thinks in file order.
-  std::stable_sort(comps.begin(), comps.end(), [](const auto& a, const auto& b) {
-    if (a.decl.where.line != b.decl.where.line)
-      return a.decl.where.line < b.decl.where.line;
-    return a.decl.where.column < b.decl.where.column;
+  std::stable_sort(comps.begin(), comps.end(), [&chk](const auto& a, const auto& b) {
+    return chk.before(a.decl.where, b.decl.where);
   });
   check_graph(chk, comps);
-  std::stable_sort(sups.begin(), sups.end(), [](const auto& a, const auto& b) {
-    return a.decl.where.line < b.decl.where.line;
+  std::stable_sort(sups.begin(), sups.end(), [&chk](const auto& a, const auto& b) {
+    return chk.before(a.decl.where, b.decl.where);
   });
   check_supervisors(chk, sups, comps);
   check_alerts(chk, alerts, comps, cfg.engine);
@@ -1341,7 +1466,7 @@ config_result load_table(const toml::table& root, std::string origin, const regi
     for (auto& s : sups)
       cfg.supervisors.push_back(std::move(s.decl));
     std::stable_sort(alerts.begin(), alerts.end(),
-                     [](const auto& a, const auto& b) { return a.where.line < b.where.line; });
+                     [&chk](const auto& a, const auto& b) { return chk.before(a.where, b.where); });
     for (auto& a : alerts)
       cfg.alerts.push_back(std::move(a.decl));
     result.config = std::move(cfg);
@@ -1349,20 +1474,343 @@ config_result load_table(const toml::table& root, std::string origin, const regi
   return result;
 }
 
-} // namespace
+// ---------------------------------------------------------------------------------------------
+// Profiles and "auto": the document a config stands for
 
-config_result load_config_string(std::string_view text, std::string origin, const registry& reg) {
-  toml::table root;
+source_position position_of(const toml::source_region& r, const std::string& origin) {
+  return source_position{r.path ? *r.path : origin, r.begin.line, r.begin.column};
+}
+
+/// Lays `base` (a profile) under `over` (the operator's file), the file winning key by key.
+void merge_under(toml::table& over, toml::table&& base) {
+  for (auto&& [key, value] : base) {
+    auto* mine = over.get(key.str());
+    if (!mine) {
+      over.insert(key, std::move(value));
+      continue;
+    }
+    auto* mine_t = mine->as_table();
+    auto* base_t = value.as_table();
+    if (!mine_t || !base_t)
+      continue; // a value, an array, or a table against a value: the file's stands
+    const auto my_type = (*mine_t)["type"].value<std::string>();
+    const auto base_type = (*base_t)["type"].value<std::string>();
+    if (my_type && base_type && *my_type != *base_type)
+      continue; // another component type under the same name: the file's table replaces it
+    merge_under(*mine_t, std::move(*base_t));
+  }
+}
+
+std::string toml_text(const toml::node& n) {
+  if (const auto* a = n.as_array()) { // on one line, however long
+    std::string out = "[";
+    for (const auto& e : *a)
+      out += (out.size() > 1 ? ", " : "") + toml_text(e);
+    return out + "]";
+  }
+  std::ostringstream os;
+  n.visit([&os](const auto& v) {
+    if constexpr (toml::is_table<decltype(v)>)
+      os << "{...}";
+    else
+      os << v;
+  });
+  return os.str();
+}
+
+void collect_origins(const toml::node& n, const std::string& path, const std::string& origin,
+                     std::vector<key_origin>& out) {
+  if (const auto* t = n.as_table()) {
+    for (const auto& [k, v] : *t)
+      collect_origins(v, path.empty() ? std::string(k.str()) : path + "." + std::string(k.str()),
+                      origin, out);
+    return;
+  }
+  if (const auto* a = n.as_array(); a && !a->empty() && a->is_array_of_tables()) {
+    std::size_t i = 0;
+    for (const auto& e : *a)
+      collect_origins(e, path + "[" + std::to_string(i++) + "]", origin, out);
+    return;
+  }
+  out.push_back(key_origin{path, toml_text(n), position_of(n.source(), origin)});
+}
+
+/// "25%" -> 25; nullopt for anything else.
+std::optional<double> percent_of(const std::string& text) {
+  if (text.size() < 2 || text.back() != '%')
+    return std::nullopt;
   try {
-    root = toml::parse(text, std::string_view(origin));
+    std::size_t used = 0;
+    const double v = std::stod(text.substr(0, text.size() - 1), &used);
+    if (used != text.size() - 1 || !std::isfinite(v))
+      return std::nullopt;
+    return v;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+class auto_resolver {
+public:
+  auto_resolver(std::string origin, const load_options& opts, config_document& out)
+      : origin_(std::move(origin)), opts_(opts), out_(out) {}
+
+  const host_resources& host() {
+    if (!host_)
+      host_ = opts_.host ? *opts_.host : detect_host_resources();
+    return *host_;
+  }
+
+  void run(toml::table& doc) {
+    if (auto* e = doc.get_as<toml::table>("engine")) {
+      integer(*e, "worker_threads", "engine.worker_threads", "[engine]", [this] {
+        const auto n = auto_worker_threads(host());
+        return std::pair<std::int64_t, std::string>(
+            n, cores() + ": one scheduler thread per core, one left to the host (1 to 8)");
+      });
+      if (auto* q = e->get_as<toml::table>("quota"))
+        memory(*q, "engine.quota.memory_mb", "[engine.quota]", true);
+    }
+    for (const auto& section : component_sections) {
+      auto* comps = doc.get_as<toml::table>(section.name);
+      if (!comps)
+        continue;
+      for (auto&& [name, node] : *comps) {
+        auto* t = node.as_table();
+        if (!t)
+          continue;
+        const std::string key = std::string(section.name) + "." + std::string(name.str());
+        const std::string where = "[" + key + "]";
+        integer(*t, "workers", key + ".workers", where, [this] {
+          const auto n = auto_scan_workers(host());
+          return std::pair<std::int64_t, std::string>(
+              n, cores() + ": half the cores for a scan's workers (1 to 4)");
+        });
+        if (auto* q = t->get_as<toml::table>("quota"))
+          memory(*q, key + ".quota.memory_mb", where + " quota", false);
+      }
+    }
+  }
+
+private:
+  std::string cores() {
+    return std::to_string(host().cores) + (host().cores == 1 ? " core" : " cores");
+  }
+
+  void record(toml::table& t, const char* key, const std::string& path, const toml::node& n,
+              std::string written, std::int64_t value, std::string reason) {
+    out_.resolved.push_back(resolved_value{path, std::move(written), value, std::move(reason),
+                                           position_of(n.source(), origin_)});
+    t.insert_or_assign(key, value);
+  }
+
+  template <typename Rule>
+  void integer(toml::table& t, const char* key, const std::string& path, const std::string& where,
+               Rule rule) {
+    const auto* n = t.get(key);
+    const auto* s = n ? n->as_string() : nullptr;
+    if (!s)
+      return; // absent, or a number (checked with the rest), or another type (the checker says)
+    if (s->get() != "auto") {
+      out_.errors.push_back({position_of(n->source(), origin_),
+                             "'" + std::string(key) + "' in " + where +
+                                 " must be a whole number or \"auto\", not '" + s->get() + "'"});
+      t.erase(key);
+      return;
+    }
+    auto [value, reason] = rule();
+    record(t, key, path, *n, "auto", value, std::move(reason));
+  }
+
+  void memory(toml::table& q, const std::string& path, const std::string& where, bool engine) {
+    const auto* n = q.get("memory_mb");
+    const auto* s = n ? n->as_string() : nullptr;
+    if (!s)
+      return;
+    const std::string text = s->get();
+    const auto mib = static_cast<double>(host().memory_bytes) / (1 << 20);
+    char total[48];
+    std::snprintf(total, sizeof total, "%.0f MiB", mib);
+    if (engine && text == "auto") {
+      const auto v = auto_engine_memory_mb(host());
+      record(q, "memory_mb", path, *n, text, static_cast<std::int64_t>(v),
+             std::string("5% of ") + total + " (64 to 1024 MiB)");
+      return;
+    }
+    const auto pct = percent_of(text);
+    if (!pct || *pct <= 0 || *pct > 100) {
+      out_.errors.push_back({position_of(n->source(), origin_),
+                             "'memory_mb' in " + where +
+                                 " must be a number of MiB, a share of the host's memory " +
+                                 "such as \"10%\" (above 0, at most 100%)" +
+                                 (engine ? " or \"auto\"" : "") + ", not '" + text + "'"});
+      q.erase("memory_mb");
+      return;
+    }
+    const auto v =
+        std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(mib * *pct / 100)));
+    record(q, "memory_mb", path, *n, text, v, text + " of " + total);
+  }
+
+  std::string origin_;
+  const load_options& opts_;
+  config_document& out_;
+  std::optional<host_resources> host_;
+};
+
+/// Reads the profile `name` (a built-in name, or a file when it holds a '/') for a file whose
+/// `[engine] profile` (or --profile) asked for it at `asked`.
+std::optional<toml::table> read_profile(const std::string& name, const source_position& asked,
+                                        config_document& out) {
+  std::string text, origin;
+  if (name.find('/') != std::string::npos) {
+    std::ifstream in(name, std::ios::binary);
+    if (!in) {
+      out.errors.push_back(
+          {asked, "cannot read the profile " + name + ": " + std::strerror(errno)});
+      return std::nullopt;
+    }
+    text.assign(std::istreambuf_iterator<char>(in), {});
+    origin = name;
+  } else if (auto t = profile_text(name)) {
+    text = std::string(*t);
+    origin = "<profile:" + name + ">";
+  } else {
+    std::vector<std::string> known(std::begin(profile_names), std::end(profile_names));
+    known.push_back("auto");
+    out.errors.push_back({asked, "unknown profile '" + name + "'" + did_you_mean(name, known) +
+                                     " (profiles: " + join_quoted(known) +
+                                     ", or the path of a profile file)"});
+    return std::nullopt;
+  }
+  toml::table doc;
+  try {
+    doc = toml::parse(text, std::string_view(origin));
   } catch (const toml::parse_error& e) {
-    config_result r;
-    r.errors.push_back(
+    out.errors.push_back({source_position{origin, e.source().begin.line, e.source().begin.column},
+                          "syntax error in the profile: " + std::string(e.description())});
+    return std::nullopt;
+  }
+  if (const auto* e = doc.get_as<toml::table>("engine"))
+    if (const auto* p = e->get("profile")) {
+      out.errors.push_back({position_of(p->source(), origin),
+                            "a profile cannot stand on another profile: remove 'profile' from "
+                            "its [engine]"});
+      return std::nullopt;
+    }
+  out.profile.origin = origin;
+  return doc;
+}
+
+config_document compose_table(toml::table root, const std::string& origin,
+                              const load_options& opts) {
+  config_document out;
+  auto_resolver resolver(origin, opts, out);
+  std::string requested = opts.profile;
+  source_position asked{"--profile", 0, 0};
+  if (requested.empty())
+    if (const auto* e = root.get_as<toml::table>("engine"))
+      if (const auto* p = e->get_as<std::string>("profile")) {
+        requested = p->get();
+        asked = position_of(p->source(), origin);
+      }
+  if (!requested.empty()) {
+    out.profile.requested = requested;
+    out.profile.name = requested;
+    if (requested == "auto") {
+      auto choice = choose_profile(resolver.host());
+      out.profile.name = choice.name;
+      out.profile.reason = std::move(choice.reason);
+    }
+    if (auto base = read_profile(out.profile.name, asked, out))
+      merge_under(root, std::move(*base));
+  }
+  resolver.run(root);
+  out.doc = std::move(root);
+  return out;
+}
+
+/// `text` parsed as `origin`; nullopt with the syntax error in `errors`.
+std::optional<toml::table> parse_config_text(std::string_view text, const std::string& origin,
+                                             diagnostics& errors) {
+  try {
+    return toml::parse(text, std::string_view(origin));
+  } catch (const toml::parse_error& e) {
+    errors.push_back(
         diagnostic{source_position{origin, e.source().begin.line, e.source().begin.column},
                    "syntax error: " + std::string(e.description())});
-    return r;
+    return std::nullopt;
   }
-  return load_table(root, std::move(origin), reg);
+}
+
+/// The text of the config file at `path`; nullopt with why it cannot be read in `errors`.
+std::optional<std::string> read_config_text(const std::string& path, diagnostics& errors) {
+  auto fail = [&](std::string why) {
+    errors.push_back(diagnostic{source_position{path, 0, 0}, "cannot read the config file" + why});
+    return std::nullopt;
+  };
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    return fail(": it is a directory");
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    return fail(": " + std::string(std::strerror(errno)));
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  if (in.bad())
+    return fail("");
+  return buf.str();
+}
+
+} // namespace
+
+config_document compose_config(std::string_view text, std::string origin,
+                               const load_options& opts) {
+  config_document out;
+  auto root = parse_config_text(text, origin, out.errors);
+  return root ? compose_table(std::move(*root), origin, opts) : out;
+}
+
+config_document compose_config_file(const std::string& path, const load_options& opts) {
+  if (path.empty())
+    return compose_config(default_config_text(), "<default>", opts);
+  config_document out;
+  auto text = read_config_text(path, out.errors);
+  return text ? compose_config(*text, path, opts) : out;
+}
+
+config_result load_config_string(std::string_view text, std::string origin,
+                                 const load_options& opts) {
+  config_result syntax;
+  auto root = parse_config_text(text, origin, syntax.errors);
+  if (!root)
+    return syntax;
+  auto composed = compose_table(std::move(*root), origin, opts);
+  std::vector<key_origin> origins;
+  collect_origins(composed.doc, "", origin, origins);
+  for (auto& o : origins)
+    for (const auto& r : composed.resolved)
+      if (o.key == r.key)
+        o.where = r.where; // the resolved number has no place of its own: its "auto" has
+  auto result = load_table(composed.doc, origin, opts.types ? *opts.types : registry::instance());
+  if (!composed.errors.empty()) {
+    result.errors.insert(result.errors.begin(), composed.errors.begin(), composed.errors.end());
+    result.config.reset();
+    return result;
+  }
+  if (result.config) {
+    result.config->engine.profile = composed.profile.requested;
+    result.config->profile = std::move(composed.profile);
+    result.config->resolved = std::move(composed.resolved);
+    result.config->origins = std::move(origins);
+  }
+  return result;
+}
+
+config_result load_config_string(std::string_view text, std::string origin, const registry& reg) {
+  load_options opts;
+  opts.types = &reg;
+  return load_config_string(text, std::move(origin), opts);
 }
 
 diagnostics check_components(const pipeline_config& cfg, const registry& reg) {
@@ -1394,42 +1842,41 @@ diagnostics check_components(const pipeline_config& cfg) {
 }
 
 config_result load_config_string(std::string_view text, std::string origin) {
-  return load_config_string(text, std::move(origin), registry::instance());
+  return load_config_string(text, std::move(origin), load_options{});
 }
 
 config_result load_config_file(const std::string& path, const registry& reg) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
-    config_result r;
-    r.errors.push_back(
-        diagnostic{source_position{path, 0, 0}, "cannot read the config file: it is a directory"});
-    return r;
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    const int err = errno;
-    config_result r;
-    r.errors.push_back(
-        diagnostic{source_position{path, 0, 0},
-                   "cannot read the config file: " + std::string(std::strerror(err))});
-    return r;
-  }
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  if (in.bad()) {
-    config_result r;
-    r.errors.push_back(diagnostic{source_position{path, 0, 0}, "cannot read the config file"});
-    return r;
-  }
-  return load_config_string(buf.str(), path, reg);
+  load_options opts;
+  opts.types = &reg;
+  return load_config_file(path, opts);
+}
+
+config_result load_config_file(const std::string& path, const load_options& opts) {
+  config_result unreadable;
+  auto text = read_config_text(path, unreadable.errors);
+  return text ? load_config_string(*text, path, opts) : unreadable;
 }
 
 config_result load_config_file(const std::string& path) {
-  return load_config_file(path, registry::instance());
+  return load_config_file(path, load_options{});
 }
 
 config_result load_default_config() {
   return load_config_string(default_config_text(), "<default>");
+}
+
+std::vector<std::string> common_component_keys() {
+  return keys_of(common_specs());
+}
+
+std::optional<std::string_view> profile_text(std::string_view name) noexcept {
+  if (name == "low-resource")
+    return low_resource_profile_text();
+  if (name == "desktop")
+    return desktop_profile_text();
+  if (name == "server")
+    return server_profile_text();
+  return std::nullopt;
 }
 
 std::optional<named_table> find_component_table(const toml::table& doc, std::string_view section,

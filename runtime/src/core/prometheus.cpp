@@ -145,8 +145,8 @@ void process_metrics(exposition& x) {
 
 } // namespace
 
-std::string to_prometheus(const metrics_snapshot& m, const std::string& version,
-                          bool with_process, exposition_format format) {
+std::string to_prometheus(const metrics_snapshot& m, const std::string& version, bool with_process,
+                          exposition_format format) {
   exposition x;
   x.add("phantomguard_build_info", "gauge", "Build information; the value is always 1.",
         {{"version", version}}, 1);
@@ -160,6 +160,13 @@ std::string to_prometheus(const metrics_snapshot& m, const std::string& version,
        {"phantomguard_component_skipped_ticks_total", "Ticks skipped: outputs blocked."}},
       {"throttled_ticks",
        {"phantomguard_component_throttled_ticks_total", "Ticks skipped by a quota throttle."}},
+      {"pauses",
+       {"phantomguard_component_pauses_total",
+        "Pauses of the component's work by its adaptive throttle (load, pressure, battery, "
+        "window)."}},
+      {"deferred_ticks",
+       {"phantomguard_component_deferred_ticks_total",
+        "Ticks that came due while the adaptive throttle paused the component."}},
   };
   for (const auto& c : m.components) {
     if (c.name == "engine") {
@@ -185,14 +192,17 @@ std::string to_prometheus(const metrics_snapshot& m, const std::string& version,
     for (const auto& [key, value] : c.counters) {
       if (auto it = counters.find(key); it != counters.end()) {
         x.add(it->second.first, "counter", it->second.second, who, static_cast<double>(value));
+      } else if (key == "paused_us") {
+        x.add("phantomguard_component_paused_seconds_total", "counter",
+              "Time the adaptive throttle held the component's work, seconds.", who,
+              static_cast<double>(value) / 1e6);
       } else if (key == "cpu_time_us") {
         x.add("phantomguard_component_cpu_seconds_total", "counter",
               "CPU time of the component's threads (its workers included), seconds.", who,
               static_cast<double>(value) / 1e6);
       } else if (key == "custom.findings_suppressed") {
         x.add("phantomguard_findings_suppressed_total", "counter",
-              "Findings a [[suppress]] entry kept from delivery.", who,
-              static_cast<double>(value));
+              "Findings a [[suppress]] entry kept from delivery.", who, static_cast<double>(value));
       } else if (key == "custom.delivered" || key == "custom.failed") {
         const bool ok = key == "custom.delivered";
         x.add(ok ? "phantomguard_sink_delivered_total" : "phantomguard_sink_failed_total",
@@ -202,15 +212,15 @@ std::string to_prometheus(const metrics_snapshot& m, const std::string& version,
               {{"sink", c.name}}, static_cast<double>(value));
       } else if (key.rfind("lost_", 0) == 0) {
         x.add("phantomguard_component_events_lost_total", "counter",
-              "Events lost outside the edges, by cause.", {{"component", c.name}, {"cause", key.substr(5)}},
-              static_cast<double>(value));
+              "Events lost outside the edges, by cause.",
+              {{"component", c.name}, {"cause", key.substr(5)}}, static_cast<double>(value));
       } else if (key.rfind("edge.", 0) == 0) {
         // edge.<consumer>.produced | delivered | dropped_<reason>
         auto dot = key.rfind('.');
         const std::string consumer = key.substr(5, dot - 5);
         const std::string what = key.substr(dot + 1);
         const std::vector<std::pair<std::string, std::string>> edge = {{"producer", c.name},
-                                                                        {"consumer", consumer}};
+                                                                       {"consumer", consumer}};
         if (what == "produced")
           x.add("phantomguard_edge_produced_total", "counter", "Events offered on an edge.", edge,
                 static_cast<double>(value));
@@ -218,7 +228,8 @@ std::string to_prometheus(const metrics_snapshot& m, const std::string& version,
           x.add("phantomguard_edge_delivered_total", "counter",
                 "Events its consumer took off an edge.", edge, static_cast<double>(value));
         else if (what.rfind("dropped_", 0) == 0)
-          x.add("phantomguard_edge_dropped_total", "counter", "Events dropped on an edge, by reason.",
+          x.add("phantomguard_edge_dropped_total", "counter",
+                "Events dropped on an edge, by reason.",
                 {{"producer", c.name}, {"consumer", consumer}, {"reason", what.substr(8)}},
                 static_cast<double>(value));
       }
@@ -230,7 +241,7 @@ std::string to_prometheus(const metrics_snapshot& m, const std::string& version,
         const std::string consumer = key.substr(5, dot - 5);
         const std::string what = key.substr(dot + 1);
         const std::vector<std::pair<std::string, std::string>> edge = {{"producer", c.name},
-                                                                        {"consumer", consumer}};
+                                                                       {"consumer", consumer}};
         if (what == "queued_events")
           x.add("phantomguard_edge_queued_events", "gauge", "Events queued on an edge.", edge,
                 value);
@@ -250,10 +261,14 @@ std::string to_prometheus(const metrics_snapshot& m, const std::string& version,
               value / 100.0);
       else if (key == "memory_bytes")
         x.add("phantomguard_component_memory_bytes", "gauge",
-              "Memory the component holds (heap of its threads plus what it accounts).", who, value);
+              "Memory the component holds (heap of its threads plus what it accounts).", who,
+              value);
       else if (key == "status")
         x.add("phantomguard_component_status", "gauge",
               "0 starting, 1 running, 2 finished, 3 stopped, 4 disabled.", who, value);
+      else if (key == "paused")
+        x.add("phantomguard_component_paused", "gauge",
+              "1 while the adaptive throttle holds the component's work.", who, value);
       else if (key == "quota_level")
         x.add("phantomguard_component_quota_step", "gauge",
               "Quota ladder: 0 ok, 1 throttled, 2 shedding, 3 restarted, 4 disabled.", who, value);

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "engine/component_actor.hpp"
 
+#include <pthread.h>
+
 #include <ctime>
 
 #include <caf/actor_cast.hpp>
@@ -411,17 +413,17 @@ void component_actor::report_loss(const loss_tracker::report& r) {
                      : r.cause == "netlink_overrun"  ? "overruns"
                      : r.cause == "inotify_overflow" ? "overflows"
                                                      : "events";
-  engine_finding("engine.events_lost", severity::medium,
-                 spec_.decl->name + " lost " + std::to_string(r.count) + " " + unit + " (" +
-                     r.cause + ")",
-                 {{"cause", r.cause},
-                  {"unit", unit},
-                  {"count", r.count},
-                  {"total", r.total},
-                  {"episode_start", r.episode_start},
-                  {"interval_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
-                                      spec_.engine->loss_report_interval)
-                                      .count()}});
+  engine_finding(
+      "engine.events_lost", severity::medium,
+      spec_.decl->name + " lost " + std::to_string(r.count) + " " + unit + " (" + r.cause + ")",
+      {{"cause", r.cause},
+       {"unit", unit},
+       {"count", r.count},
+       {"total", r.total},
+       {"episode_start", r.episode_start},
+       {"interval_ms",
+        std::chrono::duration_cast<std::chrono::milliseconds>(spec_.engine->loss_report_interval)
+            .count()}});
 }
 
 void component_actor::flush_losses() {
@@ -545,6 +547,8 @@ void component_actor::on_tick() {
     return;
   if (spec_.mode == engine_mode::run) {
     schedule_next_tick();
+    if (hold_tick())
+      return;
     if (spec_.decl->kind == component_kind::source || inputs_.empty()) {
       if (outputs_blocked()) {
         // block policy: a polling source skips the tick rather than queueing without bound;
@@ -565,6 +569,36 @@ void component_actor::on_tick() {
   flush_output();
   if (spec_.mode == engine_mode::scan && inputs_.empty())
     finish();
+}
+
+bool component_actor::hold_tick() {
+  const auto& gate = spec_.slot->gate;
+  if (!gate || !gate->paused())
+    return false;
+  // Paused (host busy, on battery, outside the window): the tick waits, once however many come
+  // due meanwhile, and runs when the pause ends.
+  spec_.stats->deferred_ticks.fetch_add(1, std::memory_order_relaxed);
+  if (!tick_held_) {
+    tick_held_ = true;
+    delayed_send(caf::actor_cast<caf::actor>(this), std::chrono::milliseconds(500),
+                 retick_atom::value);
+  }
+  return true;
+}
+
+void component_actor::retry_held_tick() {
+  if (!tick_held_ || dead_ || finished_)
+    return;
+  if (spec_.slot->gate && spec_.slot->gate->paused()) {
+    delayed_send(caf::actor_cast<caf::actor>(this), std::chrono::milliseconds(500),
+                 retick_atom::value);
+    return;
+  }
+  tick_held_ = false;
+  spec_.stats->ticks.fetch_add(1, std::memory_order_relaxed);
+  if (!run_hook(hook_kind::tick, -1, [&] { component_->on_tick(ctx_); }))
+    return;
+  flush_output();
 }
 
 void component_actor::schedule_next_tick() {
@@ -634,6 +668,15 @@ caf::behavior component_actor::make_behavior() {
   // it allocates.
   thread_token_ = spec_.slot->meter.attach_current();
   heap::set_thread_account(spec_.slot->heap_account);
+  // Named after the component (`top -H`, /proc/PID/task/*/comm), as are its workers.
+  ::pthread_setname_np(::pthread_self(), spec_.decl->name.substr(0, 15).c_str());
+  // The component's throttle: nice, I/O class and CPUs of this thread; the workers it starts
+  // are placed the same (metered_threads::start).
+  if (spec_.slot->placement.places_threads())
+    if (auto refused = apply_to_current_thread(spec_.slot->placement); !refused.empty()) {
+      spdlog::warn("[{}] throttle not applied: {}", spec_.decl->name, refused);
+      spec_.stats->count("priority_not_lowered", 1);
+    }
   // Create the component here, on the actor's own thread: a slow or throwing factory hurts
   // only this component.
   bool ok = run_hook(hook_kind::factory, -1, [&] {
@@ -687,6 +730,7 @@ caf::behavior component_actor::make_behavior() {
         after_output_change();
       },
       [this](tick_atom) { on_tick(); },
+      [this](retick_atom) { retry_held_tick(); },
       [this](fin_ok_atom) { finish(); },
       [this](sync_atom) {
         send<caf::message_priority::high>(spec_.supervisor, synced_report{spec_.decl->name});
@@ -729,7 +773,8 @@ caf::behavior component_actor::make_behavior() {
         }
         dead_ = true;
         send<caf::message_priority::high>(
-            spec_.supervisor, stopped_report{spec_.decl->name, spec_.slot->instance, std::move(snap)});
+            spec_.supervisor,
+            stopped_report{spec_.decl->name, spec_.slot->instance, std::move(snap)});
         quit(caf::exit_reason::user_shutdown);
       },
       [this](const wire_msg& m) {
@@ -810,7 +855,8 @@ caf::behavior component_actor::make_behavior() {
         }
         dead_ = true;
         send<caf::message_priority::high>(
-            spec_.supervisor, exited_report{spec_.decl->name, spec_.slot->instance, std::move(snap)});
+            spec_.supervisor,
+            exited_report{spec_.decl->name, spec_.slot->instance, std::move(snap)});
         quit(caf::exit_reason::normal);
       },
       [this](const quota_msg& m) {

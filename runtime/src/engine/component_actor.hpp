@@ -15,7 +15,6 @@
 
 #include "engine/component_stats.hpp"
 #include "engine/finding_hub.hpp"
-#include "phantomguard/runtime/suppression.hpp"
 #include "engine/instance_slot.hpp"
 #include "engine/loss_tracker.hpp"
 #include "engine/messages.hpp"
@@ -25,6 +24,7 @@
 #include "phantomguard/runtime/config.hpp"
 #include "phantomguard/runtime/cron.hpp"
 #include "phantomguard/runtime/registry.hpp"
+#include "phantomguard/runtime/suppression.hpp"
 
 namespace pg::runtime::detail {
 
@@ -115,6 +115,8 @@ private:
   void on_batch_msg(std::uint32_t edge, std::uint64_t epoch, const batch_ptr& b);
   void on_tick();
   void schedule_next_tick();
+  bool hold_tick();       // true: the adaptive throttle holds this tick
+  void retry_held_tick(); // retick_atom
   void finish();
   void maybe_finish();
   void engine_finding(std::string rule, severity level, std::string title, nlohmann::json evidence);
@@ -149,6 +151,7 @@ private:
   bool was_blocked_ = false;
   int quota_level_ = 0; // 0 normal, 1 throttle (shrink credit / thin ticks), 2 shed
   std::uint64_t throttle_counter_ = 0;
+  bool tick_held_ = false; // the adaptive throttle holds a tick; retick_atom retries it
   std::uint64_t shed_counter_ = 0;
 };
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <chrono>
 #include <limits>
 
 #include "engine/edge_stats.hpp"
@@ -155,6 +156,37 @@ void component_stats::gauge(std::string_view key, double value) {
     it->second = value;
 }
 
+namespace {
+std::int64_t monotonic_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+} // namespace
+
+void component_stats::set_paused(bool paused, const std::string& reason) {
+  std::lock_guard guard{mutex_};
+  const auto now = monotonic_ns();
+  if (paused && !paused_) {
+    pauses.fetch_add(1, std::memory_order_relaxed);
+    paused_since_ns_ = now;
+  } else if (!paused && paused_) {
+    paused_ns_ += now - paused_since_ns_;
+  }
+  paused_ = paused;
+  pause_reason_ = paused ? reason : std::string();
+}
+
+bool component_stats::paused() const {
+  std::lock_guard guard{mutex_};
+  return paused_;
+}
+
+std::string component_stats::pause_reason() const {
+  std::lock_guard guard{mutex_};
+  return pause_reason_;
+}
+
 component_metrics component_stats::snapshot() const {
   component_metrics m;
   m.name = name;
@@ -172,7 +204,12 @@ component_metrics component_stats::snapshot() const {
   m.gauges["status"] = status.load(std::memory_order_relaxed);
   m.gauges["quota_level"] = quota_level.load(std::memory_order_relaxed);
   m.histograms["handler_latency_us"] = handler_latency.snapshot();
+  m.counters["pauses"] = ld(pauses);
+  m.counters["deferred_ticks"] = ld(deferred_ticks);
   std::lock_guard guard{mutex_};
+  m.gauges["paused"] = paused_ ? 1 : 0;
+  m.paused_because = pause_reason_;
+  m.counters["paused_us"] = (paused_ns_ + (paused_ ? monotonic_ns() - paused_since_ns_ : 0)) / 1000;
   for (const auto& [k, v] : custom_counters_)
     m.counters["custom." + k] = v;
   for (const auto& [k, v] : custom_gauges_)

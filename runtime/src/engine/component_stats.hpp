@@ -49,7 +49,14 @@ struct component_stats {
   std::atomic<std::int64_t> engine_findings_in{0};
   std::atomic<int> status{0};
   std::atomic<int> quota_level{0};
+  std::atomic<std::int64_t> pauses{0};         // adaptive throttle: pauses begun
+  std::atomic<std::int64_t> deferred_ticks{0}; // ticks held while paused
   latency_histogram handler_latency;
+
+  /// The adaptive throttle paused (with why) or resumed the component's work.
+  void set_paused(bool paused, const std::string& reason);
+  [[nodiscard]] bool paused() const;
+  [[nodiscard]] std::string pause_reason() const; // "" while not paused
 
   void count(std::string_view key, std::int64_t delta);
   /// Events lost outside the edges, by cause (exported as lost_<cause>).
@@ -64,6 +71,10 @@ private:
   std::map<std::string, std::int64_t, std::less<>> custom_counters_;
   std::map<std::string, double, std::less<>> custom_gauges_;
   std::map<std::string, std::int64_t, std::less<>> lost_;
+  bool paused_ = false;
+  std::string pause_reason_;
+  std::int64_t paused_since_ns_ = 0;
+  std::int64_t paused_ns_ = 0; // finished pauses
 };
 
 } // namespace pg::runtime::detail

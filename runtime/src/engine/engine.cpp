@@ -11,6 +11,7 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/send.hpp>
+#include <spdlog/spdlog.h>
 
 #include "engine/messages.hpp"
 #include "engine/supervisor.hpp"
@@ -61,11 +62,17 @@ struct engine::impl {
     // doing nothing. Fewer moderate polls and a longer relaxed sleep keep a busy engine's
     // latency (a worker with queued work is woken at once) and cut the idle cost.
     sys_cfg.set("work-stealing.moderate-poll-attempts", std::size_t{20});
-    sys_cfg.set("work-stealing.relaxed-sleep-duration", caf::timespan{std::chrono::milliseconds(100)});
+    sys_cfg.set("work-stealing.relaxed-sleep-duration",
+                caf::timespan{std::chrono::milliseconds(100)});
     // SQLite's allocations are charged to the component whose thread makes them (before any
     // database is opened; when SQLite was used already, they stay uncounted).
     (void)heap::install_sqlite_accounting();
     sys = std::make_unique<caf::actor_system>(sys_cfg);
+    // [engine] nice / io_class / cpu_affinity: every thread there is now (the scheduler's
+    // included); the ones started later inherit it from the thread that starts them.
+    if (config.engine.placement.places_threads())
+      if (auto refused = apply_to_process(config.engine.placement); !refused.empty())
+        spdlog::warn("engine: [engine] throttle not applied: {}", refused);
     dog = std::make_unique<watchdog>(
         [this](const std::shared_ptr<instance_slot>& s, std::int64_t elapsed) {
           caf::actor target;

@@ -1,16 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
 // instance_slot.hpp — what one running instance of a component shares with the threads outside
 // its actor: the watchdog (is a hook running, since when?), the supervisor (memory and CPU for
-// quotas, abandon and stop flags) and metrics. Atomics, and the CPU meter (a short mutex): readers never block the actor.
+// quotas, abandon and stop flags) and metrics. Atomics, and the CPU meter (a short mutex): readers
+// never block the actor.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "engine/heap_accounts.hpp"
 #include "engine/thread_meter.hpp"
+#include "phantomguard/runtime/throttle.hpp"
 
 namespace pg::runtime::detail {
 
@@ -36,9 +39,11 @@ struct instance_slot {
   std::atomic<bool> stop_requested{false};   // context::should_stop()
   std::atomic<std::int64_t> memory_bytes{0}; // explicit: account_memory (C libraries, a child)
   heap::account_id heap_account = 0;         // what its threads allocate (heap_accounts.hpp)
-  std::atomic<int> quota_level{0}; // the ladder's step, for the pacer: 1 and up = throttled
-  thread_meter meter;              // CPU time of every thread of the instance
+  std::atomic<int> quota_level{0};     // the ladder's step, for the pacer: 1 and up = throttled
+  thread_meter meter;                  // CPU time of every thread of the instance
   std::atomic<std::int64_t> events{0}; // events_in (consumers) or events_out (sources)
+  throttle_settings placement;         // nice, io_class, cpu_affinity of each of its threads
+  std::shared_ptr<pause_gate> gate;    // the adaptive pause; null without `throttle = {...}`
 
   /// What the instance holds now: its threads' heap allocations plus what it accounts itself.
   [[nodiscard]] std::int64_t memory_now() const noexcept {

@@ -22,8 +22,9 @@ namespace pg::runtime::detail {
 
 // Nullary signals. Everything that carries data is a struct below: its fields are its
 // documentation, and the handler names them.
-using tick_atom = caf::atom_constant<caf::atom("tick")>;   // component: collect now
-using flush_atom = caf::atom_constant<caf::atom("flush")>; // component: batch_delay passed
+using tick_atom = caf::atom_constant<caf::atom("tick")>;     // component: collect now
+using flush_atom = caf::atom_constant<caf::atom("flush")>;   // component: batch_delay passed
+using retick_atom = caf::atom_constant<caf::atom("retick")>; // component: a held tick, retried
 // Reports (component / watchdog → supervisor): typed, see the structs below.
 using finding_atom = caf::atom_constant<caf::atom("finding")>; // finding
 // Supervisor's own.

@@ -187,6 +187,17 @@ void supervisor_actor::spawn(node& n) {
   slot->instance = next_instance_++;
   slot->meter.set_cumulative(std::shared_ptr<std::atomic<std::int64_t>>(n.stats, &n.stats->cpu_ns));
   slot->heap_account = heap::open(); // closed by the instance when it ends
+  slot->placement = n.decl->throttle;
+  if (n.decl->throttle.adaptive() && env_->mode == engine_mode::run)
+    slot->gate = std::make_shared<pause_gate>(
+        n.decl->throttle,
+        [stats = n.stats, name = n.decl->name](bool paused, const std::string& why) {
+          stats->set_paused(paused, why);
+          if (paused)
+            spdlog::info("[{}] paused: {}", name, why);
+          else
+            spdlog::info("[{}] resumed", name);
+        });
   auto timeout = n.decl->quota.handler_timeout ? n.decl->quota.handler_timeout
                                                : engine_->quota.handler_timeout;
   if (timeout)
@@ -448,7 +459,8 @@ void supervisor_actor::write_off_inputs(node& n) {
   for (auto id : n.ins) {
     auto& e = edges_.at(id);
     if (auto* p = find(e.producer); p && alive(*p))
-      send<caf::message_priority::high>(p->handle, unwire_msg{e.id, static_cast<int>(drop_reason::restart)});
+      send<caf::message_priority::high>(p->handle,
+                                        unwire_msg{e.id, static_cast<int>(drop_reason::restart)});
   }
 }
 
@@ -480,7 +492,8 @@ void supervisor_actor::disable(node& n, const std::string& rule, severity level,
   for (auto id : n.ins) {
     auto& e = edges_.at(id);
     if (auto* p = find(e.producer); p && alive(*p))
-      send<caf::message_priority::high>(p->handle, unwire_msg{e.id, static_cast<int>(drop_reason::disabled)});
+      send<caf::message_priority::high>(p->handle,
+                                        unwire_msg{e.id, static_cast<int>(drop_reason::disabled)});
   }
   publish(rule, level, title, n.decl->name, std::move(evidence));
   end_outputs_on_behalf(n);
@@ -642,18 +655,17 @@ void supervisor_actor::check_quotas() {
     env_->stats->engine().gauge("rss_mb", rss);
     if (rss > static_cast<double>(*eq.memory_mb))
       over = std::make_tuple("engine.memory_mb", rss, static_cast<double>(*eq.memory_mb), top_mem);
-  }
-  else if (eq.events_per_second && total_rate > *eq.events_per_second && top_rate)
+  } else if (eq.events_per_second && total_rate > *eq.events_per_second && top_rate)
     over = std::make_tuple("engine.events_per_second", total_rate, *eq.events_per_second, top_rate);
   if (over) {
     auto* n = std::get<3>(*over);
     if (!engine_excess_since_)
       engine_excess_since_ = now;
-    if (now - *engine_excess_since_ >= eq.window && now - n->started_at >= eq.grace &&
-        alive(*n) && !n->awaiting_stop) {
+    if (now - *engine_excess_since_ >= eq.window && now - n->started_at >= eq.grace && alive(*n) &&
+        !n->awaiting_stop) {
       engine_excess_since_ = now;
-      apply_quota(*n, n->governor->climb(std::get<0>(*over), std::get<1>(*over),
-                                         std::get<2>(*over), true));
+      apply_quota(
+          *n, n->governor->climb(std::get<0>(*over), std::get<1>(*over), std::get<2>(*over), true));
     }
     engine_calm_since_.reset();
   } else {
@@ -726,7 +738,8 @@ diagnostics supervisor_actor::reload(pipeline_config next) {
       auto* p = find(e.producer);
       auto* c = find(e.consumer);
       if (p && !changed.count(p->decl->name) && alive(*p))
-        send<caf::message_priority::high>(p->handle, unwire_msg{e.id, static_cast<int>(drop_reason::restart)});
+        send<caf::message_priority::high>(p->handle,
+                                          unwire_msg{e.id, static_cast<int>(drop_reason::restart)});
       if (c && !changed.count(c->decl->name) && alive(*c))
         send<caf::message_priority::high>(c->handle, remove_input_msg{e.id});
       if (p)
@@ -966,7 +979,8 @@ caf::behavior supervisor_actor::make_behavior() {
           auto it = edges_.find(static_cast<std::uint32_t>(edge));
           if (it != edges_.end())
             if (auto* p = find(it->second.producer); p && alive(*p))
-              send<caf::message_priority::high>(p->handle, drop_front_msg{it->second.id, static_cast<int>(drop_reason::timeout)});
+              send<caf::message_priority::high>(
+                  p->handle, drop_front_msg{it->second.id, static_cast<int>(drop_reason::timeout)});
         }
         n->stats->failures.fetch_add(1);
         detach(*n);
@@ -1040,8 +1054,13 @@ caf::behavior supervisor_actor::make_behavior() {
             end_outputs_on_behalf(n);
             continue;
           }
-          if (n.ins.empty())
+          if (n.ins.empty()) {
+            // A poller in the middle of a long tick (a fim or yara pass over a big tree) sees
+            // should_stop() at its next check and returns, its place kept: it would otherwise
+            // hold the drain until the deadline and the daemon would exit 1.
+            n.slot->stop_requested.store(true);
             send(n.handle, stop_msg{true});
+          }
         }
         check_done();
       },

@@ -51,7 +51,8 @@ int thread_meter::attach_current() {
 
 void thread_meter::detach(int token) {
   std::lock_guard lock(mutex_);
-  auto it = std::find_if(live_.begin(), live_.end(), [&](const live& l) { return l.token == token; });
+  auto it =
+      std::find_if(live_.begin(), live_.end(), [&](const live& l) { return l.token == token; });
   if (it == live_.end())
     return;
   bool ok = false;
@@ -119,6 +120,11 @@ metered_threads::metered_threads(std::shared_ptr<instance_slot> slot,
 
 std::thread metered_threads::start(std::function<void()> body) {
   return std::thread([slot = slot_, body = std::move(body)] {
+    // Placed like the component's actor thread (which placed itself): nice, I/O class, CPUs.
+    // What the kernel refused was said once by the actor; a worker does not repeat it.
+    ::pthread_setname_np(::pthread_self(), slot->name.substr(0, 15).c_str());
+    if (slot->placement.places_threads())
+      (void)apply_to_current_thread(slot->placement);
     heap::set_thread_account(slot->heap_account); // what it allocates is the component's
     int token = slot->meter.attach_current();
     struct detach_on_exit {
@@ -144,6 +150,17 @@ bool metered_threads::pace() {
   };
   if (stopping())
     return false;
+  // The adaptive throttle: hold the work while the host is busy, on battery or outside the
+  // window (pause_gate re-reads the host at most every 250 ms).
+  if (slot_->gate && slot_->gate->paused()) {
+    while (slot_->gate->paused()) {
+      timespec ts{0, 250'000'000};
+      while (::nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+      }
+      if (stopping())
+        return false;
+    }
+  }
   if (!cpu_percent_)
     return true;
   // Reading the clocks of every thread costs a few system calls: at most once per 2 ms a thread.

@@ -9,10 +9,12 @@
 #include <vector>
 
 #include "phantomguard/runtime/alert.hpp"
-#include "phantomguard/runtime/suppression.hpp"
 #include "phantomguard/runtime/component.hpp"
 #include "phantomguard/runtime/diagnostic.hpp"
+#include "phantomguard/runtime/host_resources.hpp"
 #include "phantomguard/runtime/options.hpp"
+#include "phantomguard/runtime/suppression.hpp"
+#include "phantomguard/runtime/throttle.hpp"
 #include "phantomguard/runtime/units.hpp"
 
 namespace pg::runtime {
@@ -102,6 +104,7 @@ struct component_decl {
   quota_settings quota;
   schedule_settings schedule;
   std::string supervisor;      // empty = the root
+  throttle_settings throttle;  // nice, io_class, io_level, cpu_affinity, throttle = { ... }
   component_settings settings; // type-specific keys
   source_position where;       // the table's header, for diagnostics
 
@@ -112,7 +115,8 @@ struct component_decl {
 enum class log_format { text, json };
 
 struct engine_settings {
-  std::string host; // empty = gethostname()
+  std::string profile; // as written: "", "auto", a profile's name or a file (see profile_info)
+  std::string host;    // empty = gethostname()
   std::string log_level = "info";
   log_format log_fmt = log_format::text;
   std::string state_dir = "/var/lib/phantomguard";
@@ -120,15 +124,16 @@ struct engine_settings {
   std::uint32_t max_restarts = 10; // engine-level intensity (escalation target)
   duration restart_period = std::chrono::seconds(60);
   duration shutdown_timeout = std::chrono::seconds(10);
-  duration metrics_interval = std::chrono::seconds(0); // 0 = no periodic metrics log in `run`
+  duration metrics_interval = std::chrono::seconds(0);       // 0 = no periodic metrics log in `run`
   duration heap_release_interval = std::chrono::seconds(60); // malloc_trim in `run`; 0 = never
   duration loss_report_interval = std::chrono::seconds(60); // engine.events_lost at most this often
-  duration tick_interval = std::chrono::seconds(10);   // default source tick in `run`
+  duration tick_interval = std::chrono::seconds(10);        // default source tick in `run`
   std::uint32_t worker_threads = 2;
   std::uint32_t max_throughput = 16; // scheduler.max-throughput
   std::uint64_t batch_size = 256;    // events per batch a component emits at most
   duration batch_delay = std::chrono::milliseconds(50); // flush a partial batch after this
   quota_settings quota;                                 // engine-wide
+  throttle_settings placement; // nice, io_class, io_level, cpu_affinity of the whole process
   std::string plugin_dir = "/usr/lib/phantomguard/plugins";
   std::string plugin_signature = "if_present";                     // off | if_present | required
   std::string plugin_trust_dir = "/etc/phantomguard/trusted-keys"; // trusted *.pub keys
@@ -149,14 +154,44 @@ struct api_settings {
   friend bool operator==(const api_settings&, const api_settings&) = default;
 };
 
+/// The profile a config stands on (`[engine] profile` or `--profile`): what was asked for, what
+/// that came to and why. Empty `requested`: none.
+struct profile_info {
+  std::string requested; // "auto", "server", "/etc/phantomguard/profiles/edge.toml"
+  std::string name;      // the profile used: "low-resource", or the file's path
+  std::string origin;    // where its keys come from: "<profile:low-resource>" or the file
+  std::string reason;    // `auto`: the host's facts and the rule that picked it
+};
+
+/// A value written as "auto" (or a memory budget as a share of the host's memory, "25%") and
+/// the number it came to on this host.
+struct resolved_value {
+  std::string key;     // "engine.worker_threads", "analyzers.fim.workers"
+  std::string written; // "auto", "25%"
+  std::int64_t value = 0;
+  std::string reason; // "2 cores: one scheduler thread per core, one left to the host"
+  source_position where;
+};
+
+/// Where one key of the effective config was written (`validate --explain`): the operator's file
+/// or the profile, as FILE:LINE:COL.
+struct key_origin {
+  std::string key;   // "analyzers.fim.rules.etc.path", "suppress[0].rule"
+  std::string value; // as TOML writes it, after "auto" was resolved
+  source_position where;
+};
+
 struct pipeline_config {
   std::string origin; // file path, or "<default>"
   engine_settings engine;
   std::vector<component_decl> components; // in declaration order
   std::vector<supervisor_decl> supervisors;
   api_settings api;
-  std::vector<alert_decl> alerts; // [alerts.NAME], in declaration order
+  std::vector<alert_decl> alerts;             // [alerts.NAME], in declaration order
   std::vector<suppression_decl> suppressions; // [[suppress]], in declaration order
+  profile_info profile;
+  std::vector<resolved_value> resolved; // every "auto" and "N%" and what it came to
+  std::vector<key_origin> origins;      // every key set, by the file or its profile
 
   [[nodiscard]] const component_decl* find(std::string_view name) const;
 };
@@ -170,13 +205,44 @@ struct config_result {
   [[nodiscard]] bool ok() const noexcept { return config.has_value() && errors.empty(); }
 };
 
+class registry;
+
+/// What loading takes besides the text (the command line's --profile and --host-resources).
+struct load_options {
+  std::string profile;                // overrides `[engine] profile`; "" keeps the file's
+  std::optional<host_resources> host; // the host "auto" sizes for; nullopt: detected
+  const registry* types = nullptr;    // nullptr: registry::instance()
+};
+
 config_result load_config_file(const std::string& path);
 config_result load_config_string(std::string_view text, std::string origin);
+config_result load_config_file(const std::string& path, const load_options& opts);
+config_result load_config_string(std::string_view text, std::string origin,
+                                 const load_options& opts);
 
-class registry;
 /// The same, looking component types up in `reg` instead of registry::instance() (tests, tools).
 config_result load_config_file(const std::string& path, const registry& reg);
 config_result load_config_string(std::string_view text, std::string origin, const registry& reg);
+
+/// The document a config stands for once its profile is laid under it and its "auto" values are
+/// resolved: what commands that read one component's table (`fim`, `vuln update`) look in.
+/// Merge rule (docs/config.md, "Profiles"): tables merge key by key, the file's value wins over
+/// the profile's, an array replaces the profile's whole, and a component table whose `type`
+/// differs from the profile's replaces it whole.
+struct config_document {
+  toml::table doc;
+  diagnostics errors;
+  profile_info profile;
+  std::vector<resolved_value> resolved;
+};
+config_document compose_config(std::string_view text, std::string origin,
+                               const load_options& opts = {});
+/// The file at `path` (empty: the embedded default config), composed.
+config_document compose_config_file(const std::string& path, const load_options& opts = {});
+
+/// The text of a profile compiled into the binary (config/profiles/NAME.toml); nullopt for a
+/// name that is not one (host_resources.hpp lists them).
+std::optional<std::string_view> profile_text(std::string_view name) noexcept;
 
 /// The deep check validate, scan, run and reload share after loading: each enabled component's
 /// type check (or factory) on its settings — fim rules parsed, a plugin's config against its
@@ -193,8 +259,12 @@ struct named_table {
   toml::table table;
 };
 std::optional<named_table> find_component_table(const toml::table& doc, std::string_view section,
-                                                std::string_view type,
-                                                std::string_view name = {});
+                                                std::string_view type, std::string_view name = {});
+
+/// The keys every component table takes, the engine's rather than the type's (type, inputs,
+/// enabled, interval, schedule, mailbox, restart, quota, supervisor, nice, io_class, io_level,
+/// cpu_affinity, throttle): what a command reading one component's table strips first.
+std::vector<std::string> common_component_keys();
 
 /// The config compiled into the binary (config/default.toml).
 std::string_view default_config_text() noexcept;

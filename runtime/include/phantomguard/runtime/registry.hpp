@@ -4,8 +4,8 @@
 
 #include <chrono>
 #include <functional>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,6 +13,7 @@
 #include "phantomguard/runtime/component.hpp"
 #include "phantomguard/runtime/config.hpp"
 #include "phantomguard/runtime/options.hpp"
+#include "phantomguard/runtime/throttle.hpp"
 
 namespace pg::runtime {
 
@@ -35,7 +36,7 @@ using component_factory = std::function<std::unique_ptr<component>(const compone
 
 /// A registered component type.
 struct component_type {
-  std::string name;           // "procfs", "jsonl", "memory", ...
+  std::string name; // "procfs", "jsonl", "memory", ...
   component_kind kind = component_kind::analyzer;
   std::string description;
   std::vector<option_spec> options;
@@ -52,6 +53,9 @@ struct component_type {
   /// thread of its own sets this, so its on_tick reports what that thread did (counts, losses,
   /// findings) even while no batch arrives.
   std::optional<std::chrono::milliseconds> sink_tick;
+  /// The throttle a declaration of this type gets for the keys its table does not set (`nice`,
+  /// `io_class`, ...): the heavy scanners ship at nice 10 and idle I/O.
+  throttle_settings throttle_defaults;
 };
 
 /// An ad hoc command of the CLI contributed by a family (`phantomguard fim ...`,
@@ -81,8 +85,8 @@ enum class host_level { ok, note, warn, fail }; // note: told, costs nothing the
 std::string_view to_string(host_level level) noexcept;
 
 struct host_report {
-  std::string area;   // "kernel", "privileges", "vuln", ...
-  std::string what;   // "BPF sensor", "advisories of vuln"
+  std::string area; // "kernel", "privileges", "vuln", ...
+  std::string what; // "BPF sensor", "advisories of vuln"
   host_level level = host_level::ok;
   std::string detail; // what was found
   std::string advice; // what to do about it (empty when ok)

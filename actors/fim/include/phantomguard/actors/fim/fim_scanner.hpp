@@ -27,10 +27,6 @@ struct scan_options {
   std::size_t segment_size = 2000;      // paths per segment (one transaction each)
   std::uint64_t max_memory = 32u << 20; // bounds the segment's records and read buffers
   std::uint64_t max_hash_size = 0;      // larger files are not hashed; 0 = no limit
-  bool lower_priority = false;          // apply nice/io_* to the hashing threads
-  int nice = 10;
-  int io_class = 2; // 1 realtime, 2 best-effort, 3 idle
-  int io_level = 7;
   /// Where the hashing threads come from: the component's (metered, paced to its cpu_percent)
   /// inside the engine; plain threads when null (the `fim` command).
   runtime::component_threads* threads = nullptr;

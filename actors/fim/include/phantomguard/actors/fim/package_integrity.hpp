@@ -51,9 +51,6 @@ public:
   struct options {
     std::string root = "/";            // a mounted image's root works too
     std::vector<std::string> packages; // empty: every package
-    bool lower_priority = true;
-    int nice = 10;
-    int io_class = 3;
   };
   static runtime::component_type type();
   explicit package_integrity_analyzer(options o) : opts_(std::move(o)) {}
@@ -70,7 +67,6 @@ private:
     }
   };
   options opts_;
-  bool lowered_ = false;
   std::unordered_map<std::string, stamp> verified_; // path -> the stamp its MD5 was taken at
 };
 

@@ -28,10 +28,6 @@ struct target_options {
   bool follow_symlinks = false;     // `yara -r` follows them; the analyzer does not by default
   std::vector<std::string> exclude; // globs (base name, or whole path with '/'), "re:" regexes
   runtime::severity level = runtime::severity::medium; // unless the rule's meta says otherwise
-  bool lower_priority = false;
-  int nice = 10;
-  int io_class = 3;
-  int io_level = 7;
   /// The scanning threads: the component's (metered, paced to its cpu_percent) inside the
   /// engine; plain threads when null (the `yara` command).
   runtime::component_threads* threads = nullptr;
