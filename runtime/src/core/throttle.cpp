@@ -114,6 +114,22 @@ std::optional<double> psi_some_avg10(const char* path) {
   return std::nullopt;
 }
 
+/// Threads of this process that are runnable now (state R): the engine's own work, which must not
+/// count as the host's load (a scan would otherwise pause itself, resume, and pause again).
+unsigned own_running() {
+  unsigned n = 0;
+  for (pid_t tid : own_threads()) {
+    std::ifstream in("/proc/self/task/" + std::to_string(tid) + "/stat");
+    std::string line;
+    if (!std::getline(in, line))
+      continue;
+    const auto close = line.rfind(')');
+    if (close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'R')
+      ++n;
+  }
+  return n;
+}
+
 unsigned procs_running() {
   std::ifstream in("/proc/stat");
   for (std::string key; in >> key;) {
@@ -213,8 +229,9 @@ host_pressure current_host_pressure() {
     return last;
   const double dt = average < 0 ? 5.0 : std::min(5.0, (now - sampled_ns) / 1e9);
   sampled_ns = now;
-  // procs_running counts this sampling thread too.
-  const double running = std::max(0.0, static_cast<double>(procs_running()) - 1.0);
+  // The host's runnable tasks besides ours (this sampling thread and the scans included).
+  const double running =
+      std::max(0.0, static_cast<double>(procs_running()) - static_cast<double>(own_running()));
   const double alpha = std::min(1.0, dt / 5.0); // ~5 s exponential average
   average = average < 0 ? running : average + alpha * (running - average);
   static const unsigned cores = std::max(1u, detect_host_resources().cores);

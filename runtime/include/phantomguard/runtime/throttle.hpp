@@ -75,9 +75,10 @@ std::string apply_to_current_thread(const throttle_settings& t);
 std::string apply_to_process(const throttle_settings& t);
 
 /// The host's load as the adaptive pause reads it, sampled at most every 250 ms and shared by all
-/// components: runnable tasks per core (an average over ~5 s of /proc/stat's procs_running, so
-/// that a pause follows the load within seconds, unlike the 1-minute load average), PSI cpu and
-/// memory "some" avg10, and whether the host runs on battery.
+/// components: runnable tasks per core besides the engine's own threads (an average over ~5 s
+/// of /proc/stat's procs_running less this process's threads in state R, so that a pause follows
+/// the load within seconds, unlike the 1-minute load average, and a scan never pauses itself),
+/// PSI cpu and memory "some" avg10, and whether the host runs on battery.
 struct host_pressure {
   double load_per_core = 0;
   std::optional<double> cpu_pressure; // nullopt: no PSI on this kernel
