@@ -108,8 +108,42 @@ const char* expected_text(option_type t) {
     return "a list of strings";
   case option_type::table:
     return "a table or an array of tables";
+  case option_type::cpu_list:
+    return "a list of CPU numbers such as [0, 1] or \"0-3,6\"";
   }
   return "?";
+}
+
+/// `[0, 2]` or `"0-3,6"` as CPU numbers; nullopt with `*problem` ("must be ...", "names CPU 9,
+/// but ...") when it is neither, or names a CPU this host does not have.
+std::optional<std::vector<unsigned>> cpu_list_of(const toml::node& v, std::string* problem) {
+  std::optional<std::vector<unsigned>> cpus;
+  if (const auto* s = v.as_string()) {
+    cpus = parse_cpu_list(s->get());
+  } else if (const auto* a = v.as_array(); a && !a->empty()) {
+    std::string text;
+    bool ok = true;
+    for (const auto& e : *a) {
+      const auto n = e.value<std::int64_t>();
+      ok = ok && e.is_integer() && n && *n >= 0 && *n <= 1023;
+      if (ok)
+        text += (text.empty() ? "" : ",") + std::to_string(*n);
+    }
+    if (ok)
+      cpus = parse_cpu_list(text);
+  }
+  if (!cpus) {
+    *problem = std::string("must be ") + expected_text(option_type::cpu_list);
+    return std::nullopt;
+  }
+  const long online = ::sysconf(_SC_NPROCESSORS_CONF);
+  for (unsigned c : *cpus)
+    if (online > 0 && c >= static_cast<unsigned long>(online)) {
+      *problem = "names CPU " + std::to_string(c) + ", but this host has CPUs 0-" +
+                 std::to_string(online - 1);
+      return std::nullopt;
+    }
+  return cpus;
 }
 
 std::string format_number(double v) {
@@ -221,7 +255,7 @@ const std::vector<option_spec>& engine_specs() {
       spec("io_class", option_type::string, "", "I/O priority class of the whole process", {}, {},
            {"none", "best-effort", "idle"}),
       spec("io_level", option_type::integer, "7", "best-effort I/O level, 0 (high) .. 7", 0.0, 7.0),
-      spec("cpu_affinity", option_type::string, "",
+      spec("cpu_affinity", option_type::cpu_list, "",
            "the CPUs the whole process runs on: [0, 1] or \"0-3,6\""),
   };
   return s;
@@ -243,7 +277,7 @@ const std::vector<option_spec>& common_specs() {
       spec("io_class", option_type::string, "", "I/O priority class of the component's threads", {},
            {}, {"none", "best-effort", "idle"}),
       spec("io_level", option_type::integer, "7", "best-effort I/O level, 0 (high) .. 7", 0.0, 7.0),
-      spec("cpu_affinity", option_type::string, "",
+      spec("cpu_affinity", option_type::cpu_list, "",
            "the CPUs the component's threads run on: [0, 1] or \"0-3,6\""),
       spec("throttle", option_type::table, "", "adaptive pause: load, pressure, battery, window"),
   };
@@ -477,6 +511,14 @@ public:
       }
       return ok;
     }
+    case option_type::cpu_list: {
+      std::string problem;
+      if (!cpu_list_of(v, &problem)) {
+        error(v.source(), name + " " + problem);
+        return false;
+      }
+      return true;
+    }
     case option_type::table: {
       // A table, or an array of tables (`rules = [{ path = "/etc" }, ...]`): components that take
       // a list of records accept both spellings.
@@ -530,8 +572,7 @@ public:
       const std::string k(key.str());
       auto it = std::find_if(specs.begin(), specs.end(), [&](const auto& s) { return s.key == k; });
       if (it != specs.end()) {
-        if (k != "cpu_affinity") // a list or a string: read_cpu_list checks it, at its place
-          check_value(*it, value, where);
+        check_value(*it, value, where);
         continue;
       }
       if (std::find_if(extra.begin(), extra.end(), [&](const auto& s) { return s.key == k; }) !=
@@ -595,52 +636,18 @@ quota_settings read_quota(checker& chk, const toml::node* node, const std::strin
   return q;
 }
 
-/// `cpu_affinity = [0, 2]` or `"0-3,6"`; an error at its place when it is neither, or names a
-/// CPU this host does not have.
-std::optional<std::vector<unsigned>> read_cpu_list(checker& chk, const toml::node& v,
-                                                   const std::string& where) {
-  std::optional<std::vector<unsigned>> cpus;
-  if (const auto* s = v.as_string()) {
-    cpus = parse_cpu_list(s->get());
-  } else if (const auto* a = v.as_array(); a && !a->empty()) {
-    std::string text;
-    bool ok = true;
-    for (const auto& e : *a) {
-      const auto n = e.value<std::int64_t>();
-      ok = ok && e.is_integer() && n && *n >= 0 && *n <= 1023;
-      if (ok)
-        text += (text.empty() ? "" : ",") + std::to_string(*n);
-    }
-    if (ok)
-      cpus = parse_cpu_list(text);
-  }
-  if (!cpus) {
-    chk.error(v.source(), "'cpu_affinity' in " + where +
-                              " must be a list of CPU numbers such as [0, 1] or \"0-3,6\"");
-    return std::nullopt;
-  }
-  const long online = ::sysconf(_SC_NPROCESSORS_CONF);
-  for (unsigned c : *cpus)
-    if (online > 0 && c >= static_cast<unsigned long>(online)) {
-      chk.error(v.source(), "'cpu_affinity' in " + where + " names CPU " + std::to_string(c) +
-                                ", but this host has CPUs 0-" + std::to_string(online - 1));
-      return std::nullopt;
-    }
-  return cpus;
-}
-
 /// The placement keys (nice, io_class, io_level, cpu_affinity) of a component's table or of
 /// [engine], over `t`'s defaults.
-void read_placement(checker& chk, const toml::table& table, const std::string& where,
-                    throttle_settings& t) {
+void read_placement(const toml::table& table, throttle_settings& t) {
   if (auto v = table["nice"].value<std::int64_t>(); v && *v >= 0 && *v <= 19)
     t.nice = static_cast<int>(*v);
   if (auto v = table["io_class"].value<std::string>())
     t.io_class = *v;
   if (auto v = table["io_level"].value<std::int64_t>(); v && *v >= 0 && *v <= 7)
     t.io_level = static_cast<int>(*v);
+  std::string checked; // check_value reported it at its place
   if (const auto* v = table.get("cpu_affinity"))
-    if (auto cpus = read_cpu_list(chk, *v, where))
+    if (auto cpus = cpu_list_of(*v, &checked))
       t.cpu_affinity = std::move(*cpus);
 }
 
@@ -755,7 +762,7 @@ engine_settings read_engine(checker& chk, const toml::node& node) {
   e.plugin_trust_dir = (*t)["plugin_trust_dir"].value_or(e.plugin_trust_dir);
   if (const auto* q = t->get("quota"); q && q->is_table())
     e.quota = read_quota(chk, q, "[engine.quota]");
-  read_placement(chk, *t, "[engine]", e.placement);
+  read_placement(*t, e.placement);
   return e;
 }
 
@@ -1155,8 +1162,8 @@ void read_component(checker& chk, const registry& reg, component_kind kind, cons
     const auto& common = common_specs();
     auto it =
         std::find_if(common.begin(), common.end(), [&](const auto& s) { return s.key == ks; });
-    if (it == common.end() || ks == "type" || ks == "cpu_affinity")
-      continue; // cpu_affinity: a list or a string, read_placement checks it
+    if (it == common.end() || ks == "type")
+      continue;
     if (!chk.check_value(*it, v, where))
       continue;
     if (ks == "inputs") {
@@ -1189,7 +1196,7 @@ void read_component(checker& chk, const registry& reg, component_kind kind, cons
       read_adaptive(chk, &v, "[" + section + "." + name + ".throttle]", pc.decl.throttle);
     }
   }
-  read_placement(chk, *t, where, pc.decl.throttle);
+  read_placement(*t, pc.decl.throttle);
   if (pc.decl.schedule.interval && !pc.decl.schedule.cron.empty())
     chk.error(t->get("schedule")->source(),
               "'interval' and 'schedule' in " + where + " exclude each other: keep one");

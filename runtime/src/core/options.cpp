@@ -5,14 +5,24 @@ namespace pg::runtime {
 
 std::string_view to_string(option_type t) noexcept {
   switch (t) {
-    case option_type::string: return "string";
-    case option_type::integer: return "integer";
-    case option_type::floating: return "float";
-    case option_type::boolean: return "boolean";
-    case option_type::duration: return "duration";
-    case option_type::size: return "size";
-    case option_type::string_list: return "string list";
-    case option_type::table: return "table";
+  case option_type::string:
+    return "string";
+  case option_type::integer:
+    return "integer";
+  case option_type::floating:
+    return "float";
+  case option_type::boolean:
+    return "boolean";
+  case option_type::duration:
+    return "duration";
+  case option_type::size:
+    return "size";
+  case option_type::string_list:
+    return "string list";
+  case option_type::table:
+    return "table";
+  case option_type::cpu_list:
+    return "CPU list";
   }
   return "?";
 }
@@ -57,8 +67,8 @@ std::uint64_t component_settings::get_size(std::string_view key, std::uint64_t f
   return fallback;
 }
 
-std::vector<std::string> component_settings::get_string_list(std::string_view key,
-                                                             std::vector<std::string> fallback) const {
+std::vector<std::string>
+component_settings::get_string_list(std::string_view key, std::vector<std::string> fallback) const {
   const auto* arr = table_[key].as_array();
   if (!arr)
     return fallback;

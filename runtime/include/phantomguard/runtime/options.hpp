@@ -16,7 +16,18 @@
 
 namespace pg::runtime {
 
-enum class option_type { string, integer, floating, boolean, duration, size, string_list, table };
+/// cpu_list: `[0, 1]` or `"0-3,6"`, CPUs this host has (the throttle's cpu_affinity).
+enum class option_type {
+  string,
+  integer,
+  floating,
+  boolean,
+  duration,
+  size,
+  string_list,
+  table,
+  cpu_list
+};
 
 std::string_view to_string(option_type t) noexcept;
 
