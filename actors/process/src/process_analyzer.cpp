@@ -242,6 +242,7 @@ void process_analyzer::visit(pid_t pid, const host::proc_stat& st, runtime::cont
     if (!same_process || (!e.comm.empty() && e.comm != st.comm))
       e.reported.clear();
   }
+  ctx.count("cache_misses"); // a new process, a new image, or an entry past its refresh
   e.start_ticks = st.start_ticks;
   e.comm = st.comm;
   e.analyzed = now;

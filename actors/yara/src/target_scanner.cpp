@@ -314,13 +314,17 @@ bool target_scanner::step(const finding_sink& emit) {
   std::vector<candidate> items;
   bool more = s.collect(items, s.capacity());
   if (s.rules.rules) {
-    if (s.cache)
-      for (auto& c : items)
+    if (s.cache) {
+      for (auto& c : items) {
         if (auto hit = s.cache->find(c.path, c.stamp, s.rules.hash)) {
           c.cached = true;
           c.result.matches = std::move(*hit);
           ++s.totals.cache_hits;
+        } else {
+          ++s.totals.cache_misses;
         }
+      }
+    }
     s.scan_all(items);
     s.record(items, emit);
   }

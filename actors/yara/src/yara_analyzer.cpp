@@ -157,6 +157,7 @@ void yara_analyzer::publish(runtime::context& ctx) {
   delta("files", t.files, published_.files);
   delta("files_scanned", t.scanned, published_.scanned);
   delta("cache_hits", t.cache_hits, published_.cache_hits);
+  delta("cache_misses", t.cache_misses, published_.cache_misses);
   delta("skipped", t.skipped, published_.skipped);
   delta("matches", t.matches, published_.matches);
   delta("errors", t.errors, published_.errors);

@@ -42,6 +42,24 @@ struct status_arguments {
   std::size_t count = 0;                    // top: stop after this many screens (0: never)
 };
 
+struct bench_arguments {
+  std::string component;
+  std::size_t iterations = 10;
+  std::size_t warmup = 1;
+  std::string input;     // JSON Lines of events for on_batch; empty: one pass of its inputs
+  std::string state_dir; // empty: a temporary one, removed after
+  bool json = false;
+};
+
+struct profile_arguments {
+  bool scan = false;    // one scan; else run for `duration`
+  std::string duration; // "60s"
+  std::vector<std::string> only;
+  std::string output; // report.html or report.json
+  std::string format; // html | json; empty: from the output's extension
+  std::string timeout = "30m";
+};
+
 /// `<state_dir>/control.sock`: where `run` answers `status` and `top`.
 std::string control_socket_path(const std::string& state_dir);
 
@@ -55,5 +73,11 @@ int top_command(const global_options& global, const status_arguments& args);
 /// What this host gives the engine as the config declares it: 0 all ok (notes included),
 /// 1 a warning (something runs degraded), 2 a failure or a config that does not load.
 int doctor_command(const global_options& global, bool json);
+/// Times one component's handler in this process: 0 measured, 1 the component failed, 2 a usage
+/// or config error.
+int bench_command(const global_options& global, const bench_arguments& args);
+/// Runs the config (or one scan) with per-component accounting and writes a report: 0 written,
+/// 1 the run failed or the report could not be written, 2 a usage or config error.
+int profile_command(const global_options& global, const profile_arguments& args);
 
 } // namespace pg::cli

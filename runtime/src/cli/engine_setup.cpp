@@ -7,7 +7,12 @@
 #include "phantomguard/runtime/plugin_host.hpp"
 #endif
 
+#include <iostream>
+#include <set>
+
 namespace pg::cli {
+
+using namespace pg::runtime;
 
 void prepare_engine(const runtime::pipeline_config& cfg, const global_options& global) {
 #ifdef PG_HAVE_PLUGIN_HOST
@@ -42,6 +47,51 @@ build_pipeline(const std::string& path, const global_options& global,
   if (!loaded.errors.empty())
     loaded.config.reset();
   return loaded;
+}
+
+bool restrict_to(pipeline_config& cfg, const std::vector<std::string>& only,
+                 std::string_view command) {
+  std::set<std::string> keep;
+  bool ok = true;
+  for (const auto& name : only) {
+    const auto* c = cfg.find(name);
+    if (!c) {
+      std::vector<std::string> known;
+      for (const auto& d : cfg.components)
+        if (d.kind != component_kind::sink)
+          known.push_back(d.name);
+      std::string list;
+      for (const auto& k : known)
+        list += (list.empty() ? "" : ", ") + k;
+      std::cerr << "phantomguard " << command << ": --only names unknown component '" << name
+                << "' (known: " << (list.empty() ? "none" : list) << ")\n";
+      ok = false;
+    } else if (c->kind == component_kind::sink) {
+      std::cerr << "phantomguard " << command
+                << ": --only selects sources, analyzers and detectors; '" << name
+                << "' is a sink (sinks are always kept)\n";
+      ok = false;
+    } else {
+      keep.insert(name);
+    }
+  }
+  if (!ok)
+    return false;
+  std::erase_if(cfg.components, [&](const component_decl& c) {
+    return c.kind != component_kind::sink && !keep.contains(c.name);
+  });
+  for (auto& c : cfg.components)
+    std::erase_if(c.inputs, [&](const std::string& in) { return !keep.contains(in); });
+  std::erase_if(cfg.components, [](const component_decl& c) {
+    return c.kind == component_kind::sink && c.inputs.empty();
+  });
+  return true;
+}
+
+void drop_console_sinks(pipeline_config& cfg) {
+  std::erase_if(cfg.components, [](const component_decl& c) {
+    return c.kind == component_kind::sink && c.type == "console";
+  });
 }
 
 } // namespace pg::cli

@@ -6,6 +6,8 @@
 #include "cli/commands.hpp"
 #include <functional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "phantomguard/runtime/config.hpp"
 
@@ -19,8 +21,17 @@ void prepare_engine(const runtime::pipeline_config& cfg, const global_options& g
 /// default), let `adjust` edit it (scan's --only; false = stop, it said why), prepare the engine
 /// for it (prepare_engine) and run the deep checks every component must pass to start
 /// (runtime::check_components). So what validate accepts is what starts.
-runtime::config_result build_pipeline(
-    const std::string& path, const global_options& global,
-    const std::function<bool(runtime::pipeline_config&)>& adjust = {});
+runtime::config_result
+build_pipeline(const std::string& path, const global_options& global,
+               const std::function<bool(runtime::pipeline_config&)>& adjust = {});
+
+/// --only (scan, profile): keeps the named sources, analyzers and detectors and every sink;
+/// inputs that point at a removed component are dropped, and sinks left with no input go too
+/// (they would get nothing). False after saying on stderr what is wrong with a name.
+bool restrict_to(runtime::pipeline_config& cfg, const std::vector<std::string>& only,
+                 std::string_view command);
+
+/// A command's own report replaces console sinks (they would print the same findings twice).
+void drop_console_sinks(runtime::pipeline_config& cfg);
 
 } // namespace pg::cli

@@ -29,8 +29,8 @@ namespace {
 
 using namespace pg;
 
-const std::vector<std::string> builtin_commands = {"scan",   "run", "validate", "graph",
-                                                   "status", "top", "doctor",   "version"};
+const std::vector<std::string> builtin_commands = {
+    "scan", "run", "validate", "graph", "status", "top", "doctor", "bench", "profile", "version"};
 const std::vector<std::string> log_levels = {"trace", "debug",    "info", "warn",
                                              "error", "critical", "off"};
 
@@ -196,6 +196,43 @@ int dispatch(int argc, char** argv) {
                 "data, clock) and say what to do; exit 0 ok, 1 warnings, 2 failures");
   add_config(doctor);
   doctor->add_flag("--json", doctor_json, "Print JSON");
+  cli::bench_arguments bench_args;
+  auto* bench = app.add_subcommand(
+      "bench", "Time one component's tick or batch handler in this process: min/median/p95 time, "
+               "CPU, peak memory, I/O");
+  add_config(bench);
+  bench->add_option("component", bench_args.component, "The component's name in the config")
+      ->required();
+  bench->add_option("-n,--iterations", bench_args.iterations, "Timed calls")->capture_default_str();
+  bench->add_option("--warmup", bench_args.warmup, "Calls before the timed ones (not timed)")
+      ->capture_default_str();
+  bench->add_option("--input", bench_args.input,
+                    "Events to time on_batch with (JSON Lines: {\"kind\": ..., fields...}); "
+                    "default: one pass of the component's inputs");
+  bench->add_option("--state-dir", bench_args.state_dir,
+                    "Where the component keeps state while benched (default: a temporary dir, "
+                    "removed after)");
+  bench->add_flag("--json", bench_args.json, "Print JSON");
+  cli::profile_arguments profile_args;
+  auto* profile = app.add_subcommand(
+      "profile", "Run the config (--duration) or one scan (--scan) with per-component "
+                 "accounting and write a report (HTML with charts, or JSON)");
+  add_config(profile);
+  auto* profile_scan = profile->add_flag("--scan", profile_args.scan, "Profile one scan");
+  profile->add_option("--duration", profile_args.duration, "Profile `run` for this long (e.g. 60s)")
+      ->excludes(profile_scan);
+  profile
+      ->add_option("--only", profile_args.only,
+                   "With --scan: keep only these sources/analyzers/detectors (comma-separated)")
+      ->delimiter(',');
+  profile->add_option("-o,--output", profile_args.output, "The report: FILE.html or FILE.json")
+      ->required();
+  profile
+      ->add_option("--format", profile_args.format,
+                   "html or json (default: from the output's extension)")
+      ->check(CLI::IsMember({"html", "json"}));
+  profile->add_option("--timeout", profile_args.timeout, "With --scan: as scan's --timeout")
+      ->capture_default_str();
   auto* version = app.add_subcommand("version", "Print the version");
 
   try {
@@ -217,6 +254,10 @@ int dispatch(int argc, char** argv) {
     return cli::validate_command(global);
   if (*doctor)
     return cli::doctor_command(global, doctor_json);
+  if (*bench)
+    return cli::bench_command(global, bench_args);
+  if (*profile)
+    return cli::profile_command(global, profile_args);
   if (*graph)
     return cli::graph_command(global);
   if (*run)

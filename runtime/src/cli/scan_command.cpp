@@ -27,52 +27,6 @@ using namespace pg::runtime;
 
 namespace {
 
-// --only: keeps the named sources, analyzers and detectors and every sink; inputs that point at
-// a removed component are dropped, and sinks left with no input go too (they would get nothing).
-bool restrict_to(pipeline_config& cfg, const std::vector<std::string>& only) {
-  std::set<std::string> keep;
-  bool ok = true;
-  for (const auto& name : only) {
-    const auto* c = cfg.find(name);
-    if (!c) {
-      std::vector<std::string> known;
-      for (const auto& d : cfg.components)
-        if (d.kind != component_kind::sink)
-          known.push_back(d.name);
-      std::string list;
-      for (const auto& k : known)
-        list += (list.empty() ? "" : ", ") + k;
-      std::cerr << "phantomguard scan: --only names unknown component '" << name
-                << "' (known: " << (list.empty() ? "none" : list) << ")\n";
-      ok = false;
-    } else if (c->kind == component_kind::sink) {
-      std::cerr << "phantomguard scan: --only selects sources, analyzers and detectors; '" << name
-                << "' is a sink (sinks are always kept)\n";
-      ok = false;
-    } else {
-      keep.insert(name);
-    }
-  }
-  if (!ok)
-    return false;
-  std::erase_if(cfg.components, [&](const component_decl& c) {
-    return c.kind != component_kind::sink && !keep.contains(c.name);
-  });
-  for (auto& c : cfg.components)
-    std::erase_if(c.inputs, [&](const std::string& in) { return !keep.contains(in); });
-  std::erase_if(cfg.components, [](const component_decl& c) {
-    return c.kind == component_kind::sink && c.inputs.empty();
-  });
-  return true;
-}
-
-// The scan's own report replaces console sinks (they would print the same findings twice).
-void drop_console_sinks(pipeline_config& cfg) {
-  std::erase_if(cfg.components, [](const component_decl& c) {
-    return c.kind == component_kind::sink && c.type == "console";
-  });
-}
-
 std::int64_t sum_prefixed(const component_metrics& m, std::string_view prefix) {
   std::int64_t total = 0;
   for (const auto& [name, value] : m.counters)
@@ -121,7 +75,6 @@ void print_summary(std::ostream& out, const scan_report& report, const pipeline_
         << sum_prefixed(m, "events_lost") << std::setw(10) << sum_prefixed(m, "restarts") << '\n';
   }
 }
-
 
 // node_exporter's textfile collector reads *.prom files: written whole to a temporary file, then
 // renamed over the old one, so a scrape never sees half a file.
@@ -173,7 +126,7 @@ bool write_metrics_file(const std::string& path, const std::string& tmp, const s
 
 int scan_command(const global_options& global, const scan_arguments& args) {
   auto loaded = build_pipeline(global.config_path, global, [&](pipeline_config& c) {
-    if (!args.only.empty() && !restrict_to(c, args.only))
+    if (!args.only.empty() && !restrict_to(c, args.only, "scan"))
       return false; // it said why
     drop_console_sinks(c);
     return true;
@@ -237,7 +190,8 @@ int scan_command(const global_options& global, const scan_arguments& args) {
   }
   if (!global.quiet)
     print_summary(std::cerr, report, cfg, took);
-  if (!args.metrics_file.empty() && !write_metrics_file(args.metrics_file, metrics_tmp, report, took))
+  if (!args.metrics_file.empty() &&
+      !write_metrics_file(args.metrics_file, metrics_tmp, report, took))
     return 2;
   return exit_code_for(report.findings, args.fail_on);
 }

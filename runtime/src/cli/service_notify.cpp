@@ -48,8 +48,8 @@ bool service_notifier::notify(const std::string& state) const {
     addr.sun_path[0] = '\0'; // an abstract socket
   const auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + socket_.size());
   return ::sendto(fd.get(), state.data(), state.size(), MSG_NOSIGNAL,
-                  reinterpret_cast<const sockaddr*>(&addr), len) ==
-         static_cast<ssize_t>(state.size());
+                  reinterpret_cast<const sockaddr*>(&addr),
+                  len) == static_cast<ssize_t>(state.size());
 }
 
 void service_notifier::ready(const std::string& status) const {

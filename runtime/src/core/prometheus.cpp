@@ -167,6 +167,15 @@ std::string to_prometheus(const metrics_snapshot& m, const std::string& version,
       {"deferred_ticks",
        {"phantomguard_component_deferred_ticks_total",
         "Ticks that came due while the adaptive throttle paused the component."}},
+      {"read_bytes",
+       {"phantomguard_component_read_bytes_total",
+        "Bytes the component's threads read (read(2) and friends, page-cache hits included)."}},
+      {"write_bytes",
+       {"phantomguard_component_written_bytes_total",
+        "Bytes the component's threads wrote (write(2) and friends)."}},
+      {"storage_read_bytes",
+       {"phantomguard_component_storage_read_bytes_total",
+        "Bytes the component's reads had to fetch from a block device."}},
   };
   for (const auto& c : m.components) {
     if (c.name == "engine") {
@@ -263,6 +272,9 @@ std::string to_prometheus(const metrics_snapshot& m, const std::string& version,
         x.add("phantomguard_component_memory_bytes", "gauge",
               "Memory the component holds (heap of its threads plus what it accounts).", who,
               value);
+      else if (key == "memory_peak_bytes")
+        x.add("phantomguard_component_memory_peak_bytes", "gauge",
+              "The most memory the component held since the engine started.", who, value);
       else if (key == "status")
         x.add("phantomguard_component_status", "gauge",
               "0 starting, 1 running, 2 finished, 3 stopped, 4 disabled.", who, value);

@@ -75,7 +75,7 @@ void component_actor::on_exit() {
   thread_token_ = 0;
   // A disabled component has no successor: show that its memory was given back.
   if (spec_.stats->status.load() == static_cast<int>(component_status::disabled))
-    spec_.stats->memory_bytes.store(spec_.slot->memory_now());
+    spec_.stats->set_memory(spec_.slot->memory_now());
   heap::set_thread_account(0);
   heap::close(spec_.slot->heap_account);
   caf::event_based_actor::on_exit();
@@ -234,8 +234,15 @@ bool component_actor::run_hook(hook_kind kind, std::int64_t edge, F&& f) {
     return false;
   }
   slot.meter.sample(); // the component's CPU figure is current after each hook
+  // Its I/O too, but a /proc read each time costs: after a long hook (where it is lost in the
+  // hook's own time), after stop (a scan's figures are read right after), else 4 times a second.
+  if (const auto now = steady_now_ns();
+      kind == hook_kind::stop || now - t0 >= 1'000'000 || now - last_io_sample_ns_ >= 250'000'000) {
+    slot.meter.sample_io(thread_token_);
+    last_io_sample_ns_ = now;
+  }
   spec_.stats->handler_latency.record(static_cast<std::uint64_t>((steady_now_ns() - t0) / 1000));
-  spec_.stats->memory_bytes.store(slot.memory_now(), std::memory_order_relaxed);
+  spec_.stats->set_memory(slot.memory_now());
   if (!ok) {
     fail(kind, std::move(what), refused, std::move(rule));
     return false;

@@ -132,6 +132,7 @@ private:
   component_spec spec_;
   metered_threads threads_;
   int thread_token_ = 0; // the actor's own thread in the instance's CPU meter
+  std::int64_t last_io_sample_ns_ = 0; // when run_hook last read the thread's I/O counters
   actor_context ctx_{*this};
   std::unique_ptr<component> component_;
   std::vector<out_link> outputs_;

@@ -93,6 +93,7 @@ histogram_snapshot latency_histogram::snapshot() const noexcept {
     return s.max;
   };
   s.p50 = quantile(0.50);
+  s.p95 = quantile(0.95);
   s.p99 = quantile(0.99);
   // Cumulative at 2^k microseconds for a few k (16 us ... 16.8 s): bucket i holds values below
   // 2^i, so the buckets up to i hold every value <= 2^i - 1 < 2^i.
@@ -164,6 +165,21 @@ std::int64_t monotonic_ns() {
 }
 } // namespace
 
+void io_totals::add(const io_counters& d) noexcept {
+  read_chars.fetch_add(d.read_chars, std::memory_order_relaxed);
+  write_chars.fetch_add(d.write_chars, std::memory_order_relaxed);
+  storage_read.fetch_add(d.storage_read, std::memory_order_relaxed);
+  storage_write.fetch_add(d.storage_write, std::memory_order_relaxed);
+}
+
+void component_stats::set_memory(std::int64_t bytes) noexcept {
+  memory_bytes.store(bytes, std::memory_order_relaxed);
+  auto peak = memory_peak_bytes.load(std::memory_order_relaxed);
+  while (bytes > peak &&
+         !memory_peak_bytes.compare_exchange_weak(peak, bytes, std::memory_order_relaxed)) {
+  }
+}
+
 void component_stats::set_paused(bool paused, const std::string& reason) {
   std::lock_guard guard{mutex_};
   const auto now = monotonic_ns();
@@ -201,6 +217,14 @@ component_metrics component_stats::snapshot() const {
   m.counters["cpu_time_us"] = ld(cpu_ns) / 1000;
   m.counters["engine_findings_in"] = ld(engine_findings_in);
   m.gauges["memory_bytes"] = static_cast<double>(ld(memory_bytes));
+  m.gauges["memory_peak_bytes"] = static_cast<double>(ld(memory_peak_bytes));
+  auto io_ld = [](const std::atomic<std::uint64_t>& a) {
+    return static_cast<std::int64_t>(a.load(std::memory_order_relaxed));
+  };
+  m.counters["read_bytes"] = io_ld(io.read_chars);
+  m.counters["write_bytes"] = io_ld(io.write_chars);
+  m.counters["storage_read_bytes"] = io_ld(io.storage_read);
+  m.counters["storage_write_bytes"] = io_ld(io.storage_write);
   m.gauges["status"] = status.load(std::memory_order_relaxed);
   m.gauges["quota_level"] = quota_level.load(std::memory_order_relaxed);
   m.histograms["handler_latency_us"] = handler_latency.snapshot();

@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "phantomguard/runtime/io_usage.hpp"
 #include "phantomguard/runtime/metrics.hpp"
 
 namespace pg::runtime::detail {
@@ -32,6 +33,15 @@ private:
   std::atomic<std::uint64_t> max_{0};
 };
 
+/// The I/O of a component's threads, all instances (task I/O accounting, io_usage.hpp).
+struct io_totals {
+  std::atomic<std::uint64_t> read_chars{0};
+  std::atomic<std::uint64_t> write_chars{0};
+  std::atomic<std::uint64_t> storage_read{0};
+  std::atomic<std::uint64_t> storage_write{0};
+  void add(const io_counters& delta) noexcept;
+};
+
 enum class component_status : int { starting = 0, running, finished, stopped, disabled };
 std::string_view to_string(component_status s) noexcept;
 
@@ -42,16 +52,21 @@ struct component_stats {
   std::atomic<std::int64_t> restarts{0};
   std::atomic<std::int64_t> failures{0};
   std::atomic<std::int64_t> ticks{0};
-  std::atomic<std::int64_t> skipped_ticks{0};   // block policy: a source skipped a tick
-  std::atomic<std::int64_t> throttled_ticks{0}; // quota throttle: a source skipped a tick
-  std::atomic<std::int64_t> cpu_ns{0};          // CPU time of its threads, all instances
-  std::atomic<std::int64_t> memory_bytes{0};    // current instance: pmr + account_memory
+  std::atomic<std::int64_t> skipped_ticks{0};     // block policy: a source skipped a tick
+  std::atomic<std::int64_t> throttled_ticks{0};   // quota throttle: a source skipped a tick
+  std::atomic<std::int64_t> cpu_ns{0};            // CPU time of its threads, all instances
+  std::atomic<std::int64_t> memory_bytes{0};      // current instance: pmr + account_memory
+  std::atomic<std::int64_t> memory_peak_bytes{0}; // the most memory_bytes was, any instance
   std::atomic<std::int64_t> engine_findings_in{0};
   std::atomic<int> status{0};
   std::atomic<int> quota_level{0};
   std::atomic<std::int64_t> pauses{0};         // adaptive throttle: pauses begun
   std::atomic<std::int64_t> deferred_ticks{0}; // ticks held while paused
   latency_histogram handler_latency;
+  io_totals io;
+
+  /// Sets memory_bytes (the current instance's figure) and raises the peak with it.
+  void set_memory(std::int64_t bytes) noexcept;
 
   /// The adaptive throttle paused (with why) or resumed the component's work.
   void set_paused(bool paused, const std::string& reason);

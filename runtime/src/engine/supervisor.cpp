@@ -186,6 +186,7 @@ void supervisor_actor::spawn(node& n) {
   slot->name = n.decl->name;
   slot->instance = next_instance_++;
   slot->meter.set_cumulative(std::shared_ptr<std::atomic<std::int64_t>>(n.stats, &n.stats->cpu_ns));
+  slot->meter.set_cumulative_io(std::shared_ptr<io_totals>(n.stats, &n.stats->io));
   slot->heap_account = heap::open(); // closed by the instance when it ends
   slot->placement = n.decl->throttle;
   if (n.decl->throttle.adaptive() && env_->mode == engine_mode::run)
@@ -623,7 +624,8 @@ void supervisor_actor::check_quotas() {
     auto v = n.governor->evaluate(sample);
     n.stats->gauge("cpu_percent", n.governor->cpu_percent());
     n.stats->gauge("threads", static_cast<double>(n.slot->meter.threads()));
-    n.stats->memory_bytes.store(sample.memory_bytes); // current during a long hook too
+    n.stats->set_memory(sample.memory_bytes); // current during a long hook too
+    n.slot->meter.sample_io();
     total_cpu += n.governor->cpu_percent();
     total_rate += n.governor->rate();
     if (!top_cpu || n.governor->cpu_percent() > top_cpu->governor->cpu_percent())

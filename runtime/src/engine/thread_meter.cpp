@@ -2,12 +2,15 @@
 #include "engine/thread_meter.hpp"
 
 #include <pthread.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <system_error>
 
+#include "engine/component_stats.hpp"
 #include "engine/instance_slot.hpp"
+#include "phantomguard/runtime/io_usage.hpp"
 
 namespace pg::runtime::detail {
 
@@ -36,6 +39,43 @@ void thread_meter::add(std::int64_t ns) {
     cumulative_->fetch_add(ns, std::memory_order_relaxed);
 }
 
+void thread_meter::set_cumulative_io(std::shared_ptr<io_totals> io) {
+  std::lock_guard lock(mutex_);
+  io_ = std::move(io);
+}
+
+void thread_meter::add_io(live& l) {
+  const auto now = io_of_thread(l.tid);
+  if (!now)
+    return; // ended, or no task I/O accounting: what it did since the last reading is not known
+  const std::uint64_t values[4] = {now->read_chars, now->write_chars, now->storage_read,
+                                   now->storage_write};
+  if (l.io_known && io_) {
+    io_counters delta;
+    std::uint64_t* out[4] = {&delta.read_chars, &delta.write_chars, &delta.storage_read,
+                             &delta.storage_write};
+    for (int i = 0; i < 4; ++i)
+      *out[i] = values[i] > l.io_seen[i] ? values[i] - l.io_seen[i] : 0;
+    io_->add(delta);
+  }
+  for (int i = 0; i < 4; ++i)
+    l.io_seen[i] = values[i];
+  l.io_known = true;
+}
+
+void thread_meter::sample_io() {
+  std::lock_guard lock(mutex_);
+  for (auto& l : live_)
+    add_io(l);
+}
+
+void thread_meter::sample_io(int token) {
+  std::lock_guard lock(mutex_);
+  for (auto& l : live_)
+    if (l.token == token)
+      add_io(l);
+}
+
 int thread_meter::attach_current() {
   clockid_t clock{};
   if (int rc = ::pthread_getcpuclockid(::pthread_self(), &clock); rc != 0)
@@ -45,6 +85,8 @@ int thread_meter::attach_current() {
   l.token = next_token_++;
   l.clock = clock;
   l.seen = read_clock(CLOCK_THREAD_CPUTIME_ID);
+  l.tid = ::gettid();
+  add_io(l); // the starting point: a reused thread's earlier I/O is not the component's
   live_.push_back(l);
   return l.token;
 }
@@ -59,6 +101,7 @@ void thread_meter::detach(int token) {
   auto now = read_clock(it->clock, &ok); // the thread's own clock, from whichever thread asks
   if (ok)
     add(now - it->seen);
+  add_io(*it);
   live_.erase(it);
 }
 

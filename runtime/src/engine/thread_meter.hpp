@@ -14,21 +14,34 @@
 #include <optional>
 #include <vector>
 
+#include <sys/types.h>
+
 #include "phantomguard/runtime/component_threads.hpp"
 
 namespace pg::runtime::detail {
 
 struct instance_slot;
+struct io_totals;
 
 class thread_meter {
 public:
   /// `cumulative` receives every nanosecond too (the component's figure across restarts).
   void set_cumulative(std::shared_ptr<std::atomic<std::int64_t>> cumulative);
 
+  /// `io` receives the I/O of the instance's threads (read at sample_io() and when a thread
+  /// detaches), across restarts like `cumulative`.
+  void set_cumulative_io(std::shared_ptr<io_totals> io);
+
   /// Called by a thread on itself; returns the token detach() takes.
   int attach_current();
-  /// Before the thread ends (from any thread): adds its last CPU time and forgets it.
+  /// Before the thread ends (from any thread): adds its last CPU time and I/O and forgets it.
+  /// Called by the thread itself, so its last I/O is still readable.
   void detach(int token);
+  /// Reads the I/O counters of the live threads (a /proc read each: the supervisor calls this at
+  /// its quota checks, not per work item as pace() samples the clocks).
+  void sample_io();
+  /// The same for one thread (the actor's own, after a hook).
+  void sample_io(int token);
   /// CPU spent for the instance elsewhere (a child process).
   void charge(std::int64_t ns);
   /// Reads the clocks of the live threads and returns the instance's CPU time so far.
@@ -41,7 +54,11 @@ private:
     int token = 0;
     clockid_t clock{};
     std::int64_t seen = 0;
+    pid_t tid = 0;
+    std::uint64_t io_seen[4] = {}; // rchar, wchar, read_bytes, write_bytes at the last reading
+    bool io_known = false;
   };
+  void add_io(live& l);
   void add(std::int64_t ns);
 
   mutable std::mutex mutex_;
@@ -49,6 +66,7 @@ private:
   int next_token_ = 1;
   std::int64_t total_ = 0;
   std::shared_ptr<std::atomic<std::int64_t>> cumulative_;
+  std::shared_ptr<io_totals> io_;
 };
 
 /// The budget the workers of one instance share. limit_percent is of one core (200 = two cores).

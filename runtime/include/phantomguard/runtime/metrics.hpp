@@ -16,6 +16,7 @@ struct histogram_snapshot {
   double min = 0;
   double max = 0;
   double p50 = 0;
+  double p95 = 0;
   double p99 = 0;
   /// Cumulative counts: {upper bound, how many were <= it}, ascending (the last bound is +Inf).
   std::vector<std::pair<double, std::uint64_t>> buckets;

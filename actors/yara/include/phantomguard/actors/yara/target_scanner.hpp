@@ -37,6 +37,7 @@ struct target_totals {
   std::uint64_t files = 0;      // candidate files seen
   std::uint64_t scanned = 0;    // files actually scanned by libyara
   std::uint64_t cache_hits = 0; // files answered from the result cache
+  std::uint64_t cache_misses = 0; // files the result cache did not answer (scanned)
   std::uint64_t skipped = 0;    // over max_file_size, or excluded
   std::uint64_t matches = 0;    // findings
   std::uint64_t errors = 0;     // unreadable files, timeouts
