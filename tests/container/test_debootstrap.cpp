@@ -10,8 +10,8 @@
 #include "container_fixture.hpp"
 #include "phantomguard/actors/container/image_scan.hpp"
 #include "phantomguard/actors/container/image_source.hpp"
-#include "vuln_fixture.hpp"
 #include "skip.hpp"
+#include "vuln_fixture.hpp"
 
 using namespace pg::actors::container;
 using pg::runtime::severity;
@@ -49,14 +49,14 @@ SCENARIO("a debootstrap'ed Debian 12 root is scanned like an image") {
   auto root = debootstrap_root();
   if (root.empty()) {
     PG_SKIP("debootstrap could not make a bookworm root (no network, not root, or not installed): "
-         "skipped");
+            "skipped");
   }
   std::string error;
   auto img = open_image(root, {}, "", &error);
   REQUIRE(img);
   image_scan_options o;
   o.advisories = pg::test::fixtures_dir() + "/real";
-  pg::actors::vuln::collecting_sink sink;
+  pg::actors::host::collecting_sink sink;
   auto r = scan_image(*img, o, sink);
   const auto& fs_ = sink.findings;
   THEN("its packages are read and matched through their source packages") {

@@ -25,9 +25,9 @@
 #include "phantomguard/actors/container/live_container.hpp"
 #include "phantomguard/actors/host/file_read.hpp"
 #include "phantomguard/actors/host/proc_stat.hpp"
+#include "skip.hpp"
 #include "test_context.hpp"
 #include "vuln_fixture.hpp"
-#include "skip.hpp"
 
 using namespace pg::actors::container;
 namespace fs = std::filesystem;
@@ -174,7 +174,8 @@ SCENARIO(
     int code = 0;
     if (!child.wait_running(code)) {
       PG_SKIP("the fake container could not start (exit "
-           << code << ": 10 unshare, 12 overlay, 13 mounts, 14 chroot): live checks not exercised");
+              << code
+              << ": 10 unshare, 12 overlay, 13 mounts, 14 chroot): live checks not exercised");
     }
     if (!in_cgroup)
       WARN("no writable cgroup hierarchy: the container is found by its namespaces only");
@@ -198,7 +199,7 @@ SCENARIO(
       CHECK(containing(containers, ::getppid()) == nullptr);
     }
     REQUIRE(c != nullptr);
-    pg::actors::vuln::collecting_sink sink;
+    pg::actors::host::collecting_sink sink;
     check_live_container(*c, host, sink);
     const auto& fs_ = sink.findings;
     THEN("it shares the host PID namespace, not the network or IPC ones") {
@@ -268,8 +269,8 @@ SCENARIO("an exiting process, which has let go of its namespaces, is not taken f
   std::this_thread::sleep_for(std::chrono::milliseconds(100)); // exited, not reaped
   const std::string mnt = "/proc/" + std::to_string(zombie) + "/ns/mnt";
   std::error_code ec;
-  const bool lost_mnt = !fs::exists(fs::symlink_status(mnt, ec)) ||
-                        !pg::actors::host::read_link(mnt).has_value();
+  const bool lost_mnt =
+      !fs::exists(fs::symlink_status(mnt, ec)) || !pg::actors::host::read_link(mnt).has_value();
   live_scan_stats stats;
   auto containers = find_live_containers(read_host_reference(), "/proc", &stats);
   CHECK(containing(containers, zombie) == nullptr);

@@ -125,7 +125,7 @@ SCENARIO("an OCI layout's layers are applied in order, whiteouts included") {
     CHECK(img->extract.unsafe_paths == 0);
   }
   THEN("the scan finds the setuid backdoor and the root user, not the deleted key") {
-    pg::actors::vuln::collecting_sink sink;
+    pg::actors::host::collecting_sink sink;
     scan_image(*img, {}, sink);
     auto su_f = at_path(sink.findings, "container.setuid", "/usr/local/bin/backdoor");
     REQUIRE(su_f);
@@ -153,7 +153,7 @@ SCENARIO("an image whose config names a non-root user does not run as root") {
   std::string error;
   auto img = open_image((dir.path() / "image").string(), {}, dir.str(), &error);
   REQUIRE(img);
-  pg::actors::vuln::collecting_sink sink;
+  pg::actors::host::collecting_sink sink;
   scan_image(*img, {}, sink);
   CHECK(with_rule(sink.findings, "container.root_user").empty());
 }

@@ -61,7 +61,8 @@ SCENARIO("a finding serialises to the stable JSON shape and back") {
   CHECK(severity::low < severity::high);
 }
 
-SCENARIO("a finding whose time is out of range is refused, not overflowed (found by fuzz_finding)") {
+SCENARIO(
+    "a finding whose time is out of range is refused, not overflowed (found by fuzz_finding)") {
   auto j = nlohmann::json::parse(R"({"time":"202-612-01T00:00:00.123Z","host":"h","analyzer":"a",
     "rule":"r","severity":"high","title":"t","entity":{},"evidence":{},"mitre":[]})");
   CHECK_FALSE(finding::from_json(j));

@@ -42,9 +42,10 @@ std::map<std::string, const finding*> by_path(const std::vector<finding>& fs,
 std::vector<finding> check(const rule_set& rules, baseline_db& db, scan_options opts = {},
                            bool update = false, scan_stats* stats = nullptr) {
   fim_scanner scanner(rules, db, opts);
-  std::vector<finding> out;
+  pg::actors::host::collecting_sink out_sink;
   scanner.begin(fim_scanner::mode::check, {}, update);
-  REQUIRE(scanner.run([&](finding f) { out.push_back(std::move(f)); }));
+  REQUIRE(scanner.run(out_sink));
+  auto out = std::move(out_sink.findings);
   if (stats)
     *stats = scanner.stats();
   return out;
@@ -53,9 +54,9 @@ std::vector<finding> check(const rule_set& rules, baseline_db& db, scan_options 
 void init(const rule_set& rules, baseline_db& db, scan_options opts = {}) {
   fim_scanner scanner(rules, db, opts);
   scanner.begin(fim_scanner::mode::init);
-  std::vector<finding> out;
-  REQUIRE(scanner.run([&](finding f) { out.push_back(std::move(f)); }));
-  CHECK(out.empty());
+  pg::actors::host::collecting_sink out;
+  REQUIRE(scanner.run(out));
+  CHECK(out.findings.empty());
   CHECK(db.initialized());
 }
 
@@ -157,7 +158,8 @@ SCENARIO("an incremental check hashes only files whose metadata changed") {
   opts.segment_size = 16; // several segments
   fim_scanner first(rules, db, opts);
   first.begin(fim_scanner::mode::init);
-  REQUIRE(first.run([](finding) {}));
+  pg::actors::host::collecting_sink ignored;
+  REQUIRE(first.run(ignored));
   CHECK(first.stats().hashed == 50);
   CHECK(first.stats().segments >= 3);
 
@@ -237,7 +239,8 @@ SCENARIO("a scan killed mid-write leaves a consistent database") {
       for (;;) {
         fim_scanner s(rules, db, opts);
         s.begin(fim_scanner::mode::init);
-        s.run([](finding) {});
+        pg::actors::host::collecting_sink ignored;
+        s.run(ignored);
       }
     } catch (...) {
     }

@@ -421,3 +421,48 @@ SCENARIO("damaged state values start the scan over instead of failing it") {
     CHECK(ctx.counters["scans_completed"] == 1);
   }
 }
+
+SCENARIO("the reported set of a scan's state is capped: the oldest keys go, the newest stay, and "
+         "the file is compacted") {
+  pg::test::temp_dir state("pg-vuln-cap");
+  const auto path = (state.path() / "vuln" / "vuln.db").string();
+  std::string error;
+  // Keys as long as the real ones (package|version|advisory): enough pages for compaction to be
+  // worth it once they are gone.
+  const std::string pad(90, 'k');
+  auto key = [&](int i) { return pad + std::to_string(i); };
+  {
+    auto db = scan_state::open(path, &error, 2000);
+    REQUIRE(db);
+    for (int i = 0; i < 5000; ++i)
+      CHECK(db->remember(key(i)));
+    // Trimmed every 1024 new keys: at most 2000 + 1023 kept, and the oldest went first.
+    CHECK(db->trimmed() >= 5000 - 2000 - 1023);
+    CHECK_FALSE(db->remember(key(4999))); // the newest is still known: not reported again
+    CHECK(db->remember(key(0)));          // the oldest was dropped: reported once more
+    const auto full = std::filesystem::file_size(path);
+    CHECK(db->forget_all());
+    // Everything deleted: the file is rewritten small at once.
+    CHECK(db->compacted_bytes() > 0);
+    CHECK(std::filesystem::file_size(path) < full / 2);
+    CHECK(db->remember(key(4999))); // forgotten with the rest
+  }
+  WHEN("it is opened again") {
+    auto db = scan_state::open(path, &error, 2000);
+    REQUIRE(db);
+    CHECK(db->compacted_bytes() == 0);    // nothing left worth giving back
+    CHECK_FALSE(db->remember(key(4999))); // remembered after the forget, and kept
+  }
+}
+
+SCENARIO(
+    "a scan state that is not a database is refused with its path, and the scan runs without") {
+  pg::test::temp_dir state("pg-vuln-bad");
+  std::filesystem::create_directories(state.path() / "vuln");
+  const auto path = (state.path() / "vuln" / "vuln.db").string();
+  std::ofstream(path) << "this is not an SQLite file, but it is long enough to look like one ...";
+  std::string error;
+  auto db = scan_state::open(path, &error);
+  CHECK_FALSE(db);
+  CHECK(error.find(path) != std::string::npos);
+}

@@ -10,6 +10,7 @@
 #include <thread>
 #include <unistd.h>
 
+#include "phantomguard/actors/storage/sqlite_handle.hpp"
 #include "phantomguard/actors/yara/target_scanner.hpp"
 #include "scratch_dir.hpp"
 #include "skip.hpp"
@@ -48,10 +49,10 @@ ruleset rules_from(const pg::test::scratch_dir& dir, const std::string& text) {
 }
 
 std::vector<finding> scan(target_scanner& s, std::vector<std::string> paths) {
-  std::vector<finding> out;
+  pg::actors::host::collecting_sink out;
   s.begin(std::move(paths));
-  REQUIRE(s.run([&](finding f) { out.push_back(std::move(f)); }));
-  return out;
+  REQUIRE(s.run(out));
+  return std::move(out.findings);
 }
 
 } // namespace
@@ -120,6 +121,39 @@ SCENARIO("unchanged files are answered from the result cache") {
   CHECK(fourth.totals().scanned == 30);
 }
 
+SCENARIO("the result cache holds to its policy: at most max_entries rows, none older than ttl") {
+  pg::test::scratch_dir dir;
+  for (int i = 0; i < 40; ++i)
+    dir.write("t/f" + std::to_string(i),
+              i % 10 == 0 ? "PG-PLAIN-MARKER" : "clean " + std::to_string(i));
+  result_cache cache(dir.path("results.db"));
+  cache.set_policy({25, {}});
+  target_options opts;
+  opts.segment_size = 16;
+  auto rs = rules_from(dir, tagged_rule);
+  target_scanner first(rs, &cache, opts);
+  CHECK(scan(first, {dir.path("t")}).size() == 4);
+  // 40 results stored, 15 pushed out at the end of the pass.
+  CHECK(cache.counters().misses == 40);
+  CHECK(cache.counters().evictions == 15);
+  target_scanner second(rs, &cache, opts);
+  CHECK(scan(second, {dir.path("t")}).size() == 4); // findings do not depend on the cache
+  CHECK(second.totals().cache_hits == 25);
+  CHECK(second.totals().scanned == 15);
+
+  WHEN("the results are older than ttl") {
+    pg::actors::storage::database raw(dir.path("results.db"), false);
+    raw.exec("UPDATE results SET stored = stored - 7200");
+    cache.set_policy({1000, std::chrono::hours(1)});
+    target_scanner third(rs, &cache, opts);
+    const auto expired_before = cache.counters().expired;
+    CHECK(scan(third, {dir.path("t")}).size() == 4);
+    CHECK(third.totals().cache_hits == 0); // too old to vouch for the files: all scanned again
+    CHECK(third.totals().scanned == 40);
+    CHECK(cache.counters().expired - expired_before >= 25);
+  }
+}
+
 SCENARIO("size limits, exclusions and symlinks") {
   pg::test::scratch_dir dir;
   dir.write("t/big.bin", std::string(5000, 'x') + "PG-PLAIN-MARKER");
@@ -178,10 +212,10 @@ SCENARIO("a marker in another process's memory is found by a process scan") {
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(200)); // let exec happen
   target_scanner s(rs, nullptr, {});
-  std::vector<finding> fs;
+  pg::actors::host::collecting_sink sink;
   std::string error;
-  bool ok = s.scan_process(
-      child, [&](finding f) { fs.push_back(std::move(f)); }, &error);
+  bool ok = s.scan_process(child, sink, &error);
+  const auto& fs = sink.findings;
   ::kill(-child, SIGKILL);
   ::waitpid(child, nullptr, 0);
   INFO(error);
@@ -192,8 +226,8 @@ SCENARIO("a marker in another process's memory is found by a process scan") {
   CHECK(fs[0].entity["exe"] == std::filesystem::canonical("/bin/sh").string());
 
   std::string gone_error;
-  CHECK_FALSE(s.scan_process(
-      child, [](finding) {}, &gone_error)); // reaped: no such process
+  pg::actors::host::collecting_sink none;
+  CHECK_FALSE(s.scan_process(child, none, &gone_error)); // reaped: no such process
   CHECK_FALSE(gone_error.empty());
 }
 
@@ -211,10 +245,11 @@ SCENARIO("a folder that vanishes during the walk is skipped, and the rest of the
   auto rs = rules_from(dir, tagged_rule);
   target_scanner scanner(rs, nullptr, opts);
   scanner.begin({dir.path("t")});
-  std::vector<pg::runtime::finding> found;
+  pg::actors::host::collecting_sink sink;
+  auto& found = sink.findings;
   bool removed = false;
   // After the first segment (16 of a's files), b and its sub-folders go away.
-  while (!scanner.step([&](pg::runtime::finding f) { found.push_back(std::move(f)); })) {
+  while (!scanner.step(sink)) {
     if (!removed) {
       std::filesystem::remove_all(dir.path("t/b"));
       removed = true;

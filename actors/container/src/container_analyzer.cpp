@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "phantomguard/actors/container/container_analyzer.hpp"
 
+#include <algorithm>
+
+#include "phantomguard/runtime/temp_space.hpp"
+
 #include <filesystem>
 
 #include "phantomguard/actors/container/image_source.hpp"
@@ -24,9 +28,9 @@ runtime::option_spec spec(std::string key, runtime::option_type type, std::strin
 }
 
 // Suppresses findings already reported (report = "new") before they reach the real sink.
-class dedup_sink final : public vuln::finding_sink {
+class dedup_sink final : public host::finding_sink {
 public:
-  dedup_sink(vuln::finding_sink& inner, vuln::scan_state* state) : inner_(inner), state_(state) {}
+  dedup_sink(host::finding_sink& inner, vuln::scan_state* state) : inner_(inner), state_(state) {}
   void post(runtime::finding f) override {
     if (state_ == nullptr || state_->remember(f.rule + "|" + f.entity.dump()))
       inner_.post(std::move(f));
@@ -35,7 +39,7 @@ public:
   bool stop_requested() const noexcept override { return inner_.stop_requested(); }
 
 private:
-  vuln::finding_sink& inner_;
+  host::finding_sink& inner_;
   vuln::scan_state* state_;
 };
 
@@ -98,8 +102,14 @@ container_analyzer::container_analyzer(const runtime::component_init& init)
   limits_.max_total_bytes = s.get_size("max_extract_size", 4ull << 30);
   limits_.max_file_bytes = s.get_size("max_extract_file_size", 1ull << 30);
   limits_.max_entries = static_cast<std::size_t>(s.get_int("max_extract_entries", 1'000'000));
-  if (work_dir_.empty() && !state_dir_.empty())
-    work_dir_ = (fs::path(state_dir_) / name_ / "work").string();
+  // Unpacked layers go to the engine's managed temp folder, where a killed scan's leftovers are
+  // removed at the next start, held to temp_max_size with everything else there.
+  if (work_dir_.empty()) {
+    work_dir_ = !init.temp_dir.empty() ? init.temp_dir
+                : !state_dir_.empty()  ? (fs::path(state_dir_) / name_ / "work").string()
+                                       : std::string();
+    temp_max_bytes_ = init.temp_max_bytes;
+  }
 }
 
 void container_analyzer::start(runtime::context& ctx) {
@@ -121,10 +131,12 @@ void container_analyzer::start(runtime::context& ctx) {
   if (!state_) {
     ctx.log(runtime::log_level::warn, "container: no state database, scans start over: " + error);
     ctx.count("state_unavailable");
+  } else if (state_->compacted_bytes() > 0) {
+    ctx.count("state_compacted_bytes", state_->compacted_bytes());
   }
 }
 
-void container_analyzer::scan_live(vuln::finding_sink& sink) {
+void container_analyzer::scan_live(host::finding_sink& sink) {
   live_scan_stats stats;
   auto host = read_host_reference(proc_root_);
   auto containers = find_live_containers(host, proc_root_, &stats);
@@ -138,9 +150,16 @@ void container_analyzer::scan_live(vuln::finding_sink& sink) {
   }
 }
 
-void container_analyzer::scan_one_image(const std::string& path, vuln::finding_sink& sink) {
+void container_analyzer::scan_one_image(const std::string& path, host::finding_sink& sink) {
   std::string error;
-  auto img = open_image(path, limits_, work_dir_, &error);
+  auto limits = limits_;
+  if (temp_max_bytes_ > 0) {
+    // What the temp folder still has room for, with whatever else is there now.
+    const auto used = runtime::temp_dir_usage(work_dir_);
+    const auto room = used < temp_max_bytes_ ? temp_max_bytes_ - used : 0;
+    limits.max_total_bytes = std::min(limits.max_total_bytes, room);
+  }
+  auto img = open_image(path, limits, work_dir_, &error);
   if (!img) {
     runtime::finding f;
     f.rule = "container.image_error";
@@ -168,7 +187,7 @@ void container_analyzer::scan_one_image(const std::string& path, vuln::finding_s
 }
 
 void container_analyzer::on_tick(runtime::context& ctx) {
-  vuln::run_throttled(ctx, [&](vuln::finding_sink& raw) {
+  vuln::run_throttled(ctx, [&](host::finding_sink& raw) {
     dedup_sink sink(raw, only_new_ && state_ ? &*state_ : nullptr);
     if (live_)
       scan_live(sink);

@@ -69,7 +69,7 @@ int run_container_command(int argc, char** argv) {
     std::cerr << "phantomguard container: sizes are numbers with an optional unit (64MiB)\n";
     return 2;
   }
-  vuln::collecting_sink sink;
+  host::collecting_sink sink;
   if (scan->parsed()) {
     options.max_secret_scan_bytes = *secret_bytes;
     options.secrets = !no_secrets;

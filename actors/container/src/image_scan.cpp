@@ -61,9 +61,9 @@ bool read_prefix(const std::string& full, std::uint64_t limit, std::string& out)
 
 // Forwards the vulnerability scanner's findings, naming the image instead of the temporary
 // folder it was unpacked to.
-class image_sink final : public vuln::finding_sink {
+class image_sink final : public host::finding_sink {
 public:
-  image_sink(vuln::finding_sink& inner, const opened_image& img) : inner_(inner), img_(img) {}
+  image_sink(host::finding_sink& inner, const opened_image& img) : inner_(inner), img_(img) {}
   void post(runtime::finding f) override {
     f.entity["root"] = img_.source;
     f.entity["image"] = img_.source;
@@ -73,7 +73,7 @@ public:
   bool stop_requested() const noexcept override { return inner_.stop_requested(); }
 
 private:
-  vuln::finding_sink& inner_;
+  host::finding_sink& inner_;
   const opened_image& img_;
 };
 
@@ -82,7 +82,7 @@ bool is_root_user(const std::string& user) {
   return name.empty() || name == "root" || name == "0";
 }
 
-void check_user(const opened_image& img, vuln::finding_sink& sink) {
+void check_user(const opened_image& img, host::finding_sink& sink) {
   if (img.config_user) {
     if (!is_root_user(*img.config_user))
       return;
@@ -179,7 +179,7 @@ bool is_expected_setuid(const std::string& path) {
 }
 
 image_scan_result scan_image(const opened_image& img, const image_scan_options& options,
-                             vuln::finding_sink& sink) {
+                             host::finding_sink& sink) {
   image_scan_result result;
   // Packages first: they are cheap and the most asked for.
   {

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "phantomguard/actors/container/image_source.hpp"
 
+#include "phantomguard/runtime/temp_space.hpp"
+
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
@@ -100,16 +102,13 @@ std::optional<std::string> pick_manifest(const json& index, std::string* error) 
 } // namespace
 
 std::unique_ptr<temp_folder> temp_folder::create(const std::string& parent, std::string* error) {
-  std::string tmpl =
-      (fs::path(parent.empty() ? fs::temp_directory_path().string() : parent) / "pg-image-XXXXXX")
-          .string();
-  std::vector<char> buf(tmpl.begin(), tmpl.end());
-  buf.push_back('\0');
-  if (::mkdtemp(buf.data()) == nullptr) {
-    fail(error, tmpl + ": cannot create a temporary folder");
+  // Named after this process (image-<pid>-XXXXXX): in the engine's temp folder, what a killed
+  // process left is removed at the next start.
+  auto made = runtime::make_temp_folder(
+      parent.empty() ? fs::temp_directory_path().string() : parent, "image", error);
+  if (!made)
     return nullptr;
-  }
-  return std::unique_ptr<temp_folder>(new temp_folder(buf.data()));
+  return std::unique_ptr<temp_folder>(new temp_folder(*made));
 }
 
 temp_folder::~temp_folder() {

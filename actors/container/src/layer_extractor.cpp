@@ -267,9 +267,7 @@ bool extract_layer(const std::string& archive_path, const std::string& target,
     ::fchmod(out.get(), mode);
   }
   if (rc != ARCHIVE_EOF) {
-    stats.errors.push_back(
-        archive_path + ": " +
-        host::archive_error(a.get()));
+    stats.errors.push_back(archive_path + ": " + host::archive_error(a.get()));
     return false;
   }
   return true;

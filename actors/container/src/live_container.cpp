@@ -290,7 +290,7 @@ runtime::severity sensitive_level(const std::string& reason) {
 } // namespace
 
 void check_live_container(const live_container& c, const host_reference& host,
-                          vuln::finding_sink& sink, const std::string& proc_root) {
+                          host::finding_sink& sink, const std::string& proc_root) {
   // Privileged: the leader holds every capability the kernel knows.
   if (auto status = host::read_proc_status(c.leader, proc_root)) {
     auto it = status->find("CapEff");

@@ -90,9 +90,19 @@ std::uintmax_t baseline_db::replayed_wal_bytes() const noexcept {
   return impl_->db.replayed_wal_bytes();
 }
 
+std::int64_t baseline_db::compact() {
+  try {
+    return impl_->db.compact();
+  } catch (const storage::sqlite_error& e) {
+    throw baseline_error(e.what());
+  }
+}
+
 std::string recovery_note(const std::string& path, std::uintmax_t wal_bytes) {
-  return "the baseline " + path + " was not closed by its last writer (killed, or open "
-         "elsewhere): SQLite replayed " + std::to_string(wal_bytes) +
+  return "the baseline " + path +
+         " was not closed by its last writer (killed, or open "
+         "elsewhere): SQLite replayed " +
+         std::to_string(wal_bytes) +
          " bytes of its write-ahead log, committed segments kept, an interrupted one rolled "
          "back; the integrity check passed";
 }

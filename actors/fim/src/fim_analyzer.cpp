@@ -36,6 +36,12 @@ void fim_analyzer::start(runtime::context& ctx) {
   }
   seal_path_ = seal_path_for(db_path_, settings_.seal);
   check_seal(ctx);
+  try {
+    if (const auto freed = db_->compact(); freed > 0)
+      ctx.count("state_compacted_bytes", freed);
+  } catch (const baseline_error& e) { // only space not given back: the baseline itself is fine
+    ctx.log(runtime::log_level::warn, name_ + ": compacting the baseline failed: " + e.what());
+  }
   auto scan = settings_.scan;
   scan.threads = &ctx.threads(); // hashing on the component's metered threads
   scanner_ = std::make_unique<fim_scanner>(settings_.rules, *db_, scan);
@@ -65,7 +71,7 @@ void fim_analyzer::start(runtime::context& ctx) {
 void fim_analyzer::on_tick(runtime::context& ctx) {
   if (!db_)
     return;
-  auto emit = [&ctx](runtime::finding f) { ctx.emit_finding(std::move(f)); };
+  host::context_sink emit(ctx);
   bool need_full = !settings_.realtime || !last_full_ || scanner_->active() ||
                    ctx.now() - *last_full_ >= settings_.full_scan_interval;
   // Changed paths wait in the watcher while a pass is in progress or no baseline exists yet

@@ -223,7 +223,8 @@ int run_fim_command(int argc, char** argv, std::ostream& out, std::ostream& err)
     fim_scanner scanner(settings->rules, db, settings->scan);
     std::size_t before = findings.size();
     scanner.begin(init ? fim_scanner::mode::init : fim_scanner::mode::check, roots, accept);
-    scanner.run([&](runtime::finding f) { findings.push_back(std::move(f)); });
+    host::callback_sink emit([&](runtime::finding f) { findings.push_back(std::move(f)); });
+    scanner.run(emit);
     const auto& st = scanner.stats();
     for (const auto& e : st.error_samples)
       err << "phantomguard fim: warning: cannot read " << e << '\n';

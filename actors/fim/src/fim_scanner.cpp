@@ -206,7 +206,7 @@ struct fim_scanner::impl {
   }
 
   // Compares, emits and (when updating) records one segment inside a transaction.
-  void commit_items(std::vector<item>& items, bool check, bool write, const finding_sink& emit) {
+  void commit_items(std::vector<item>& items, bool check, bool write, finding_sink& emit) {
     if (write)
       db.begin();
     try {
@@ -214,7 +214,7 @@ struct fim_scanner::impl {
         if (it.gone) {
           if (check && it.base) {
             ++stats.removed;
-            emit(make_removed(*it.base, it.rule));
+            emit.post(make_removed(*it.base, it.rule));
             if (write)
               db.erase(it.cur.path); // entries below a removed directory are reported one by one
           }
@@ -223,11 +223,11 @@ struct fim_scanner::impl {
         if (check) {
           if (!it.base) {
             ++stats.added;
-            emit(make_added(it.cur, *it.rule));
+            emit.post(make_added(it.cur, *it.rule));
           } else if (auto diff = changed_attributes(*it.base, it.cur, it.rule->attributes);
                      diff.bits() != 0) {
             ++stats.changed;
-            emit(make_changed(*it.base, it.cur, diff, *it.rule));
+            emit.post(make_changed(*it.base, it.cur, diff, *it.rule));
           } else if (!write ||
                      (!it.need_hash &&
                       changed_attributes(*it.base, it.cur, attribute_set::group_normal()).bits() ==
@@ -248,7 +248,7 @@ struct fim_scanner::impl {
   }
 
   // Paths recorded under the roots that no longer exist (or are no longer watched).
-  void report_removed(const finding_sink& emit) {
+  void report_removed(finding_sink& emit) {
     std::vector<std::string> gone;
     for (const auto& root : roots) {
       db.for_each_under(root, [&](const std::string& p) {
@@ -267,7 +267,7 @@ struct fim_scanner::impl {
           if (!rec)
             continue;
           ++stats.removed;
-          emit(make_removed(*rec, rules.rule_for(gone[k])));
+          emit.post(make_removed(*rec, rules.rule_for(gone[k])));
           if (update)
             db.erase(gone[k]);
         }
@@ -320,7 +320,7 @@ bool fim_scanner::active() const noexcept {
   return impl_->active;
 }
 
-bool fim_scanner::step(const finding_sink& emit) {
+bool fim_scanner::step(finding_sink& emit) {
   auto& s = *impl_;
   if (!s.active)
     return true;
@@ -346,14 +346,14 @@ bool fim_scanner::step(const finding_sink& emit) {
   return true;
 }
 
-bool fim_scanner::run(const finding_sink& emit, const std::function<bool()>& stop) {
+bool fim_scanner::run(finding_sink& emit, const std::function<bool()>& stop) {
   while (!step(emit))
     if (stop && stop())
       return false;
   return true;
 }
 
-void fim_scanner::check_paths(const std::vector<std::string>& paths, const finding_sink& emit) {
+void fim_scanner::check_paths(const std::vector<std::string>& paths, finding_sink& emit) {
   auto& s = *impl_;
   std::vector<detail::walk_entry> entries;
   std::vector<std::string> removed_dirs;

@@ -103,7 +103,8 @@ process_analyzer::options process_analyzer::default_options() {
   return o;
 }
 
-process_analyzer::process_analyzer(options opts) : opts_(std::move(opts)) {}
+process_analyzer::process_analyzer(options opts)
+    : opts_(std::move(opts)), cache_(runtime::cache_policy{opts_.cache_max_entries, {}}) {}
 
 bool name_listed(const std::vector<std::string>& list, std::string_view comm,
                  std::string_view exe) {
@@ -167,22 +168,20 @@ void process_analyzer::scan(runtime::context& ctx) {
 }
 
 void process_analyzer::evict_unseen(runtime::context& ctx, bool verify) {
-  for (auto it = cache_.begin(); it != cache_.end();) {
-    bool gone = it->second.seen_epoch != epoch_;
-    if (gone && verify) {
-      auto st = host::read_proc_stat(it->first, opts_.proc_root);
-      gone = !st || st->start_ticks != it->second.start_ticks;
-      if (!gone)
-        it->second.seen_epoch = epoch_ + 1; // alive: counts as seen for the next round
+  const auto gone = cache_.erase_if([&](pid_t pid, entry& e) {
+    bool unseen = e.seen_epoch != epoch_;
+    if (unseen && verify) {
+      auto st = host::read_proc_stat(pid, opts_.proc_root);
+      unseen = !st || st->start_ticks != e.start_ticks;
+      if (!unseen)
+        e.seen_epoch = epoch_ + 1; // alive: counts as seen for the next round
     }
-    if (gone) {
-      ctx.count("evicted");
-      it = cache_.erase(it);
-    } else {
-      ++it;
-    }
-  }
+    return unseen;
+  });
+  if (gone > 0)
+    ctx.count("evicted", static_cast<std::int64_t>(gone));
   ctx.gauge("cached_processes", static_cast<double>(cache_.size()));
+  cache_.counters().publish(ctx);
   // Its memory (the cache's nodes and strings) is counted by the engine as allocated.
 }
 
@@ -191,11 +190,11 @@ void process_analyzer::on_batch(const runtime::event_batch& batch, runtime::cont
   for (const auto& ev : batch.events) {
     bool exec = ev.kind == "process_exec";
     if (ev.kind == "process_exit") {
-      auto it = cache_.find(static_cast<pid_t>(ev.get_int("pid")));
-      if (it != cache_.end() &&
-          (ev.get("start_time") == nullptr ||
-           static_cast<std::uint64_t>(ev.get_int("start_time")) == it->second.start_ticks))
-        cache_.erase(it);
+      const auto pid = static_cast<pid_t>(ev.get_int("pid"));
+      if (auto* e = cache_.find(pid);
+          e != nullptr && (ev.get("start_time") == nullptr ||
+                           static_cast<std::uint64_t>(ev.get_int("start_time")) == e->start_ticks))
+        cache_.erase(pid);
       continue;
     }
     if (!exec && ev.kind != "process")
@@ -205,14 +204,14 @@ void process_analyzer::on_batch(const runtime::event_batch& batch, runtime::cont
       continue;
     if (exec) {
       cache_.erase(pid);
-    } else if (auto it = cache_.find(pid);
-               it != cache_.end() && ev.get("start_time") != nullptr &&
-               static_cast<std::uint64_t>(ev.get_int("start_time")) == it->second.start_ticks &&
-               ev.get_string("comm") == it->second.comm &&
-               std::chrono::steady_clock::now() - it->second.analyzed < opts_.refresh) {
+    } else if (auto* e = cache_.find(pid);
+               e != nullptr && ev.get("start_time") != nullptr &&
+               static_cast<std::uint64_t>(ev.get_int("start_time")) == e->start_ticks &&
+               ev.get_string("comm") == e->comm &&
+               std::chrono::steady_clock::now() - e->analyzed < opts_.refresh) {
       // The event already tells us it is the process we know: no read at all.
-      it->second.seen_epoch = epoch_;
-      ctx.count("cache_hits");
+      e->seen_epoch = epoch_;
+      ++cache_.counters().hits;
       continue;
     }
     int err = 0;
@@ -223,18 +222,19 @@ void process_analyzer::on_batch(const runtime::event_batch& batch, runtime::cont
     }
     visit(pid, *st, ctx);
   }
+  cache_.counters().publish(ctx);
 }
 
 void process_analyzer::visit(pid_t pid, const host::proc_stat& st, runtime::context& ctx) {
   auto now = std::chrono::steady_clock::now();
-  auto [it, inserted] = cache_.try_emplace(pid);
-  entry& e = it->second;
+  auto [slot, inserted] = cache_.try_emplace(pid, now);
+  entry& e = *slot;
   if (!inserted) {
     bool same_process = e.start_ticks == st.start_ticks;
     bool same_image = same_process && e.comm == st.comm; // exec changes the comm
     if (same_image && now - e.analyzed < opts_.refresh) {
       e.seen_epoch = epoch_;
-      ctx.count("cache_hits");
+      ++cache_.counters().hits;
       return;
     }
     // A new process reusing the pid, or a new image after exec: report afresh. (A restored
@@ -242,7 +242,7 @@ void process_analyzer::visit(pid_t pid, const host::proc_stat& st, runtime::cont
     if (!same_process || (!e.comm.empty() && e.comm != st.comm))
       e.reported.clear();
   }
-  ctx.count("cache_misses"); // a new process, a new image, or an entry past its refresh
+  ++cache_.counters().misses; // a new process, a new image, or an entry past its refresh
   e.start_ticks = st.start_ticks;
   e.comm = st.comm;
   e.analyzed = now;
@@ -502,9 +502,10 @@ void process_analyzer::report_unreadable(runtime::context& ctx) {
 
 std::string process_analyzer::snapshot() {
   json out = json::array();
-  for (const auto& [pid, e] : cache_)
+  cache_.for_each([&out](pid_t pid, const entry& e) {
     if (!e.reported.empty())
       out.push_back(json{{"pid", pid}, {"start", e.start_ticks}, {"reported", e.reported}});
+  });
   return out.dump();
 }
 
@@ -518,7 +519,7 @@ void process_analyzer::restore(std::string_view state) {
         !item.contains("reported") || !item["pid"].is_number_integer() ||
         !item["start"].is_number_unsigned() || !item["reported"].is_array())
       continue;
-    entry& e = cache_[item["pid"].get<pid_t>()];
+    entry& e = *cache_.try_emplace(item["pid"].get<pid_t>()).first;
     e.start_ticks = item["start"].get<std::uint64_t>();
     // No comm and no analysis time: the next scan re-reads the process (same start time keeps
     // the reported keys), which is the point: its state may have changed while we were down.
@@ -595,6 +596,14 @@ runtime::component_type process_analyzer::type() {
        1.0,
        std::nullopt,
        {}},
+      {"cache_max_entries",
+       option_type::integer,
+       "65536",
+       "Processes remembered at most; the least recently seen go first (cache_evictions).",
+       false,
+       1.0,
+       std::nullopt,
+       {}},
   };
   t.factory = [](const runtime::component_init& init) -> std::unique_ptr<runtime::component> {
     auto o = default_options();
@@ -608,6 +617,8 @@ runtime::component_type process_analyzer::type() {
                   : mode == "never" ? self_scan_mode::never
                                     : self_scan_mode::automatic;
     o.refresh = s.get_duration("refresh", o.refresh);
+    o.cache_max_entries = static_cast<std::uint64_t>(
+        s.get_int("cache_max_entries", static_cast<std::int64_t>(o.cache_max_entries)));
     return std::make_unique<process_analyzer>(std::move(o));
   };
   return t;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "phantomguard/actors/storage/sqlite_handle.hpp"
 
+#include <algorithm>
+
 #include <sys/stat.h>
 
 namespace pg::actors::storage {
@@ -132,6 +134,31 @@ void database::exec(std::string_view sql) {
     sqlite3_free(err);
     throw sqlite_error(msg + " (database " + path_ + ")");
   }
+}
+
+database::page_use database::pages() {
+  page_use u;
+  auto one = [this](const char* sql) {
+    statement st(db_, sql);
+    return st.step() ? st.column_int(0) : 0;
+  };
+  u.pages = one("PRAGMA page_count");
+  u.free_pages = one("PRAGMA freelist_count");
+  u.page_size = one("PRAGMA page_size");
+  return u;
+}
+
+std::int64_t database::compact(double sparse, std::int64_t min_free_pages) {
+  const auto before = pages();
+  if (before.pages <= 0 || before.free_pages < min_free_pages ||
+      static_cast<double>(before.free_pages) < sparse * static_cast<double>(before.pages))
+    return 0;
+  exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  exec("VACUUM");
+  // In WAL mode the rewrite lands in the log: the file itself shrinks at the checkpoint.
+  exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  const auto after = pages();
+  return std::max<std::int64_t>(0, (before.pages - after.pages) * before.page_size);
 }
 
 transaction::transaction(database& db) : db_(db) {

@@ -4,44 +4,21 @@
 #include <charconv>
 #include <filesystem>
 
-#include <sqlite3.h>
+#include "phantomguard/actors/storage/sqlite_handle.hpp"
 
 namespace pg::actors::vuln {
 
-namespace {
+using storage::database;
+using storage::sqlite_error;
 
-// A prepared statement, finalized on every path out.
-class statement {
-public:
-  statement(sqlite3* db, const char* sql) { sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr); }
-  statement(const statement&) = delete;
-  statement& operator=(const statement&) = delete;
-  ~statement() { sqlite3_finalize(stmt_); }
-  [[nodiscard]] bool ok() const noexcept { return stmt_ != nullptr; }
-  void bind(int i, std::string_view text) {
-    sqlite3_bind_text(stmt_, i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
-  }
-  int step() { return sqlite3_step(stmt_); }
-  [[nodiscard]] std::string column_text(int i) const {
-    auto p = sqlite3_column_text(stmt_, i);
-    return p ? std::string(reinterpret_cast<const char*>(p),
-                           static_cast<std::size_t>(sqlite3_column_bytes(stmt_, i)))
-             : std::string();
-  }
-
-private:
-  sqlite3_stmt* stmt_ = nullptr;
-};
-
-} // namespace
-
-void scan_state::closer::operator()(sqlite3* db) const noexcept {
-  sqlite3_close(db);
-}
-
+scan_state::scan_state(std::unique_ptr<database> db, std::size_t max_reported)
+    : db_(std::move(db)), max_reported_(max_reported) {}
+scan_state::scan_state(scan_state&&) noexcept = default;
+scan_state& scan_state::operator=(scan_state&&) noexcept = default;
 scan_state::~scan_state() = default;
 
-std::optional<scan_state> scan_state::open(const std::string& path, std::string* error) {
+std::optional<scan_state> scan_state::open(const std::string& path, std::string* error,
+                                           std::size_t max_reported) {
   std::error_code ec;
   auto dir = std::filesystem::path(path).parent_path();
   if (!dir.empty())
@@ -51,56 +28,72 @@ std::optional<scan_state> scan_state::open(const std::string& path, std::string*
       *error = dir.string() + ": " + ec.message();
     return std::nullopt;
   }
-  sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
-  scan_state state(raw);
-  if (rc != SQLITE_OK) {
+  try {
+    auto db = std::make_unique<database>(path, true);
+    db->exec("CREATE TABLE IF NOT EXISTS progress(key TEXT PRIMARY KEY, value TEXT)");
+    db->exec("CREATE TABLE IF NOT EXISTS reported(key TEXT PRIMARY KEY)");
+    scan_state state(std::move(db), max_reported);
+    state.compacted_ = state.db_->compact(); // what trimming left behind
+    return state;
+  } catch (const sqlite_error& e) {
     if (error)
-      *error = path + ": " + (raw ? sqlite3_errmsg(raw) : "cannot open");
+      *error = e.what();
     return std::nullopt;
   }
-  sqlite3_busy_timeout(raw, 2000);
-  if (!state.exec("PRAGMA journal_mode=WAL") || !state.exec("PRAGMA synchronous=NORMAL") ||
-      !state.exec("CREATE TABLE IF NOT EXISTS progress(key TEXT PRIMARY KEY, value TEXT)") ||
-      !state.exec("CREATE TABLE IF NOT EXISTS reported(key TEXT PRIMARY KEY)")) {
-    if (error)
-      *error = path + ": " + sqlite3_errmsg(raw);
-    return std::nullopt;
-  }
-  return state;
-}
-
-bool scan_state::exec(const char* sql) {
-  return sqlite3_exec(db_.get(), sql, nullptr, nullptr, nullptr) == SQLITE_OK;
 }
 
 std::optional<std::string> scan_state::get(std::string_view key) const {
-  statement st(db_.get(), "SELECT value FROM progress WHERE key = ?1");
-  if (!st.ok())
+  try {
+    auto st = db_->prepare("SELECT value FROM progress WHERE key = ?1");
+    st.bind(1, key);
+    if (!st.step())
+      return std::nullopt;
+    return st.column_text(0);
+  } catch (const sqlite_error&) {
     return std::nullopt;
-  st.bind(1, key);
-  if (st.step() != SQLITE_ROW)
-    return std::nullopt;
-  return st.column_text(0);
+  }
 }
 
 bool scan_state::set(std::string_view key, std::string_view value) {
-  statement st(db_.get(), "INSERT OR REPLACE INTO progress(key, value) VALUES (?1, ?2)");
-  if (!st.ok())
+  try {
+    auto st = db_->prepare("INSERT OR REPLACE INTO progress(key, value) VALUES (?1, ?2)");
+    st.bind(1, key).bind(2, value);
+    st.step();
+    return true;
+  } catch (const sqlite_error&) {
     return false;
-  st.bind(1, key);
-  st.bind(2, value);
-  return st.step() == SQLITE_DONE;
+  }
 }
 
 bool scan_state::remember(std::string_view key) {
-  statement st(db_.get(), "INSERT OR IGNORE INTO reported(key) VALUES (?1)");
-  if (!st.ok())
+  try {
+    auto st = db_->prepare("INSERT OR IGNORE INTO reported(key) VALUES (?1)");
+    st.bind(1, key);
+    st.step();
+    const bool added = db_->changes() > 0;
+    if (added && ++since_trim_ >= 1024) {
+      since_trim_ = 0;
+      trim();
+    }
+    return added;
+  } catch (const sqlite_error&) {
     return true; // cannot tell: report rather than lose a finding
-  st.bind(1, key);
-  if (st.step() != SQLITE_DONE)
-    return true;
-  return sqlite3_changes(db_.get()) > 0;
+  }
+}
+
+void scan_state::trim() {
+  // The oldest keys go first (rowid is insertion order): at worst a finding reported long ago
+  // is reported once more, never one that was not.
+  auto count = db_->prepare("SELECT count(*) FROM reported");
+  const auto rows = count.step() ? count.column_int(0) : 0;
+  const auto cap = static_cast<std::int64_t>(max_reported_);
+  if (rows <= cap)
+    return;
+  auto drop = db_->prepare(
+      "DELETE FROM reported WHERE rowid IN (SELECT rowid FROM reported ORDER BY rowid LIMIT ?1)");
+  drop.bind(1, rows - cap);
+  drop.step();
+  trimmed_ += static_cast<std::size_t>(db_->changes());
 }
 
 std::size_t stored_number(const std::optional<std::string>& text) noexcept {
@@ -112,7 +105,13 @@ std::size_t stored_number(const std::optional<std::string>& text) noexcept {
 }
 
 bool scan_state::forget_all() {
-  return exec("DELETE FROM reported");
+  try {
+    db_->exec("DELETE FROM reported");
+    compacted_ += db_->compact();
+    return true;
+  } catch (const sqlite_error&) {
+    return false;
+  }
 }
 
 } // namespace pg::actors::vuln

@@ -132,6 +132,8 @@ void vuln_analyzer::start(runtime::context& ctx) {
     // Without state the scan still runs in full each time; say so once.
     ctx.log(runtime::log_level::warn, "vuln: no state database, scans start over: " + error);
     ctx.count("state_unavailable");
+  } else if (state_->compacted_bytes() > 0) {
+    ctx.count("state_compacted_bytes", state_->compacted_bytes());
   }
 }
 
@@ -212,9 +214,12 @@ void vuln_analyzer::on_tick(runtime::context& ctx) {
                                   f.evidence.value("advisory", ""));
         };
     }
+    const std::size_t trimmed_before = state_ ? state_->trimmed() : 0;
     auto result = run_vuln_scan(request, sink, index_);
     if (state_ && result.completed)
-      state_->set("cursor", "0"); // the next tick scans everything again
+      state_->set("cursor", "0");                     // the next tick scans everything again
+    if (state_ && state_->trimmed() > trimmed_before) // the reported set met its cap
+      sink.count("state_trimmed", static_cast<std::int64_t>(state_->trimmed() - trimmed_before));
     sink.count("scans_completed", result.completed ? 1 : 0);
   });
 }

@@ -7,8 +7,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <optional>
 #include <mutex>
+#include <optional>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -142,9 +142,8 @@ void on_compile_message(int level, const char* file, int line, const YR_RULE*, c
                         void* user) {
   if (level != YARA_ERROR_LEVEL_ERROR)
     return; // warnings (slow strings ...) are not errors, as with `yara -w`
-  static_cast<error_sink*>(user)->errors.push_back(
-      compile_error{file ? file : static_cast<error_sink*>(user)->current, line,
-                    msg ? msg : "compile error"});
+  static_cast<error_sink*>(user)->errors.push_back(compile_error{
+      file ? file : static_cast<error_sink*>(user)->current, line, msg ? msg : "compile error"});
 }
 
 // Adds files to a fresh compiler. Returns the compiler when all compiled, else nullptr with the
@@ -159,8 +158,9 @@ compiler_ptr compile(const std::vector<std::string>& files, error_sink& sink) {
     if (f.starts_with(builtin_prefix)) {
       auto text = builtin_text(f);
       if (!text) {
-        sink.errors.push_back(compile_error{f, 0, "no built-in rule pack of that name (there is " +
-                                                      std::string(builtin_rule_pack) + ")"});
+        sink.errors.push_back(compile_error{f, 0,
+                                            "no built-in rule pack of that name (there is " +
+                                                std::string(builtin_rule_pack) + ")"});
         return nullptr;
       }
       sink.current = f;

@@ -257,7 +257,7 @@ struct target_scanner::impl {
         throw std::runtime_error(f);
   }
 
-  void record(std::vector<candidate>& items, const finding_sink& emit) {
+  void record(std::vector<candidate>& items, finding_sink& emit) {
     if (cache)
       cache->begin();
     try {
@@ -276,7 +276,7 @@ struct target_scanner::impl {
         }
         for (const auto& m : c.result.matches) {
           ++totals.matches;
-          emit(make_match_finding(m, {{"path", c.path}}, rules.hash, opts.level));
+          emit.post(make_match_finding(m, {{"path", c.path}}, rules.hash, opts.level));
         }
       }
       if (cache)
@@ -306,7 +306,7 @@ bool target_scanner::active() const noexcept {
   return impl_->active;
 }
 
-bool target_scanner::step(const finding_sink& emit) {
+bool target_scanner::step(finding_sink& emit) {
   auto& s = *impl_;
   if (!s.active)
     return true;
@@ -320,8 +320,6 @@ bool target_scanner::step(const finding_sink& emit) {
           c.cached = true;
           c.result.matches = std::move(*hit);
           ++s.totals.cache_hits;
-        } else {
-          ++s.totals.cache_misses;
         }
       }
     }
@@ -329,19 +327,27 @@ bool target_scanner::step(const finding_sink& emit) {
     s.record(items, emit);
   }
   ++s.totals.segments;
-  if (!more)
+  if (!more) {
     s.active = false;
+    if (s.cache) { // the end of a pass: the cache's size and age limits hold from here
+      try {
+        s.cache->enforce();
+      } catch (const cache_error& e) {
+        s.note_error(std::string("result cache: ") + e.what());
+      }
+    }
+  }
   return !more;
 }
 
-bool target_scanner::run(const finding_sink& emit, const std::function<bool()>& stop) {
+bool target_scanner::run(finding_sink& emit, const std::function<bool()>& stop) {
   while (!step(emit))
     if (stop && stop())
       return false;
   return true;
 }
 
-bool target_scanner::scan_process(int pid, const finding_sink& emit, std::string* error) {
+bool target_scanner::scan_process(int pid, finding_sink& emit, std::string* error) {
   auto& s = *impl_;
   if (!s.rules.rules) {
     if (error)
@@ -362,7 +368,7 @@ bool target_scanner::scan_process(int pid, const finding_sink& emit, std::string
     entity["exe"] = *exe;
   for (const auto& m : out.matches) {
     ++s.totals.matches;
-    emit(make_match_finding(m, entity, s.rules.hash, s.opts.level));
+    emit.post(make_match_finding(m, entity, s.rules.hash, s.opts.level));
   }
   return true;
 }

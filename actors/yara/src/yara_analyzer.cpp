@@ -109,6 +109,8 @@ void yara_analyzer::start(runtime::context& ctx) {
       ctx.log(runtime::log_level::warn, name_ + ": " + n);
     if (!cache_)
       ctx.count("cache_errors");
+    else
+      cache_->set_policy(settings_.cache_policy);
   }
   load_rules(ctx);
 }
@@ -116,7 +118,7 @@ void yara_analyzer::start(runtime::context& ctx) {
 void yara_analyzer::on_tick(runtime::context& ctx) {
   if (!scanner_)
     return;
-  auto emit = [&ctx](runtime::finding f) { ctx.emit_finding(std::move(f)); };
+  host::context_sink emit(ctx);
   if (!scanner_->active()) {
     if (ruleset_hash(settings_.rules) != scanner_->rules().hash)
       load_rules(ctx);
@@ -156,13 +158,13 @@ void yara_analyzer::publish(runtime::context& ctx) {
   };
   delta("files", t.files, published_.files);
   delta("files_scanned", t.scanned, published_.scanned);
-  delta("cache_hits", t.cache_hits, published_.cache_hits);
-  delta("cache_misses", t.cache_misses, published_.cache_misses);
   delta("skipped", t.skipped, published_.skipped);
   delta("matches", t.matches, published_.matches);
   delta("errors", t.errors, published_.errors);
   delta("processes", t.processes, published_.processes);
   delta("segments", t.segments, published_.segments);
+  if (cache_) // hits, misses, evictions, expired: the cache facility's counters
+    cache_->counters().publish(ctx);
 }
 
 const target_totals* yara_analyzer::totals() const noexcept {

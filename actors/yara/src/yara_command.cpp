@@ -119,7 +119,7 @@ int run_yara_command(int argc, char** argv, std::ostream& out, std::ostream& err
     target_scanner scanner(std::move(rs), cache.get(), opts);
 
     std::vector<runtime::finding> findings;
-    auto emit = [&](runtime::finding f) { findings.push_back(std::move(f)); };
+    host::callback_sink emit([&](runtime::finding f) { findings.push_back(std::move(f)); });
     int status = 0;
     if (!paths.empty()) {
       scanner.begin(paths);

@@ -32,6 +32,7 @@
 #include "phantomguard/runtime/json_fields.hpp"
 #include "phantomguard/runtime/registry.hpp"
 #include "phantomguard/runtime/suggestion.hpp"
+#include "phantomguard/runtime/temp_space.hpp"
 
 namespace pg::cli {
 
@@ -139,7 +140,13 @@ instance make_instance(const pipeline_config& cfg, const component_decl& d,
   const auto* type = registry::instance().find(d.kind, d.type);
   if (!type || !type->factory)
     throw std::runtime_error("no component type '" + d.type + "'");
-  component_init init{d.name, d.settings, state_dir, d.quota, false};
+  component_init init{d.name,
+                      d.settings,
+                      state_dir,
+                      d.quota,
+                      false,
+                      temp_dir_of(cfg.engine),
+                      cfg.engine.temp_max_size};
   instance in;
   in.ctx = std::make_unique<bench_context>(d.name, host_name(cfg), account);
   in.c = type->factory(init);
@@ -272,18 +279,16 @@ struct sample {
   std::int64_t heap_bytes = 0;
 };
 
-// A temporary state dir the component may fill (a baseline, a cache) and that goes away after.
+// A temporary state dir the component may fill (a baseline, a cache), in the engine's temp
+// folder, and that goes away after (or at the next start of anything, if this one is killed).
 class scratch_dir {
 public:
-  scratch_dir() {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/phantomguard-bench-XXXXXX";
-    std::vector<char> buf(pattern.begin(), pattern.end());
-    buf.push_back('\0');
-    if (::mkdtemp(buf.data()) == nullptr)
-      throw std::runtime_error("cannot create a state dir under " + pattern + ": " +
-                               std::strerror(errno));
-    path_ = buf.data();
+  explicit scratch_dir(const std::string& temp_dir) {
+    std::string error;
+    auto made = make_temp_folder(temp_dir, "bench", &error);
+    if (!made)
+      throw std::runtime_error(error);
+    path_ = *made;
   }
   scratch_dir(const scratch_dir&) = delete;
   scratch_dir& operator=(const scratch_dir&) = delete;
@@ -360,7 +365,10 @@ int bench_command(const global_options& global, const bench_arguments& args) {
   std::string state_dir = args.state_dir;
   try {
     if (state_dir.empty()) {
-      scratch.emplace();
+      const auto temp = temp_dir_of(cfg.engine);
+      if (auto cleaned = prepare_temp_dir(temp); !cleaned.error.empty())
+        throw std::runtime_error("temp_dir unusable: " + cleaned.error);
+      scratch.emplace(temp);
       state_dir = scratch->path();
     }
   } catch (const std::exception& e) {

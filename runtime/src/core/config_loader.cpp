@@ -229,6 +229,9 @@ const std::vector<option_spec>& engine_specs() {
            {"trace", "debug", "info", "warn", "error", "critical", "off"}),
       spec("log_format", option_type::string, "text", "log format", {}, {}, {"text", "json"}),
       spec("state_dir", option_type::string, "/var/lib/phantomguard", "state directory"),
+      spec("temp_dir", option_type::string, "",
+           "scratch space, cleaned at start (empty: <state_dir>/tmp)"),
+      spec("temp_max_size", option_type::size, "4GiB", "what the temp folder may hold", 1.0),
       spec("strategy", option_type::string, "one_for_one", "supervision strategy", {}, {},
            {"one_for_one", "one_for_all", "rest_for_one"}),
       spec("max_restarts", option_type::integer, "10", "engine intensity", 0.0, 1e6),
@@ -745,6 +748,8 @@ engine_settings read_engine(checker& chk, const toml::node& node) {
   if ((*t)["log_format"].value_or(std::string("text")) == "json")
     e.log_fmt = log_format::json;
   e.state_dir = (*t)["state_dir"].value_or(e.state_dir);
+  e.temp_dir = (*t)["temp_dir"].value_or(e.temp_dir);
+  e.temp_max_size = read_size(*t, "temp_max_size", e.temp_max_size);
   e.strategy = strategy_from((*t)["strategy"].value_or(std::string("one_for_one")));
   e.max_restarts = read_int<std::uint32_t>(*t, "max_restarts", e.max_restarts);
   e.restart_period = read_duration(*t, "restart_period", e.restart_period);

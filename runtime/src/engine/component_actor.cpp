@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "engine/component_actor.hpp"
 
+#include "phantomguard/runtime/temp_space.hpp"
+
 #include <pthread.h>
 
 #include <ctime>
@@ -688,7 +690,8 @@ caf::behavior component_actor::make_behavior() {
   // only this component.
   bool ok = run_hook(hook_kind::factory, -1, [&] {
     component_init init{spec_.decl->name, spec_.decl->settings, spec_.engine->state_dir,
-                        spec_.decl->quota, spec_.mode == engine_mode::scan};
+                        spec_.decl->quota, spec_.mode == engine_mode::scan,
+                        temp_dir_of(*spec_.engine), spec_.engine->temp_max_size};
     component_ = spec_.factory(init);
     if (!component_)
       throw std::runtime_error("factory returned no component");

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // engine.cpp — engine::impl: one actor system per engine, a supervisor actor, a watchdog thread.
 #include "phantomguard/runtime/engine.hpp"
+#include "phantomguard/runtime/temp_space.hpp"
 
 #include <unistd.h>
 
@@ -67,6 +68,18 @@ struct engine::impl {
     // SQLite's allocations are charged to the component whose thread makes them (before any
     // database is opened; when SQLite was used already, they stay uncounted).
     (void)heap::install_sqlite_accounting();
+    // The scratch folder: what a process that is gone left there goes now (an image unpacked by
+    // a daemon that was killed). A folder we cannot use is not fatal: components then make
+    // their scratch folders where they would without one.
+    {
+      const auto dir = temp_dir_of(config.engine);
+      auto cleaned = prepare_temp_dir(dir);
+      if (!cleaned.error.empty())
+        spdlog::warn("engine: temp_dir unusable: {}", cleaned.error);
+      else if (cleaned.removed > 0)
+        spdlog::info("engine: removed {} leftover entr{} ({} bytes) from {}", cleaned.removed,
+                     cleaned.removed == 1 ? "y" : "ies", cleaned.bytes, dir);
+    }
     sys = std::make_unique<caf::actor_system>(sys_cfg);
     // [engine] nice / io_class / cpu_affinity: every thread there is now (the scheduler's
     // included); the ones started later inherit it from the thread that starts them.

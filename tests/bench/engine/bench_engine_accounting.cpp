@@ -76,7 +76,8 @@ figure scan(const actors::fim::rule_set& rules, const fs::path& db_path,
   auto c0 = process_cpu();
   auto w0 = std::chrono::steady_clock::now();
   scanner.begin(actors::fim::fim_scanner::mode::init, {}, true);
-  scanner.run([](runtime::finding) {}, {});
+  actors::host::collecting_sink ignored;
+  scanner.run(ignored, {});
   figure f;
   f.cpu = process_cpu() - c0;
   f.wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count();
@@ -97,8 +98,8 @@ int main(int argc, char** argv) {
   auto root = fs::temp_directory_path() / "pg-bench-accounting";
   fs::remove_all(root);
   make_tree(root / "tree", small);
-  toml::table rules_toml{{"tree", toml::table{{"path", (root / "tree").string()},
-                                              {"attributes", "CONTENT"}}}};
+  toml::table rules_toml{
+      {"tree", toml::table{{"path", (root / "tree").string()}, {"attributes", "CONTENT"}}}};
   std::string error;
   auto rules = actors::fim::rule_set::parse(rules_toml, &error);
   if (!rules) {
@@ -121,16 +122,15 @@ int main(int argc, char** argv) {
       cpu[v].push_back(f.cpu);
       wall[v].push_back(f.wall);
       if (r == 0 && v == 0)
-        std::printf("tree: %d files of 4 KiB + 16 of 8 MiB, %llu hashed per scan, %d runs\n",
-                    small, static_cast<unsigned long long>(f.hashed), runs);
+        std::printf("tree: %d files of 4 KiB + 16 of 8 MiB, %llu hashed per scan, %d runs\n", small,
+                    static_cast<unsigned long long>(f.hashed), runs);
     }
   std::printf("%-16s %12s %12s %14s\n", "threads", "cpu s (med)", "wall s (med)", "cpu vs plain");
   for (int v = 0; v < 3; ++v)
     std::printf("%-16s %12.3f %12.3f %13.3fx\n", names[v], median(cpu[v]), median(wall[v]),
                 median(cpu[v]) / median(cpu[0]));
   std::printf("metered CPU accounted: %.3f s over %d scans (process CPU of those scans: %.3f s)\n",
-              static_cast<double>(slot->meter.sample()) / 1e9, runs,
-              [&] {
+              static_cast<double>(slot->meter.sample()) / 1e9, runs, [&] {
                 double s = 0;
                 for (double c : cpu[1])
                   s += c;
@@ -163,9 +163,9 @@ int main(int argc, char** argv) {
       for (auto* p : live)
         v == 0 ? std::free(p) : ::operator delete(p);
       runtime::detail::heap::set_thread_account(previous);
-      double ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - w0)
-                      .count() /
-                  4e6;
+      double ns =
+          std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - w0).count() /
+          4e6;
       (v == 0 ? plain_ns : charged_ns).push_back(ns);
     }
   }

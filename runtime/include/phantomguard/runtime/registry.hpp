@@ -30,6 +30,11 @@ struct component_init {
   /// True in `scan`: the component runs once (start, one tick, stop). A source that only
   /// reports what happens while it runs (kernel_events) has nothing to say in one pass.
   bool one_pass = false;
+  /// The engine's managed scratch folder (temp_space.hpp; cleaned at start) and what it may hold
+  /// in all: a component makes its scratch folders there with make_temp_folder. Empty: none was
+  /// set up (a unit test's factory call), use your own.
+  std::string temp_dir{};
+  std::uint64_t temp_max_bytes = 0;
 };
 
 using component_factory = std::function<std::unique_ptr<component>(const component_init&)>;

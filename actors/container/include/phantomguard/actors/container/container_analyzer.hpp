@@ -28,8 +28,8 @@ public:
   static vuln::throttle_settings default_throttle();
 
 private:
-  void scan_live(vuln::finding_sink& sink);
-  void scan_one_image(const std::string& path, vuln::finding_sink& sink);
+  void scan_live(host::finding_sink& sink);
+  void scan_one_image(const std::string& path, host::finding_sink& sink);
 
   std::string name_;
   std::string state_dir_;
@@ -37,6 +37,7 @@ private:
   std::string proc_root_ = "/proc";
   std::vector<std::string> images_;
   std::string work_dir_;
+  std::uint64_t temp_max_bytes_ = 0; // the engine temp folder's cap, when work_dir_ is it
   bool only_new_ = false;
   image_scan_options scan_options_;
   extract_limits limits_;

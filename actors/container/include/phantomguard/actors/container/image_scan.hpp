@@ -9,7 +9,7 @@
 #include <string>
 
 #include "phantomguard/actors/container/image_source.hpp"
-#include "phantomguard/actors/vuln/finding_sink.hpp"
+#include "phantomguard/actors/host/finding_sink.hpp"
 #include "phantomguard/actors/vuln/throttle.hpp"
 
 namespace pg::actors::container {
@@ -39,6 +39,6 @@ bool is_expected_setuid(const std::string& path);
 /// Scans an opened image. Findings carry entity.image = img.source and entity.path as the path
 /// inside the image ("/usr/bin/su").
 image_scan_result scan_image(const opened_image& img, const image_scan_options& options,
-                             vuln::finding_sink& sink);
+                             host::finding_sink& sink);
 
 } // namespace pg::actors::container

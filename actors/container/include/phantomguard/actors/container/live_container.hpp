@@ -14,7 +14,7 @@
 #include <sys/types.h>
 #include <vector>
 
-#include "phantomguard/actors/vuln/finding_sink.hpp"
+#include "phantomguard/actors/host/finding_sink.hpp"
 
 namespace pg::actors::container {
 
@@ -69,6 +69,6 @@ std::vector<live_container> find_live_containers(const host_reference& host,
 /// Runs the live checks on one container and posts container.privileged,
 /// container.host_namespace, container.sensitive_mount and container.drift findings.
 void check_live_container(const live_container& c, const host_reference& host,
-                          vuln::finding_sink& sink, const std::string& proc_root = "/proc");
+                          host::finding_sink& sink, const std::string& proc_root = "/proc");
 
 } // namespace pg::actors::container

@@ -5,12 +5,12 @@
 
 #include <cstdint>
 #include <functional>
-#include <vector>
 #include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "phantomguard/actors/fim/file_record.hpp"
 
@@ -35,6 +35,9 @@ public:
   [[nodiscard]] const std::string& path() const noexcept;
   /// Bytes of write-ahead log the open found and replayed (0 after a clean close).
   [[nodiscard]] std::uintmax_t replayed_wal_bytes() const noexcept;
+  /// Gives back what deleted entries left, when that is a quarter of the file (VACUUM: the
+  /// entries, and so the seal's digest, are unchanged). Bytes given back. Throws baseline_error.
+  std::int64_t compact();
 
   /// True once an init pass completed (set by mark_initialized).
   [[nodiscard]] bool initialized();

@@ -5,6 +5,8 @@
 // Shared by the `fim` analyzer and the `phantomguard fim` command.
 #pragma once
 
+#include "phantomguard/actors/host/finding_sink.hpp"
+
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -44,7 +46,7 @@ struct scan_stats {
   std::vector<std::string> error_samples; // the first few, for the log
 };
 
-using finding_sink = std::function<void(runtime::finding)>;
+using host::finding_sink;
 
 class fim_scanner {
 public:
@@ -66,14 +68,14 @@ public:
 
   /// Processes one segment; returns true when the pass is complete (after the removed entries
   /// were reported and, for init, the baseline was marked complete). Throws baseline_error.
-  bool step(const finding_sink& emit);
+  bool step(finding_sink& emit);
 
   /// Runs step() until the pass is complete or `stop()` returns true; true when complete.
-  bool run(const finding_sink& emit, const std::function<bool()>& stop = {});
+  bool run(finding_sink& emit, const std::function<bool()>& stop = {});
 
   /// Checks individual paths now (real-time mode): added, changed or removed (a removed
   /// directory takes its recorded subtree with it). Always updates the baseline.
-  void check_paths(const std::vector<std::string>& paths, const finding_sink& emit);
+  void check_paths(const std::vector<std::string>& paths, finding_sink& emit);
 
   /// Totals since construction.
   [[nodiscard]] const scan_stats& stats() const noexcept;

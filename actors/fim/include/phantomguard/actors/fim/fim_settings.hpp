@@ -22,7 +22,7 @@ struct fim_settings {
   std::string database; // empty: <state_dir>/<name>/fim.db
   bool realtime = false;
   bool update_baseline = false; // an integrity monitor keeps reporting until a change is accepted
-  std::string seal;              // empty: <database>.seal
+  std::string seal;             // empty: <database>.seal
   runtime::duration full_scan_interval = std::chrono::hours(1); // realtime mode only
 };
 

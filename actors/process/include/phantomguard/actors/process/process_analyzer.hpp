@@ -3,6 +3,8 @@
 // processes (fileless and deleted executables, RWX memory, preload variables, ptrace, temp dirs).
 #pragma once
 
+#include "phantomguard/runtime/bounded_cache.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -24,8 +26,7 @@ namespace pg::actors::process {
 /// Whether a process is on an allow-list of comm or exe names: an entry matches the comm or the
 /// exe's base name exactly, a prefix when it ends in '*', the exe's path when it starts with '/'
 /// (a " (deleted)" suffix on the exe is ignored). Shared by every process-family list.
-bool name_listed(const std::vector<std::string>& list, std::string_view comm,
-                 std::string_view exe);
+bool name_listed(const std::vector<std::string>& list, std::string_view comm, std::string_view exe);
 
 /// Reads `stat` of every process on each scan, and everything else (status, exe link, environ,
 /// maps) only once per (pid, start time): the cache keys on both, notices an exec by a changed
@@ -53,6 +54,9 @@ public:
     self_scan_mode self_scan = self_scan_mode::automatic;
     std::chrono::nanoseconds refresh = std::chrono::minutes(5);
     std::size_t max_regions = 8; // RWX regions listed in one finding's evidence
+    /// Processes remembered at most (the least recently seen go first: a process pushed out is
+    /// read again when next seen, and may report again what it reported before).
+    std::uint64_t cache_max_entries = 65536;
   };
 
   static options default_options();
@@ -94,7 +98,7 @@ private:
   [[nodiscard]] bool jit_allowed(const std::string& comm, const std::string& exe) const;
 
   options opts_;
-  std::unordered_map<pid_t, entry> cache_;
+  runtime::bounded_cache<pid_t, entry> cache_;
   std::uint64_t epoch_ = 1;
   bool batch_since_tick_ = false;
   std::map<std::string, std::size_t> denied_; // what → count, since the last report

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // sqlite_handle.hpp — move-only RAII around sqlite3* and sqlite3_stmt*, plus a transaction guard.
 // Shared by the families that keep state under the engine's state directory (fim baseline, yara
-// result cache).
+// result cache, the vuln and container scan state).
 #pragma once
 
 #include <cstdint>
@@ -71,6 +71,20 @@ public:
   [[nodiscard]] sqlite3* get() const noexcept { return db_; }
   /// Bytes of write-ahead log found at open (0: the last writer closed it cleanly).
   [[nodiscard]] std::uintmax_t replayed_wal_bytes() const noexcept { return replayed_wal_; }
+  /// Rows the last INSERT, UPDATE or DELETE changed.
+  [[nodiscard]] std::int64_t changes() const noexcept { return sqlite3_changes64(db_); }
+
+  /// The file's pages: in use and free (left by deletes until a VACUUM).
+  struct page_use {
+    std::int64_t pages = 0;
+    std::int64_t free_pages = 0;
+    std::int64_t page_size = 0;
+  };
+  [[nodiscard]] page_use pages();
+  /// Rewrites the file (VACUUM, after a WAL checkpoint) when at least `sparse` of its pages are
+  /// free and there are at least `min_free_pages` of them: what deletes left is given back to
+  /// the file system. Returns the bytes given back (0: nothing to do). Throws sqlite_error.
+  std::int64_t compact(double sparse = 0.25, std::int64_t min_free_pages = 64);
 
 private:
   sqlite3* db_ = nullptr;

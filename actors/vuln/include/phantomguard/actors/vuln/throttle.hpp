@@ -11,11 +11,14 @@
 #include <string>
 #include <vector>
 
-#include "phantomguard/actors/vuln/finding_sink.hpp"
+#include "phantomguard/actors/host/finding_sink.hpp"
 #include "phantomguard/runtime/component.hpp"
 #include "phantomguard/runtime/options.hpp"
 
 namespace pg::actors::vuln {
+
+using host::collecting_sink;
+using host::finding_sink;
 
 struct throttle_settings {
   std::size_t workers = 1;

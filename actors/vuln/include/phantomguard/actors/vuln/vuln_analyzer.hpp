@@ -12,15 +12,18 @@
 #include <string>
 #include <vector>
 
+#include "phantomguard/actors/host/finding_sink.hpp"
 #include "phantomguard/actors/vuln/advisory_index.hpp"
 #include "phantomguard/actors/vuln/advisory_update.hpp"
-#include "phantomguard/actors/vuln/finding_sink.hpp"
 #include "phantomguard/actors/vuln/scan_state.hpp"
 #include "phantomguard/actors/vuln/throttle.hpp"
 #include "phantomguard/runtime/component.hpp"
 #include "phantomguard/runtime/registry.hpp"
 
 namespace pg::actors::vuln {
+
+using host::collecting_sink;
+using host::finding_sink;
 
 class vuln_analyzer final : public runtime::component {
 public:

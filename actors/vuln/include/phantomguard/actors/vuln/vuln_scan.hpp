@@ -10,11 +10,14 @@
 #include <memory>
 #include <string>
 
+#include "phantomguard/actors/host/finding_sink.hpp"
 #include "phantomguard/actors/vuln/advisory_index.hpp"
-#include "phantomguard/actors/vuln/finding_sink.hpp"
 #include "phantomguard/actors/vuln/throttle.hpp"
 
 namespace pg::actors::vuln {
+
+using host::collecting_sink;
+using host::finding_sink;
 
 /// The Debian release of a root ("12") from ROOT/etc/os-release (VERSION_ID when ID is debian or
 /// ID_LIKE names debian), else the major part of ROOT/etc/debian_version when it is numeric;

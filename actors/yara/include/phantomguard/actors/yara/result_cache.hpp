@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "phantomguard/actors/yara/rule_scanner.hpp"
+#include "phantomguard/runtime/bounded_cache.hpp"
 
 namespace pg::actors::yara {
 
@@ -28,7 +29,8 @@ struct file_stamp {
   std::int64_t ctime_ns = 0;
 };
 
-/// One connection, used from one thread.
+/// One connection, used from one thread. Each row carries when it was stored (`stored`, unix
+/// seconds; a cache written before that column existed gets it, as 0, at open).
 class result_cache {
 public:
   /// Opens or creates the database (WAL). Throws cache_error naming the file and the reason.
@@ -45,6 +47,16 @@ public:
            const std::vector<rule_match>& matches);
   /// Drops results of other rule sets (they can never be hit again).
   void forget_other_rulesets(const std::string& ruleset);
+
+  /// The cache facility's policy (bounded_cache.hpp) applied to the table: a result older than
+  /// `ttl` is a miss (the file is scanned again however unchanged its metadata looks), and
+  /// enforce() keeps at most `max_entries` rows, the oldest out first.
+  void set_policy(runtime::cache_policy policy) noexcept;
+  /// Drops expired rows and the oldest beyond max_entries, then compacts the file when that
+  /// left a quarter of it free. Called at the end of a pass, outside a transaction.
+  void enforce();
+  /// hits, misses, evictions and expired, counted by find() and enforce().
+  [[nodiscard]] runtime::cache_counters& counters() noexcept;
 
   void begin();
   void commit();

@@ -5,6 +5,8 @@
 // and the `phantomguard yara` command.
 #pragma once
 
+#include "phantomguard/actors/host/finding_sink.hpp"
+
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -37,7 +39,6 @@ struct target_totals {
   std::uint64_t files = 0;      // candidate files seen
   std::uint64_t scanned = 0;    // files actually scanned by libyara
   std::uint64_t cache_hits = 0; // files answered from the result cache
-  std::uint64_t cache_misses = 0; // files the result cache did not answer (scanned)
   std::uint64_t skipped = 0;    // over max_file_size, or excluded
   std::uint64_t matches = 0;    // findings
   std::uint64_t errors = 0;     // unreadable files, timeouts
@@ -46,7 +47,7 @@ struct target_totals {
   std::vector<std::string> error_samples;
 };
 
-using finding_sink = std::function<void(runtime::finding)>;
+using host::finding_sink;
 
 class target_scanner {
 public:
@@ -61,13 +62,13 @@ public:
   void begin(std::vector<std::string> paths);
   [[nodiscard]] bool active() const noexcept;
   /// One segment; true when the pass is complete.
-  bool step(const finding_sink& emit);
+  bool step(finding_sink& emit);
   /// step() until complete or `stop()`; true when complete.
-  bool run(const finding_sink& emit, const std::function<bool()>& stop = {});
+  bool run(finding_sink& emit, const std::function<bool()>& stop = {});
 
   /// Scans one process's memory. False with `*error` set when it cannot be read (vanished,
   /// denied): the caller decides whether that is worth reporting.
-  bool scan_process(int pid, const finding_sink& emit, std::string* error = nullptr);
+  bool scan_process(int pid, finding_sink& emit, std::string* error = nullptr);
 
   [[nodiscard]] const target_totals& totals() const noexcept;
   [[nodiscard]] const ruleset& rules() const noexcept;

@@ -19,6 +19,7 @@ struct yara_settings {
   bool scan_processes = false;    // every process's memory, after the files
   bool cache = true;              // compiled rules and results under the state dir
   std::string cache_dir;          // empty: <state_dir>/<name>
+  runtime::cache_policy cache_policy{1'000'000, std::chrono::hours(24 * 30)}; // result rows
   target_options targets;
 };
 
