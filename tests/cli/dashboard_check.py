@@ -228,6 +228,37 @@ def snapshot_expr():
     })()"""
 
 
+def finish_page(cdp, browser, report, screenshot, full_page=False):
+    """Saves a screenshot, reports the page's JS exceptions, and closes the browser (from a
+    `finally`: nothing here may mask the first failure)."""
+    try:
+        if cdp and cdp.session and screenshot and browser.proc and browser.proc.poll() is None:
+            params = {"format": "png"}
+            if full_page:
+                params["captureBeyondViewport"] = True
+            shot = cdp.send("Page.captureScreenshot", params, timeout=10.0)
+            with open(screenshot, "wb") as f:
+                f.write(base64.b64decode(shot["data"]))
+            report.ok("screenshot saved to " + screenshot)
+            cdp.evaluate("1")  # drain the events that arrived meanwhile
+    except Exception as e:  # noqa: BLE001 - the screenshot must not mask the first failure
+        report.fail("screenshot: %s" % e)
+    if cdp:
+        if cdp.exceptions:
+            for e in cdp.exceptions:
+                report.fail("JS exception in the page: " + e)
+        elif cdp.session:
+            report.ok("no JS exceptions in the page")
+        for e in cdp.console_errors[:5]:
+            print("note: console error: " + e, flush=True)
+        try:
+            browser.closing = True
+            cdp.send("Browser.close", page=False, timeout=3.0)
+        except Exception:  # noqa: BLE001 - stop() falls back to signals
+            pass
+        cdp.close()
+
+
 def run(args, websocket, browser, report):
     deadline = Deadline(args.timeout)
     cdp = None
@@ -330,29 +361,7 @@ def run(args, websocket, browser, report):
             "[...document.querySelectorAll('#components tbody tr')].map(r => r.dataset.component)"))),
             "one #components row per component")
     finally:
-        try:
-            if cdp and cdp.session and args.screenshot and browser.proc and browser.proc.poll() is None:
-                shot = cdp.send("Page.captureScreenshot", {"format": "png"}, timeout=10.0)
-                with open(args.screenshot, "wb") as f:
-                    f.write(base64.b64decode(shot["data"]))
-                report.ok("screenshot saved to " + args.screenshot)
-                cdp.evaluate("1")  # drain the events that arrived meanwhile
-        except Exception as e:  # noqa: BLE001 - the screenshot must not mask the first failure
-            report.fail("screenshot: %s" % e)
-        if cdp:
-            if cdp.exceptions:
-                for e in cdp.exceptions:
-                    report.fail("JS exception in the page: " + e)
-            elif cdp.session:
-                report.ok("no JS exceptions in the page")
-            for e in cdp.console_errors[:5]:
-                print("note: console error: " + e, flush=True)
-            try:
-                browser.closing = True
-                cdp.send("Browser.close", page=False, timeout=3.0)
-            except Exception:  # noqa: BLE001 - stop() falls back to signals
-                pass
-            cdp.close()
+        finish_page(cdp, browser, report, args.screenshot)
 
 
 def main():

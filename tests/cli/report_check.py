@@ -13,14 +13,13 @@ chromium or the python3-websocket module is missing.
 """
 
 import argparse
-import base64
 import os
 import signal
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dashboard_check import (CHROMIUM_CANDIDATES, SKIP, Chromium, Deadline, DevTools,  # noqa: E402
-                             Failure, Report, js)
+                             Failure, Report, finish_page, js)
 
 
 def run(args, websocket, browser, report):
@@ -81,28 +80,7 @@ def run(args, websocket, browser, report):
         report.check(recs == len(data["recommendations"]),
                      "%s recommendation(s) shown, as in the data" % recs)
     finally:
-        try:
-            if cdp and cdp.session and args.screenshot and browser.proc and browser.proc.poll() is None:
-                shot = cdp.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True},
-                                timeout=10.0)
-                with open(args.screenshot, "wb") as f:
-                    f.write(base64.b64decode(shot["data"]))
-                report.ok("screenshot saved to " + args.screenshot)
-                cdp.evaluate("1")
-        except Exception as e:  # noqa: BLE001 - the screenshot must not mask the first failure
-            report.fail("screenshot: %s" % e)
-        if cdp:
-            if cdp.exceptions:
-                for e in cdp.exceptions:
-                    report.fail("JS exception in the page: " + e)
-            elif cdp.session:
-                report.ok("no JS exceptions in the page")
-            try:
-                browser.closing = True
-                cdp.send("Browser.close", page=False, timeout=3.0)
-            except Exception:  # noqa: BLE001 - stop() falls back to signals
-                pass
-            cdp.close()
+        finish_page(cdp, browser, report, args.screenshot, full_page=True)
 
 
 def main():

@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "dead_pid.hpp"
+
 #include "api_support.hpp"
 #include "cli_process.hpp"
 
@@ -17,14 +19,6 @@ using namespace pg::test;
 namespace fs = std::filesystem;
 
 namespace {
-
-pid_t dead_pid() {
-  const pid_t child = ::fork();
-  if (child == 0)
-    ::_exit(0);
-  ::waitpid(child, nullptr, 0);
-  return child;
-}
 
 std::string scan_config(const daemon_dir& d, const std::string& engine_extra = "") {
   const auto path = (d.dir / "pg.toml").string();
@@ -41,7 +35,7 @@ std::string scan_config(const daemon_dir& d, const std::string& engine_extra = "
 SCENARIO("a scan removes what a killed process left in the temp folder, and nothing else") {
   daemon_dir d;
   const auto tmp = fs::path(d.state()) / "tmp";
-  const auto left = tmp / ("image-" + std::to_string(dead_pid()) + "-Ab12Cd");
+  const auto left = tmp / ("image-" + std::to_string(pg::test::dead_pid()) + "-Ab12Cd");
   fs::create_directories(left / "rootfs/usr/bin");
   std::ofstream(left / "rootfs/usr/bin/tool", std::ios::binary) << std::string(50000, 'z');
   const auto live = tmp / ("bench-" + std::to_string(::getpid()) + "-Ef34Gh");
@@ -61,7 +55,7 @@ SCENARIO("a scan removes what a killed process left in the temp folder, and noth
 
   WHEN("temp_dir names another folder") {
     const auto other = d.dir / "scratch";
-    const auto old = other / ("image-" + std::to_string(dead_pid()) + "-Zz99Yy");
+    const auto old = other / ("image-" + std::to_string(pg::test::dead_pid()) + "-Zz99Yy");
     fs::create_directories(old);
     auto s = run_cli({"scan", "--config", scan_config(d, "temp_dir = \"" + other.string() + "\"\n"),
                       "-q", "--format", "json"});

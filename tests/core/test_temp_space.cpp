@@ -11,6 +11,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "dead_pid.hpp"
+
 #include "phantomguard/runtime/config.hpp"
 #include "phantomguard/runtime/temp_space.hpp"
 
@@ -18,15 +20,6 @@ namespace fs = std::filesystem;
 using namespace pg::runtime;
 
 namespace {
-
-// A pid that was alive a moment ago and is not now (a reaped child).
-pid_t dead_pid() {
-  const pid_t child = ::fork();
-  if (child == 0)
-    ::_exit(0);
-  ::waitpid(child, nullptr, 0);
-  return child;
-}
 
 struct scratch {
   fs::path root;
@@ -60,7 +53,7 @@ SCENARIO("the temp folder is made private and cleaned of what dead processes lef
   }
   GIVEN("entries of a dead process, of this live one, a foreign file and a symlink") {
     fs::create_directories(dir);
-    const auto gone = fs::path(dir) / ("image-" + std::to_string(dead_pid()) + "-abc123");
+    const auto gone = fs::path(dir) / ("image-" + std::to_string(pg::test::dead_pid()) + "-abc123");
     fs::create_directories(gone / "layer");
     std::ofstream(gone / "layer" / "blob", std::ios::binary) << std::string(10000, 'x');
     const auto live = fs::path(dir) / ("bench-" + std::to_string(::getpid()) + "-def456");
@@ -73,7 +66,7 @@ SCENARIO("the temp folder is made private and cleaned of what dead processes lef
     const auto outside = s.root / "outside";
     fs::create_directories(outside);
     std::ofstream(outside / "keep") << "precious";
-    const auto link = fs::path(dir) / ("image-" + std::to_string(dead_pid()) + "-lnk000");
+    const auto link = fs::path(dir) / ("image-" + std::to_string(pg::test::dead_pid()) + "-lnk000");
     fs::create_directory_symlink(outside, link);
 
     auto r = prepare_temp_dir(dir);

@@ -116,14 +116,6 @@ private:
   bench_threads threads_;
 };
 
-std::string host_name(const pipeline_config& cfg) {
-  if (!cfg.engine.host.empty())
-    return cfg.engine.host;
-  char buf[256] = {};
-  ::gethostname(buf, sizeof buf - 1);
-  return buf;
-}
-
 // A component collects its own input on a tick when it is a source or has no inputs (fim, the
 // rootkit checks); otherwise its handler is on_batch.
 bool ticks(const component_decl& d) {
@@ -148,7 +140,7 @@ instance make_instance(const pipeline_config& cfg, const component_decl& d,
                       temp_dir_of(cfg.engine),
                       cfg.engine.temp_max_size};
   instance in;
-  in.ctx = std::make_unique<bench_context>(d.name, host_name(cfg), account);
+  in.ctx = std::make_unique<bench_context>(d.name, host_of(cfg), account);
   in.c = type->factory(init);
   if (!in.c)
     throw std::runtime_error("the factory of '" + d.name + "' returned no component");

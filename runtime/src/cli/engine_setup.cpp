@@ -2,6 +2,9 @@
 #include "cli/engine_setup.hpp"
 
 #include "cli/config_source.hpp"
+#include "cli/logging.hpp"
+
+#include <unistd.h>
 
 #ifdef PG_HAVE_PLUGIN_HOST
 #include "phantomguard/runtime/plugin_host.hpp"
@@ -86,6 +89,33 @@ bool restrict_to(pipeline_config& cfg, const std::vector<std::string>& only,
     return c.kind == component_kind::sink && c.inputs.empty();
   });
   return true;
+}
+
+std::optional<pipeline_config> reporting_pipeline(const global_options& global,
+                                                  const std::vector<std::string>& only,
+                                                  std::string_view command) {
+  auto loaded = build_pipeline(global.config_path, global, [&](pipeline_config& c) {
+    if (!only.empty() && !restrict_to(c, only, command))
+      return false; // it said why
+    drop_console_sinks(c);
+    return true;
+  });
+  if (!loaded.ok()) {
+    if (!loaded.errors.empty())
+      print_diagnostics(std::cerr, loaded.errors, global.config_path);
+    return std::nullopt;
+  }
+  configure_logging(global.log_level.value_or(loaded.config->engine.log_level),
+                    loaded.config->engine.log_fmt);
+  return std::move(loaded.config);
+}
+
+std::string host_of(const pipeline_config& cfg) {
+  if (!cfg.engine.host.empty())
+    return cfg.engine.host;
+  char buf[256] = {};
+  ::gethostname(buf, sizeof buf - 1);
+  return buf;
 }
 
 void drop_console_sinks(pipeline_config& cfg) {

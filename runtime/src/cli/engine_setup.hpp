@@ -5,6 +5,7 @@
 
 #include "cli/commands.hpp"
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,5 +34,14 @@ bool restrict_to(runtime::pipeline_config& cfg, const std::vector<std::string>& 
 
 /// A command's own report replaces console sinks (they would print the same findings twice).
 void drop_console_sinks(runtime::pipeline_config& cfg);
+
+/// What a command that writes its own report runs (scan, profile): --only applied, console sinks
+/// left out, logging configured for it; nullopt after printing why it does not load (exit 2).
+std::optional<runtime::pipeline_config> reporting_pipeline(const global_options& global,
+                                                           const std::vector<std::string>& only,
+                                                           std::string_view command);
+
+/// The host name findings carry: engine.host, else gethostname().
+std::string host_of(const runtime::pipeline_config& cfg);
 
 } // namespace pg::cli

@@ -44,14 +44,6 @@ std::string utc_now() {
   return buf;
 }
 
-std::string host_of(const pipeline_config& cfg) {
-  if (!cfg.engine.host.empty())
-    return cfg.engine.host;
-  char buf[256] = {};
-  ::gethostname(buf, sizeof buf - 1);
-  return buf;
-}
-
 bool ends_with(const std::string& s, std::string_view tail) {
   return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
 }
@@ -101,19 +93,10 @@ int profile_command(const global_options& global, const profile_arguments& args)
     }
   }
 
-  auto loaded = build_pipeline(global.config_path, global, [&](pipeline_config& c) {
-    if (!args.only.empty() && !restrict_to(c, args.only, "profile"))
-      return false;
-    drop_console_sinks(c);
-    return true;
-  });
-  if (!loaded.ok()) {
-    if (!loaded.errors.empty())
-      print_diagnostics(std::cerr, loaded.errors, global.config_path);
+  auto pipeline = reporting_pipeline(global, args.only, "profile");
+  if (!pipeline)
     return 2;
-  }
-  auto cfg = std::move(*loaded.config);
-  configure_logging(global.log_level.value_or(cfg.engine.log_level), cfg.engine.log_fmt);
+  auto cfg = std::move(*pipeline);
 
   // The report file is opened first: a typo in --output must not cost a whole run.
   std::ofstream file(args.output, std::ios::out | std::ios::trunc);

@@ -125,19 +125,10 @@ bool write_metrics_file(const std::string& path, const std::string& tmp, const s
 } // namespace
 
 int scan_command(const global_options& global, const scan_arguments& args) {
-  auto loaded = build_pipeline(global.config_path, global, [&](pipeline_config& c) {
-    if (!args.only.empty() && !restrict_to(c, args.only, "scan"))
-      return false; // it said why
-    drop_console_sinks(c);
-    return true;
-  });
-  if (!loaded.ok()) {
-    if (!loaded.errors.empty())
-      print_diagnostics(std::cerr, loaded.errors, global.config_path);
+  auto pipeline = reporting_pipeline(global, args.only, "scan");
+  if (!pipeline)
     return 2;
-  }
-  auto cfg = std::move(*loaded.config);
-  configure_logging(global.log_level.value_or(cfg.engine.log_level), cfg.engine.log_fmt);
+  auto cfg = std::move(*pipeline);
   const auto timeout = parse_duration(args.timeout);
   if (!timeout || timeout->count() <= 0) {
     std::cerr << "phantomguard scan: --timeout '" << args.timeout

@@ -19,7 +19,7 @@ namespace pg::cli {
 
 class service_notifier {
 public:
-  service_notifier(); // reads NOTIFY_SOCKET, WATCHDOG_USEC and WATCHDOG_PID
+  service_notifier();  // reads NOTIFY_SOCKET, WATCHDOG_USEC and WATCHDOG_PID
   ~service_notifier(); // stops the watchdog thread
   service_notifier(const service_notifier&) = delete;
   service_notifier& operator=(const service_notifier&) = delete;
