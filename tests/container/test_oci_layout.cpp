@@ -7,14 +7,19 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sys/stat.h>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "container_fixture.hpp"
+#include "phantomguard/actors/container/container_analyzer.hpp"
 #include "phantomguard/actors/container/image_scan.hpp"
 #include "phantomguard/actors/container/image_source.hpp"
 #include "phantomguard/actors/container/layer_extractor.hpp"
+#include "phantomguard/actors/storage/sqlite_handle.hpp"
+#include "test_context.hpp"
 #include "vuln_fixture.hpp"
 
 using namespace pg::actors::container;
@@ -264,4 +269,158 @@ SCENARIO("a layer libarchive cannot open without saying why is an error, not a c
     (void)extract_layer(seed.path().string(), (dir.path() / "root").string(), extract_limits{},
                         stats);
   }
+}
+
+namespace {
+
+/// An OCI layout of one layer holding a setuid file named `backdoor` (a container.setuid finding).
+fs::path setuid_image(pg::test::temp_dir& dir, const std::string& name,
+                      const std::string& backdoor) {
+  const auto tree = dir.path() / (name + "-tree");
+  fs::remove_all(tree);
+  auto su = dir.write(name + "-tree/usr/local/bin/" + backdoor, "x");
+  ::chmod(su.c_str(), 04755);
+  const auto tgz = dir.path() / (name + ".tgz");
+  sh("tar -C '" + tree.string() + "' --owner=0 --group=0 -czf '" + tgz.string() + "' .");
+  const auto layout = dir.path() / name;
+  fs::remove_all(layout);
+  write_layout(layout, {tgz}, "app", dir.path());
+  return layout;
+}
+
+pg::runtime::component_init analyzer_init(const pg::test::temp_dir& dir,
+                                          const std::vector<fs::path>& images,
+                                          toml::table extra = {}) {
+  pg::runtime::component_init init;
+  init.name = "container";
+  init.state_dir = (dir.path() / "state").string();
+  toml::table t{{"live", false}};
+  toml::array list;
+  for (const auto& i : images)
+    list.push_back(i.string());
+  t.insert("images", list);
+  for (auto&& [k, v] : extra)
+    t.insert(k, v);
+  init.settings = pg::runtime::component_settings(t);
+  return init;
+}
+
+struct tick_result {
+  std::map<std::string, std::int64_t> counters;
+  std::vector<std::string> setuid_paths;
+};
+
+tick_result tick(const pg::runtime::component_init& init) {
+  container_analyzer a(init);
+  pg::test::test_context ctx("container");
+  a.start(ctx);
+  a.on_tick(ctx);
+  tick_result r;
+  r.counters = ctx.counters;
+  for (const auto* f : ctx.with_rule("container.setuid")) {
+    CHECK(f->time != pg::runtime::wall_clock::time_point{});
+    r.setuid_paths.push_back(f->entity["path"].get<std::string>());
+  }
+  return r;
+}
+
+} // namespace
+
+SCENARIO("an unchanged OCI image is not unpacked again: the image cache") {
+  pg::test::temp_dir dir("pg-oci-cache");
+  auto image = setuid_image(dir, "image", "backdoor");
+  auto init = analyzer_init(dir, {image});
+
+  auto first = tick(init);
+  REQUIRE(first.counters["images_scanned"] == 1);
+  CHECK(first.counters["cache_misses"] == 1);
+  CHECK(first.setuid_paths == std::vector<std::string>{"/usr/local/bin/backdoor"});
+
+  WHEN("the next tick finds the image as it was") {
+    auto second = tick(init);
+    THEN("its findings come from the cache, stamped anew, and nothing is unpacked") {
+      CHECK(second.counters["images_cached"] == 1);
+      CHECK(second.counters.count("images_scanned") == 0);
+      CHECK(second.counters["cache_hits"] == 1);
+      CHECK(second.setuid_paths == first.setuid_paths);
+    }
+  }
+  WHEN("a layer of the image is replaced") {
+    setuid_image(dir, "image", "implant");
+    auto second = tick(init);
+    THEN("the image is unpacked and scanned again, and the new file is found") {
+      CHECK(second.counters["images_scanned"] == 1);
+      CHECK(second.counters["cache_misses"] == 1);
+      CHECK(second.setuid_paths == std::vector<std::string>{"/usr/local/bin/implant"});
+    }
+  }
+  WHEN("a layer blob is rewritten in place, the manifest unchanged") {
+    const auto blobs = image / "blobs/sha256";
+    for (const auto& e : fs::directory_iterator(blobs)) {
+      const auto t = fs::last_write_time(e.path());
+      fs::last_write_time(e.path(), t + std::chrono::seconds(5));
+    }
+    auto second = tick(init);
+    THEN("it is not trusted to be the same image") {
+      CHECK(second.counters["images_scanned"] == 1);
+      CHECK(second.counters.count("images_cached") == 0);
+    }
+  }
+  WHEN("the kept result is older than cache_ttl") {
+    auto short_lived = analyzer_init(dir, {image}, toml::table{{"cache_ttl", "1s"}});
+    std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+    auto second = tick(short_lived);
+    THEN("the image is scanned again and the entry counted as expired") {
+      CHECK(second.counters["images_scanned"] == 1);
+      CHECK(second.counters["cache_expired"] >= 1);
+      CHECK(second.setuid_paths == first.setuid_paths);
+    }
+  }
+  WHEN("the cache entry is damaged") {
+    {
+      pg::actors::storage::database raw((dir.path() / "state/container/container.db").string(),
+                                        false);
+      raw.exec("UPDATE image_cache SET value = 'not json'");
+    }
+    auto second = tick(init);
+    THEN("it is a miss: the image is scanned again, its finding reported") {
+      CHECK(second.counters["images_scanned"] == 1);
+      CHECK(second.counters.count("cache_hits") == 0);
+      CHECK(second.setuid_paths == first.setuid_paths);
+      AND_THEN("the entry is written again and holds at the tick after") {
+        CHECK(tick(init).counters["images_cached"] == 1);
+      }
+    }
+  }
+}
+
+SCENARIO("the image cache holds at most cache_max_entries images") {
+  pg::test::temp_dir dir("pg-oci-cache-cap");
+  auto a = setuid_image(dir, "a", "one");
+  auto b = setuid_image(dir, "b", "two");
+  auto c = setuid_image(dir, "c", "three");
+  auto init = analyzer_init(dir, {a, b, c}, toml::table{{"cache_max_entries", 2}});
+  auto first = tick(init);
+  CHECK(first.counters["images_scanned"] == 3);
+  CHECK(first.counters["cache_evictions"] == 1);
+  pg::actors::storage::database raw((dir.path() / "state/container/container.db").string(), false);
+  auto rows = raw.prepare("SELECT count(*) FROM image_cache");
+  REQUIRE(rows.step());
+  CHECK(rows.column_int(0) == 2);
+  auto second = tick(init);
+  CHECK(second.counters["images_cached"] + second.counters["images_scanned"] == 3);
+  CHECK(second.counters["images_scanned"] >= 1); // the one pushed out
+  CHECK(second.setuid_paths.size() == 3);
+}
+
+SCENARIO("a root file system folder is scanned on every tick, never cached") {
+  pg::test::temp_dir dir("pg-rootfs-nocache");
+  auto su = dir.write("rootfs/usr/local/bin/backdoor", "x");
+  ::chmod(su.c_str(), 04755);
+  auto init = analyzer_init(dir, {dir.path() / "rootfs"});
+  tick(init);
+  auto second = tick(init);
+  CHECK(second.counters["images_scanned"] == 1);
+  CHECK(second.counters.count("images_cached") == 0);
+  CHECK(second.setuid_paths == std::vector<std::string>{"/usr/local/bin/backdoor"});
 }

@@ -4,11 +4,13 @@
 #include <catch2/catch.hpp>
 
 #include <iostream>
+#include <map>
 #include <set>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
+#include "phantomguard/actors/storage/sqlite_handle.hpp"
 #include "phantomguard/actors/vuln/dpkg_database.hpp"
 #include "phantomguard/actors/vuln/register.hpp"
 #include "phantomguard/actors/vuln/scan_state.hpp"
@@ -312,6 +314,116 @@ SCENARIO("the vuln analyzer streams findings through its context") {
         CHECK(ctx.with_rule("vuln.package").empty());
         CHECK(ctx.counters["scans_completed"] == 0);
       }
+    }
+  }
+}
+
+namespace {
+
+struct vuln_tick {
+  std::map<std::string, std::int64_t> counters;
+  std::multiset<std::string> matches; // package|advisory of each vuln.package finding
+};
+
+vuln_tick vuln_once(const pg::runtime::component_init& init) {
+  vuln_analyzer a(init);
+  pg::test::test_context ctx("vuln");
+  a.start(ctx);
+  a.on_tick(ctx);
+  vuln_tick r;
+  r.counters = ctx.counters;
+  for (const auto* f : ctx.with_rule("vuln.package")) {
+    CHECK(f->time != pg::runtime::wall_clock::time_point{});
+    r.matches.insert(f->entity.value("package", "") + "|" + f->evidence.value("advisory", ""));
+  }
+  return r;
+}
+
+std::size_t matches_of(const vuln_tick& t, const std::string& package) {
+  std::size_t n = 0;
+  for (const auto& m : t.matches)
+    n += m.starts_with(package + "|") ? 1 : 0;
+  return n;
+}
+
+} // namespace
+
+SCENARIO("an unchanged host is matched from the match cache, without loading the advisory index") {
+  pg::test::temp_dir root;
+  make_root(root);
+  pg::test::temp_dir state("pg-vuln-cache");
+  const auto advisories = state.path() / "osv";
+  std::filesystem::copy(pg::test::fixtures_dir() + "/osv", advisories);
+  pg::runtime::component_init init;
+  init.name = "vuln";
+  init.state_dir = (state.path() / "state").string();
+  toml::table t{{"root", root.str()}, {"advisories", advisories.string()}};
+  init.settings = pg::runtime::component_settings(t);
+
+  auto first = vuln_once(init);
+  REQUIRE(first.matches.size() == 7);
+  CHECK(first.counters["index_loads"] == 1);
+  CHECK(first.counters.count("packages_cached") == 0);
+  REQUIRE(matches_of(first, "curl") >= 1);
+
+  WHEN("a restarted analyzer scans the same packages against the same advisories") {
+    auto second = vuln_once(init);
+    THEN("every match comes from the cache and the index is never loaded") {
+      CHECK(second.matches == first.matches);
+      CHECK(second.counters.count("index_loads") == 0);
+      CHECK(second.counters["packages_cached"] == 6);
+      CHECK(second.counters["cache_hits"] == 7); // six packages and the advisory summary
+      CHECK(second.counters["advisories"] == first.counters["advisories"]);
+      CHECK(second.counters["scans_completed"] == 1);
+    }
+  }
+  WHEN("one package is upgraded past its fixes") {
+    std::string status = status_text;
+    status.replace(status.find("Version: 7.88.1-10+deb12u5"), 26, "Version: 99.0.0-1");
+    root.write("var/lib/dpkg/status", status);
+    auto second = vuln_once(init);
+    THEN("only that package is matched again, against a loaded index") {
+      CHECK(second.counters["index_loads"] == 1);
+      CHECK(second.counters["packages_cached"] == 5);
+      CHECK(matches_of(second, "curl") == 0);
+      CHECK(second.matches.size() == first.matches.size() - matches_of(first, "curl"));
+    }
+  }
+  WHEN("the advisory set changes") {
+    std::filesystem::remove(advisories / "PGTEST-2099-0005.json");
+    auto second = vuln_once(init);
+    THEN("nothing kept stands for it: every package is matched again") {
+      CHECK(second.counters["index_loads"] == 1);
+      CHECK(second.counters.count("packages_cached") == 0);
+    }
+  }
+  WHEN("the kept entries are damaged") {
+    {
+      pg::actors::storage::database raw((state.path() / "state/vuln/vuln.db").string(), false);
+      raw.exec("UPDATE match_cache SET value = '{broken'");
+    }
+    auto second = vuln_once(init);
+    THEN("they are misses: matched again from the index, with the same findings") {
+      CHECK(second.matches == first.matches);
+      CHECK(second.counters["index_loads"] == 1);
+      CHECK(second.counters.count("cache_hits") == 0);
+      AND_THEN("the entries are written again") {
+        CHECK(vuln_once(init).counters["packages_cached"] == 6);
+      }
+    }
+  }
+  WHEN("cache_max_entries is smaller than the packages") {
+    auto capped = init;
+    capped.settings = pg::runtime::component_settings(toml::table{
+        {"root", root.str()}, {"advisories", advisories.string()}, {"cache_max_entries", 3}});
+    auto second = vuln_once(capped);
+    THEN("the cache keeps three entries and counts what it pushed out") {
+      CHECK(second.counters["cache_evictions"] >= 4);
+      pg::actors::storage::database raw((state.path() / "state/vuln/vuln.db").string(), false);
+      auto rows = raw.prepare("SELECT count(*) FROM match_cache");
+      REQUIRE(rows.step());
+      CHECK(rows.column_int(0) == 3);
+      CHECK(second.matches == first.matches);
     }
   }
 }

@@ -6,6 +6,7 @@
 #include "phantomguard/runtime/temp_space.hpp"
 
 #include <filesystem>
+#include <sys/stat.h>
 
 #include "phantomguard/actors/container/image_source.hpp"
 #include "phantomguard/actors/container/live_container.hpp"
@@ -43,6 +44,25 @@ private:
   vuln::scan_state* state_;
 };
 
+/// Passes every finding on and keeps its JSON: what an image's scan found, for the image cache.
+/// Findings are kept before deduplication (which runs after this sink, outside it), so a kept
+/// result holds every finding of the image.
+class keeping_sink final : public host::finding_sink {
+public:
+  explicit keeping_sink(host::finding_sink& inner) : inner_(inner) {}
+  void post(runtime::finding f) override {
+    kept.push_back(f.to_json());
+    inner_.post(std::move(f));
+  }
+  void count(std::string_view name, std::int64_t delta = 1) override { inner_.count(name, delta); }
+  bool stop_requested() const noexcept override { return inner_.stop_requested(); }
+
+  nlohmann::json kept = nlohmann::json::array();
+
+private:
+  host::finding_sink& inner_;
+};
+
 } // namespace
 
 vuln::throttle_settings container_analyzer::default_throttle() {
@@ -51,6 +71,10 @@ vuln::throttle_settings container_analyzer::default_throttle() {
   t.segment_size = 1024;
   t.max_memory = 64ull << 20;
   return t;
+}
+
+runtime::cache_policy container_analyzer::default_cache_policy() {
+  return runtime::cache_policy{256, std::chrono::hours(24)};
 }
 
 std::vector<runtime::option_spec> container_analyzer::options() {
@@ -80,6 +104,12 @@ std::vector<runtime::option_spec> container_analyzer::options() {
   };
   for (auto& s : vuln::throttle_option_specs(default_throttle()))
     specs.push_back(std::move(s));
+  for (auto& s : runtime::cache_option_specs(
+           default_cache_policy(),
+           "OCI images whose scan result is kept; the least recently scanned go first",
+           "a kept result older than this is not trusted: the image is unpacked and scanned "
+           "again"))
+    specs.push_back(std::move(s));
   return specs;
 }
 
@@ -92,6 +122,7 @@ container_analyzer::container_analyzer(const runtime::component_init& init)
   work_dir_ = s.get_string("work_dir", "");
   only_new_ = s.get_string("report", "all") == "new";
   throttle_ = vuln::throttle_from(s, default_throttle());
+  cache_policy_ = runtime::cache_policy_from(s, default_cache_policy());
   scan_options_.advisories = s.get_string("advisories", "");
   scan_options_.release = s.get_string("release", "");
   scan_options_.default_severity =
@@ -131,8 +162,16 @@ void container_analyzer::start(runtime::context& ctx) {
   if (!state_) {
     ctx.log(runtime::log_level::warn, "container: no state database, scans start over: " + error);
     ctx.count("state_unavailable");
-  } else if (state_->compacted_bytes() > 0) {
+    return;
+  }
+  if (state_->compacted_bytes() > 0)
     ctx.count("state_compacted_bytes", state_->compacted_bytes());
+  try {
+    image_cache_.emplace(state_->db(), "image_cache", cache_policy_);
+  } catch (const storage::sqlite_error& e) {
+    ctx.log(runtime::log_level::warn,
+            std::string("container: no image cache, every image is unpacked: ") + e.what());
+    ctx.count("cache_unavailable");
   }
 }
 
@@ -150,7 +189,8 @@ void container_analyzer::scan_live(host::finding_sink& sink) {
   }
 }
 
-void container_analyzer::scan_one_image(const std::string& path, host::finding_sink& sink) {
+void container_analyzer::unpack_and_scan(const std::string& path, host::finding_sink& sink,
+                                         bool* completed) {
   std::string error;
   auto limits = limits_;
   if (temp_max_bytes_ > 0) {
@@ -182,8 +222,69 @@ void container_analyzer::scan_one_image(const std::string& path, host::finding_s
     f.mitre = {"T1611"};
     sink.post(std::move(f));
   }
-  scan_image(*img, scan_options_, sink);
+  *completed = scan_image(*img, scan_options_, sink).completed && !sink.stop_requested();
   sink.count("images_scanned");
+}
+
+std::string container_analyzer::cache_tag(const std::string& identity) const {
+  // What else the result depends on: the advisories it was matched against (their file's or
+  // folder's stamp), the release override and the options that change what is reported.
+  std::string tag = identity + " | advisories " + scan_options_.advisories;
+  if (!scan_options_.advisories.empty()) {
+    struct stat st {};
+    if (::stat(scan_options_.advisories.c_str(), &st) == 0)
+      tag += " " + std::to_string(st.st_size) + "@" + std::to_string(st.st_mtim.tv_sec) + "." +
+             std::to_string(st.st_mtim.tv_nsec);
+  }
+  tag += " | release " + scan_options_.release + " | severity " +
+         std::string(runtime::to_string(scan_options_.default_severity)) + " | secrets " +
+         std::to_string(scan_options_.max_secret_scan_bytes) + " | extract " +
+         std::to_string(limits_.max_total_bytes) + "/" + std::to_string(limits_.max_file_bytes) +
+         "/" + std::to_string(limits_.max_entries);
+  return tag;
+}
+
+void container_analyzer::scan_one_image(const std::string& path, host::finding_sink& sink) {
+  std::string identity_error;
+  const auto identity =
+      image_cache_ ? image_identity(path, &identity_error) : std::optional<std::string>();
+  if (!identity) { // no cache, or a root file system folder: scanned every time
+    bool completed = false;
+    unpack_and_scan(path, sink, &completed);
+    return;
+  }
+  const auto tag = cache_tag(*identity);
+  if (auto kept = image_cache_->find(path, tag)) {
+    try {
+      std::vector<runtime::finding> findings;
+      for (const auto& j : nlohmann::json::parse(*kept)) {
+        auto f = runtime::finding::from_json(j);
+        if (!f)
+          throw std::runtime_error("a kept finding does not parse");
+        f->time = {}; // found again now: the context stamps it
+        findings.push_back(std::move(*f));
+      }
+      for (auto& f : findings)
+        sink.post(std::move(f));
+      sink.count("images_cached");
+      return;
+    } catch (const std::exception&) {
+      // A damaged entry is a miss: the image is scanned and the entry replaced.
+      --image_cache_->counters().hits;
+      ++image_cache_->counters().misses;
+    }
+  }
+  keeping_sink keeping(sink);
+  bool completed = false;
+  unpack_and_scan(path, keeping, &completed);
+  if (!completed)
+    return; // a partial result must not stand for the image
+  try {
+    image_cache_->put(path, tag,
+                      keeping.kept.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  } catch (const storage::sqlite_error&) {
+    sink.count("cache_write_errors"); // the next tick scans it again
+  }
 }
 
 void container_analyzer::on_tick(runtime::context& ctx) {
@@ -209,6 +310,8 @@ void container_analyzer::on_tick(runtime::context& ctx) {
       sink.count("scans_completed");
     }
   });
+  if (image_cache_)
+    image_cache_->finish_pass(ctx, "container");
 }
 
 } // namespace pg::actors::container

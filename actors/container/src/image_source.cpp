@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <sys/stat.h>
 
 #include <nlohmann/json.hpp>
 
@@ -99,6 +100,45 @@ std::optional<std::string> pick_manifest(const json& index, std::string* error) 
   return (*chosen)["digest"].get<std::string>();
 }
 
+/// Follows index.json (and nested indexes of multi-platform images, a few levels down) to one
+/// image manifest with layers.
+bool resolve_manifest(const fs::path& layout, json* manifest, std::string* digest,
+                      std::string* error) {
+  auto index = read_json(layout / "index.json", error);
+  if (!index)
+    return false;
+  json current = *index;
+  for (int depth = 0; depth < 4; ++depth) {
+    auto d = pick_manifest(current, error);
+    if (!d)
+      return false;
+    auto blob = blob_path(layout, *d);
+    if (!blob)
+      return fail(error, "manifest digest '" + *d + "' is not a valid digest");
+    auto j = read_json(*blob, error);
+    if (!j)
+      return false;
+    if (is_index(*j) || (j->contains("manifests") && !j->contains("layers"))) {
+      current = *j;
+      continue;
+    }
+    *manifest = *j;
+    *digest = *d;
+    break;
+  }
+  if (manifest->is_null() || !manifest->contains("layers") || !(*manifest)["layers"].is_array())
+    return fail(error, layout.string() + ": no image manifest with layers found");
+  return true;
+}
+
+std::string file_stamp(const fs::path& p) {
+  struct stat st {};
+  if (::stat(p.c_str(), &st) != 0)
+    return "-";
+  return std::to_string(st.st_size) + "@" + std::to_string(st.st_mtim.tv_sec) + "." +
+         std::to_string(st.st_mtim.tv_nsec) + "#" + std::to_string(st.st_ino);
+}
+
 } // namespace
 
 std::unique_ptr<temp_folder> temp_folder::create(const std::string& parent, std::string* error) {
@@ -122,6 +162,32 @@ bool is_oci_layout(const std::string& path) {
          fs::is_regular_file(fs::path(path) / "index.json", ec);
 }
 
+std::optional<std::string> image_identity(const std::string& path, std::string* error) {
+  if (!is_oci_layout(path)) {
+    fail(error, path + ": not an OCI image layout (a root file system has no identity short of "
+                       "reading it)");
+    return std::nullopt;
+  }
+  fs::path layout(path);
+  json manifest;
+  std::string digest;
+  if (!resolve_manifest(layout, &manifest, &digest, error))
+    return std::nullopt;
+  std::string id = digest + " index " + file_stamp(layout / "index.json");
+  if (auto blob = blob_path(layout, digest))
+    id += " manifest " + file_stamp(*blob);
+  auto add = [&](const json& entry) {
+    if (entry.is_object() && entry.contains("digest") && entry["digest"].is_string())
+      if (auto blob = blob_path(layout, entry["digest"].get<std::string>()))
+        id += " " + entry["digest"].get<std::string>() + " " + file_stamp(*blob);
+  };
+  if (auto c = manifest.find("config"); c != manifest.end())
+    add(*c);
+  for (const auto& layer : manifest["layers"])
+    add(layer);
+  return id;
+}
+
 std::optional<opened_image> open_image(const std::string& path, const extract_limits& limits,
                                        const std::string& work_dir, std::string* error) {
   std::error_code ec;
@@ -137,37 +203,10 @@ std::optional<opened_image> open_image(const std::string& path, const extract_li
   }
   img.oci = true;
   fs::path layout(path);
-  auto index = read_json(layout / "index.json", error);
-  if (!index)
-    return std::nullopt;
-  // Follow nested indexes (multi-platform images) a few levels down to one manifest.
   json manifest;
   std::string digest;
-  json current = *index;
-  for (int depth = 0; depth < 4; ++depth) {
-    auto d = pick_manifest(current, error);
-    if (!d)
-      return std::nullopt;
-    auto blob = blob_path(layout, *d);
-    if (!blob) {
-      fail(error, "manifest digest '" + *d + "' is not a valid digest");
-      return std::nullopt;
-    }
-    auto j = read_json(*blob, error);
-    if (!j)
-      return std::nullopt;
-    if (is_index(*j) || (j->contains("manifests") && !j->contains("layers"))) {
-      current = *j;
-      continue;
-    }
-    manifest = *j;
-    digest = *d;
-    break;
-  }
-  if (manifest.is_null() || !manifest.contains("layers") || !manifest["layers"].is_array()) {
-    fail(error, path + ": no image manifest with layers found");
+  if (!resolve_manifest(layout, &manifest, &digest, error))
     return std::nullopt;
-  }
   img.manifest_digest = digest;
   if (auto c = manifest.find("config"); c != manifest.end() && c->is_object() &&
                                         c->contains("digest") && (*c)["digest"].is_string()) {

@@ -596,15 +596,11 @@ runtime::component_type process_analyzer::type() {
        1.0,
        std::nullopt,
        {}},
-      {"cache_max_entries",
-       option_type::integer,
-       "65536",
-       "Processes remembered at most; the least recently seen go first (cache_evictions).",
-       false,
-       1.0,
-       std::nullopt,
-       {}},
   };
+  for (auto& c : runtime::cache_option_specs(
+           runtime::cache_policy{d.cache_max_entries, {}},
+           "Processes remembered at most; the least recently seen go first (cache_evictions)."))
+    t.options.push_back(std::move(c));
   t.factory = [](const runtime::component_init& init) -> std::unique_ptr<runtime::component> {
     auto o = default_options();
     const auto& s = init.settings;
@@ -617,8 +613,8 @@ runtime::component_type process_analyzer::type() {
                   : mode == "never" ? self_scan_mode::never
                                     : self_scan_mode::automatic;
     o.refresh = s.get_duration("refresh", o.refresh);
-    o.cache_max_entries = static_cast<std::uint64_t>(
-        s.get_int("cache_max_entries", static_cast<std::int64_t>(o.cache_max_entries)));
+    o.cache_max_entries =
+        runtime::cache_policy_from(s, runtime::cache_policy{o.cache_max_entries, {}}).max_entries;
     return std::make_unique<process_analyzer>(std::move(o));
   };
   return t;

@@ -97,7 +97,17 @@ std::vector<runtime::option_spec> vuln_analyzer::options() {
                         "vuln.advisories_stale (medium); 0s disables"));
   for (auto& s : throttle_option_specs(default_throttle()))
     specs.push_back(std::move(s));
+  for (auto& s : runtime::cache_option_specs(
+           default_cache_policy(),
+           "packages whose matches are kept (a package found there is not matched again); the "
+           "least recently stored go first",
+           "a kept match older than this is matched again"))
+    specs.push_back(std::move(s));
   return specs;
+}
+
+runtime::cache_policy vuln_analyzer::default_cache_policy() {
+  return runtime::cache_policy{100'000, std::chrono::hours(24 * 7)};
 }
 
 vuln_analyzer::vuln_analyzer(const runtime::component_init& init)
@@ -120,6 +130,7 @@ vuln_analyzer::vuln_analyzer(const runtime::component_init& init)
   update_.timeout = std::chrono::duration_cast<std::chrono::seconds>(
       s.get_duration("update_timeout", std::chrono::minutes(5)));
   throttle_ = throttle_from(s, default_throttle());
+  cache_policy_ = runtime::cache_policy_from(s, default_cache_policy());
 }
 
 void vuln_analyzer::start(runtime::context& ctx) {
@@ -132,8 +143,16 @@ void vuln_analyzer::start(runtime::context& ctx) {
     // Without state the scan still runs in full each time; say so once.
     ctx.log(runtime::log_level::warn, "vuln: no state database, scans start over: " + error);
     ctx.count("state_unavailable");
-  } else if (state_->compacted_bytes() > 0) {
+    return;
+  }
+  if (state_->compacted_bytes() > 0)
     ctx.count("state_compacted_bytes", state_->compacted_bytes());
+  try {
+    match_cache_.emplace(state_->db(), "match_cache", cache_policy_);
+  } catch (const storage::sqlite_error& e) {
+    ctx.log(runtime::log_level::warn,
+            std::string("vuln: no match cache, every package is matched: ") + e.what());
+    ctx.count("cache_unavailable");
   }
 }
 
@@ -182,14 +201,24 @@ void vuln_analyzer::on_tick(runtime::context& ctx) {
     auto dpkg = fs::path(root_) / "var/lib/dpkg";
     auto inputs = adv_print + "|" + fingerprint((dpkg / "status").string()) + "|" +
                   fingerprint((dpkg / "status.d").string());
+    // The index of the last scan is reused while the advisory source is unchanged; it is
+    // loaded only when a package is not in the match cache.
     if (index_ && index_fingerprint_ != adv_print)
       index_.reset();
-    if (!index_ && adv_print != "missing") {
-      index_ = load_advisories(request);
-      index_fingerprint_ = adv_print;
-      // Parsing leaves the JSON text and documents freed but resident: give them back, the
-      // index is what stays.
-      ::malloc_trim(0);
+    request.index_source = [&]() {
+      if (!index_) {
+        index_ = load_advisories(request);
+        index_fingerprint_ = adv_print;
+        sink.count("index_loads");
+        // Parsing leaves the JSON text and documents freed but resident: give them back, the
+        // index is what stays.
+        ::malloc_trim(0);
+      }
+      return index_;
+    };
+    if (match_cache_) {
+      request.match_cache = &*match_cache_;
+      request.advisory_fingerprint = advisories_ + "|" + adv_print;
     }
 
     if (state_) {
@@ -216,12 +245,16 @@ void vuln_analyzer::on_tick(runtime::context& ctx) {
     }
     const std::size_t trimmed_before = state_ ? state_->trimmed() : 0;
     auto result = run_vuln_scan(request, sink, index_);
+    if (result.cached > 0)
+      sink.count("packages_cached", static_cast<std::int64_t>(result.cached));
     if (state_ && result.completed)
       state_->set("cursor", "0");                     // the next tick scans everything again
     if (state_ && state_->trimmed() > trimmed_before) // the reported set met its cap
       sink.count("state_trimmed", static_cast<std::int64_t>(state_->trimmed() - trimmed_before));
     sink.count("scans_completed", result.completed ? 1 : 0);
   });
+  if (match_cache_)
+    match_cache_->finish_pass(ctx, "vuln");
 }
 
 } // namespace pg::actors::vuln

@@ -37,12 +37,11 @@ std::vector<option_spec> yara_option_specs() {
                      "keep compiled rules and per-file results under the state dir"));
   out.push_back(spec("cache_dir", option_type::string, "<state_dir>/<name>",
                      "where the compiled rules and the result database live"));
-  auto entries = spec("cache_max_entries", option_type::integer, "1000000",
-                      "results kept at most; the oldest go first at the end of a pass");
-  entries.min = 1;
-  out.push_back(entries);
-  out.push_back(spec("cache_ttl", option_type::duration, "30d",
-                     "a result older than this is not trusted: the file is scanned again"));
+  for (auto& c : runtime::cache_option_specs(
+           yara_settings{}.cache_policy,
+           "results kept at most; the oldest go first at the end of a pass",
+           "a result older than this is not trusted: the file is scanned again"))
+    out.push_back(std::move(c));
   auto sev = spec("severity", option_type::string, "medium",
                   "severity of a match unless the rule's meta has `severity`");
   sev.choices = {"info", "low", "medium", "high", "critical"};
@@ -71,10 +70,7 @@ std::optional<yara_settings> parse_yara_settings(const toml::table& t, std::stri
   s.scan_processes = cs.get_bool("scan_processes", false);
   s.cache = cs.get_bool("cache", true);
   s.cache_dir = cs.get_string("cache_dir");
-  s.cache_policy.max_entries =
-      static_cast<std::uint64_t>(cs.get_int("cache_max_entries", 1'000'000));
-  s.cache_policy.ttl = std::chrono::duration_cast<std::chrono::seconds>(
-      cs.get_duration("cache_ttl", std::chrono::hours(24 * 30)));
+  s.cache_policy = runtime::cache_policy_from(cs, s.cache_policy);
   auto& o = s.targets;
   o.exclude = cs.get_string_list("exclude");
   for (const auto& e : o.exclude) {

@@ -9,10 +9,13 @@
 #include <chrono>
 #include <cstdint>
 #include <list>
+#include <string>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "phantomguard/runtime/component.hpp"
+#include "phantomguard/runtime/options.hpp"
 
 namespace pg::runtime {
 
@@ -20,6 +23,14 @@ struct cache_policy {
   std::uint64_t max_entries = 0; // 0: no size limit
   std::chrono::seconds ttl{0};   // 0: entries do not expire
 };
+
+/// The options every cache's owner accepts under the same names: `cache_max_entries` (at least
+/// 1; `entries_text` says what an entry is and what goes first) and, when `ttl_text` is not
+/// empty (the cache has an age limit), `cache_ttl`. Defaults from `defaults`.
+std::vector<option_spec> cache_option_specs(const cache_policy& defaults, std::string entries_text,
+                                            std::string ttl_text = {});
+/// The policy those options give (`defaults` where a key is not set).
+cache_policy cache_policy_from(const component_settings& s, const cache_policy& defaults);
 
 /// What a cache did; publish() adds what happened since the last publish to the component's
 /// counters (the engine exports them as custom.cache_*).

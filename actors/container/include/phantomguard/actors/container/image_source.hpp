@@ -43,6 +43,13 @@ struct opened_image {
 /// True when `path` holds an OCI image layout (an `oci-layout` file or an `index.json`).
 bool is_oci_layout(const std::string& path);
 
+/// What an OCI layout's scan depends on, read without unpacking it: the manifest digest, and the
+/// size, mtime and inode of index.json, the manifest, the config and every layer blob (a blob
+/// rewritten in place changes it). Equal identities scan alike, so the analyzer's image cache
+/// keys on it. nullopt with a reason for a root file system folder (it has no identity short of
+/// reading it all) or a malformed layout.
+std::optional<std::string> image_identity(const std::string& path, std::string* error);
+
 /// Opens a folder as is, or unpacks an OCI layout into a temporary folder under `work_dir`.
 /// nullopt with a reason in `*error` for a missing path, an unreadable or malformed layout, or a
 /// layer that could not be unpacked; limits and unsafe entries are recorded in `extract`.

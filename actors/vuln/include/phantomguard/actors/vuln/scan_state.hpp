@@ -42,6 +42,9 @@ public:
   /// Forgets every reported key (when the inputs changed completely).
   bool forget_all();
 
+  /// The database itself, for a cache kept in the same file (storage::persistent_cache).
+  [[nodiscard]] storage::database& db() noexcept { return *db_; }
+
   /// Reported keys dropped by the cap since open; bytes given back by compaction.
   [[nodiscard]] std::size_t trimmed() const noexcept { return trimmed_; }
   [[nodiscard]] std::int64_t compacted_bytes() const noexcept { return compacted_; }

@@ -3,7 +3,8 @@
 // the dpkg database of `root` against the OSV advisories of `advisories`, on a throttled worker
 // thread, streaming `vuln.package` findings. State under <state_dir>/<name>/vuln.db: the resume
 // cursor (a stopped scan continues where it stopped while the inputs are unchanged) and, with
-// report = "new", the findings already reported.
+// report = "new", the findings already reported, and the match cache (each package's matches for
+// its version and the advisory set: an unchanged host is scanned without loading the index).
 #pragma once
 
 #include <chrono>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "phantomguard/actors/host/finding_sink.hpp"
+#include "phantomguard/actors/storage/persistent_cache.hpp"
 #include "phantomguard/actors/vuln/advisory_index.hpp"
 #include "phantomguard/actors/vuln/advisory_update.hpp"
 #include "phantomguard/actors/vuln/scan_state.hpp"
@@ -35,6 +37,7 @@ public:
   /// The option declarations of the type (also used by `validate` and docs).
   static std::vector<runtime::option_spec> options();
   static throttle_settings default_throttle();
+  static runtime::cache_policy default_cache_policy();
 
 private:
   void refresh(finding_sink& sink);
@@ -52,6 +55,8 @@ private:
 
   throttle_settings throttle_;
   std::optional<scan_state> state_;
+  runtime::cache_policy cache_policy_ = default_cache_policy();
+  std::optional<storage::persistent_cache> match_cache_; // in state_'s database
   // The index of the last scan and the advisory fingerprint it was loaded with: reused while
   // the advisory source is unchanged.
   std::shared_ptr<const advisory_index> index_;

@@ -14,6 +14,10 @@
 #include "phantomguard/actors/vuln/advisory_index.hpp"
 #include "phantomguard/actors/vuln/throttle.hpp"
 
+namespace pg::actors::storage {
+class persistent_cache;
+}
+
 namespace pg::actors::vuln {
 
 using host::collecting_sink;
@@ -38,6 +42,19 @@ struct vuln_scan_request {
   std::function<void(std::size_t next)> on_segment;
   /// Called before posting a match; returning false suppresses it (report only new findings).
   std::function<bool(const runtime::finding&)> filter;
+
+  /// The match cache (the cache facility's persistent store, in the analyzer's state database):
+  /// each package's matches keyed by name, architecture and origin, tagged with its version, the
+  /// release, the default severity and `advisory_fingerprint`; and the advisory set's summary
+  /// (its counts and problems). A package found there is not matched again, and a scan in which
+  /// every package is found there never loads the advisory index at all. Null: no cache.
+  storage::persistent_cache* match_cache = nullptr;
+  /// What identifies the advisory source's content (vuln_analyzer: its files' sizes and mtimes);
+  /// required with match_cache.
+  std::string advisory_fingerprint;
+  /// Gives the index when the scan needs it and run_vuln_scan was given none (the analyzer's
+  /// reuse of the last one); unset: load_advisories(request).
+  std::function<std::shared_ptr<const advisory_index>()> index_source;
 };
 
 struct vuln_scan_result {
@@ -45,6 +62,8 @@ struct vuln_scan_result {
   std::size_t scanned = 0;    // packages matched in this run (from resume_from)
   std::size_t findings = 0;   // vuln.package findings posted
   std::size_t advisories = 0; // advisories in the index
+  std::size_t cached = 0;     // packages whose matches came from the match cache
+  bool index_loaded = false;  // the advisory index was needed (and loaded, or reused)
   bool completed = false;     // reached the end (not stopped)
   std::string release;
 };
