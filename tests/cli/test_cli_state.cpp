@@ -9,6 +9,13 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <sstream>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "skip.hpp"
 
 #include "dead_pid.hpp"
 
@@ -76,5 +83,97 @@ SCENARIO("a scan removes what a killed process left in the temp folder, and noth
     auto s = run_cli({"validate", "--config", scan_config(d, "temp_max_size = \"lots\"\n")});
     CHECK(s.code == 2);
     CHECK(s.err.find("temp_max_size") != std::string::npos);
+  }
+}
+
+namespace {
+
+std::map<std::string, std::vector<std::string>> key_values(const std::string& text) {
+  std::map<std::string, std::vector<std::string>> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);)
+    if (auto eq = line.find('='); eq != std::string::npos)
+      out[line.substr(0, eq)].push_back(line.substr(eq + 1));
+  return out;
+}
+
+std::string first(const std::map<std::string, std::vector<std::string>>& kv,
+                  const std::string& key) {
+  auto it = kv.find(key);
+  return it == kv.end() || it->second.empty() ? std::string("(missing)") : it->second.front();
+}
+
+} // namespace
+
+SCENARIO("on a read-only root, scan and run write only under state_dir and the archive's folder, "
+         "and a state folder that fills or vanishes is a finding") {
+  if (::geteuid() != 0)
+    PG_SKIP("needs root: the test makes a mount namespace with a read-only root");
+  if (::system("unshare --mount true 2>/dev/null") != 0)
+    PG_SKIP("this machine does not let a process make a mount namespace (unshare --mount)");
+  daemon_dir d;
+  for (const char* sub : {"state", "log", "small"})
+    fs::create_directories(d.dir / sub);
+  const auto w = d.dir.string();
+  std::ofstream(d.dir / "pg.toml") << "[engine]\nprofile = \"low-resource\"\nstate_dir = \"" << w
+                                   << "/state\"\nshutdown_timeout = \"5s\"\n"
+                                      "[sinks.console]\nenabled = false\n"
+                                      "[sinks.archive]\npath = \""
+                                   << w << "/log/findings.jsonl\"\n";
+  std::ofstream(d.dir / "small.toml")
+      << "[engine]\nstate_dir = \"" << w
+      << "/small/state\"\nstate_min_free = \"1MiB\"\nshutdown_timeout = \"5s\"\n"
+         "[sources.procfs]\ntype = \"procfs\"\ninterval = \"1s\"\n"
+         "[sinks.archive]\ntype = \"jsonl\"\ninputs = [\"procfs\"]\npath = \""
+      << w << "/log/small-findings.jsonl\"\n";
+  cli_process p({"/usr/bin/unshare", "--mount", "--", "/bin/bash",
+                 cli_test_dir + "/readonly_root.sh", phantomguard_binary, w},
+                cli_process::raw_command);
+  const int rc = p.wait(std::chrono::seconds(150));
+  const auto out = p.out();
+  INFO(out);
+  INFO(p.err());
+  REQUIRE(rc == 0);
+  const auto kv = key_values(out);
+  REQUIRE(first(kv, "root_writable") == "no");
+
+  THEN("scan finds and exits by severity, run stops cleanly, nothing met a read-only file system") {
+    CHECK((first(kv, "scan_rc") == "0" || first(kv, "scan_rc") == "1"));
+    CHECK(first(kv, "run_rc") == "0");
+    CHECK(first(kv, "erofs") == "0");
+    CHECK(std::stoi(first(kv, "scan_findings")) > 0);
+    CHECK(std::stoi(first(kv, "archive_findings")) > 0);
+    CHECK(kv.count("log_error") == 0);
+    for (const auto& rule :
+         kv.count("engine_rule") ? kv.at("engine_rule") : std::vector<std::string>{}) {
+      INFO(rule);
+      CHECK(rule != "engine.state_dir_unusable");
+      CHECK(rule != "engine.component_failed");
+    }
+    // What the engine keeps went where it was told: the fim baseline, the control socket's
+    // folder, the temp folder.
+    CHECK(first(kv, "state_files").find("fim") != std::string::npos);
+  }
+  THEN("the full file system, its recovery and the vanished folder are findings; the daemon "
+       "lives on and stops with 0") {
+    CHECK(first(kv, "small_alive") == "yes");
+    CHECK(first(kv, "small_rc") == "0");
+    CHECK(first(kv, "small_recreated") == "yes");
+    std::vector<nlohmann::json> state_findings;
+    for (const auto& line :
+         kv.count("small_finding") ? kv.at("small_finding") : std::vector<std::string>{}) {
+      auto j = nlohmann::json::parse(line);
+      if (j["evidence"]["key"] == "state_dir")
+        state_findings.push_back(j);
+    }
+    REQUIRE(state_findings.size() >= 4);
+    CHECK(state_findings[0]["rule"] == "engine.state_dir_unusable");
+    CHECK(state_findings[0]["evidence"]["problem"] == "full");
+    CHECK(state_findings[0]["severity"] == "high");
+    CHECK(state_findings[1]["rule"] == "engine.state_dir_recovered");
+    CHECK(state_findings[2]["rule"] == "engine.state_dir_unusable");
+    CHECK(state_findings[2]["evidence"]["problem"] == "vanished");
+    CHECK(state_findings[2]["evidence"]["recreated"] == true);
+    CHECK(state_findings[3]["rule"] == "engine.state_dir_recovered");
   }
 }

@@ -227,6 +227,25 @@ TEST_CASE("a plugin cannot read what the sandbox does not grant", "[isolation]")
   CHECK(r[0]->evidence["errno"] == "EACCES"); // Landlock (and the drop to nobody)
 }
 
+TEST_CASE("what an isolated plugin's child reads counts as its component's I/O", "[isolation]") {
+  auto c = make("reader", isolated(hostile_path(), "reader", toml::table{}));
+  pg::test::test_context ctx;
+  c->start(ctx);
+  for (int i = 0; i < 3; ++i)
+    c->on_batch(*processes(1 + 4 * i, 4), ctx);
+  c->stop(ctx);
+  auto r = ctx.with_rule("isolation.read_done");
+  REQUIRE(r.size() == 3);
+  std::int64_t read = 0;
+  for (const auto* f : r)
+    read += f->evidence["bytes"].get<std::int64_t>();
+  // The child read the C library's file three times (a MiB or more); the engine's own thread
+  // read none of it, so only the child's /proc/PID/io can account for it.
+  CHECK(read > 3 * 16 * 1024);
+  CHECK(ctx.charged_io.read_chars >= static_cast<std::uint64_t>(read));
+  CHECK(ctx.charged_io.read_chars < static_cast<std::uint64_t>(read) + (8u << 20));
+}
+
 TEST_CASE("a plugin that writes garbage onto the channel is killed", "[isolation]") {
   auto c = make("babbler", isolated(hostile_path(), "babbler"));
   pg::test::test_context ctx;

@@ -45,6 +45,7 @@ public:
   std::pmr::memory_resource* memory() noexcept override { return std::pmr::get_default_resource(); }
   void account_memory(std::int64_t delta) override { accounted_memory += delta; }
   void charge_cpu(std::int64_t cpu_ns) override { charged_cpu_ns += cpu_ns; }
+  void charge_io(const runtime::io_counters& delta) override { charged_io += delta; }
 
   /// Findings with this rule id.
   std::vector<const runtime::finding*> with_rule(std::string_view rule) const {
@@ -72,7 +73,8 @@ public:
   std::vector<std::string> logs;
   std::int64_t accounted_memory = 0;
   std::int64_t charged_cpu_ns = 0;
-  bool queued_input = false; // what input_waiting() says
+  runtime::io_counters charged_io; // an isolated plugin's child's I/O
+  bool queued_input = false;       // what input_waiting() says
   bool stop_requested = false;
 
 private:

@@ -97,6 +97,7 @@ public:
   std::pmr::memory_resource* memory() noexcept override { return std::pmr::get_default_resource(); }
   void account_memory(std::int64_t delta) override { accounted += delta; }
   void charge_cpu(std::int64_t ns) override { charged_cpu_ns += ns; }
+  void charge_io(const io_counters& delta) override { charged_io += delta; }
   component_threads& threads() noexcept override { return threads_; }
 
   bool keep_events = true;
@@ -109,6 +110,7 @@ public:
   std::vector<std::string> first_warnings; // the first five of them
   std::int64_t accounted = 0;
   std::int64_t charged_cpu_ns = 0;
+  io_counters charged_io; // an isolated plugin's child's I/O
 
 private:
   std::string name_;
@@ -426,6 +428,7 @@ int bench_command(const global_options& global, const bench_arguments& args) {
       const auto events0 = in.ctx->events_out;
       const auto findings0 = in.ctx->findings;
       const auto charged0 = in.ctx->charged_cpu_ns;
+      const auto charged_io0 = in.ctx->charged_io;
       // The readings nest around the call, the cheapest innermost: the clocks see only the
       // call, and the one read of /proc/self/io that lands inside is taken off (io_overhead).
       const auto u0 = read_process_usage();
@@ -449,6 +452,7 @@ int bench_command(const global_options& global, const bench_arguments& args) {
       if (io0 && io1)
         s.io = io1->since(*io0);
       s.io.read_chars -= std::min(s.io.read_chars, io_overhead);
+      s.io += in.ctx->charged_io.since(charged_io0);
       s.events = in.ctx->events_out - events0;
       s.findings = in.ctx->findings - findings0;
       s.heap_bytes = heap::bytes(account) + in.ctx->accounted;

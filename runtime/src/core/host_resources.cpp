@@ -199,6 +199,27 @@ std::string host_resources::describe() const {
   return out;
 }
 
+power_state read_power_state() {
+  power_state p;
+  bool mains_online = false, any_mains = false;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator("/sys/class/power_supply", ec)) {
+    const auto type = first_line(e.path() / "type").value_or("");
+    if (type == "Battery") {
+      // A peripheral's battery (a mouse: scope "Device") does not make the host portable.
+      if (first_line(e.path() / "scope").value_or("System") == "Device")
+        continue;
+      if (first_line(e.path() / "present").value_or("1") != "0")
+        p.battery = true;
+    } else if (type == "Mains" || type == "USB") {
+      any_mains = true;
+      mains_online = mains_online || first_line(e.path() / "online").value_or("0") == "1";
+    }
+  }
+  p.on_battery = p.battery && any_mains && !mains_online;
+  return p;
+}
+
 host_resources detect_host_resources() {
   host_resources h;
   cpu_set_t set;
@@ -212,22 +233,9 @@ host_resources detect_host_resources() {
   if (auto limit = cgroup_memory_limit(); limit && *limit > 0)
     h.memory_bytes = h.memory_bytes ? std::min(h.memory_bytes, *limit) : *limit;
 
-  bool mains_online = false, any_mains = false;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator("/sys/class/power_supply", ec)) {
-    const auto type = first_line(e.path() / "type").value_or("");
-    if (type == "Battery") {
-      // A peripheral's battery (a mouse: scope "Device") does not make the host portable.
-      if (first_line(e.path() / "scope").value_or("System") == "Device")
-        continue;
-      if (first_line(e.path() / "present").value_or("1") != "0")
-        h.battery = true;
-    } else if (type == "Mains" || type == "USB") {
-      any_mains = true;
-      mains_online = mains_online || first_line(e.path() / "online").value_or("0") == "1";
-    }
-  }
-  h.on_battery = h.battery && any_mains && !mains_online;
+  const auto power = read_power_state();
+  h.battery = power.battery;
+  h.on_battery = power.on_battery;
   if (auto t = number_in("/sys/class/dmi/id/chassis_type"))
     h.chassis = chassis_kind(static_cast<int>(*t));
   return h;

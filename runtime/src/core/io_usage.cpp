@@ -83,6 +83,12 @@ std::optional<io_counters> io_of_process() noexcept {
   return read_io_file("/proc/self/io");
 }
 
+std::optional<io_counters> io_of_process(pid_t pid) noexcept {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/io", static_cast<int>(pid));
+  return read_io_file(path);
+}
+
 std::optional<io_counters> io_of_thread(pid_t tid) noexcept {
   char path[64];
   std::snprintf(path, sizeof path, "/proc/self/task/%d/io", static_cast<int>(tid));

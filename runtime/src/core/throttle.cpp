@@ -238,7 +238,7 @@ host_pressure current_host_pressure() {
   last.load_per_core = average / cores;
   last.cpu_pressure = psi_some_avg10("/proc/pressure/cpu");
   last.memory_pressure = psi_some_avg10("/proc/pressure/memory");
-  last.on_battery = detect_host_resources().on_battery;
+  last.on_battery = read_power_state().on_battery;
   const std::time_t wall = std::time(nullptr);
   std::tm local{};
   ::localtime_r(&wall, &local);

@@ -186,6 +186,10 @@ void actor_context::charge_cpu(std::int64_t cpu_ns) {
     self_.spec_.slot->meter.charge(cpu_ns);
 }
 
+void actor_context::charge_io(const io_counters& delta) {
+  self_.spec_.slot->meter.charge_io(delta);
+}
+
 void actor_context::finish() {
   if (self_.exit_requested_ || self_.dead_)
     return;
@@ -689,9 +693,13 @@ caf::behavior component_actor::make_behavior() {
   // Create the component here, on the actor's own thread: a slow or throwing factory hurts
   // only this component.
   bool ok = run_hook(hook_kind::factory, -1, [&] {
-    component_init init{spec_.decl->name, spec_.decl->settings, spec_.engine->state_dir,
-                        spec_.decl->quota, spec_.mode == engine_mode::scan,
-                        temp_dir_of(*spec_.engine), spec_.engine->temp_max_size};
+    component_init init{spec_.decl->name,
+                        spec_.decl->settings,
+                        spec_.engine->state_dir,
+                        spec_.decl->quota,
+                        spec_.mode == engine_mode::scan,
+                        temp_dir_of(*spec_.engine),
+                        spec_.engine->temp_max_size};
     component_ = spec_.factory(init);
     if (!component_)
       throw std::runtime_error("factory returned no component");

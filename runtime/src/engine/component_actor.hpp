@@ -68,6 +68,7 @@ public:
   std::pmr::memory_resource* memory() noexcept override;
   void account_memory(std::int64_t delta_bytes) override;
   void charge_cpu(std::int64_t cpu_ns) override;
+  void charge_io(const io_counters& delta) override;
   bool input_waiting() const noexcept override;
   component_threads& threads() noexcept override;
   void finish() override;
@@ -131,7 +132,7 @@ private:
 
   component_spec spec_;
   metered_threads threads_;
-  int thread_token_ = 0; // the actor's own thread in the instance's CPU meter
+  int thread_token_ = 0;               // the actor's own thread in the instance's CPU meter
   std::int64_t last_io_sample_ns_ = 0; // when run_hook last read the thread's I/O counters
   actor_context ctx_{*this};
   std::unique_ptr<component> component_;

@@ -2,7 +2,10 @@
 #include "engine/supervisor.hpp"
 
 #include "engine/reload_plan.hpp"
+#include "phantomguard/runtime/dir_health.hpp"
 #include "phantomguard/runtime/process_memory.hpp"
+#include "phantomguard/runtime/temp_space.hpp"
+#include "phantomguard/runtime/units.hpp"
 
 #include <unistd.h>
 
@@ -605,6 +608,61 @@ void supervisor_actor::release_heap() {
                               static_cast<std::int64_t>(release_free_heap()));
 }
 
+void supervisor_actor::check_dirs() {
+  const auto now = clock::now();
+  if (now - last_dir_check_ < std::chrono::seconds(5))
+    return; // a stat and a statvfs each: not at every quota check
+  last_dir_check_ = now;
+  std::vector<std::pair<std::string, std::string>> dirs;
+  if (!engine_->state_dir.empty())
+    dirs.emplace_back("state_dir", engine_->state_dir);
+  if (const auto temp = temp_dir_of(*engine_); !temp.empty() && temp != engine_->state_dir)
+    dirs.emplace_back("temp_dir", temp);
+  for (const auto& [key, path] : dirs) {
+    const auto h = check_dir(path, engine_->state_min_free);
+    auto open = dir_problems_.find(path);
+    if (h.usable()) {
+      if (open != dir_problems_.end()) {
+        publish(
+            "engine.state_dir_recovered", severity::info,
+            key + " " + path + " takes writes again (it was " + open->second + ")", "",
+            {{"key", key}, {"path", path}, {"was", open->second}, {"free_bytes", h.free_bytes}});
+        dir_problems_.erase(open);
+      }
+      env_->stats->engine().gauge(key + "_free_bytes", static_cast<double>(h.free_bytes));
+      continue;
+    }
+    const std::string problem(to_string(h.state));
+    if (open != dir_problems_.end() && open->second == problem)
+      continue; // the episode is open: said once
+    env_->stats->engine().count(key + "_problems", 1);
+    std::string title = key + " " + path + " ";
+    if (h.state == dir_health::status::vanished)
+      title += h.recreated
+                   ? "vanished: made again, empty (what was kept there is lost)"
+                   : "vanished and could not be made again: nothing is kept (" + h.error + ")";
+    else if (h.state == dir_health::status::not_writable)
+      title += "cannot be written (" + h.error + "): state and scratch writes fail";
+    else
+      title += "is full: " + format_size(h.free_bytes) + " left, under state_min_free (" +
+               format_size(engine_->state_min_free) + "): state and scratch writes will fail";
+    publish("engine.state_dir_unusable",
+            h.state == dir_health::status::vanished && h.recreated ? severity::medium
+                                                                   : severity::high,
+            std::move(title), "",
+            {{"key", key},
+             {"path", path},
+             {"problem", problem},
+             {"recreated", h.recreated},
+             {"free_bytes", h.free_bytes},
+             {"min_free_bytes", engine_->state_min_free},
+             {"error", h.error}});
+    dir_problems_[path] = problem;
+    if (h.recreated)
+      dir_problems_[path] = "vanished";
+  }
+}
+
 void supervisor_actor::check_quotas() {
   auto now = clock::now();
   double total_cpu = 0;
@@ -1031,6 +1089,8 @@ caf::behavior supervisor_actor::make_behavior() {
           release_heap();
         if (!done_)
           check_quotas();
+        if (!done_ && !draining_ && env_->mode == engine_mode::run)
+          check_dirs();
         // Alerts watch a running daemon: a scan is over before a `for` could pass.
         if (const auto now = clock::now();
             !done_ && !draining_ && env_->mode == engine_mode::run && alerts_->due(now))

@@ -18,16 +18,16 @@
 #include <caf/actor.hpp>
 #include <caf/event_based_actor.hpp>
 
+#include "engine/alert_evaluator.hpp"
 #include "engine/component_actor.hpp"
 #include "engine/finding_hub.hpp"
-#include "phantomguard/runtime/suppression.hpp"
 #include "engine/quota_governor.hpp"
 #include "engine/restart_policy.hpp"
 #include "engine/stats_registry.hpp"
 #include "engine/watchdog.hpp"
-#include "engine/alert_evaluator.hpp"
 #include "phantomguard/runtime/config.hpp"
 #include "phantomguard/runtime/registry.hpp"
+#include "phantomguard/runtime/suppression.hpp"
 
 namespace pg::runtime::detail {
 
@@ -136,6 +136,10 @@ private:
   std::optional<clock::time_point> engine_excess_since_;
   clock::time_point last_heap_release_ = clock::now();
   void release_heap(); // engine.heap_release_interval: free heap pages back to the system
+  // state_dir and temp_dir: usable, or an open engine.state_dir_unusable episode (by path).
+  void check_dirs();
+  clock::time_point last_dir_check_{};
+  std::map<std::string, std::string> dir_problems_; // path -> what is wrong with it
   std::optional<clock::time_point> engine_calm_since_;
   std::unique_ptr<alert_evaluator> alerts_; // [alerts.NAME], in run mode
   std::minstd_rand rng_{std::random_device{}()};

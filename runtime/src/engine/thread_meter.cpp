@@ -63,6 +63,12 @@ void thread_meter::add_io(live& l) {
   l.io_known = true;
 }
 
+void thread_meter::charge_io(const io_counters& delta) {
+  std::lock_guard lock(mutex_);
+  if (io_)
+    io_->add(delta);
+}
+
 void thread_meter::sample_io() {
   std::lock_guard lock(mutex_);
   for (auto& l : live_)

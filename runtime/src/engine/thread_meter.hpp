@@ -17,6 +17,7 @@
 #include <sys/types.h>
 
 #include "phantomguard/runtime/component_threads.hpp"
+#include "phantomguard/runtime/io_usage.hpp"
 
 namespace pg::runtime::detail {
 
@@ -44,6 +45,8 @@ public:
   void sample_io(int token);
   /// CPU spent for the instance elsewhere (a child process).
   void charge(std::int64_t ns);
+  /// I/O done for the instance elsewhere (a child process).
+  void charge_io(const io_counters& delta);
   /// Reads the clocks of the live threads and returns the instance's CPU time so far.
   std::int64_t sample();
   /// Live threads (the actor's own included).

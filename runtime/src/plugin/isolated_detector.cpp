@@ -276,6 +276,7 @@ private:
     child_ = std::make_unique<child_process>(pid);
     if (clockid_t clk{}; ::clock_getcpuclockid(pid, &clk) == 0)
       cpu_clock_ = clk;
+    charged_io_ = io_counters{};
 
     toml::table init{{"name", name_},
                      {"plugin", request.plugin},
@@ -515,9 +516,10 @@ private:
       deliver(f, *ctx_);
   }
 
-  /// Charges the child's CPU time and RSS to the component's quotas (cpu_percent, memory_mb):
-  /// an isolated plugin works in its child, which the actor thread's clock does not see and no
-  /// allocation of the engine's counts. At most every 100 ms unless `force`.
+  /// Charges the child's CPU time and RSS to the component's quotas (cpu_percent, memory_mb),
+  /// and its I/O to the component's read/write figures: an isolated plugin works in its child,
+  /// which the actor thread's clock and I/O counters do not see and no allocation of the
+  /// engine's counts. At most every 100 ms unless `force`.
   void measure_child(context& ctx, bool force) {
     if (!child_ || !child_->running())
       return;
@@ -536,6 +538,10 @@ private:
       ctx.account_memory(bytes - accounted_rss_);
       accounted_rss_ = bytes;
       ctx.gauge("child_rss_bytes", static_cast<double>(bytes));
+    }
+    if (auto io = runtime::io_of_process(child_->pid())) {
+      ctx.charge_io(io->since(charged_io_));
+      charged_io_ = *io;
     }
   }
 
@@ -636,6 +642,7 @@ private:
   std::optional<clockid_t> cpu_clock_; // the child's process CPU clock
   std::int64_t charged_cpu_ns_ = 0;    // of it, already charged to the quota
   std::int64_t accounted_rss_ = 0;     // the child's RSS as last accounted
+  io_counters charged_io_;             // the child's I/O, already charged
   clock_type::time_point last_measure_{};
 };
 

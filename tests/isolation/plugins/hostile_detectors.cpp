@@ -7,6 +7,8 @@
 //   escaper  reports its uid, descriptors and environment, then makes one forbidden call
 //   hoarder  holds `mb` MiB from its first batch on (over its memory quota, within RLIMIT_AS)
 //   burner   burns `ms` ms of CPU on every batch (over its cpu_percent quota)
+//   reader   reads the C library's file through on every batch and says how many bytes (the
+//            child's I/O, which the engine must count as the component's)
 //   babbler  writes bytes of its own onto descriptor 3 (the channel of an isolated child)
 //   forger   writes a well-framed finding onto descriptor 3 whose severity is 1e300 (a double no
 //            int holds: converting it is undefined behaviour in a careless reader)
@@ -16,6 +18,7 @@
 #include <csignal>
 #include <cstdint>
 #include <cstring>
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <string>
 #include <sys/ptrace.h>
@@ -200,6 +203,32 @@ private:
   std::int64_t ms_;
 };
 
+class reader final : public pg::sdk::detector {
+public:
+  static constexpr std::string_view name = "reader";
+  reader(const pg::sdk::config&, pg::sdk::host host) : host_(host) {}
+  void on_batch(const pg::sdk::batch_view&) override {
+    Dl_info info{};
+    std::int64_t bytes = 0;
+    // The C library's file: under the loader's paths, which the sandbox lets the child read
+    // (its own shared object was opened through a descriptor that is gone by now).
+    if (::dladdr(reinterpret_cast<void*>(&::read), &info) != 0 && info.dli_fname != nullptr) {
+      const int fd = ::open(info.dli_fname, O_RDONLY | O_CLOEXEC);
+      char buf[65536];
+      for (ssize_t n = 0; fd >= 0 && (n = ::read(fd, buf, sizeof buf)) > 0;)
+        bytes += n;
+      if (fd >= 0)
+        ::close(fd);
+    }
+    host_.emit(pg::sdk::finding("isolation.read_done", pg::sdk::severity::info,
+                                "read the C library's file")
+                   .evidence("bytes", bytes));
+  }
+
+private:
+  pg::sdk::host host_;
+};
+
 class babbler final : public pg::sdk::detector {
 public:
   static constexpr std::string_view name = "babbler";
@@ -236,4 +265,4 @@ private:
 
 } // namespace
 
-PHANTOMGUARD_PLUGIN(crasher, spinner, glutton, escaper, hoarder, burner, babbler, forger)
+PHANTOMGUARD_PLUGIN(crasher, spinner, glutton, escaper, hoarder, burner, reader, babbler, forger)

@@ -12,6 +12,7 @@
 #include "phantomguard/runtime/component_threads.hpp"
 #include "phantomguard/runtime/event.hpp"
 #include "phantomguard/runtime/finding.hpp"
+#include "phantomguard/runtime/io_usage.hpp"
 
 namespace pg::runtime {
 
@@ -76,6 +77,10 @@ public:
   /// process): counted against its cpu_percent quota like the hook's own thread time, which the
   /// runtime measures itself.
   virtual void charge_cpu(std::int64_t cpu_ns) = 0;
+  /// I/O done for the component outside its own threads (an isolated plugin's child process, as
+  /// its /proc/PID/io counts it): added to the component's read/write figures, which the runtime
+  /// measures itself for the threads of the component. The default drops it.
+  virtual void charge_io(const io_counters& /*delta*/) {}
 
   /// The threads the component runs besides its hook's: start them here, so their CPU time is
   /// the component's (cpu_percent) and pace() holds them to the quota. Unlike the context, this

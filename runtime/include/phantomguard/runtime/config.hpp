@@ -120,8 +120,9 @@ struct engine_settings {
   std::string log_level = "info";
   log_format log_fmt = log_format::text;
   std::string state_dir = "/var/lib/phantomguard";
-  std::string temp_dir;                        // empty: <state_dir>/tmp (temp_space.hpp)
-  std::uint64_t temp_max_size = 4ull << 30;    // what the temp folder may hold, bytes
+  std::string temp_dir;                      // empty: <state_dir>/tmp (temp_space.hpp)
+  std::uint64_t temp_max_size = 4ull << 30;  // what the temp folder may hold, bytes
+  std::uint64_t state_min_free = 8ull << 20; // less room in state_dir/temp_dir: "full"
   restart_strategy strategy = restart_strategy::one_for_one;
   std::uint32_t max_restarts = 10; // engine-level intensity (escalation target)
   duration restart_period = std::chrono::seconds(60);

@@ -27,6 +27,14 @@ struct host_resources {
 /// The host as the kernel shows it to this process.
 host_resources detect_host_resources();
 
+/// The power supplies alone (/sys/class/power_supply): what the adaptive throttle polls, where
+/// the rest of detect_host_resources() does not change.
+struct power_state {
+  bool battery = false;    // a system battery is present
+  bool on_battery = false; // and no mains supply is online
+};
+power_state read_power_state();
+
 /// The host as an operator states it to plan for another machine (and as tests simulate one):
 /// `cores=2,memory=4GiB[,battery=yes|no][,on_battery=yes|no][,chassis=desktop|portable|server]`.
 /// Unnamed fields keep `base`'s values. nullopt with `*error` set when the text is not that.

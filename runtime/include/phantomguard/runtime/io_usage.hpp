@@ -30,6 +30,10 @@ std::optional<io_counters> parse_io_counters(std::string_view text) noexcept;
 /// (a kernel without task I/O accounting, /proc not mounted).
 std::optional<io_counters> io_of_process() noexcept;
 
+/// Another process (a child: an isolated plugin's host); nullopt when it has ended or its file
+/// cannot be read (it needs the access ptrace would).
+std::optional<io_counters> io_of_process(pid_t pid) noexcept;
+
 /// One thread of this process (a TID from gettid()); nullopt when it has ended or cannot be read.
 std::optional<io_counters> io_of_thread(pid_t tid) noexcept;
 
