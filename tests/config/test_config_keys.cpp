@@ -2,6 +2,9 @@
 // Keys, types, values and component types: every mistake reported at its FILE:LINE:COL.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
+#include "phantomguard/runtime/build_families.hpp"
 #include "test_registry.hpp"
 
 using namespace pg::runtime;
@@ -218,7 +221,8 @@ extra = 1
            "t.toml:11:16: 'paths' in [analyzers.c] must be a list of strings; element 2 is an "
            "integer",
            "t.toml:12:13: 'threshold' in [analyzers.c] must be a number, not a boolean",
-           "t.toml:13:9: 'extra' in [analyzers.c] must be a table or an array of tables, not an integer",
+           "t.toml:13:9: 'extra' in [analyzers.c] must be a table or an array of tables, not an "
+           "integer",
        });
   }
   THEN("a section or component that is not a table") {
@@ -410,6 +414,65 @@ SCENARIO("the config file is read from disk") {
       auto r = load_config_file("/tmp", make_registry());
       REQUIRE(r.errors.size() == 1);
       CHECK(r.errors[0].to_string() == "/tmp: cannot read the config file: it is a directory");
+    }
+  }
+}
+
+SCENARIO("a type of a family this binary was built without is named as such") {
+  // As register_builtin() records them for a build with -DPG_FAMILY_YARA=OFF.
+  add_left_out("leftout_scanner", "leftout");
+  const auto reg = make_registry();
+  GIVEN("an enabled component of that type") {
+    const auto result = load_config_string(R"([sources.tick]
+type = "ticker"
+
+[analyzers.scan]
+type = "leftout_scanner"
+inputs = ["tick"]
+)",
+                                           "t.toml", reg);
+    THEN("the config is refused with the family and the CMake option, at the type's position") {
+      REQUIRE_FALSE(result.ok());
+      REQUIRE(result.errors.size() == 1);
+      CHECK(result.errors[0].to_string() ==
+            "t.toml:5:8: 'leftout_scanner' is not in this build: it belongs to the leftout family, "
+            "which this binary was built without (CMake option PG_FAMILY_LEFTOUT=OFF, "
+            "docs/build.md): [analyzers.scan] cannot run here; set enabled = false or remove it");
+    }
+  }
+  GIVEN("the same component disabled, and a sink that names it as an input") {
+    const auto result = load_config_string(R"([sources.tick]
+type = "ticker"
+
+[analyzers.scan]
+type = "leftout_scanner"
+enabled = false
+inputs = ["tick"]
+anything = "its options cannot be checked without its type"
+
+[sinks.out]
+type = "store"
+path = "/tmp/x"
+inputs = ["tick", "scan"]
+)",
+                                           "t.toml", reg);
+    THEN("it loads: the declaration is kept, disabled, and its name still resolves") {
+      INFO((result.errors.empty() ? std::string() : result.errors[0].to_string()));
+      REQUIRE(result.ok());
+      const auto& comps = result.config->components;
+      auto it =
+          std::find_if(comps.begin(), comps.end(), [](const auto& c) { return c.name == "scan"; });
+      REQUIRE(it != comps.end());
+      CHECK_FALSE(it->enabled);
+    }
+  }
+  GIVEN("a type that belongs to no family") {
+    const auto result =
+        load_config_string("[analyzers.scan]\ntype = \"leftout_scannr\"\n", "t.toml", reg);
+    THEN("it is an unknown type as before") {
+      REQUIRE(result.errors.size() == 1);
+      CHECK(result.errors[0].to_string().find("unknown analyzer type 'leftout_scannr'") !=
+            std::string::npos);
     }
   }
 }

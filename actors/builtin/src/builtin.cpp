@@ -31,9 +31,63 @@
 #include "phantomguard/actors/container/register.hpp"
 #endif
 
+#include "phantomguard/runtime/build_families.hpp"
+
 namespace pg::actors {
 
+namespace {
+
+#ifndef PG_HAVE_FAMILY_PROCESS
+#define PG_HAVE_FAMILY_PROCESS 0
+#endif
+#ifndef PG_HAVE_FAMILY_NETWORK
+#define PG_HAVE_FAMILY_NETWORK 0
+#endif
+#ifndef PG_HAVE_FAMILY_ROOTKIT
+#define PG_HAVE_FAMILY_ROOTKIT 0
+#endif
+#ifndef PG_HAVE_FAMILY_REALTIME
+#define PG_HAVE_FAMILY_REALTIME 0
+#endif
+#ifndef PG_HAVE_FAMILY_FIM
+#define PG_HAVE_FAMILY_FIM 0
+#endif
+#ifndef PG_HAVE_FAMILY_YARA
+#define PG_HAVE_FAMILY_YARA 0
+#endif
+#ifndef PG_HAVE_FAMILY_VULN
+#define PG_HAVE_FAMILY_VULN 0
+#endif
+#ifndef PG_HAVE_FAMILY_CONTAINER
+#define PG_HAVE_FAMILY_CONTAINER 0
+#endif
+
+constexpr family_names families[] = {
+    {"process", PG_HAVE_FAMILY_PROCESS != 0, {"procfs", "process", "process_behavior"}},
+    {"network", PG_HAVE_FAMILY_NETWORK != 0, {"network"}},
+    {"rootkit", PG_HAVE_FAMILY_ROOTKIT != 0, {"rootkit", "kernel_loads"}},
+    {"realtime",
+     PG_HAVE_FAMILY_REALTIME != 0,
+     {"process_events", "kernel_events", "file_watch", "host_health"}},
+    {"fim", PG_HAVE_FAMILY_FIM != 0, {"fim", "package_integrity"}},
+    {"yara", PG_HAVE_FAMILY_YARA != 0, {"yara"}},
+    {"vuln", PG_HAVE_FAMILY_VULN != 0, {"vuln"}},
+    {"container", PG_HAVE_FAMILY_CONTAINER != 0, {"container"}},
+};
+
+} // namespace
+
+std::span<const family_names> optional_families() noexcept {
+  return families;
+}
+
 void register_builtin(runtime::registry& reg) {
+  // What the options PG_FAMILY_<NAME>=OFF left out, so that a config naming it is told so.
+  for (const auto& f : families)
+    if (!f.built)
+      for (const char* name : f.names)
+        if (name != nullptr)
+          runtime::add_left_out(name, f.family);
 #if PG_HAVE_FAMILY_PROCESS
   process::register_components(reg);
 #endif

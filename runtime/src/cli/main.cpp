@@ -14,6 +14,7 @@
 #include "cli/commands.hpp"
 #include "cli/logging.hpp"
 #include "phantomguard/actors/builtin.hpp"
+#include "phantomguard/runtime/build_families.hpp"
 #include "phantomguard/runtime/process_memory.hpp"
 #include "phantomguard/runtime/registry.hpp"
 #include "phantomguard/runtime/suggestion.hpp"
@@ -102,6 +103,10 @@ int dispatch(int argc, char** argv) {
     if (!builtin) {
       if (const auto* cmd = reg.find_command(name))
         return run_ad_hoc(*cmd, argc, argv, index);
+      if (const auto family = runtime::left_out_family(name)) {
+        std::cerr << "phantomguard: command " << runtime::left_out_message(name, *family) << '\n';
+        return 2;
+      }
       std::vector<std::string> known = builtin_commands;
       for (const auto* c : reg.commands())
         known.push_back(c->name);
@@ -248,6 +253,12 @@ int dispatch(int argc, char** argv) {
 
   if (*version) {
     std::cout << "phantomguard " << PG_VERSION << '\n';
+    if (const auto left = runtime::left_out_families(); !left.empty()) {
+      std::cout << "built without the families:";
+      for (const auto& f : left)
+        std::cout << ' ' << f;
+      std::cout << " (docs/build.md)\n";
+    }
     return 0;
   }
   if (*validate)

@@ -19,6 +19,7 @@
 #include <toml++/toml.h>
 
 #include "phantomguard/runtime/alert.hpp"
+#include "phantomguard/runtime/build_families.hpp"
 #include "phantomguard/runtime/config.hpp"
 #include "phantomguard/runtime/cron.hpp"
 #include "phantomguard/runtime/registry.hpp"
@@ -232,6 +233,10 @@ const std::vector<option_spec>& engine_specs() {
       spec("temp_dir", option_type::string, "",
            "scratch space, cleaned at start (empty: <state_dir>/tmp)"),
       spec("temp_max_size", option_type::size, "4GiB", "what the temp folder may hold", 1.0),
+      spec("state_min_free", option_type::size, "8MiB",
+           "state_dir or temp_dir with less room left is reported as full "
+           "(engine.state_dir_unusable)",
+           0.0),
       spec("strategy", option_type::string, "one_for_one", "supervision strategy", {}, {},
            {"one_for_one", "one_for_all", "rest_for_one"}),
       spec("max_restarts", option_type::integer, "10", "engine intensity", 0.0, 1e6),
@@ -750,6 +755,7 @@ engine_settings read_engine(checker& chk, const toml::node& node) {
   e.state_dir = (*t)["state_dir"].value_or(e.state_dir);
   e.temp_dir = (*t)["temp_dir"].value_or(e.temp_dir);
   e.temp_max_size = read_size(*t, "temp_max_size", e.temp_max_size);
+  e.state_min_free = read_size(*t, "state_min_free", e.state_min_free);
   e.strategy = strategy_from((*t)["strategy"].value_or(std::string("one_for_one")));
   e.max_restarts = read_int<std::uint32_t>(*t, "max_restarts", e.max_restarts);
   e.restart_period = read_duration(*t, "restart_period", e.restart_period);
@@ -1078,9 +1084,17 @@ std::string with_article(std::string_view noun) {
 // Looks up `type_name` for `kind` and explains when it is missing.
 const component_type* resolve_type(checker& chk, const registry& reg, component_kind kind,
                                    const std::string& type_name, const toml::node& type_node,
-                                   const std::string& where) {
+                                   const std::string& where, bool disabled) {
   if (const auto* t = reg.find(kind, type_name))
     return t;
+  if (const auto family = left_out_family(type_name)) {
+    // A family this binary was built without: a disabled declaration is kept (its name still
+    // resolves as an input), an enabled one cannot run.
+    if (!disabled)
+      chk.error(type_node.source(), left_out_message(type_name, *family) + ": " + where +
+                                        " cannot run here; set enabled = false or remove it");
+    return nullptr;
+  }
   const std::string kind_name(to_string(kind));
   // The type exists, but for another kind: the operator put it in the wrong section.
   for (auto other : {component_kind::source, component_kind::analyzer, component_kind::detector,
@@ -1145,7 +1159,9 @@ void read_component(checker& chk, const registry& reg, component_kind kind, cons
     // Detectors are plugins unless they name a built-in detector type.
     pc.decl.type = type_node ? *type_node->value<std::string>() : std::string("plugin");
     if (type_node) {
-      type = resolve_type(chk, reg, kind, pc.decl.type, *type_node, where);
+      const auto* enabled = t->get("enabled");
+      const bool disabled = enabled && enabled->is_boolean() && !*enabled->value<bool>();
+      type = resolve_type(chk, reg, kind, pc.decl.type, *type_node, where, disabled);
     } else if (!(type = reg.find(kind, "plugin"))) {
       std::vector<std::string> known;
       for (const auto* d : reg.list(kind))

@@ -22,23 +22,10 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from proc_figures import cpu_seconds, status_of  # noqa: E402
+
 GOAL_LOW_RESOURCE_IDLE_MIB = 12.0
-
-
-def status_of(pid):
-    out = {}
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            key, _, value = line.partition(":")
-            if key in ("VmRSS", "RssAnon", "RssFile", "Threads", "VmHWM"):
-                out[key] = int(value.split()[0])
-    return out
-
-
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def config_for(profile, work):
