@@ -32,7 +32,7 @@ VARIANTS = {
     "full": ([], []),
     "appliance": (["yara", "vuln", "container"], []),  # their components are off in the profile
     "minimal": (["network", "rootkit", "fim", "yara", "vuln", "container"],
-                ["network", "rootkit", "fim", "packages"]),
+                ["network", "rootkit", "kernel_loads", "fim", "packages"]),
 }
 GOAL_IDLE_RSS_MIB = 12.0
 
