@@ -500,11 +500,14 @@ SCENARIO("syslog over TCP to a receiver that is down: spooled, then delivered wh
 
 namespace {
 
-/// A TLS receiver on loopback (OpenSSL): accepts connections one after the other and keeps
-/// the bytes they send.
+/// A TLS receiver on loopback (OpenSSL): accepts connections one after the other, keeps the
+/// bytes they send and closes a connection that stayed quiet for `idle_close`, as a receiver
+/// with an idle timeout does.
 class tls_receiver {
 public:
-  tls_receiver(int port, const std::string& cert, const std::string& key) {
+  tls_receiver(int port, const std::string& cert, const std::string& key,
+               std::chrono::seconds idle_close = 3s)
+      : idle_close_(static_cast<int>(idle_close.count())) {
     ctx_ = SSL_CTX_new(TLS_server_method());
     REQUIRE(SSL_CTX_use_certificate_chain_file(ctx_, cert.c_str()) == 1);
     REQUIRE(SSL_CTX_use_PrivateKey_file(ctx_, key.c_str(), SSL_FILETYPE_PEM) == 1);
@@ -530,6 +533,8 @@ public:
     std::lock_guard lock(mutex_);
     return data_;
   }
+  /// Connections whose handshake completed.
+  int sessions() const { return sessions_; }
 
 private:
   void serve() {
@@ -542,16 +547,18 @@ private:
       SSL* ssl = SSL_new(ctx_);
       SSL_set_fd(ssl, c);
       if (SSL_accept(ssl) == 1) {
+        ++sessions_;
         char buf[4096];
-        for (int idle = 0; !stop_ && idle < 3;) {
+        for (int idle = 0; !stop_ && idle < idle_close_;) {
           const int n = SSL_read(ssl, buf, sizeof buf);
+          const int e = n > 0 ? SSL_ERROR_NONE : SSL_get_error(ssl, n);
           if (n > 0) {
             std::lock_guard lock(mutex_);
             data_.append(buf, static_cast<std::size_t>(n));
             idle = 0;
-          } else if (SSL_get_error(ssl, n) == SSL_ERROR_SYSCALL &&
-                     (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            ++idle; // quiet for a second: let the next connection in
+          } else if (e == SSL_ERROR_WANT_READ ||
+                     (e == SSL_ERROR_SYSCALL && (errno == EAGAIN || errno == EWOULDBLOCK))) {
+            ++idle; // quiet for a second (the receive timeout)
           } else {
             break;
           }
@@ -561,6 +568,8 @@ private:
       ::close(c);
     }
   }
+  int idle_close_;
+  std::atomic<int> sessions_{0};
   SSL_CTX* ctx_ = nullptr;
   int fd_ = -1;
   std::atomic<bool> stop_{false};
@@ -568,6 +577,15 @@ private:
   std::mutex mutex_;
   std::string data_;
 };
+
+/// How many times `rule` is in syslog frames of `data`.
+std::size_t frames_with(const std::string& data, const std::string& rule) {
+  std::size_t n = 0;
+  const auto needle = rule + " [phantomguard@32473";
+  for (auto at = data.find(needle); at != std::string::npos; at = data.find(needle, at + 1))
+    ++n;
+  return n;
+}
 
 } // namespace
 
@@ -580,7 +598,7 @@ SCENARIO("syslog over TLS verifies the receiver - one it cannot verify is an out
   const auto& key = certs.key;
   const auto& other = certs.other;
   const int port = free_port();
-  tls_receiver server(port, cert, key);
+  tls_receiver server(port, cert, key, 1s);
   std::this_thread::sleep_for(500ms);
   auto sink = [&](const std::string& name, const std::string& ca) {
     return "[sinks." + name +
@@ -596,14 +614,9 @@ SCENARIO("syslog over TLS verifies the receiver - one it cannot verify is an out
   REQUIRE(wait_for(p, "control socket", 10s));
   raise_findings(p, cfg, 2);
   bool got = false;
-  for (int i = 0; i < 100 && !got; ++i) {
+  for (int i = 0; i < 200 && !got; ++i) {
     std::this_thread::sleep_for(100ms);
-    const auto data = server.received();
-    std::size_t n = 0;
-    for (auto at = data.find("engine.reload_failed [phantomguard@32473"); at != std::string::npos;
-         at = data.find("engine.reload_failed [phantomguard@32473", at + 1))
-      ++n;
-    got = n >= 2;
+    got = frames_with(server.received(), "engine.reload_failed") >= 2;
   }
   INFO(server.received());
   CHECK(got);
@@ -618,6 +631,39 @@ SCENARIO("syslog over TLS verifies the receiver - one it cannot verify is an out
               archive.find("sink 'mispinned' cannot deliver") != std::string::npos;
   }
   CHECK(refused);
+  p.signal(SIGTERM);
+  CHECK(p.wait(15s) == 0);
+}
+
+SCENARIO("a syslog receiver that closes an idle TLS connection loses nothing: the sink connects "
+         "again") {
+  if (!fs::exists("/usr/bin/openssl"))
+    PG_SKIP("openssl is not installed");
+  daemon_dir d;
+  const test_certs certs(d);
+  const int port = free_port();
+  tls_receiver server(port, certs.cert, certs.key, 1s);
+  const auto cfg = d.config(
+      "", "[sinks.tls]\ntype = \"syslog\"\ninputs = [\"procfs\"]\naddress = \"tls://127.0.0.1:" +
+              std::to_string(port) + "\"\nca_file = \"" + certs.cert +
+              "\"\nbatch_delay = \"100ms\"\nretry_initial = \"100ms\"\nretry_max = \"200ms\"\n");
+  cli_process p({"run", "--config", cfg});
+  REQUIRE(wait_for(p, "control socket", 10s));
+  auto wait_frames = [&](std::size_t n) {
+    for (int i = 0; i < 200 && frames_with(server.received(), "engine.reload_failed") < n; ++i)
+      std::this_thread::sleep_for(100ms);
+    return frames_with(server.received(), "engine.reload_failed");
+  };
+  raise_findings(p, cfg, 1);
+  REQUIRE(wait_frames(1) == 1);
+  // The receiver drops the quiet connection after a second; the next findings come later.
+  std::this_thread::sleep_for(2500ms);
+  p.signal(SIGHUP);
+  std::this_thread::sleep_for(150ms);
+  p.signal(SIGHUP);
+  INFO(server.received());
+  CHECK(wait_frames(3) == 3);
+  CHECK(server.sessions() >= 2);
   p.signal(SIGTERM);
   CHECK(p.wait(15s) == 0);
 }

@@ -36,8 +36,9 @@ public:
   }
 };
 
-// One storm through an engine built from `config`: `spawn` makes the children (their pids),
-// then the engine drains for `drain`. What the sink saw, what the engine raised and its metrics.
+// One storm through an engine built from `config`, once `source` is collecting: `spawn` makes
+// the children (their pids), then the engine drains until the sink is quiet for `drain`. What
+// the sink saw, what the engine raised and its metrics.
 struct storm_outcome {
   std::size_t children = 0;
   std::size_t missing = 0; // children whose exec never reached the sink
@@ -45,7 +46,8 @@ struct storm_outcome {
   metrics_snapshot metrics;
 };
 
-storm_outcome run_storm(const char* config, const std::function<std::set<std::int64_t>()>& spawn,
+storm_outcome run_storm(const char* config, const std::string& source,
+                        const std::function<std::set<std::int64_t>()>& spawn,
                         std::chrono::milliseconds drain) {
   pg::actors::register_builtin();
   component_type t;
@@ -74,11 +76,29 @@ storm_outcome run_storm(const char* config, const std::function<std::set<std::in
   std::set<std::int64_t> children;
   {
     pg::test::running_engine run(eng, opts);
-    std::this_thread::sleep_for(500ms); // subscribed, attached
+    // Subscribed or attached: the source publishes processes_known once it is (a sanitizer
+    // build takes far longer than a plain one to load and attach the sensor).
+    const auto ready_by = std::chrono::steady_clock::now() + 60s;
+    while (pg::test::gauge(eng.metrics(), source, "custom.processes_known") <= 0 &&
+           std::chrono::steady_clock::now() < ready_by)
+      std::this_thread::sleep_for(50ms);
+    REQUIRE(pg::test::gauge(eng.metrics(), source, "custom.processes_known") > 0);
     children = spawn();
     while (::waitpid(-1, nullptr, 0) > 0) {
     }
-    std::this_thread::sleep_for(drain); // the last ticks drain the queue
+    // The last ticks drain the queue: wait until the sink has seen nothing new for `drain`.
+    auto seen = [] {
+      std::lock_guard lock(seen_mutex);
+      return seen_execs.size();
+    };
+    const auto drain_by = std::chrono::steady_clock::now() + 60s;
+    for (auto last = seen(); std::chrono::steady_clock::now() < drain_by;) {
+      std::this_thread::sleep_for(drain);
+      const auto now = seen();
+      if (now == last)
+        break;
+      last = now;
+    }
     CHECK(run.stop() == 0);
   }
   out.children = children.size();
@@ -112,6 +132,7 @@ type = "pid_sink"
 inputs = ["process_events"]
 mailbox = { window = 100000, window_bytes = "256MiB" }
 )",
+                     "process_events",
                      [] {
                        std::set<std::int64_t> children;
                        constexpr int storm = 5000;
@@ -151,8 +172,9 @@ mailbox = { window = 100000, window_bytes = "256MiB" }
   CHECK(in_findings == lost_total); // every loss counted was raised
 }
 
-SCENARIO("a burst larger than the kernel sensor's ring is raised as engine.events_lost (kernel_ringbuf)",
-         "[engine][storm][losses]") {
+SCENARIO(
+    "a burst larger than the kernel sensor's ring is raised as engine.events_lost (kernel_ringbuf)",
+    "[engine][storm][losses]") {
   if (::geteuid() != 0)
     PG_SKIP("not root: the kernel sensor needs CAP_BPF and CAP_PERFMON");
   // A 4 KiB ring holds a handful of exec records: a burst of hundreds at once overflows it in
@@ -171,6 +193,7 @@ type = "pid_sink"
 inputs = ["kernel"]
 mailbox = { window = 100000, window_bytes = "256MiB" }
 )",
+                     "kernel",
                      [] {
                        std::set<std::int64_t> children;
                        int gate[2];

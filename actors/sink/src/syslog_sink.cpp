@@ -76,6 +76,11 @@ public:
 
   /// Sends the messages (framed for the transport); an empty string, or why it failed.
   std::string send(const std::vector<std::string>& messages) {
+    // A receiver that closed the connection kept from the last batch (restarted, or an idle
+    // timeout) would take the next write into the void: the kernel accepts it and the peer
+    // answers with a reset only afterwards. Its end-of-stream shows now: connect again.
+    if (fd_.get() >= 0 && stream_ && peer_closed())
+      close();
     if (fd_.get() < 0)
       if (auto err = open(); !err.empty())
         return err;
@@ -215,6 +220,13 @@ private:
     if (::poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR)))
       return "the receiver closed the connection";
     return {};
+  }
+
+  /// The receiver shut its end down (FIN or reset). A TLS receiver's session tickets make the
+  /// socket readable too, so readability alone says nothing.
+  [[nodiscard]] bool peer_closed() const {
+    pollfd p{fd_.get(), POLLRDHUP, 0};
+    return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
   }
 
   void close() {

@@ -3,6 +3,7 @@
 // support when the plugin host is built), then dispatches to a built-in subcommand (CLI11) or to
 // an ad hoc command a family registered (`phantomguard fim ...`).
 #include <algorithm>
+#include <csignal>
 #include <iostream>
 #include <set>
 #include <string>
@@ -296,6 +297,10 @@ int main(int argc, char** argv) {
   // glibc's default of 8 malloc arenas per core lets a long-running daemon add an arena at each
   // lock-contention episode, whose free pages then stay resident (docs/operations.md, "Memory").
   runtime::cap_heap_arenas(2 * std::max(1u, std::thread::hardware_concurrency()));
+  // A receiver that resets a connection must give the sender EPIPE, not kill the daemon:
+  // OpenSSL writes to its sockets with write(2), which has no MSG_NOSIGNAL. Children get the
+  // default back (posix_spawn with POSIX_SPAWN_SETSIGDEF).
+  std::signal(SIGPIPE, SIG_IGN);
   try {
     actors::register_builtin();
 #ifdef PG_HAVE_PLUGIN_HOST
