@@ -215,9 +215,7 @@ private:
       }
       done += static_cast<std::size_t>(n);
     }
-    // A receiver that closed its end: seen as readable with nothing to read.
-    pollfd p{fd_.get(), POLLIN, 0};
-    if (::poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR)))
+    if (peer_closed()) // it may not have read what was just sent: the batch is sent again
       return "the receiver closed the connection";
     return {};
   }
