@@ -11,7 +11,7 @@ export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 CTEST_FLAGS ?=
 
-.PHONY: all deps configure build test run bench fuzz test-asan test-tsan clean
+.PHONY: all deps configure build test run bench fuzz test-asan test-tsan deb clean
 
 all: build
 
@@ -36,6 +36,15 @@ run: build
 
 bench: build
 	@scripts/run-benchmarks $(BUILD_DIR)
+
+# The Debian packages of the build tree, phantomguard_<version>_<arch>.deb and
+# phantomguard-sdk_<version>_all.deb, into DEB_DIR, each checked by lintian (docs/packaging.md).
+DEB_DIR ?= dist
+deb: build
+	@packaging/deb/build-debs $(BUILD_DIR) $(DEB_DIR) > $(BUILD_DIR)/debs.txt
+	@cat $(BUILD_DIR)/debs.txt
+	@mkdir -p $(BUILD_DIR)/lintian-tmp # lintian leaves its ELF caches in TMPDIR
+	@TMPDIR=$(abspath $(BUILD_DIR))/lintian-tmp lintian --fail-on error,warning $$(cat $(BUILD_DIR)/debs.txt)
 
 # libFuzzer targets (fuzz/), built with clang, ASan and UBSan in their own tree, each run for
 # FUZZ_SECONDS from its seed corpus (docs/hardening.md).
@@ -78,4 +87,4 @@ test-tsan: deps
 	  -L '^($(subst $(space),|,$(strip $(TSAN_TARGETS))))$$' $(CTEST_FLAGS)
 
 clean:
-	@rm -rf $(BUILD_DIR) $(FUZZ_DIR) $(ASAN_DIR) $(TSAN_DIR)
+	@rm -rf $(BUILD_DIR) $(FUZZ_DIR) $(ASAN_DIR) $(TSAN_DIR) $(DEB_DIR)

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // A real Debian root file system, made once with `debootstrap --variant=minbase bookworm` and
-// cached in the build tree (PG_BINARY_DIR/tests/container/rootfs-bookworm-minbase). Without network
-// the scenario WARNs and returns.
+// cached in the build tree (tests/support/bookworm-root, shared with the clean-host and package
+// tests). Without network, or not as root, the scenario is reported as skipped.
 #include <catch2/catch.hpp>
 
-#include <cstdlib>
-#include <filesystem>
+#include <cstdio>
+#include <string>
 
 #include "container_fixture.hpp"
 #include "phantomguard/actors/container/image_scan.hpp"
@@ -17,30 +17,25 @@ using namespace pg::actors::container;
 using pg::runtime::severity;
 using pg::test::at_path;
 using pg::test::with_rule;
-namespace fs = std::filesystem;
 
 namespace {
 
 // The cached root, made on first use; empty when it cannot be made here.
 std::string debootstrap_root() {
-  fs::path dir = fs::path(PG_BINARY_DIR) / "tests/container/rootfs-bookworm-minbase";
-  std::error_code ec;
-  if (fs::exists(dir / "var/lib/dpkg/status", ec))
-    return dir.string();
-  if (::geteuid() != 0 || std::system("command -v debootstrap >/dev/null 2>&1") != 0)
+  const auto cmd = std::string("'") + PG_SOURCE_DIR + "/tests/support/bookworm-root' '" +
+                   PG_BINARY_DIR + "'";
+  std::string path;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (p == nullptr)
     return {};
-  fs::path partial = dir.string() + ".partial";
-  fs::remove_all(partial, ec);
-  fs::create_directories(partial.parent_path(), ec);
-  // Bounded so a hanging mirror cannot stall the suite; renamed only when complete.
-  auto cmd = "timeout 290 debootstrap --variant=minbase bookworm '" + partial.string() +
-             "' http://deb.debian.org/debian > '" + partial.string() + ".log' 2>&1";
-  if (std::system(cmd.c_str()) != 0) {
-    fs::remove_all(partial, ec);
+  char buf[512];
+  while (std::fgets(buf, sizeof buf, p))
+    path += buf;
+  if (::pclose(p) != 0)
     return {};
-  }
-  fs::rename(partial, dir, ec);
-  return ec ? std::string() : dir.string();
+  while (!path.empty() && path.back() == '\n')
+    path.pop_back();
+  return path;
 }
 
 } // namespace

@@ -6,9 +6,9 @@
    machine, with a fresh state folder (a new install: the FIM baseline is made by this scan), must
    give no finding at `high` or above, apart from tests/fp/allow_list.toml — [[suppress]] entries
    with their reasons, appended to the config as an operator would.
-2. `phantomguard container scan` of a freshly debootstrapped Debian 12 root (minbase) must give
-   no finding at `high` or above, with no allow-list at all, and the built-in YARA pack must
-   match no file of that root.
+2. `phantomguard container scan` of a debootstrapped Debian 12 root (minbase, made once in the
+   build tree by tests/support/bookworm-root) must give no finding at `high` or above, with no
+   allow-list at all, and the built-in YARA pack must match no file of that root.
 
 Prints every finding at medium or above and what the allow-list kept out. Exit 77 (CTest:
 skipped) when not root, or when debootstrap cannot reach the Debian archive.
@@ -88,14 +88,17 @@ def host_scan(binary, source_dir, binary_dir, work):
     return high
 
 
-def container_scan(binary, work):
-    root = os.path.join(work, "bookworm")
-    r = subprocess.run(["debootstrap", "--variant=minbase", "bookworm", root,
-                        "http://deb.debian.org/debian"], capture_output=True, text=True)
+def bookworm_root(source_dir, binary_dir):
+    """The Debian 12 minbase root the tests share (tests/support/bookworm-root), or None."""
+    r = subprocess.run([os.path.join(source_dir, "tests", "support", "bookworm-root"), binary_dir],
+                       capture_output=True, text=True)
     if r.returncode != 0:
-        print("SKIPPED: debootstrap could not build a Debian 12 root (is deb.debian.org "
-              f"reachable?):\n{r.stderr[-1500:]}{r.stdout[-1500:]}")
+        print(f"SKIPPED: no Debian 12 root to scan:\n{r.stderr[-1500:]}")
         return None
+    return r.stdout.strip()
+
+
+def container_scan(binary, root):
     findings, _ = scan_findings([binary, "container", "scan", root, "--format", "jsonl"])
     high = report("container scan (debootstrapped bookworm minbase)", findings)
     # The built-in YARA pack over every file of a clean Debian: any match is a false positive.
@@ -121,11 +124,11 @@ def main():
         high = host_scan(binary, args.source_dir, args.binary_dir, work)
         skipped = False
         if not args.no_debootstrap:
-            in_image = container_scan(binary, work)
-            if in_image is None:
+            root = bookworm_root(args.source_dir, args.binary_dir)
+            if root is None:
                 skipped = True
             else:
-                high += in_image
+                high += container_scan(binary, root)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     if high:

@@ -32,8 +32,6 @@ import tempfile
 
 CODE = re.compile(r"(\.(cpp|hpp|h|c|py|sh|cmake|in|yar|service|supp)|/CMakeLists\.txt|^CMakeLists\.txt"
                   r"|^Makefile)$")
-SCRIPTS = {"scripts/install-deps", "scripts/run-benchmarks", "scripts/run-fuzzers",
-           "scripts/build-caf-tsan", "sdk/cmake/phantomguard-sign-plugin", ".ci/run"}
 # Inputs for fuzzers and parsers are data, not code: they keep their bytes.
 DATA = ("fuzz/corpus/", "tests/cli/golden/")
 IDENT = re.compile(r"SPDX-License-Identifier:\s*(.+?)\s*(\*/)?$")
@@ -67,13 +65,26 @@ def tracked(root):
         return files
 
 
-def is_code(path):
-    return (CODE.search(path) or path in SCRIPTS) and not path.startswith(DATA)
+def is_script(root, path):
+    """A program without a suffix (scripts/install-deps, packaging/deb/postinst): a #! line."""
+    try:
+        with open(os.path.join(root, path), "rb") as f:
+            return f.read(2) == b"#!"
+    except OSError:
+        return False
+
+
+def is_code(root, path):
+    if path.startswith(DATA):
+        return False
+    return bool(CODE.search(path)) or ("." not in os.path.basename(path)
+                                       and is_script(root, path))
 
 
 def self_test(source):
-    """A tree with a header-less SDK file, a wrong licence, a licence without its text and a
-    LICENSE that is not Apache-2.0's: each must be reported."""
+    """A tree with a header-less SDK file, a script without a suffix or a header, a wrong
+    licence, a licence without its text and a LICENSE that is not Apache-2.0's: each must be
+    reported."""
     tree = tempfile.mkdtemp(prefix="pg-licence-", dir="/var/tmp")
     try:
         os.makedirs(os.path.join(tree, "LICENSES"))
@@ -82,6 +93,7 @@ def self_test(source):
         open(os.path.join(tree, "LICENSE"), "w").write("All rights reserved.\n")
         open(os.path.join(tree, "sdk", "a.h"), "w").write("int x;\n")
         open(os.path.join(tree, "b.cpp"), "w").write("// SPDX-License-Identifier: MIT\nint y;\n")
+        open(os.path.join(tree, "run-me"), "w").write("#!/bin/sh\necho unlabelled\n")
         open(os.path.join(tree, "c.py"), "w").write("#!/usr/bin/env python3\n"
                                                    "# SPDX-License-Identifier: Apache-2.0\n")
         r = subprocess.run([sys.executable, __file__, "--source-dir", tree], capture_output=True,
@@ -89,7 +101,7 @@ def self_test(source):
         print(r.stdout, end="")
         wanted = ["sdk/a.h: no SPDX-License-Identifier", "b.cpp: SPDX-License-Identifier MIT",
                   "LICENSES/MIT.txt is missing", "LICENSES/LLVM-exception.txt is missing",
-                  "LICENSE is not the Apache-2.0 text"]
+                  "LICENSE is not the Apache-2.0 text", "run-me: no SPDX-License-Identifier"]
         missed = [w for w in wanted if w not in r.stdout]
         if r.returncode != 1 or missed or "c.py" in r.stdout:
             print(f"self-test FAILED: exit {r.returncode}, not reported: {missed}")
@@ -112,7 +124,7 @@ def main():
     problems, named, checked = [], set(), 0
     for path in sorted(tracked(root)):
         full = os.path.join(root, path)
-        if not is_code(path) or not os.path.isfile(full):
+        if not is_code(root, path) or not os.path.isfile(full):
             continue
         checked += 1
         with open(full, encoding="utf-8", errors="replace") as f:

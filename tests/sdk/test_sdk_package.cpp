@@ -47,9 +47,9 @@ SCENARIO("an outside author builds the example against the installed SDK", "[sdk
     THEN("the headers, the package files and the pkg-config file are there") {
       CHECK(fs::exists(prefix + "/include/phantomguard/sdk/plugin.h"));
       CHECK(fs::exists(prefix + "/include/phantomguard/sdk/detector.hpp"));
-      CHECK(fs::exists(prefix + "/lib/cmake/PhantomGuardSDK/PhantomGuardSDKConfig.cmake"));
-      CHECK(fs::exists(prefix + "/lib/cmake/PhantomGuardSDK/PhantomGuardSDKConfigVersion.cmake"));
-      CHECK(fs::exists(prefix + "/lib/cmake/PhantomGuardSDK/PhantomGuardSDKPlugin.cmake"));
+      CHECK(fs::exists(prefix + "/share/cmake/PhantomGuardSDK/PhantomGuardSDKConfig.cmake"));
+      CHECK(fs::exists(prefix + "/share/cmake/PhantomGuardSDK/PhantomGuardSDKConfigVersion.cmake"));
+      CHECK(fs::exists(prefix + "/share/cmake/PhantomGuardSDK/PhantomGuardSDKPlugin.cmake"));
       // Its licence, and the headers saying it (closed plugins may compile them in).
       CHECK(fs::exists(prefix + "/share/doc/phantomguard-sdk/Apache-2.0.txt"));
       CHECK(fs::exists(prefix + "/share/doc/phantomguard-sdk/LLVM-exception.txt"));
@@ -61,14 +61,17 @@ SCENARIO("an outside author builds the example against the installed SDK", "[sdk
         CHECK(first == "// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception");
       }
       CHECK(capture("PKG_CONFIG_PATH='" + prefix +
-                    "/lib/pkgconfig' pkg-config --modversion "
+                    "/share/pkgconfig' pkg-config --modversion "
                     "phantomguard-sdk") == "1.1.0\n");
       const std::string cflags = capture("PKG_CONFIG_PATH='" + prefix +
-                                         "/lib/pkgconfig' pkg-config --cflags phantomguard-sdk");
+                                         "/share/pkgconfig' pkg-config --cflags phantomguard-sdk");
       REQUIRE(cflags.rfind("-I", 0) == 0);
       const std::string include_dir = cflags.substr(2, cflags.find(' ') - 2);
       CHECK(fs::equivalent(include_dir, prefix + "/include")); // relative to the .pc file
-      CHECK(cflags.find("-fvisibility=hidden") != std::string::npos);
+      CHECK(cflags.find("-fvisibility") == std::string::npos); // Cflags: -I only (lintian)
+      CHECK(capture("PKG_CONFIG_PATH='" + prefix +
+                    "/share/pkgconfig' pkg-config --variable=plugin_cflags phantomguard-sdk") ==
+            "-fvisibility=hidden\n");
     }
     WHEN("the example is copied out of the tree, configured and built against it") {
       const std::string src = tmp / "example";
@@ -105,7 +108,7 @@ SCENARIO("an outside author builds the example against the installed SDK", "[sdk
     WHEN("the plain C example is built with make and pkg-config, without CMake") {
       const std::string src = tmp / "c-plugin";
       fs::copy(PG_SOURCE_DIR "/examples/c-plugin", src, fs::copy_options::recursive);
-      REQUIRE(sh("make -C '" + src + "' PKG_CONFIG_PATH='" + prefix + "/lib/pkgconfig'") == 0);
+      REQUIRE(sh("make -C '" + src + "' PKG_CONFIG_PATH='" + prefix + "/share/pkgconfig'") == 0);
       const std::string so = src + "/netcat_exec.so";
       REQUIRE(fs::exists(so));
       auto feed = [](component& c) {
