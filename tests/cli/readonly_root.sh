@@ -2,9 +2,11 @@
 # SPDX-License-Identifier: Apache-2.0
 # readonly_root.sh BINARY WORK — run by test_cli_state inside `unshare --mount`: every mount of
 # this namespace but /proc, /sys and /dev is made read-only, as on an appliance whose root file
-# system is read-only; WORK/state and WORK/log (the config's state_dir and findings archive
-# folder, made by the test) get a tmpfs each. Then:
-#   1. `scan` and `run` (5 s, then SIGTERM) of WORK/pg.toml (the low-resource profile);
+# system is read-only; WORK/state, WORK/log, WORK/run and WORK/tmp (the folders under which
+# WORK/pg.toml puts state_dir, log_dir, run_dir and temp_dir, made by the test) get a tmpfs each.
+# Then:
+#   1. `scan` and `run` (5 s, `status` against it, then SIGTERM) of WORK/pg.toml (the
+#      low-resource profile);
 #   2. `run` of WORK/small.toml, whose state_dir lives on a 4 MiB tmpfs (WORK/small): the test
 #      fills that file system, empties it, then removes the state folder, while the daemon runs.
 # Prints KEY=VALUE lines for the test to judge; exits 0 unless the namespace could not be set up
@@ -19,7 +21,7 @@ while read -r _ target _; do
   esac
   mount -o remount,bind,ro "$target" 2>/dev/null || true
 done < <(awk '{print $1, $2, $3}' /proc/self/mounts | sort -k2 -u)
-for d in state log small; do
+for d in state log run tmp small; do
   mount -t tmpfs -o size=64m,mode=0755 tmpfs "$work/$d" || exit 3
 done
 mount -o remount,size=4m "$work/small" || exit 3
@@ -35,6 +37,11 @@ echo "scan_rc=$?"
 "$binary" run --config "$work/pg.toml" >"$work/log/run.out" 2>"$work/log/run.err" &
 pid=$!
 sleep 5
+"$binary" status --config "$work/pg.toml" >"$work/log/status.out" 2>"$work/log/status.err"
+echo "status_rc=$?"
+echo "socket_in_run_dir=$([ -S "$work/run/phantomguard/control.sock" ] && echo yes || echo no)"
+echo "run_dir_mode=$(stat -c %a "$work/run/phantomguard" 2>/dev/null)"
+echo "temp_dir_made=$([ -d "$work/tmp/pg" ] && echo yes || echo no)"
 kill -TERM "$pid"
 wait "$pid"
 echo "run_rc=$?"

@@ -105,24 +105,27 @@ std::string first(const std::map<std::string, std::vector<std::string>>& kv,
 
 } // namespace
 
-SCENARIO("on a read-only root, scan and run write only under state_dir and the archive's folder, "
-         "and a state folder that fills or vanishes is a finding") {
+SCENARIO("on a read-only root, scan and run write only under state_dir, log_dir, run_dir and "
+         "temp_dir, and a state folder that fills or vanishes is a finding") {
   if (::geteuid() != 0)
     PG_SKIP("needs root: the test makes a mount namespace with a read-only root");
   if (::system("unshare --mount true 2>/dev/null") != 0)
     PG_SKIP("this machine does not let a process make a mount namespace (unshare --mount)");
   daemon_dir d;
-  for (const char* sub : {"state", "log", "small"})
+  for (const char* sub : {"state", "log", "run", "tmp", "small"})
     fs::create_directories(d.dir / sub);
   const auto w = d.dir.string();
-  std::ofstream(d.dir / "pg.toml") << "[engine]\nprofile = \"low-resource\"\nstate_dir = \"" << w
-                                   << "/state\"\nshutdown_timeout = \"5s\"\n"
-                                      "[sinks.console]\nenabled = false\n"
-                                      "[sinks.archive]\npath = \""
-                                   << w << "/log/findings.jsonl\"\n";
+  // The profile's archive is `path = "findings.jsonl"`: relative, so under log_dir.
+  std::ofstream(d.dir / "pg.toml")
+      << "[engine]\nprofile = \"low-resource\"\nstate_dir = \"" << w << "/state\"\nlog_dir = \""
+      << w << "/log\"\nrun_dir = \"" << w << "/run/phantomguard\"\ntemp_dir = \"" << w
+      << "/tmp/pg\"\nshutdown_timeout = \"5s\"\n"
+         "[sinks.console]\nenabled = false\n";
+  // The small file system holds the state and the control socket; log_dir keeps its default,
+  // which no sink writes under (the archive's path is absolute), so it is not made or checked.
   std::ofstream(d.dir / "small.toml")
-      << "[engine]\nstate_dir = \"" << w
-      << "/small/state\"\nstate_min_free = \"1MiB\"\nshutdown_timeout = \"5s\"\n"
+      << "[engine]\nstate_dir = \"" << w << "/small/state\"\nrun_dir = \"" << w
+      << "/small/run\"\nstate_min_free = \"1MiB\"\nshutdown_timeout = \"5s\"\n"
          "[sources.procfs]\ntype = \"procfs\"\ninterval = \"1s\"\n"
          "[sinks.archive]\ntype = \"jsonl\"\ninputs = [\"procfs\"]\npath = \""
       << w << "/log/small-findings.jsonl\"\n";
@@ -150,22 +153,37 @@ SCENARIO("on a read-only root, scan and run write only under state_dir and the a
       CHECK(rule != "engine.state_dir_unusable");
       CHECK(rule != "engine.component_failed");
     }
-    // What the engine keeps went where it was told: the fim baseline, the control socket's
-    // folder, the temp folder.
+    // What the engine keeps went where it was told: the fim baseline in state_dir, the control
+    // socket in run_dir (made by the daemon, 0700), the temp folder in temp_dir; nothing of it
+    // in state_dir but the state.
     CHECK(first(kv, "state_files").find("fim") != std::string::npos);
+    CHECK(first(kv, "state_files").find("control.sock") == std::string::npos);
+    CHECK(first(kv, "socket_in_run_dir") == "yes");
+    CHECK(first(kv, "run_dir_mode") == "700");
+    CHECK(first(kv, "status_rc") == "0");
+    CHECK(first(kv, "temp_dir_made") == "yes");
   }
   THEN("the full file system, its recovery and the vanished folder are findings; the daemon "
        "lives on and stops with 0") {
     CHECK(first(kv, "small_alive") == "yes");
     CHECK(first(kv, "small_rc") == "0");
     CHECK(first(kv, "small_recreated") == "yes");
-    std::vector<nlohmann::json> state_findings;
+    std::vector<nlohmann::json> state_findings, run_findings;
     for (const auto& line :
          kv.count("small_finding") ? kv.at("small_finding") : std::vector<std::string>{}) {
       auto j = nlohmann::json::parse(line);
       if (j["evidence"]["key"] == "state_dir")
         state_findings.push_back(j);
+      else if (j["evidence"]["key"] == "run_dir")
+        run_findings.push_back(j);
+      CHECK(j["evidence"]["key"] != "log_dir"); // no sink writes under the default log_dir
     }
+    // run_dir shares the full file system: it is checked too, and says what fails there.
+    REQUIRE(run_findings.size() >= 2);
+    CHECK(run_findings[0]["rule"] == "engine.state_dir_unusable");
+    CHECK(run_findings[0]["evidence"]["problem"] == "full");
+    CHECK(run_findings[0]["title"].get<std::string>().find("control socket") != std::string::npos);
+    CHECK(run_findings[1]["rule"] == "engine.state_dir_recovered");
     REQUIRE(state_findings.size() >= 4);
     CHECK(state_findings[0]["rule"] == "engine.state_dir_unusable");
     CHECK(state_findings[0]["evidence"]["problem"] == "full");

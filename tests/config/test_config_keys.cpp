@@ -117,6 +117,60 @@ schedule = "*/5 * * * *"
   }
 }
 
+SCENARIO("a sink's relative path is written under [engine] log_dir, and run_dir holds the socket") {
+  const auto reg = make_registry();
+  const auto load = [&reg](const std::string& engine) {
+    auto r = load_config_string(engine + R"(
+[sources.tick]
+type = "ticker"
+[sinks.rel]
+type = "store"
+inputs = ["tick"]
+path = "findings.jsonl"
+[sinks.abs]
+type = "store"
+inputs = ["tick"]
+path = "/srv/archive/x.jsonl"
+)",
+                                "t.toml", reg);
+    REQUIRE(r.ok());
+    return *r.config;
+  };
+  const auto path_of = [](const pipeline_config& c, const std::string& name) {
+    for (const auto& d : c.components)
+      if (d.name == name)
+        return d.settings.get_string("path");
+    return std::string("(no such component)");
+  };
+  WHEN("log_dir and run_dir are set") {
+    const auto cfg = load(
+        "[engine]\nstate_dir = \"/data/pg\"\nlog_dir = \"/srv/logs\"\nrun_dir = \"/run/pg\"\n");
+    THEN("the relative path is under log_dir, the absolute one stays, the socket is in run_dir") {
+      CHECK(path_of(cfg, "rel") == "/srv/logs/findings.jsonl");
+      CHECK(path_of(cfg, "abs") == "/srv/archive/x.jsonl");
+      CHECK(cfg.engine.run_folder() == "/run/pg");
+    }
+  }
+  WHEN("neither is set") {
+    const auto cfg = load("[engine]\nstate_dir = \"/data/pg\"\n");
+    THEN("log_dir is /var/log/phantomguard and the socket stays in state_dir") {
+      CHECK(path_of(cfg, "rel") == "/var/log/phantomguard/findings.jsonl");
+      CHECK(cfg.engine.run_folder() == "/data/pg");
+    }
+  }
+  WHEN("log_dir is empty") {
+    const auto cfg = load("[engine]\nlog_dir = \"\"\n");
+    THEN("a relative path stays relative to the working folder") {
+      CHECK(path_of(cfg, "rel") == "findings.jsonl");
+    }
+  }
+  WHEN("they have the wrong type") {
+    CHECK(errors_of("[engine]\nlog_dir = 5\nrun_dir = [\"/run\"]\n") ==
+          lines{"t.toml:2:11: 'log_dir' in [engine] must be a string, not an integer",
+                "t.toml:3:11: 'run_dir' in [engine] must be a string, not an array"});
+  }
+}
+
 SCENARIO("a syntax error is reported at its own position") {
   WHEN("a value is missing") {
     THEN("toml++'s description comes with the line and column") {

@@ -63,10 +63,10 @@ def host_scan(binary, source_dir, binary_dir, work):
     default = open(os.path.join(source_dir, "config", "default.toml")).read()
     state = os.path.join(work, "state")
     config = default.replace('state_dir = "/var/lib/phantomguard"', f'state_dir = "{state}"')
-    config = config.replace('path = "/var/log/phantomguard/findings.jsonl"',
-                            f'path = "{work}/findings.jsonl"')
-    if config == default:
-        raise SystemExit("the default config no longer names state_dir as expected")
+    logs = config.replace('log_dir = "/var/log/phantomguard"', f'log_dir = "{work}"')
+    if config == default or logs == config:
+        raise SystemExit("the default config no longer names state_dir and log_dir as expected")
+    config = logs
     allow = open(os.path.join(source_dir, "tests", "fp", "allow_list.toml")).read()
     allow = (allow.replace("@SOURCE_DIR@", os.path.realpath(source_dir))
              .replace("@BINARY_DIR@", os.path.realpath(binary_dir))

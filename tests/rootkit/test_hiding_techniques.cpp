@@ -19,9 +19,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <iterator>
-#include <functional>
 #include <map>
 #include <sstream>
 #include <string>
@@ -34,8 +34,9 @@
 
 namespace {
 
-
-bool sh(const std::string& cmd) { return std::system(cmd.c_str()) == 0; }
+bool sh(const std::string& cmd) {
+  return std::system(cmd.c_str()) == 0;
+}
 
 // What each judge said about `pid`, from inside the namespace where the technique is in place.
 std::map<std::string, std::string> judge(pid_t pid, const std::string& work) {
@@ -44,11 +45,14 @@ std::map<std::string, std::string> judge(pid_t pid, const std::string& work) {
   v["ps -e"] = sh("ps -e -o pid= | grep -qx ' *" + p + "'") ? "sees it" : "hidden";
   for (const char* mode : {"proc", "sys", "brute"}) {
     const auto out = work + "/unhide-" + mode + ".txt";
-    int rc = std::system(("timeout 300 unhide " + std::string(mode) + " > " + out + " 2>&1").c_str());
+    int rc =
+        std::system(("timeout 300 unhide " + std::string(mode) + " > " + out + " 2>&1").c_str());
     bool found = sh("grep -q 'Found HIDDEN PID: " + p + "\\b' " + out);
     bool crashed = !WIFEXITED(rc) || WEXITSTATUS(rc) > 1;
-    v[std::string("unhide ") + mode] =
-        found ? "finds it" : crashed ? "aborts (exit " + std::to_string(WEXITSTATUS(rc)) + ")" : "misses it";
+    v[std::string("unhide ") + mode] = found ? "finds it"
+                                       : crashed
+                                           ? "aborts (exit " + std::to_string(WEXITSTATUS(rc)) + ")"
+                                           : "misses it";
   }
   // The engine, started now: a hook in every program reaches it too.
   const auto cfg = work + "/rootkit.toml";
@@ -57,9 +61,10 @@ std::map<std::string, std::string> judge(pid_t pid, const std::string& work) {
                      << "checks = [\"hidden_process\", \"ld_so_preload\"]\n"
                      << "[sinks.out]\ntype = \"jsonl\"\ninputs = [\"rootkit\"]\npath = \"" << work
                      << "/findings.jsonl\"\n";
-  std::system((PG_BINARY_DIR "/bin/phantomguard scan -q --config " + cfg + " --format jsonl > " +
-               work + "/ours.jsonl 2>" + work + "/ours.err")
-                  .c_str());
+  const int scan = std::system((PG_BINARY_DIR "/bin/phantomguard scan -q --config " + cfg +
+                                " --format jsonl > " + work + "/ours.jsonl 2>" + work + "/ours.err")
+                                   .c_str());
+  CHECK((WIFEXITED(scan) && WEXITSTATUS(scan) <= 1)); // 1: a finding, which is the point
   std::ifstream in(work + "/ours.jsonl");
   std::string verdict = "misses it", technique, preload;
   for (std::string line; std::getline(in, line);) {
@@ -219,8 +224,7 @@ SCENARIO("a program view that cannot be taken is said, and a clean host shows no
           {{"checks", pg::test::list_of({"hidden_process"})}, {"program_view", lister}});
       auto incomplete = ctx.with_rule("rootkit.check_incomplete");
       REQUIRE(incomplete.size() == 1);
-      CHECK(incomplete[0]->evidence["reason"].get<std::string>().find(lister) !=
-            std::string::npos);
+      CHECK(incomplete[0]->evidence["reason"].get<std::string>().find(lister) != std::string::npos);
     }
   }
   GIVEN("this host, with no hook in place") {

@@ -169,12 +169,14 @@ public:
       if (c < 0)
         return;
       char buf[4096];
-      (void)::read(c, buf, sizeof buf);
       std::string head = "HTTP/1.1 200 OK\r\nContent-Type: application/zip\r\n"
                          "Content-Length: 100000\r\nConnection: close\r\n\r\n";
       std::string body(1000, 'P');
-      (void)::write(c, head.data(), head.size());
-      (void)::write(c, body.data(), body.size());
+      // Whatever got through is what the client judges: the test asserts on its verdict.
+      const bool sent = ::read(c, buf, sizeof buf) >= 0 &&
+                        ::write(c, head.data(), head.size()) >= 0 &&
+                        ::write(c, body.data(), body.size()) >= 0;
+      static_cast<void>(sent);
       ::close(c);
     });
   }

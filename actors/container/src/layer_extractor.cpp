@@ -188,7 +188,9 @@ bool extract_layer(const std::string& archive_path, const std::string& target,
         stats.errors.push_back(path + ": " + std::strerror(errno));
         continue;
       }
-      ::fchmodat(parent.get(), name.c_str(), mode, 0); // dirs were just checked not to be links
+      // Dirs were just checked not to be links. A mode not set is said: the scan reads it.
+      if (::fchmodat(parent.get(), name.c_str(), mode, 0) != 0)
+        stats.errors.push_back(path + ": chmod: " + std::strerror(errno));
       continue;
     }
     // Anything else replaces what lower layers had at that name.
@@ -261,10 +263,11 @@ bool extract_layer(const std::string& archive_path, const std::string& target,
     }
     // Permissions as in the image, setuid bits included: the scan looks for them. Owners too,
     // when we may set them (root), so an extracted setuid file says whose it is.
-    if (::geteuid() == 0)
-      (void)::fchown(out.get(), static_cast<uid_t>(archive_entry_uid(entry)),
-                     static_cast<gid_t>(archive_entry_gid(entry)));
-    ::fchmod(out.get(), mode);
+    if (::geteuid() == 0 && ::fchown(out.get(), static_cast<uid_t>(archive_entry_uid(entry)),
+                                     static_cast<gid_t>(archive_entry_gid(entry))) != 0)
+      stats.errors.push_back(path + ": chown: " + std::strerror(errno));
+    if (::fchmod(out.get(), mode) != 0)
+      stats.errors.push_back(path + ": chmod: " + std::strerror(errno));
   }
   if (rc != ARCHIVE_EOF) {
     stats.errors.push_back(archive_path + ": " + host::archive_error(a.get()));

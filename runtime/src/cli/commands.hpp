@@ -12,6 +12,10 @@
 #include "phantomguard/runtime/finding.hpp"
 #include "phantomguard/runtime/report.hpp"
 
+namespace pg::runtime {
+struct engine_settings;
+}
+
 namespace pg::cli {
 
 /// Options every subcommand shares.
@@ -60,8 +64,9 @@ struct profile_arguments {
   std::string timeout = "30m";
 };
 
-/// `<state_dir>/control.sock`: where `run` answers `status` and `top`.
-std::string control_socket_path(const std::string& state_dir);
+/// `<run_dir>/control.sock` (run_dir defaults to state_dir): where `run` answers `status` and
+/// `top`.
+std::string control_socket_path(const runtime::engine_settings& engine);
 
 int scan_command(const global_options& global, const scan_arguments& args);
 int run_command(const global_options& global);

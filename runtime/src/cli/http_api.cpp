@@ -723,7 +723,7 @@ void http_api::start_control_socket(const std::string& path) {
     probe.set_connection_timeout(1, 0);
     if (probe.Get("/healthz"))
       throw std::runtime_error("control socket: " + path +
-                               " is answered by another running daemon (same state_dir)");
+                               " is answered by another running daemon (same run_dir)");
     ::unlink(path.c_str());
   }
   s.control = std::make_unique<httplib::Server>();

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <optional>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
@@ -338,11 +339,14 @@ int run_command(const global_options& global) {
       }
     }
     // `phantomguard status` and `top` reach the daemon here, with or without the API. Not
-    // fatal: the daemon runs without it (another daemon may hold the same state_dir).
-    const auto control = control_socket_path(running.config.engine.state_dir);
+    // fatal: the daemon runs without it (another daemon may hold the same run_dir). A run_dir
+    // the daemon makes is private (0700); the socket itself is 0600.
+    const auto control = control_socket_path(running.config.engine);
     try {
+      const auto& folder = running.config.engine.run_folder();
       std::error_code ec;
-      std::filesystem::create_directories(running.config.engine.state_dir, ec);
+      if (!folder.empty() && std::filesystem::create_directories(folder, ec))
+        ::chmod(folder.c_str(), 0700);
       api.start_control_socket(control);
       spdlog::info("control socket {}", control);
     } catch (const std::exception& e) {

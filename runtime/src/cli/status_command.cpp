@@ -24,8 +24,9 @@
 
 namespace pg::cli {
 
-std::string control_socket_path(const std::string& state_dir) {
-  return (state_dir.empty() ? std::string(".") : state_dir) + "/control.sock";
+std::string control_socket_path(const runtime::engine_settings& engine) {
+  const auto& dir = engine.run_folder();
+  return (dir.empty() ? std::string(".") : dir) + "/control.sock";
 }
 
 namespace {
@@ -39,7 +40,7 @@ extern "C" void on_interrupt(int) {
 class daemon_client {
 public:
   explicit daemon_client(const status_arguments& args, const runtime::pipeline_config& cfg) {
-    socket_ = control_socket_path(cfg.engine.state_dir);
+    socket_ = control_socket_path(cfg.engine);
     url_ = args.url;
     if (url_.empty() && !cfg.api.listen.empty())
       url_ = (cfg.api.cert.empty() ? "http://" : "https://") + cfg.api.listen;
@@ -65,7 +66,7 @@ public:
     }
     if (url_.empty()) {
       error = "no daemon answers: " + socket_ +
-              " does not exist (is `phantomguard run` running with this config's state_dir?) "
+              " does not exist (is `phantomguard run` running with this config's run_dir?) "
               "and [api] listen is not set";
       return std::nullopt;
     }

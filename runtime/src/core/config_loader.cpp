@@ -232,6 +232,10 @@ const std::vector<option_spec>& engine_specs() {
       spec("state_dir", option_type::string, "/var/lib/phantomguard", "state directory"),
       spec("temp_dir", option_type::string, "",
            "scratch space, cleaned at start (empty: <state_dir>/tmp)"),
+      spec("log_dir", option_type::string, "/var/log/phantomguard",
+           "where a sink's relative `path` is written (the findings archive)"),
+      spec("run_dir", option_type::string, "",
+           "the control socket's folder, e.g. a tmpfs (empty: state_dir)"),
       spec("temp_max_size", option_type::size, "4GiB", "what the temp folder may hold", 1.0),
       spec("state_min_free", option_type::size, "8MiB",
            "state_dir or temp_dir with less room left is reported as full "
@@ -754,6 +758,8 @@ engine_settings read_engine(checker& chk, const toml::node& node) {
     e.log_fmt = log_format::json;
   e.state_dir = (*t)["state_dir"].value_or(e.state_dir);
   e.temp_dir = (*t)["temp_dir"].value_or(e.temp_dir);
+  e.log_dir = (*t)["log_dir"].value_or(e.log_dir);
+  e.run_dir = (*t)["run_dir"].value_or(e.run_dir);
   e.temp_max_size = read_size(*t, "temp_max_size", e.temp_max_size);
   e.state_min_free = read_size(*t, "state_min_free", e.state_min_free);
   e.strategy = strategy_from((*t)["strategy"].value_or(std::string("one_for_one")));
@@ -1360,6 +1366,20 @@ void check_graph(checker& chk, const std::vector<parsed_component>& comps) {
       visit(visit, i);
 }
 
+// A sink's relative `path` ("findings.jsonl") names a file under [engine] log_dir, so the
+// operator moves every log with one key (and a read-only root keeps them on one writable mount).
+void place_under_log_dir(component_decl& decl, const std::string& log_dir) {
+  const auto* path = decl.settings.table().get("path");
+  if (log_dir.empty() || !path || !path->is_string())
+    return;
+  const std::string& written = path->as_string()->get();
+  if (written.empty() || written.front() == '/')
+    return;
+  auto table = decl.settings.table();
+  table.insert_or_assign("path", (std::filesystem::path(log_dir) / written).string());
+  decl.settings = component_settings(std::move(table));
+}
+
 config_result load_table(const toml::table& root, std::string origin, const registry& reg) {
   checker chk(origin);
   pipeline_config cfg;
@@ -1489,6 +1509,8 @@ config_result load_table(const toml::table& root, std::string origin, const regi
     for (auto& c : comps) {
       if (c.decl.supervisor == "root")
         c.decl.supervisor.clear();
+      if (c.decl.kind == component_kind::sink)
+        place_under_log_dir(c.decl, cfg.engine.log_dir);
       cfg.components.push_back(std::move(c.decl));
     }
     for (auto& s : sups)

@@ -608,16 +608,44 @@ void supervisor_actor::release_heap() {
                               static_cast<std::int64_t>(release_free_heap()));
 }
 
+namespace {
+
+// What stops working when the folder behind `key` takes no more writes.
+std::string writes_of(const std::string& key) {
+  if (key == "log_dir")
+    return "the sinks' files under it (the findings archive)";
+  if (key == "run_dir")
+    return "the control socket (status, top)";
+  return "state and scratch writes";
+}
+
+} // namespace
+
 void supervisor_actor::check_dirs() {
   const auto now = clock::now();
   if (now - last_dir_check_ < std::chrono::seconds(5))
     return; // a stat and a statvfs each: not at every quota check
   last_dir_check_ = now;
   std::vector<std::pair<std::string, std::string>> dirs;
-  if (!engine_->state_dir.empty())
-    dirs.emplace_back("state_dir", engine_->state_dir);
-  if (const auto temp = temp_dir_of(*engine_); !temp.empty() && temp != engine_->state_dir)
-    dirs.emplace_back("temp_dir", temp);
+  const auto add = [&dirs](const char* key, const std::string& path) {
+    if (!path.empty() &&
+        std::none_of(dirs.begin(), dirs.end(), [&path](const auto& d) { return d.second == path; }))
+      dirs.emplace_back(key, path);
+  };
+  add("state_dir", engine_->state_dir);
+  add("temp_dir", temp_dir_of(*engine_));
+  add("run_dir", engine_->run_folder());
+  // log_dir only while a sink writes under it: an unused default is not the engine's to make.
+  const auto& logs = engine_->log_dir;
+  if (!logs.empty() && std::any_of(config_.components.begin(), config_.components.end(),
+                                   [&logs](const component_decl& c) {
+                                     const auto path = c.settings.get_string("path");
+                                     return c.kind == component_kind::sink && c.enabled &&
+                                            path.size() > logs.size() &&
+                                            path.compare(0, logs.size(), logs) == 0 &&
+                                            path[logs.size()] == '/';
+                                   }))
+    add("log_dir", logs);
   for (const auto& [key, path] : dirs) {
     const auto h = check_dir(path, engine_->state_min_free);
     auto open = dir_problems_.find(path);
@@ -642,10 +670,10 @@ void supervisor_actor::check_dirs() {
                    ? "vanished: made again, empty (what was kept there is lost)"
                    : "vanished and could not be made again: nothing is kept (" + h.error + ")";
     else if (h.state == dir_health::status::not_writable)
-      title += "cannot be written (" + h.error + "): state and scratch writes fail";
+      title += "cannot be written (" + h.error + "): " + writes_of(key) + " fail";
     else
       title += "is full: " + format_size(h.free_bytes) + " left, under state_min_free (" +
-               format_size(engine_->state_min_free) + "): state and scratch writes will fail";
+               format_size(engine_->state_min_free) + "): " + writes_of(key) + " will fail";
     publish("engine.state_dir_unusable",
             h.state == dir_health::status::vanished && h.recreated ? severity::medium
                                                                    : severity::high,

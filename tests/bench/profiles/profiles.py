@@ -38,8 +38,7 @@ def config_for(profile, work):
         with open(src) as f:
             body = f.read()
         body = body.replace('state_dir = "/var/lib/phantomguard"', f'state_dir = "{state}"', 1)
-        body = body.replace('path = "/var/log/phantomguard/findings.jsonl"',
-                            f'path = "{archive}"', 1)
+        body = body.replace('path = "findings.jsonl"', f'path = "{archive}"', 1)
         body = body.replace("[sinks.console]\n", "[sinks.console]\nenabled = false\n", 1)
     else:
         body = (f'[engine]\nprofile = "{profile}"\nstate_dir = "{state}"\n'

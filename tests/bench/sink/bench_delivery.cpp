@@ -191,9 +191,14 @@ double through_sink(Sink& sink, const std::vector<batch_ptr>& input, Done done) 
 int main(int argc, char** argv) {
   const int n = argc > 1 ? std::atoi(argv[1]) : 20000;
   const int runs = argc > 2 ? std::atoi(argv[2]) : 3;
-  std::printf("load: ");
-  std::fflush(stdout);
-  std::system("cut -d' ' -f1-3 /proc/loadavg");
+  // Whether the machine was quiet, for the figures below.
+  double load[3] = {0, 0, 0};
+  if (std::FILE* f = std::fopen("/proc/loadavg", "r")) {
+    if (std::fscanf(f, "%lf %lf %lf", &load[0], &load[1], &load[2]) != 3)
+      load[0] = load[1] = load[2] = -1;
+    std::fclose(f);
+  }
+  std::printf("load: %.2f %.2f %.2f\n", load[0], load[1], load[2]);
   std::vector<std::string> records;
   for (int i = 0; i < n; ++i) {
     const auto f = make(i);
@@ -217,7 +222,8 @@ int main(int argc, char** argv) {
   }
   std::printf("spool write cost per finding (append; sync every 100 as the sinks do)\n");
   std::printf("  %-28s %8.2f us\n", "baseline: write(2) only", median(plain));
-  const char* names[] = {"spool, fsync = never", "spool, fsync = interval", "spool, fsync = always"};
+  const char* names[] = {"spool, fsync = never", "spool, fsync = interval",
+                         "spool, fsync = always"};
   for (int k = 0; k < 3; ++k)
     std::printf("  %-28s %8.2f us  (%.1fx the baseline)\n", names[k], median(cost[k]),
                 median(cost[k]) / median(plain));
@@ -297,12 +303,13 @@ int main(int argc, char** argv) {
     }
   }
   auto rate = [&](const std::vector<double>& s) { return static_cast<double>(n) / median(s); };
-  std::printf("\nfindings per second to a loopback receiver (through the spool, fsync = interval)\n");
+  std::printf(
+      "\nfindings per second to a loopback receiver (through the spool, fsync = interval)\n");
   std::printf("  %-34s %10.0f /s\n", "baseline: format + POST 500 at a time", rate(http_plain_s));
   std::printf("  %-34s %10.0f /s  (%.2f of the baseline)\n", "http sink", rate(http_sink_s),
               rate(http_sink_s) / rate(http_plain_s));
   std::printf("  %-34s %10.0f /s\n", "baseline: format + send(2) each frame", rate(syslog_plain_s));
-  std::printf("  %-34s %10.0f /s  (%.2f of the baseline)\n", "syslog sink, TCP", rate(syslog_sink_s),
-              rate(syslog_sink_s) / rate(syslog_plain_s));
+  std::printf("  %-34s %10.0f /s  (%.2f of the baseline)\n", "syslog sink, TCP",
+              rate(syslog_sink_s), rate(syslog_sink_s) / rate(syslog_plain_s));
   return 0;
 }

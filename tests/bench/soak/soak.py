@@ -62,7 +62,7 @@ def write_config(work, binary_dir, port):
         # The ring of recent findings (/api/v1/findings) is bounded memory that fills as findings
         # come: kept small so it is full within the warm-up and the slope measures the rest.
         ('listen = "127.0.0.1:9464"', f'listen = "127.0.0.1:{port}"\nrecent_findings = {RING}'),
-        ('path = "/var/log/phantomguard/findings.jsonl"', f'path = "{work}/findings.jsonl"'),
+        ('log_dir = "/var/log/phantomguard"', f'log_dir = "{work}"'),
         ('"/var/lib/phantomguard/osv/debian.zip"', f'"{work}/osv/debian.zip"'),
         # No download during the soak: the archive is refreshed before the nightly scan only.
         ('update_url = "https://osv-vulnerabilities.storage.googleapis.com/Debian/all.zip"\n', ""),

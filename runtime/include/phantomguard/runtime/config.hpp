@@ -120,9 +120,11 @@ struct engine_settings {
   std::string log_level = "info";
   log_format log_fmt = log_format::text;
   std::string state_dir = "/var/lib/phantomguard";
-  std::string temp_dir;                      // empty: <state_dir>/tmp (temp_space.hpp)
-  std::uint64_t temp_max_size = 4ull << 30;  // what the temp folder may hold, bytes
-  std::uint64_t state_min_free = 8ull << 20; // less room in state_dir/temp_dir: "full"
+  std::string temp_dir;                          // empty: <state_dir>/tmp (temp_space.hpp)
+  std::string log_dir = "/var/log/phantomguard"; // a sink's relative `path` is made absolute here
+  std::string run_dir;                           // the control socket; empty: state_dir
+  std::uint64_t temp_max_size = 4ull << 30;      // what the temp folder may hold, bytes
+  std::uint64_t state_min_free = 8ull << 20;     // less room in state_dir/temp_dir: "full"
   restart_strategy strategy = restart_strategy::one_for_one;
   std::uint32_t max_restarts = 10; // engine-level intensity (escalation target)
   duration restart_period = std::chrono::seconds(60);
@@ -141,6 +143,11 @@ struct engine_settings {
   std::string plugin_signature = "if_present";                     // off | if_present | required
   std::string plugin_trust_dir = "/etc/phantomguard/trusted-keys"; // trusted *.pub keys
   friend bool operator==(const engine_settings&, const engine_settings&) = default;
+
+  /// Where `run` puts its control socket: `run_dir`, or `state_dir` when run_dir is empty.
+  [[nodiscard]] const std::string& run_folder() const noexcept {
+    return run_dir.empty() ? state_dir : run_dir;
+  }
 };
 
 /// `[api] listen = "127.0.0.1:9464"`: the daemon's HTTP endpoint (off when `listen` is empty).
