@@ -37,6 +37,11 @@ echo "scan_rc=$?"
 "$binary" run --config "$work/pg.toml" >"$work/log/run.out" 2>"$work/log/run.err" &
 pid=$!
 sleep 5
+# A sanitizer build starts slower: wait (bounded) for the socket before asking.
+for _ in $(seq 1 50); do
+  [ -S "$work/run/phantomguard/control.sock" ] && break
+  sleep 0.5
+done
 "$binary" status --config "$work/pg.toml" >"$work/log/status.out" 2>"$work/log/status.err"
 echo "status_rc=$?"
 echo "socket_in_run_dir=$([ -S "$work/run/phantomguard/control.sock" ] && echo yes || echo no)"

@@ -132,7 +132,7 @@ SCENARIO("on a read-only root, scan and run write only under state_dir, log_dir,
   cli_process p({"/usr/bin/unshare", "--mount", "--", "/bin/bash",
                  cli_test_dir + "/readonly_root.sh", phantomguard_binary, w},
                 cli_process::raw_command);
-  const int rc = p.wait(std::chrono::seconds(150));
+  const int rc = p.wait(std::chrono::seconds(240));
   const auto out = p.out();
   INFO(out);
   INFO(p.err());
