@@ -11,7 +11,7 @@ export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 CTEST_FLAGS ?=
 
-.PHONY: all deps configure build test run bench fuzz test-asan test-tsan deb clean
+.PHONY: all deps configure build build-arm64 test run bench fuzz test-asan test-tsan deb clean
 
 all: build
 
@@ -36,6 +36,18 @@ run: build
 
 bench: build
 	@scripts/run-benchmarks $(BUILD_DIR)
+
+# The daemon, its plugins and the SDK for 64-bit Arm, cross-compiled with Debian's
+# aarch64-linux-gnu gcc against an arm64 sysroot unpacked in ARM64_DIR/sysroot (scripts/arm64-sysroot:
+# the host's dpkg is not touched); the binaries run under qemu-aarch64-static (docs/build.md).
+ARM64_DIR ?= build-arm64
+ARM64_FLAGS ?= -DPG_BUILD_TESTS=OFF -DPG_BUILD_BENCH=OFF
+build-arm64: deps
+	@scripts/install-deps arm64
+	@scripts/arm64-sysroot $(ARM64_DIR)/sysroot >/dev/null
+	@cmake -S . -B $(ARM64_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" \
+	  -DCMAKE_TOOLCHAIN_FILE=$(CURDIR)/cmake/aarch64-linux-gnu.cmake $(CMAKE_FLAGS) $(ARM64_FLAGS) >/dev/null
+	@cmake --build $(ARM64_DIR) -j $(JOBS)
 
 # The Debian packages of the build tree, phantomguard_<version>_<arch>.deb and
 # phantomguard-sdk_<version>_all.deb, into DEB_DIR, each checked by lintian (docs/packaging.md).
@@ -87,4 +99,4 @@ test-tsan: deps
 	  -L '^($(subst $(space),|,$(strip $(TSAN_TARGETS))))$$' $(CTEST_FLAGS)
 
 clean:
-	@rm -rf $(BUILD_DIR) $(FUZZ_DIR) $(ASAN_DIR) $(TSAN_DIR) $(DEB_DIR)
+	@rm -rf $(BUILD_DIR) $(FUZZ_DIR) $(ASAN_DIR) $(TSAN_DIR) $(DEB_DIR) $(ARM64_DIR)
