@@ -11,7 +11,7 @@ export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 CTEST_FLAGS ?=
 
-.PHONY: all deps configure build build-arm64 test run bench fuzz test-asan test-tsan deb clean
+.PHONY: all deps configure build build-arm64 test run bench fuzz test-asan test-tsan deb deb-arm64 clean
 
 all: build
 
@@ -57,6 +57,14 @@ deb: build
 	@cat $(BUILD_DIR)/debs.txt
 	@mkdir -p $(BUILD_DIR)/lintian-tmp # lintian leaves its ELF caches in TMPDIR
 	@TMPDIR=$(abspath $(BUILD_DIR))/lintian-tmp lintian --fail-on error,warning $$(cat $(BUILD_DIR)/debs.txt)
+
+# The same two packages from the arm64 tree: phantomguard_<version>_arm64.deb (the SDK package
+# is Architecture: all, the same file as `make deb` makes).
+deb-arm64: build-arm64
+	@packaging/deb/build-debs $(ARM64_DIR) $(DEB_DIR) > $(ARM64_DIR)/debs.txt
+	@cat $(ARM64_DIR)/debs.txt
+	@mkdir -p $(ARM64_DIR)/lintian-tmp
+	@TMPDIR=$(abspath $(ARM64_DIR))/lintian-tmp lintian --fail-on error,warning $$(cat $(ARM64_DIR)/debs.txt)
 
 # libFuzzer targets (fuzz/), built with clang, ASan and UBSan in their own tree, each run for
 # FUZZ_SECONDS from its seed corpus (docs/hardening.md).

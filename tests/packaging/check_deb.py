@@ -13,8 +13,11 @@
     reinstalling keeps an edited conffile; `dpkg -r` leaves config and state, `dpkg -P` removes
     both.
 
+--check arm64: the arm64 package of the cross-built tree build-arm64/ (make build-arm64), when
+    there is one: architecture, aarch64 objects, Depends from the sysroot, lintian.
+
 Exit 77 (CTest: skipped) with the reason when a step cannot run here (not root, no lintian, no
-Debian archive for debootstrap or apt).
+Debian archive for debootstrap or apt, no arm64 tree).
 """
 
 import argparse
@@ -141,6 +144,33 @@ def check_contents(source_dir, binary_dir, work):
     expect(r.returncode == 0, "lintian: no error and no warning in either package")
 
 
+def check_arm64(source_dir, work):
+    """The arm64 package of a cross-built tree (make build-arm64), when there is one: named and
+    marked arm64, its ELF objects aarch64, Depends from the sysroot's symbols files, lintian
+    clean. Installing it needs an arm64 machine (or binfmt_misc): not done here."""
+    tree = os.path.join(source_dir, "build-arm64")
+    if not os.path.exists(os.path.join(tree, "bin", "phantomguard")):
+        raise Skip("no arm64 tree: `make build-arm64` makes build-arm64/, which this test packages")
+    main, _ = build_debs(source_dir, tree, os.path.join(work, "out"))
+    expect(os.path.basename(main).endswith("_arm64.deb"), f"{os.path.basename(main)} is arm64")
+    expect(field(main, "Architecture") == "arm64", "Architecture: arm64")
+    depends = field(main, "Depends")
+    print(f"  Depends: {depends}")
+    for lib in ["libc6", "libstdc++6", "libcaf-core0.17", "libssl3"]:
+        expect(lib in depends, f"Depends names {lib}")
+    unpacked = os.path.join(work, "root")
+    run(["dpkg-deb", "-x", main, unpacked])
+    for path in ["usr/bin/phantomguard", "usr/lib/phantomguard/plugins/cryptominer.so"]:
+        kind = run(["file", "-b", os.path.join(unpacked, path)]).stdout
+        expect("ARM aarch64" in kind and ", stripped" in kind, f"{path}: {kind.strip()[:70]}")
+    if shutil.which("lintian") is None:
+        raise Skip("lintian is not installed (scripts/install-deps installs it)")
+    r = run(["lintian", "--fail-on", "error,warning", "--tag-display-limit", "0", main],
+            ok=(0, 1, 2), env={**os.environ, "TMPDIR": work})
+    print(r.stdout + r.stderr)
+    expect(r.returncode == 0, "lintian: no error and no warning in the arm64 package")
+
+
 def in_root(merged, *cmd, ok=(0,)):
     return run(["chroot", merged, *cmd], ok=ok,
                env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "DEBIAN_FRONTEND": "noninteractive",
@@ -229,7 +259,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--source-dir", required=True)
     p.add_argument("--binary-dir", required=True)
-    p.add_argument("--check", choices=["contents", "install"], required=True)
+    p.add_argument("--check", choices=["contents", "install", "arm64"], required=True)
     args = p.parse_args()
     if args.check == "install" and os.geteuid() == 0 and "PG_PRIVATE_MOUNTS" not in os.environ:
         # Mounts made for the install stay inside a private mount namespace of this process.
@@ -240,6 +270,8 @@ def main():
     try:
         if args.check == "contents":
             check_contents(args.source_dir, args.binary_dir, work)
+        elif args.check == "arm64":
+            check_arm64(args.source_dir, work)
         else:
             check_install(args.source_dir, args.binary_dir, work)
     except Skip as e:
