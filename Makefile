@@ -49,22 +49,21 @@ build-arm64: deps
 	  -DCMAKE_TOOLCHAIN_FILE=$(CURDIR)/cmake/aarch64-linux-gnu.cmake $(CMAKE_FLAGS) $(ARM64_FLAGS) >/dev/null
 	@cmake --build $(ARM64_DIR) -j $(JOBS)
 
-# The Debian packages of the build tree, phantomguard_<version>_<arch>.deb and
+# The Debian packages of a built tree, phantomguard_<version>_<arch>.deb and
 # phantomguard-sdk_<version>_all.deb, into DEB_DIR, each checked by lintian (docs/packaging.md).
+# `deb` packages build/, `deb-arm64` the cross-built tree (the SDK package is Architecture: all,
+# the same file either way). lintian leaves its ELF caches in TMPDIR: one inside the tree.
 DEB_DIR ?= dist
+define make_debs
+	@packaging/deb/build-debs $(1) $(DEB_DIR) > $(1)/debs.txt
+	@cat $(1)/debs.txt
+	@mkdir -p $(1)/lintian-tmp
+	@TMPDIR=$(abspath $(1))/lintian-tmp lintian --fail-on error,warning $$(cat $(1)/debs.txt)
+endef
 deb: build
-	@packaging/deb/build-debs $(BUILD_DIR) $(DEB_DIR) > $(BUILD_DIR)/debs.txt
-	@cat $(BUILD_DIR)/debs.txt
-	@mkdir -p $(BUILD_DIR)/lintian-tmp # lintian leaves its ELF caches in TMPDIR
-	@TMPDIR=$(abspath $(BUILD_DIR))/lintian-tmp lintian --fail-on error,warning $$(cat $(BUILD_DIR)/debs.txt)
-
-# The same two packages from the arm64 tree: phantomguard_<version>_arm64.deb (the SDK package
-# is Architecture: all, the same file as `make deb` makes).
+	$(call make_debs,$(BUILD_DIR))
 deb-arm64: build-arm64
-	@packaging/deb/build-debs $(ARM64_DIR) $(DEB_DIR) > $(ARM64_DIR)/debs.txt
-	@cat $(ARM64_DIR)/debs.txt
-	@mkdir -p $(ARM64_DIR)/lintian-tmp
-	@TMPDIR=$(abspath $(ARM64_DIR))/lintian-tmp lintian --fail-on error,warning $$(cat $(ARM64_DIR)/debs.txt)
+	$(call make_debs,$(ARM64_DIR))
 
 # libFuzzer targets (fuzz/), built with clang, ASan and UBSan in their own tree, each run for
 # FUZZ_SECONDS from its seed corpus (docs/hardening.md).

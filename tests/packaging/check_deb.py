@@ -67,6 +67,17 @@ def contents(deb):
     return {line.split()[5].lstrip(".") : line.split()[0] for line in listing}
 
 
+def lint(debs, work):
+    if shutil.which("lintian") is None:
+        raise Skip("lintian is not installed (scripts/install-deps installs it)")
+    # TMPDIR: lintian leaves its ELF caches (mldbm-elf-*) behind; here they go with `work`.
+    r = run(["lintian", "--fail-on", "error,warning", "--tag-display-limit", "0", *debs],
+            ok=(0, 1, 2), env={**os.environ, "TMPDIR": work})
+    print(r.stdout + r.stderr)
+    names = ", ".join(os.path.basename(d) for d in debs)
+    expect(r.returncode == 0, f"lintian: no error and no warning in {names}")
+
+
 def check_contents(source_dir, binary_dir, work):
     main, sdk = build_debs(source_dir, binary_dir, os.path.join(work, "out"))
     arch = run(["dpkg", "--print-architecture"]).stdout.strip()
@@ -135,13 +146,7 @@ def check_contents(source_dir, binary_dir, work):
     expect("suspicious_tmp_exec" in listed or "suspicious-tmp-exec" in listed,
            "the packaged binary lists the plugin built against the packaged SDK")
 
-    if shutil.which("lintian") is None:
-        raise Skip("lintian is not installed (scripts/install-deps installs it)")
-    # TMPDIR: lintian leaves its ELF caches (mldbm-elf-*) behind; here they go with `work`.
-    r = run(["lintian", "--fail-on", "error,warning", "--tag-display-limit", "0", main, sdk],
-            ok=(0, 1, 2), env={**os.environ, "TMPDIR": work})
-    print(r.stdout + r.stderr)
-    expect(r.returncode == 0, "lintian: no error and no warning in either package")
+    lint([main, sdk], work)
 
 
 def check_arm64(source_dir, work):
@@ -163,12 +168,7 @@ def check_arm64(source_dir, work):
     for path in ["usr/bin/phantomguard", "usr/lib/phantomguard/plugins/cryptominer.so"]:
         kind = run(["file", "-b", os.path.join(unpacked, path)]).stdout
         expect("ARM aarch64" in kind and ", stripped" in kind, f"{path}: {kind.strip()[:70]}")
-    if shutil.which("lintian") is None:
-        raise Skip("lintian is not installed (scripts/install-deps installs it)")
-    r = run(["lintian", "--fail-on", "error,warning", "--tag-display-limit", "0", main],
-            ok=(0, 1, 2), env={**os.environ, "TMPDIR": work})
-    print(r.stdout + r.stderr)
-    expect(r.returncode == 0, "lintian: no error and no warning in the arm64 package")
+    lint([main], work)
 
 
 def in_root(merged, *cmd, ok=(0,)):
